@@ -1,0 +1,85 @@
+"""The envelope's header: who sends what to whom, for which month, and what it answers.
+
+Plain data, no XML: `gateway.documents.envelope` reads and writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class MessageType(StrEnum):
+    A1 = "A1"  # 定点长护服务机构费用申请单: a facility's claim, per scheme and care-service type
+    A2 = "A2"  # 个人结算单: one person's statement
+    A3 = "A3"  # 市费用申请单: the residence city's claim to one insured city (carries its A1 and A2)
+    A4 = "A4"  # 市费用结算单: the insured city's settlement of a claim
+    A5 = "A5"  # 定点长护服务机构费用结算单: the residence city's settlement with a facility
+    ACK = "ACK"  # the gateway accepted and routed a message
+    NACK = "NACK"  # the gateway refused a message, listing every broken rule
+    RECEIPT = "RECEIPT"  # the receiving city's system took (or declined) a delivered message
+
+    @property
+    def is_attachment(self) -> bool:
+        return self in ATTACHMENTS
+
+    @property
+    def is_reply(self) -> bool:
+        return not self.is_attachment
+
+
+ATTACHMENTS = frozenset({MessageType.A1, MessageType.A2, MessageType.A3, MessageType.A4, MessageType.A5})
+
+# Which way each attachment travels: the residence city (居住地) claims and settles with its facilities;
+# the insured city (参保地) settles the claim. True: sent by the residence city to the insured city.
+SENT_BY_RESIDENCE_CITY = {
+    MessageType.A1: True,
+    MessageType.A2: True,
+    MessageType.A3: True,
+    MessageType.A4: False,
+    MessageType.A5: True,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    message_id: str
+    type: MessageType
+    sender: str  # area code
+    receiver: str  # area code
+    period: str  # service month, YYYY-MM
+    serial: str  # 流水号 of the document
+    revision: int  # 1 for the first issue; a higher one supersedes it
+    created: datetime
+    reply_to: str | None = None  # replies: id of the message answered
+    reply_to_sha256: str | None = None  # replies: SHA-256 (hex) of the bytes answered
+
+    @property
+    def insured_city(self) -> str:
+        """参保地 of an attachment, read off its direction."""
+        return self.receiver if SENT_BY_RESIDENCE_CITY[self.type] else self.sender
+
+    @property
+    def residence_city(self) -> str:
+        """居住地 of an attachment, read off its direction."""
+        return self.sender if SENT_BY_RESIDENCE_CITY[self.type] else self.receiver
+
+    @property
+    def document_key(self) -> tuple[str, str, str, str, str]:
+        """What revisions share: a higher revision of the same key supersedes the lower."""
+        return (self.type.value, self.sender, self.receiver, self.period, self.serial)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.message_id,
+            "type": self.type.value,
+            "sender": self.sender,
+            "receiver": self.receiver,
+            "period": self.period,
+            "serial": self.serial,
+            "revision": self.revision,
+            "created": self.created.isoformat(),
+            "ref": self.reply_to,
+            "ref_sha256": self.reply_to_sha256,
+        }
