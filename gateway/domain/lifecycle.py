@@ -147,7 +147,7 @@ def on_receipt_timeout(policy: RetryPolicy, deliveries: int, last_delivered_at: 
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The diagram in docs/architecture.md is generated from the table above (`ltcgw lifecycle --mermaid`).
+# The diagram in docs/architecture.md is generated from the table above: `python -m gateway.domain.lifecycle`.
 
 
 def mermaid() -> str:
@@ -158,3 +158,7 @@ def mermaid() -> str:
     for final in sorted(FINAL_STATES):
         lines.append(f"    {final.value} --> [*]")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(mermaid())
