@@ -1,0 +1,359 @@
+"""The gateway's configuration: one TOML file, read once, checked whole.
+
+Every problem is collected with where it is (`FILE:section.key`) so that an operator fixes a file in one pass
+(`ltcgw config check`) instead of one error per restart. Relative paths resolve against the config file's
+folder, so a workspace can be moved or copied as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
+from gateway.domain.lifecycle import RetryPolicy
+
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
+DEFAULT_RETRY = ("10m", "30m", "1h", "2h", "4h")
+AREA_CODE = re.compile(r"^\d{6}$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used: carries every problem found."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    where: str  # FILE:section.key
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class TransportSettings:
+    """A city's `[cities.CODE.transport]` table: `kind` picks the adapter, the rest is the adapter's own."""
+
+    kind: str
+    options: Mapping[str, Any]
+    base_dir: Path  # the config file's folder: relative paths in options resolve against it
+
+    def path(self, key: str) -> Path | None:
+        value = self.options.get(key)
+        return None if value is None else resolve(self.base_dir, str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class CityConfig:
+    code: str
+    name: str
+    certificates: tuple[Path, ...]
+    transport: TransportSettings
+    service_types: frozenset[str] | None = None  # None: every type the schema knows
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    code: str
+    key: Path
+    certificate: Path
+    ledger_path: Path
+    spool_dir: Path
+    retry: RetryPolicy
+    max_message_bytes: int
+    workers: int
+    rescan_seconds: float
+    cities: Mapping[str, CityConfig] = field(default_factory=dict)
+
+    def trust_store(self) -> Any:
+        """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify)."""
+        from gateway.documents.check import TrustStore
+        from gateway.documents.keys import load_certificates
+
+        pinned: dict[str, list[Any]] = {self.code: list(load_certificates(self.certificate))}
+        for city in self.cities.values():
+            certs: list[Any] = []
+            for path in city.certificates:
+                certs.extend(load_certificates(path))
+            pinned[city.code] = certs
+        return TrustStore(pinned)
+
+
+def resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+def parse_duration(value: object) -> timedelta:
+    """'10m', '1h', '30s', '1.5h' or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"not a duration: {value!r} (write e.g. '30s', '10m', '2h')")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"a duration must be positive: {value!r}")
+    return timedelta(seconds=seconds)
+
+
+# Each transport kind checks its own table; issue 4 registers "sftp" here (adapters/sftp.py).
+TransportCheck = Callable[[TransportSettings, str], list[ConfigProblem]]
+TRANSPORT_CHECKS: dict[str, TransportCheck] = {}
+
+
+def register_transport_check(kind: str, check: TransportCheck) -> None:
+    TRANSPORT_CHECKS[kind] = check
+
+
+def _check_local(settings: TransportSettings, where: str) -> list[ConfigProblem]:
+    drop = settings.path("drop")
+    if drop is None:
+        return [ConfigProblem(f"{where}.drop", "missing: the city's drop folder (holding outbox/ and inbox/)")]
+    problems = []
+    for sub in ("outbox", "inbox"):
+        if not (drop / sub).is_dir():
+            problems.append(ConfigProblem(f"{where}.drop", f"{drop / sub} is not a folder"))
+    return problems
+
+
+register_transport_check("local", _check_local)
+
+
+def _pem_problem(path: Path) -> str | None:
+    """Why the file holds no usable certificate (None when it holds at least one still valid)."""
+    from datetime import datetime, timezone
+
+    from cryptography import x509
+
+    try:
+        certs = x509.load_pem_x509_certificates(path.read_bytes())
+    except ValueError:
+        return f"{path} holds no PEM certificate"
+    now = datetime.now(timezone.utc)
+    if not any(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in certs):
+        return f"no certificate in {path} is valid now (check the rotation windows)"
+    return None
+
+
+def _key_problem(path: Path) -> str | None:
+    """Private keys must not be readable by group or others."""
+    if path.stat().st_mode & 0o077:
+        return f"{path} is readable by group or others: chmod 600 it"
+    return None
+
+
+class _Reader:
+    """Reads typed values out of the TOML tables, noting each problem with its place instead of raising."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.name
+        self.base = path.parent
+        self.problems: list[ConfigProblem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(ConfigProblem(f"{self.file}:{key}", message))
+
+    def table(self, data: Mapping[str, Any], key: str, where: str, required: bool = True) -> Mapping[str, Any]:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.problem(where, "missing table")
+            return {}
+        if not isinstance(value, dict):
+            self.problem(where, "must be a table")
+            return {}
+        return value
+
+    def value(self, data: Mapping[str, Any], key: str, where: str, kind: type, default: Any = None) -> Any:
+        value = data.get(key, default)
+        if value is None:
+            self.problem(where, "missing")
+            return None
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            self.problem(where, f"must be {kind.__name__}, found {type(value).__name__}")
+            return None
+        return value
+
+    def file_path(self, data: Mapping[str, Any], key: str, where: str) -> Path | None:
+        value = self.value(data, key, where, str)
+        if value is None:
+            return None
+        path = resolve(self.base, value)
+        if not path.is_file():
+            self.problem(where, f"no such file: {path}")
+        return path
+
+    def unknown_keys(self, data: Mapping[str, Any], known: set[str], where: str) -> None:
+        for key in sorted(set(data) - known):
+            self.problem(f"{where}.{key}" if where else key, "unknown key (misspelt?)")
+
+
+def _read_gateway(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
+    gw = r.table(data, "gateway", "gateway")
+    r.unknown_keys(gw, {"code", "key", "certificate", "workers", "max_message_bytes", "rescan_seconds"}, "gateway")
+    code = r.value(gw, "code", "gateway.code", str, GATEWAY_AREA)
+    if code is not None and not AREA_CODE.match(code):
+        r.problem("gateway.code", f"{code!r} is not a six-digit area code")
+    workers = r.value(gw, "workers", "gateway.workers", int, 1)
+    if workers is not None and workers < 1:
+        r.problem("gateway.workers", "must be 1 (checks in process) or more (a process pool)")
+    max_bytes = r.value(gw, "max_message_bytes", "gateway.max_message_bytes", int, DEFAULT_MAX_MESSAGE_BYTES)
+    if max_bytes is not None and max_bytes < 1024:
+        r.problem("gateway.max_message_bytes", "must be at least 1024")
+    rescan = gw.get("rescan_seconds", 5)
+    if isinstance(rescan, bool) or not isinstance(rescan, (int, float)) or rescan <= 0:
+        r.problem("gateway.rescan_seconds", "must be a positive number of seconds")
+        rescan = 5
+    key = r.file_path(gw, "key", "gateway.key")
+    if key is not None and key.is_file() and (problem := _key_problem(key)):
+        r.problem("gateway.key", problem)
+    certificate = r.file_path(gw, "certificate", "gateway.certificate")
+    if certificate is not None and certificate.is_file() and (problem := _pem_problem(certificate)):
+        r.problem("gateway.certificate", problem)
+    return {
+        "code": code or GATEWAY_AREA,
+        "key": key,
+        "certificate": certificate,
+        "workers": workers or 1,
+        "max_message_bytes": max_bytes or DEFAULT_MAX_MESSAGE_BYTES,
+        "rescan_seconds": float(rescan),
+    }
+
+
+def _read_storage(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
+    ledger = r.table(data, "ledger", "ledger")
+    r.unknown_keys(ledger, {"backend", "path"}, "ledger")
+    backend = ledger.get("backend", "sqlite")
+    if backend != "sqlite":
+        r.problem("ledger.backend", f"unknown backend {backend!r} (known: sqlite)")
+    ledger_value = r.value(ledger, "path", "ledger.path", str)
+    ledger_path = resolve(r.base, ledger_value) if ledger_value else r.base / "ledger.sqlite3"
+    if ledger_value and not ledger_path.parent.is_dir():
+        r.problem("ledger.path", f"folder {ledger_path.parent} does not exist")
+    spool = r.table(data, "spool", "spool")
+    r.unknown_keys(spool, {"dir"}, "spool")
+    spool_value = r.value(spool, "dir", "spool.dir", str)
+    spool_dir = resolve(r.base, spool_value) if spool_value else r.base
+    if spool_value and not spool_dir.is_dir():
+        r.problem("spool.dir", f"no such folder: {spool_dir}")
+    retry = r.table(data, "retry", "retry", required=False)
+    r.unknown_keys(retry, {"waits"}, "retry")
+    waits_raw = retry.get("waits", list(DEFAULT_RETRY))
+    waits: list[timedelta] = []
+    if not isinstance(waits_raw, list) or not waits_raw:
+        r.problem("retry.waits", "must be a non-empty list of waits, e.g. [\"10m\", \"30m\", \"1h\"]")
+    else:
+        for i, raw in enumerate(waits_raw):
+            try:
+                waits.append(parse_duration(raw))
+            except ValueError as exc:
+                r.problem(f"retry.waits[{i}]", str(exc))
+    policy = RetryPolicy(tuple(waits)) if waits and len(waits) == len(waits_raw) else RetryPolicy()
+    return {"ledger_path": ledger_path, "spool_dir": spool_dir, "retry": policy}
+
+
+def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
+    where = f"cities.{code}"
+    if not AREA_CODE.match(code):
+        r.problem(where, f"{code!r} is not a six-digit area code")
+    elif code not in KNOWN_AREAS:
+        r.problem(where, f"{code} is not a known Shandong area code")
+    if not isinstance(table, dict):
+        r.problem(where, "must be a table")
+        return None
+    r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types"}, where)
+    name = table.get("name", KNOWN_AREAS.get(code, code))
+    certs_raw = table.get("certificates", table.get("certificate"))
+    certs: list[Path] = []
+    if isinstance(certs_raw, str):
+        certs_raw = [certs_raw]
+    if not isinstance(certs_raw, list) or not certs_raw:
+        r.problem(f"{where}.certificates", "missing: the PEM file(s) holding the city's signing certificate(s)")
+    else:
+        for i, raw in enumerate(certs_raw):
+            path = resolve(r.base, str(raw))
+            if not path.is_file():
+                r.problem(f"{where}.certificates[{i}]", f"no such file: {path}")
+            elif (problem := _pem_problem(path)) is not None:
+                r.problem(f"{where}.certificates[{i}]", problem)
+            certs.append(path)
+    types_raw = table.get("service_types")
+    service_types = None
+    if types_raw is not None:
+        if not isinstance(types_raw, list) or not all(isinstance(t, str) for t in types_raw):
+            r.problem(f"{where}.service_types", "must be a list of care-service type codes")
+        else:
+            service_types = frozenset(types_raw)
+    transport = r.table(table, "transport", f"{where}.transport")
+    kind = transport.get("kind", "local")
+    settings = TransportSettings(str(kind), {k: v for k, v in transport.items() if k != "kind"}, r.base)
+    check = TRANSPORT_CHECKS.get(settings.kind)
+    if check is None:
+        r.problem(f"{where}.transport.kind", f"unknown transport {kind!r} (known: {', '.join(sorted(TRANSPORT_CHECKS))})")
+    elif transport:
+        for p in check(settings, f"{where}.transport"):
+            r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
+    return CityConfig(code, str(name), tuple(certs), settings, service_types)
+
+
+def _register_optional_transports() -> None:
+    """Transports living in their own adapter modules register their checks when importable."""
+    try:
+        import adapters.sftp  # noqa: F401  (issue 4)
+    except ImportError:
+        pass
+
+
+def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
+    """Read and check the file: the config (when usable) and every problem found."""
+    path = Path(path).resolve()
+    r = _Reader(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, [ConfigProblem(path.name, f"no such file: {path}")]
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return None, [ConfigProblem(path.name, f"not valid TOML: {exc}")]
+    _register_optional_transports()
+    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities"}, "")
+    gateway = _read_gateway(r, data)
+    storage = _read_storage(r, data)
+    cities_table = r.table(data, "cities", "cities")
+    cities: dict[str, CityConfig] = {}
+    for code, table in cities_table.items():
+        city = _read_city(r, str(code), table)
+        if city is not None:
+            cities[city.code] = city
+    if cities_table and len(cities) < 2:
+        r.problem("cities", "at least two cities are needed for an exchange")
+    if gateway["code"] in cities:
+        r.problem(f"cities.{gateway['code']}", "the gateway's own code cannot be a city")
+    if r.problems:
+        return None, r.problems
+    config = Config(path=path, cities=cities, **gateway, **storage)
+    return config, []
+
+
+def load_config(path: Path | str) -> Config:
+    """The checked configuration, or ConfigError listing every problem."""
+    config, problems = check_config(path)
+    if config is None:
+        raise ConfigError(problems)
+    return config
