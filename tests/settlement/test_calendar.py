@@ -14,22 +14,6 @@ from gateway.domain.calendar import (
     parse_holiday_file,
 )
 
-# A made-up 2027 for tests only (the real one is not published here): 元旦 1 Jan, 春节 6–12 Feb with the
-# Sunday 31 Jan and Saturday 20 Feb worked.
-TEST_2027 = """
-year = 2027
-working_weekends = [2027-01-31, 2027-02-20]
-
-[[holiday]]
-name = "元旦"
-start = 2027-01-01
-
-[[holiday]]
-name = "春节"
-start = 2027-02-06
-end = 2027-02-12
-"""
-
 
 def test_library_covers_2004_to_2026() -> None:
     assert LIBRARY_YEARS.start == 2004
@@ -73,8 +57,8 @@ def test_year_nobody_covers_is_an_error_naming_the_file() -> None:
         calendar.is_working_day(date(2003, 12, 31))
 
 
-def test_administrators_file_extends_the_calendar() -> None:
-    calendar = WorkingCalendar([parse_holiday_file(TEST_2027, expected_year=2027)])
+def test_administrators_file_extends_the_calendar(text_2027: str) -> None:
+    calendar = WorkingCalendar([parse_holiday_file(text_2027, expected_year=2027)])
     # 2026-12-20 (Sun): Dec 21..31 = 9 working days; Jan 1 off; Jan 4–8 = 5 more (14); Jan 11 is the 15th
     assert calendar.add_working_days(date(2026, 12, 20), 15) == date(2027, 1, 11)
     assert calendar.is_working_day(date(2027, 1, 31))  # a Sunday worked
@@ -106,6 +90,6 @@ def test_bad_holiday_files_are_refused(text: str, problem: str) -> None:
         parse_holiday_file(text)
 
 
-def test_file_for_the_wrong_year_is_refused() -> None:
+def test_file_for_the_wrong_year_is_refused(text_2027: str) -> None:
     with pytest.raises(HolidayFileError, match="declares year = 2027"):
-        parse_holiday_file(TEST_2027, expected_year=2028)
+        parse_holiday_file(text_2027, expected_year=2028)

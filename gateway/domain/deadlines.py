@@ -1,0 +1,251 @@
+"""What is due by when, per city pair and service month (规程 第二十四–二十六条, 第三十一条), and what arrived.
+
+For service month M:
+- facilities submit M's fees (附件1/2) to the residence city by the 15th of M+1 (later ones fall into the next
+  cycle): a cut-off inside the residence city, shown for information;
+- the residence city (居住地) sends its claim A3 to each insured city by the end of M+1;
+- the insured city (参保地) sends its settlement A4 by the 5th of M+2, the 对账确认截止日, deferred to the next
+  working day when that is not one (遇节假日顺延);
+- the insured city pays within 15 working days after that deadline (not visible to the gateway: information);
+- the residence city's facility settlements A5 follow the A4; the procedure says only "及时" (第二十七条), so
+  the gateway expects them by the payment deadline: the day the facilities' money is due anyway.
+A dispute (第三十一条) is answered within 15 working days of being raised.
+
+Pure: arrivals come in as values (from the ledger, or from files), the calendar is passed in, "today" too.
+"""
+
+from __future__ import annotations
+
+import calendar as gregorian
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from enum import StrEnum
+
+from gateway.domain.calendar import UnknownYear, WorkingCalendar
+from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, MessageType
+
+CHINA_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving in China: a fixed offset is exact
+FACILITY_CUTOFF_DAY = 15  # 第二十四条: 每月15日前
+SETTLEMENT_DUE_DAY = 5  # 第二十五条: 次月5日 (the month after the claim's month)
+PAYMENT_WORKING_DAYS = 15  # 第二十六条
+DISPUTE_WORKING_DAYS = 15  # 第三十一条
+DEFAULT_WARN_WORKING_DAYS = 3
+
+
+class Status(StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSING = "missing"  # due date passed, nothing arrived
+    DUE_SOON = "due_soon"  # not arrived, due within the warning window
+    PENDING = "pending"  # not arrived, not due yet
+    UNEXPECTED = "unexpected"  # arrived for a pair nobody expects
+    INFO = "info"  # a milestone the gateway cannot observe (facility cut-off, payment)
+    NO_CALENDAR = "no_calendar"  # the due date falls in a year no calendar covers
+
+
+@dataclass(frozen=True, slots=True)
+class CityPair:
+    """Who claims from whom: the residence city (居住地) claims from the insured city (参保地)."""
+
+    residence: str
+    insured: str
+
+    def __str__(self) -> str:
+        return f"{self.residence}->{self.insured}"
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A document the gateway received: from the ledger's header fields, or from a message file."""
+
+    type: MessageType
+    sender: str
+    receiver: str
+    period: str
+    arrived: datetime  # aware; a naive time is taken as UTC (how the ledger stores times)
+    message_id: str | None = None
+    revision: int = 1
+
+    @property
+    def pair(self) -> CityPair:
+        if SENT_BY_RESIDENCE_CITY[self.type]:
+            return CityPair(residence=self.sender, insured=self.receiver)
+        return CityPair(residence=self.receiver, insured=self.sender)
+
+    @property
+    def arrival_day(self) -> date:
+        """The day in China: a deadline is a Chinese calendar day, whatever the server's zone."""
+        moment = self.arrived if self.arrived.tzinfo else self.arrived.replace(tzinfo=timezone.utc)
+        return moment.astimezone(CHINA_TIME).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One line of the deadline report: a document (or milestone) of a pair and month, and where it stands."""
+
+    pair: CityPair
+    period: str
+    what: str  # "A3", "A4", "A5", or a milestone: "facility_fees", "payment"
+    due: date | None
+    status: Status
+    arrived: date | None = None
+    message_id: str | None = None  # the first arrival: the one that counts for being on time
+    revisions: int = 0
+    working_days_left: int | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "residence": self.pair.residence,
+            "insured": self.pair.insured,
+            "period": self.period,
+            "what": self.what,
+            "due": self.due.isoformat() if self.due else None,
+            "status": self.status.value,
+            "arrived": self.arrived.isoformat() if self.arrived else None,
+            "message_id": self.message_id,
+            "revisions": self.revisions,
+            "working_days_left": self.working_days_left,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The procedure's dates for one service month."""
+
+    period: str
+    facility_fees: date
+    claim: date  # A3
+    settlement: date  # A4, deferred
+    payment: date  # and A5
+
+    def due(self, what: str) -> date:
+        return {"facility_fees": self.facility_fees, "A3": self.claim, "A4": self.settlement,
+                "payment": self.payment, "A5": self.payment}[what]
+
+
+def parse_period(period: str) -> tuple[int, int]:
+    """YYYY-MM to (year, month), refusing anything else."""
+    try:
+        year_text, month_text = period.split("-")
+        year, month = int(year_text), int(month_text)
+    except ValueError:
+        raise ValueError(f"period {period!r} is not YYYY-MM") from None
+    if len(year_text) != 4 or len(month_text) != 2 or not 1 <= month <= 12:
+        raise ValueError(f"period {period!r} is not YYYY-MM")
+    return year, month
+
+
+def shift_period(period: str, months: int) -> str:
+    year, month = parse_period(period)
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _month_day(period: str, day: int | None) -> date:
+    year, month = parse_period(period)
+    return date(year, month, day or gregorian.monthrange(year, month)[1])
+
+
+def schedule(period: str, calendar: WorkingCalendar) -> Schedule:
+    """The dates of service month `period`; raises UnknownYear when a deferral needs an unknown year."""
+    next_month, month_after = shift_period(period, 1), shift_period(period, 2)
+    settlement = calendar.next_working_day(_month_day(month_after, SETTLEMENT_DUE_DAY))
+    return Schedule(
+        period=period,
+        facility_fees=_month_day(next_month, FACILITY_CUTOFF_DAY),
+        claim=_month_day(next_month, None),
+        settlement=settlement,
+        payment=calendar.add_working_days(settlement, PAYMENT_WORKING_DAYS),
+    )
+
+
+def dispute_answer_due(raised: date, calendar: WorkingCalendar) -> date:
+    """第三十一条: the residence city answers a dispute within 15 working days of receiving it."""
+    return calendar.add_working_days(raised, DISPUTE_WORKING_DAYS)
+
+
+def _document_item(
+    pair: CityPair, period: str, what: str, due: date, arrivals: Sequence[Arrival], today: date,
+    calendar: WorkingCalendar, warn_days: int,
+) -> Item:
+    if arrivals:
+        first = min(arrivals, key=lambda a: a.arrived)
+        day = first.arrival_day
+        return Item(pair, period, what, due, Status.ON_TIME if day <= due else Status.LATE, arrived=day,
+                    message_id=first.message_id, revisions=len({a.revision for a in arrivals}),
+                    note="" if day <= due else f"{(day - due).days} calendar day(s) late")
+    if today > due:
+        return Item(pair, period, what, due, Status.MISSING, note=f"overdue since {due.isoformat()}")
+    left = calendar.working_days_between(today, due)
+    return Item(pair, period, what, due, Status.DUE_SOON if left <= warn_days else Status.PENDING,
+                working_days_left=left)
+
+
+@dataclass
+class _Grouped:
+    by_key: dict[tuple[CityPair, str, str], list[Arrival]] = field(default_factory=dict)
+
+    def add(self, arrival: Arrival) -> None:
+        self.by_key.setdefault((arrival.pair, arrival.period, arrival.type.value), []).append(arrival)
+
+
+TRACKED = (MessageType.A3, MessageType.A4, MessageType.A5)
+
+
+def check_deadlines(
+    pairs: Iterable[CityPair],
+    periods: Iterable[str],
+    arrivals: Iterable[Arrival],
+    *,
+    today: date,
+    calendar: WorkingCalendar,
+    warn_days: int = DEFAULT_WARN_WORKING_DAYS,
+) -> list[Item]:
+    """Every expected document of every pair and month, with its due date and status, plus milestones and
+    arrivals nobody expected. A month whose dates need an unknown year yields NO_CALENDAR lines saying so."""
+    expected = list(dict.fromkeys(pairs))
+    wanted = list(dict.fromkeys(periods))
+    grouped = _Grouped()
+    for arrival in arrivals:
+        if arrival.period in wanted and arrival.type in TRACKED:
+            grouped.add(arrival)
+    items: list[Item] = []
+    for period in wanted:
+        try:
+            dates: Schedule | None = schedule(period, calendar)
+            problem = ""
+        except UnknownYear as exc:
+            dates, problem = None, str(exc)
+        for pair in expected:
+            if dates is None:
+                items.append(Item(pair, period, "schedule", None, Status.NO_CALENDAR, note=problem))
+                continue
+            items.append(Item(pair, period, "facility_fees", dates.facility_fees, Status.INFO,
+                              note="facilities' fees cut-off at the residence city (第二十四条)"))
+            for kind in TRACKED:
+                found = grouped.by_key.get((pair, period, kind.value), [])
+                try:
+                    items.append(_document_item(pair, period, kind.value, dates.due(kind.value), found, today,
+                                                calendar, warn_days))
+                except UnknownYear as exc:
+                    items.append(Item(pair, period, kind.value, dates.due(kind.value), Status.NO_CALENDAR,
+                                      note=str(exc)))
+            items.append(Item(pair, period, "payment", dates.payment, Status.INFO,
+                              note="insured city pays the residence city (第二十六条)"))
+    expected_set = set(expected)
+    for (pair, period, kind), found in grouped.by_key.items():
+        if pair not in expected_set:
+            first = min(found, key=lambda a: a.arrived)
+            items.append(Item(pair, period, kind, None, Status.UNEXPECTED, arrived=first.arrival_day,
+                              message_id=first.message_id, revisions=len({a.revision for a in found}),
+                              note="no such city pair is expected"))
+    return items
+
+
+def all_pairs(cities: Iterable[str]) -> list[CityPair]:
+    """Every ordered pair of distinct cities: each may have insured persons living in each other one."""
+    codes = sorted(set(cities))
+    return [CityPair(residence, insured) for residence in codes for insured in codes if residence != insured]
