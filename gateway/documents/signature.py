@@ -1,0 +1,242 @@
+"""XML-DSig over a whole message: sign with a city's key, verify against that city's pinned certificates.
+
+One shape only, so that there is nothing to misread: an enveloped ds:Signature as the last child of the root,
+exactly one Reference with URI="" (the whole document), exclusive c14n, SHA-256 digests, RSA-SHA256 or
+ECDSA-P256-SHA256, the signer's certificate in KeyInfo. Verification demands that shape (other
+algorithms from a short allow-list are accepted for interoperability), trusts only certificates pinned for the
+sender (the certificate inside the message only helps pick one during a key rollover) and hands back only
+what the signature covers, as signxml's `signed_xml`: data outside it (an injected second Body, comments)
+never reaches a check. The raw bytes are verified as received: re-serialising them would break the digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+from signxml import SignatureConfiguration, XMLSigner, XMLVerifier
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
+from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
+
+from gateway.documents import safe_xml
+from gateway.documents.keys import SigningKey, certificate_fingerprint
+from gateway.domain.findings import Finding, Refused
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+_NS = {"ds": DS}
+
+SIGNATURE_METHODS = frozenset(
+    {
+        SignatureMethod.RSA_SHA256,
+        SignatureMethod.RSA_SHA384,
+        SignatureMethod.RSA_SHA512,
+        SignatureMethod.ECDSA_SHA256,
+        SignatureMethod.ECDSA_SHA384,
+        SignatureMethod.ECDSA_SHA512,
+    }
+)
+DIGEST_METHODS = frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
+# Without comments only: comments are not content, and "WithComments" would let them change the digest.
+C14N_METHODS = frozenset(
+    {
+        CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        CanonicalizationMethod.CANONICAL_XML_1_0,
+        CanonicalizationMethod.CANONICAL_XML_1_1,
+    }
+)
+_ENVELOPED = SignatureConstructionMethod.enveloped.value
+_ALLOWED_TRANSFORMS = {_ENVELOPED} | {method.value for method in C14N_METHODS}
+
+_CONFIG = SignatureConfiguration(
+    require_x509=True,
+    location="./",  # the signature is a child of the root, nowhere else
+    expect_references=1,
+    signature_methods=SIGNATURE_METHODS,
+    digest_algorithms=DIGEST_METHODS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What verification establishes: the signed content (only that) and the pinned certificate that matched."""
+
+    root: etree._Element
+    certificate: x509.Certificate
+
+
+def sign(root: etree._Element, key: SigningKey, cert: x509.Certificate) -> bytes:
+    """The message `root` with an enveloped signature by `key`, as UTF-8 bytes ready to deliver."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        method = SignatureMethod.RSA_SHA256
+    elif isinstance(key, ec.EllipticCurvePrivateKey):
+        method = SignatureMethod.ECDSA_SHA256
+    else:
+        raise TypeError(f"cannot sign with a {type(key).__name__}: use an RSA or ECDSA key")
+    signer = XMLSigner(
+        method=SignatureConstructionMethod.enveloped,
+        signature_algorithm=method,
+        digest_algorithm=DigestAlgorithm.SHA256,
+        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+    )
+    signed = signer.sign(root, key=key, cert=[cert])
+    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+
+
+def verify(
+    data: bytes, certificates: Sequence[x509.Certificate], *, at: datetime | None = None
+) -> etree._Element:
+    """The signed content of `data` (the whole message root, without its signature), or Refused(sig.*).
+
+    `certificates` are the ones pinned for the message's sender; each valid at `at` (default: now) is tried.
+    """
+    return verify_message(data, certificates, at=at).root
+
+
+def verify_message(
+    data: bytes,
+    certificates: Sequence[x509.Certificate],
+    *,
+    at: datetime | None = None,
+    tree: etree._ElementTree | None = None,
+) -> Verified:
+    """Like `verify`, also naming the certificate that matched.
+
+    `tree` is `data` already parsed by safe_xml (the caller's, to save a parse); its line numbers are copied
+    onto the signed content, so that every later finding points at the line of the file as received.
+    """
+    if tree is None:
+        tree = safe_xml.parse(data, max_bytes=max(len(data), safe_xml.DEFAULT_MAX))
+    raw_root = tree.getroot()
+    signature = _check_shape(raw_root)
+    when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    if not certificates:
+        raise Refused(_finding("sig.untrusted", "no certificate is pinned for the sender: ask the gateway operator"))
+    valid = [cert for cert in certificates if cert.not_valid_before_utc <= when <= cert.not_valid_after_utc]
+    if not valid:
+        raise Refused(
+            _finding(
+                "sig.expired",
+                f"no certificate pinned for the sender is valid at {when:%Y-%m-%d %H:%M} UTC: "
+                "the sender must renew its certificate and have it pinned",
+            )
+        )
+    embedded = _embedded_certificate(signature)
+    if embedded is not None:
+        # During a rollover the message's own certificate says which pinned one to try first.
+        valid.sort(key=lambda cert: cert != embedded)
+    config = replace(_CONFIG, verification_time=when)
+    for cert in valid:
+        try:
+            result = XMLVerifier().verify(data, x509_cert=cert, parser=_verifier_parser(), expect_config=config)
+        except InvalidDigest:
+            raise Refused(
+                _finding(
+                    "sig.digest",
+                    "the content was changed after it was signed: whoever changes a figure must sign the file again",
+                )
+            ) from None
+        except InvalidCertificate:  # before InvalidSignature, its base class
+            raise Refused(_finding("sig.expired", "the pinned certificate is not valid at the time checked")) from None
+        except InvalidSignature:
+            continue  # not this certificate's key
+        except InvalidInput as error:
+            if "does not match specified signature algorithm" in str(error):
+                continue  # a pinned key of the other kind (RSA vs ECDSA)
+            raise Refused(_finding("sig.invalid", f"the signature cannot be checked: {error}")) from None
+        except (SignXMLException, etree.DocumentInvalid, ValueError) as error:
+            raise Refused(_finding("sig.invalid", f"the signature is malformed: {error}")) from None
+        signed = result.signed_xml
+        if signed is None or signed.tag != raw_root.tag:
+            raise Refused(_finding("sig.references", "the signature does not cover the message's root element"))
+        _adopt_source_lines(signed, raw_root, signature)
+        return Verified(signed, cert)
+    if embedded is not None and all(cert != embedded for cert in certificates):
+        raise Refused(
+            _finding(
+                "sig.untrusted",
+                f"the file is signed with a certificate (SHA-256 {certificate_fingerprint(embedded)[:16]}…) that is "
+                "not pinned for the sender: sign with your registered key, or have the new certificate pinned",
+            )
+        )
+    raise Refused(_finding("sig.invalid", "the signature does not match any certificate pinned for the sender"))
+
+
+def _verifier_parser() -> etree.XMLParser:
+    # The bytes already passed safe_xml; this keeps signxml's own parses just as closed.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _finding(code: str, message: str) -> Finding:
+    return Finding(code, message, line=None)
+
+
+def _check_shape(root: etree._Element) -> etree._Element:
+    """The one signature, directly under the root, in the only shape we accept; else Refused(sig.*)."""
+    signatures = root.findall(".//ds:Signature", _NS)
+    if not signatures:
+        raise Refused(Finding("sig.missing", "the file is not signed: sign it with `ltcgw pack` or your system's signer"))
+    if len(signatures) > 1:
+        raise Refused(
+            Finding("sig.references", "the file has more than one signature; exactly one is allowed", signatures[1].sourceline)
+        )
+    signature = signatures[0]
+    line = signature.sourceline
+
+    def refuse(code: str, message: str) -> Refused:
+        return Refused(Finding(code, message, line))
+
+    if signature.getparent() is not root:
+        raise refuse("sig.references", "the signature must be a direct child of the message's root element")
+    references = signature.findall("ds:SignedInfo/ds:Reference", _NS)
+    if len(references) != 1:
+        raise refuse("sig.references", f"the signature has {len(references)} references; exactly one (URI=\"\") is allowed")
+    reference = references[0]
+    if reference.get("URI") != "":
+        raise refuse("sig.references", 'the signature must cover the whole document (Reference URI="")')
+    _allowed(signature.find("ds:SignedInfo/ds:CanonicalizationMethod", _NS), C14N_METHODS, "canonicalization", line)
+    _allowed(signature.find("ds:SignedInfo/ds:SignatureMethod", _NS), SIGNATURE_METHODS, "signature method", line)
+    _allowed(reference.find("ds:DigestMethod", _NS), DIGEST_METHODS, "digest method", line)
+    transforms = [node.get("Algorithm") for node in reference.findall("ds:Transforms/ds:Transform", _NS)]
+    if _ENVELOPED not in transforms or any(t not in _ALLOWED_TRANSFORMS for t in transforms):
+        raise refuse(
+            "sig.algorithm",
+            "the reference's transforms must be the enveloped-signature transform and canonicalization only",
+        )
+    return signature
+
+
+def _allowed(node: etree._Element | None, allowed: frozenset, what: str, line: int | None) -> None:
+    algorithm = node.get("Algorithm") if node is not None else None
+    if algorithm not in {method.value for method in allowed}:
+        raise Refused(Finding("sig.algorithm", f"the {what} {algorithm!r} is not accepted by the gateway", line))
+
+
+def _embedded_certificate(signature: etree._Element) -> x509.Certificate | None:
+    node = signature.find("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
+    if node is None or not node.text:
+        return None
+    try:
+        pem = "-----BEGIN CERTIFICATE-----\n" + "".join(node.text.split()) + "\n-----END CERTIFICATE-----\n"
+        return x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except ValueError:
+        return None
+
+
+def _adopt_source_lines(signed: etree._Element, raw: etree._Element, signature: etree._Element) -> None:
+    """Give the signed content the line numbers of the file as received.
+
+    signxml re-parses the canonical form, whose lines differ (no XML declaration, attributes joined). The two
+    trees hold the same elements in the same order once the signature is set aside (comments are dropped in
+    both, processing instructions are refused), so the lines can be copied pairwise.
+    """
+    signed.sourceline = raw.sourceline
+    raw_children = (child for child in raw if child is not signature)
+    for signed_child, raw_child in zip(signed, raw_children):
+        for signed_node, raw_node in zip(signed_child.iter(), raw_child.iter()):
+            if signed_node.tag != raw_node.tag:
+                return  # should not happen; keep canonical lines rather than wrong ones
+            signed_node.sourceline = raw_node.sourceline
