@@ -65,6 +65,15 @@ def keygen(path: Path, kind: str = "ed25519") -> Path:
     return path
 
 
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie waiting for its parent."""
+    try:
+        with open(f"/proc/{pid}/stat") as info:
+            return info.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
 class SshdServer:
     """One sshd; `add_account()` per city, then `start()`; `stop()` (or use as a context manager) cleans up."""
 
@@ -183,13 +192,19 @@ class SshdServer:
         raise RuntimeError(f"sshd did not accept connections on port {self.port}")
 
     def session_pids(self) -> list[int]:
-        """The per-connection sshd processes (children of the listener) serving clients now."""
+        """Every process serving a client now: the listener's children (one monitor per connection) and their
+        descendants (the user's unprivileged sshd holding the socket, and internal-sftp)."""
         if self._process is None:
             return []
-        found = subprocess.run(
-            ["pgrep", "-P", str(self._process.pid)], capture_output=True, text=True, check=False
-        )
-        return [int(pid) for pid in found.stdout.split()]
+        found: list[int] = []
+        parents = [self._process.pid]
+        while parents:
+            children = subprocess.run(
+                ["pgrep", "-P", ",".join(map(str, parents))], capture_output=True, text=True, check=False
+            )
+            parents = [int(pid) for pid in children.stdout.split()]
+            found += parents
+        return found
 
     def cut_sessions(self) -> int:
         """Kill every session's sshd process (what a network cut or a server crash does to a client)."""
@@ -199,6 +214,9 @@ class SshdServer:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        deadline = time.monotonic() + 5
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
         return len(pids)
 
     def stop(self) -> None:
@@ -221,7 +239,12 @@ class SshdServer:
     def cleanup(self) -> None:
         self.stop()
         for user in self._users:
-            subprocess.run(["userdel", user], check=False, stderr=subprocess.DEVNULL)
+            # userdel refuses while a process of the user is still exiting: try for a few seconds.
+            deadline = time.monotonic() + 5
+            while subprocess.run(["userdel", user], capture_output=True, check=False).returncode not in (0, 6):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
         self._users.clear()
         shutil.rmtree(self.base, ignore_errors=True)
 
