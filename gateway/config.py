@@ -313,12 +313,20 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     return CityConfig(code, str(name), tuple(certs), settings, service_types)
 
 
-def _register_optional_transports() -> None:
-    """Transports living in their own adapter modules register their checks when importable."""
+def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
+    from adapters.sftp import SftpConfigError, SftpSettings
+
     try:
-        import adapters.sftp  # noqa: F401  (issue 4)
-    except ImportError:
-        pass
+        SftpSettings.from_mapping(settings.options, settings.base_dir)
+    except SftpConfigError as exc:
+        return [ConfigProblem(where, problem) for problem in exc.problems]
+    return []
+
+
+def _register_optional_transports() -> None:
+    """SFTP (issue 4) lives in its own adapter, imported only when a config is checked."""
+    if "sftp" not in TRANSPORT_CHECKS:
+        register_transport_check("sftp", _check_sftp)
 
 
 def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:

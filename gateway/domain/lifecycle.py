@@ -16,7 +16,9 @@ Rules (read these before the table):
    An operator's resend (`ltcgw resend ID`) delivers it again from DELIVERED, WAITING_FOR_RETRY or FAILED.
 7. A higher revision of the same document (type, sender, receiver, period, serial) SUPERSEDES an earlier one
    that is not yet closed: the earlier one is no longer resent.
-8. Every transition is written to the ledger with its time and cause: that is the transfer log.
+8. A RECEIPT a city sends is itself a message: checked like any other, it becomes FORWARDED (final) once it
+   is written, byte for byte, to the inbox of the city whose message it answers.
+9. Every transition is written to the ledger with its time and cause: that is the transfer log.
 
 Nothing here does I/O: the service layer asks these functions and writes what they answer.
 """
@@ -40,6 +42,7 @@ class State(StrEnum):
     DECLINED = "DECLINED"
     FAILED = "FAILED"
     SUPERSEDED = "SUPERSEDED"
+    FORWARDED = "FORWARDED"
 
 
 class Event(StrEnum):
@@ -52,6 +55,7 @@ class Event(StrEnum):
     RETRIES_EXHAUSTED = "retries_exhausted"
     RESEND_REQUESTED = "resend_requested"
     SUPERSEDED = "superseded"
+    FORWARDED = "forwarded"
 
 
 S, E = State, Event
@@ -79,10 +83,11 @@ TRANSITIONS: Mapping[tuple[State, Event], State] = MappingProxyType(
         (S.DELIVERED, E.SUPERSEDED): S.SUPERSEDED,
         (S.WAITING_FOR_RETRY, E.SUPERSEDED): S.SUPERSEDED,
         (S.FAILED, E.SUPERSEDED): S.SUPERSEDED,
+        (S.ROUTED, E.FORWARDED): S.FORWARDED,
     }
 )
 
-FINAL_STATES = frozenset({S.REJECTED, S.ACKNOWLEDGED, S.DECLINED, S.SUPERSEDED})
+FINAL_STATES = frozenset({S.REJECTED, S.ACKNOWLEDGED, S.DECLINED, S.SUPERSEDED, S.FORWARDED})
 # States in which the receiver owes a receipt (what `status` counts as "waiting for receipt").
 AWAITING_RECEIPT = frozenset({S.DELIVERED, S.WAITING_FOR_RETRY})
 # States whose delivery to the receiver is still owed (the daemon delivers these).

@@ -1,0 +1,173 @@
+"""The ledger's interface: what the service asks of the gateway's memory, whatever database holds it.
+
+The ledger is the single source of truth: every file captured, every message and its state, every transition
+with its time and cause (the transfer log), and every file the gateway owes a city (deliveries and replies,
+with a mark once written). A unit of work is one transaction: what the service does inside one `with
+ledger.unit_of_work() as tx:` block is committed whole or not at all. SQLite implements it now
+(adapters/sqlite_ledger.py); a PostgreSQL backend will implement the same methods for several instances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from gateway.domain.envelope import Header
+from gateway.domain.lifecycle import Event, State
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """A file taken from a city's drop: its bytes are in the spool under `sha256`."""
+
+    key: int
+    city: str
+    name: str
+    sha256: str
+    size: int
+    mtime: float
+    captured_at: datetime
+    removed: bool
+    processed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    key: int
+    sha256: str
+    size: int
+    drop_city: str
+    state: State
+    received_at: datetime
+    updated_at: datetime
+    message_id: str | None = None  # None when the header could not be read
+    type: str | None = None
+    sender: str | None = None
+    receiver: str | None = None
+    period: str | None = None
+    serial: str | None = None
+    revision: int | None = None
+    reply_to: str | None = None
+    reply_to_sha256: str | None = None
+    delivery_name: str | None = None  # the canonical file name in the receiver's inbox
+    deliveries: int = 0
+    last_delivered_at: datetime | None = None
+    findings: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def document_key(self) -> tuple[str | None, ...]:
+        return (self.type, self.sender, self.receiver, self.period, self.serial)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.message_id,
+            "type": self.type,
+            "sender": self.sender,
+            "receiver": self.receiver,
+            "period": self.period,
+            "serial": self.serial,
+            "revision": self.revision,
+            "state": self.state.value,
+            "drop_city": self.drop_city,
+            "sha256": self.sha256,
+            "size": self.size,
+            "received_at": self.received_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "deliveries": self.deliveries,
+            "last_delivered_at": self.last_delivered_at.isoformat() if self.last_delivered_at else None,
+            "reply_to": self.reply_to,
+            "file_name": self.delivery_name,
+            "findings": list(self.findings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A file the gateway owes a city's inbox: bytes in the spool (`area`/`sha256`), written under `name`."""
+
+    key: int
+    city: str
+    name: str
+    area: str  # "inbox" (a city's message, forwarded byte for byte) or "outbox" (a reply the gateway signed)
+    sha256: str
+    kind: str  # "delivery" | "ack" | "nack" | "receipt"
+    message_key: int | None
+    created_at: datetime
+    written_at: datetime | None = None
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    message_key: int
+    at: datetime
+    source: State | None
+    target: State
+    event: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class CityCounts:
+    city: str
+    received: int = 0
+    delivered: int = 0
+    waiting_for_receipt: int = 0
+    failed: int = 0
+    rejected: int = 0
+    oldest_unacknowledged: datetime | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class LedgerTx(Protocol):
+    """The operations available inside one unit of work."""
+
+    # captures
+    def add_capture(self, city: str, name: str, sha256: str, size: int, mtime: float, at: datetime) -> int: ...
+    def unremoved_capture(self, city: str, name: str, sha256: str) -> Capture | None: ...
+    def mark_capture_removed(self, key: int) -> None: ...
+    def pending_captures(self, limit: int = 100) -> list[Capture]: ...
+    def mark_capture_processed(self, key: int, message_key: int | None) -> None: ...
+
+    # messages
+    def add_message(self, capture: Capture, header: Header | None, at: datetime) -> MessageRecord: ...
+    def get_message(self, key: int) -> MessageRecord: ...
+    def messages_by_id(self, message_id: str) -> list[MessageRecord]: ...
+    def message_by_sha(self, sha256: str, drop_city: str) -> MessageRecord | None: ...
+    def messages_by_document(self, document_key: Sequence[str]) -> list[MessageRecord]: ...
+    def messages_in(self, states: Sequence[State]) -> list[MessageRecord]: ...
+    def set_findings(self, key: int, findings: Sequence[dict[str, Any]]) -> None: ...
+    def set_delivery_name(self, key: int, name: str) -> None: ...
+    def transition(self, key: int, event: Event, at: datetime, cause: str) -> MessageRecord: ...
+    def note_delivery(self, key: int, at: datetime) -> MessageRecord: ...
+
+    # files owed to cities
+    def add_outgoing(
+        self, city: str, name: str, area: str, sha256: str, kind: str, message_key: int | None, at: datetime
+    ) -> int: ...
+    def pending_outgoing(self, city: str) -> list[Outgoing]: ...
+    def outgoing_of(self, message_key: int) -> list[Outgoing]: ...
+    def reply_name_taken(self, city: str, name: str) -> bool: ...
+    def mark_written(self, key: int, at: datetime) -> None: ...
+    def cancel_outgoing(self, message_key: int, kind: str) -> int: ...
+
+    # the transfer log beyond transitions (refusals, alerts)
+    def record_event(self, at: datetime, kind: str, city: str | None, detail: dict[str, Any]) -> None: ...
+
+
+class Ledger(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[LedgerTx]:
+        """A transaction: committed when the block ends normally, rolled back on an exception."""
+
+    # read-only views for the operators' commands
+    def messages(
+        self, *, state: str | None = None, city: str | None = None, period: str | None = None
+    ) -> list[MessageRecord]: ...
+    def trace(self, message_id: str) -> list[tuple[MessageRecord, list[TransitionRecord]]]: ...
+    def city_counts(self) -> list[CityCounts]: ...
+    def events(self, kind: str | None = None) -> Iterator[tuple[datetime, str, str | None, dict[str, Any]]]: ...
+    def outgoing(self, city: str | None = None) -> list[Outgoing]: ...
+    def close(self) -> None: ...

@@ -1,0 +1,110 @@
+"""The gateway's own disk: every file taken from a drop, and every reply it signed, by SHA-256.
+
+Content addressing makes writes idempotent (the same bytes land on the same name, whatever the restarts) and
+lets the ledger refer to bytes by their digest. A file is written under a temporary name, fsynced, renamed,
+and the folder fsynced: once `store` returns, the bytes survive a power cut.
+
+Layout under the spool folder: `inbox/` (files taken from the cities' drops; rejected ones stay here, marked
+REJECTED in the ledger: that is the quarantine) and `outbox/` (ACK/NACK bytes the gateway signed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+CHUNK = 1024 * 1024
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class TooLarge(Exception):
+    """The source held more bytes than allowed; nothing was kept."""
+
+
+class Spool:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.inbox = self.root / "inbox"
+        self.outbox = self.root / "outbox"
+        for folder in (self.inbox, self.outbox):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, area: str, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a SHA-256 hex digest")
+        return (self.inbox if area == "inbox" else self.outbox) / sha256
+
+    def path(self, area: str, sha256: str) -> Path:
+        return self._path(area, sha256)
+
+    def receive(self, fill: Callable[[BinaryIO], object], max_bytes: int | None = None) -> tuple[str, int]:
+        """Let `fill` write into a temporary file of inbox/; keep it under its digest. Returns (sha256, size)."""
+        fd, tmp = tempfile.mkstemp(dir=self.inbox, prefix=".in-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w+b") as f:
+                fill(f)
+                f.flush()
+                size = f.tell()
+                if max_bytes is not None and size > max_bytes:
+                    raise TooLarge(size)
+                f.seek(0)
+                digest = hashlib.sha256()
+                while chunk := f.read(CHUNK):
+                    digest.update(chunk)
+                os.fsync(f.fileno())
+            sha = digest.hexdigest()
+            os.replace(tmp, self._path("inbox", sha))
+            fsync_dir(self.inbox)
+            return sha, size
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def store(self, area: str, data: bytes) -> str:
+        """Keep `data` in inbox/ or outbox/ under its digest (durable on return). Returns the digest."""
+        sha = hashlib.sha256(data).hexdigest()
+        final = self._path(area, sha)
+        if final.exists() and final.stat().st_size == len(data):
+            return sha
+        folder = final.parent
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".out-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+            fsync_dir(folder)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return sha
+
+    def read(self, area: str, sha256: str) -> bytes:
+        return self._path(area, sha256).read_bytes()
+
+    def open(self, area: str, sha256: str) -> BinaryIO:
+        return open(self._path(area, sha256), "rb")
+
+    def clean_temporaries(self) -> int:
+        """Remove temporaries left by a crash (their bytes were never recorded anywhere)."""
+        count = 0
+        for folder in (self.inbox, self.outbox):
+            for entry in folder.iterdir():
+                if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                    entry.unlink(missing_ok=True)
+                    count += 1
+        return count

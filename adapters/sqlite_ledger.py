@@ -1,0 +1,389 @@
+"""The ledger on SQLite: WAL, synchronous=FULL, one IMMEDIATE transaction per unit of work.
+
+WAL lets the operators' commands read while the daemon writes; FULL makes each commit durable before it
+returns (the gateway removes a city's file only after that). IMMEDIATE takes the write lock at BEGIN, so two
+threads deciding on the same message serialise instead of failing at COMMIT. Each thread has its own
+connection (sqlite3 connections are not shared across threads).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.ledger import Capture, CityCounts, MessageRecord, Outgoing, TransitionRecord
+from gateway.domain.envelope import Header
+from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State, next_state
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: captures, messages, transitions, outgoing files, events
+    """
+    CREATE TABLE captures (
+        key INTEGER PRIMARY KEY, city TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL, mtime REAL NOT NULL, captured_at TEXT NOT NULL,
+        removed INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0, message_key INTEGER
+    );
+    CREATE INDEX captures_pending ON captures(processed, key);
+    CREATE INDEX captures_unremoved ON captures(city, name, sha256, removed);
+    CREATE TABLE messages (
+        key INTEGER PRIMARY KEY, message_id TEXT, type TEXT, sender TEXT, receiver TEXT, period TEXT,
+        serial TEXT, revision INTEGER, reply_to TEXT, reply_to_sha256 TEXT, sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL, drop_city TEXT NOT NULL, state TEXT NOT NULL, received_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL, delivery_name TEXT, deliveries INTEGER NOT NULL DEFAULT 0,
+        last_delivered_at TEXT, findings TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX messages_id ON messages(message_id);
+    CREATE INDEX messages_sha ON messages(sha256, drop_city);
+    CREATE INDEX messages_document ON messages(type, sender, receiver, period, serial);
+    CREATE INDEX messages_state ON messages(state);
+    CREATE TABLE transitions (
+        key INTEGER PRIMARY KEY, message_key INTEGER NOT NULL REFERENCES messages(key), at TEXT NOT NULL,
+        source TEXT, target TEXT NOT NULL, event TEXT NOT NULL, cause TEXT NOT NULL
+    );
+    CREATE INDEX transitions_message ON transitions(message_key, key);
+    CREATE TABLE outgoing (
+        key INTEGER PRIMARY KEY, city TEXT NOT NULL, name TEXT NOT NULL, area TEXT NOT NULL,
+        sha256 TEXT NOT NULL, kind TEXT NOT NULL, message_key INTEGER, created_at TEXT NOT NULL,
+        written_at TEXT, cancelled INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outgoing_pending ON outgoing(city, written_at, cancelled);
+    CREATE INDEX outgoing_message ON outgoing(message_key);
+    CREATE INDEX outgoing_name ON outgoing(city, name);
+    CREATE TABLE events (
+        key INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, city TEXT, detail TEXT NOT NULL
+    );
+    """,
+)
+
+
+def _t(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _message(row: sqlite3.Row) -> MessageRecord:
+    return MessageRecord(
+        key=row["key"],
+        sha256=row["sha256"],
+        size=row["size"],
+        drop_city=row["drop_city"],
+        state=State(row["state"]),
+        received_at=_dt(row["received_at"]),
+        updated_at=_dt(row["updated_at"]),
+        message_id=row["message_id"],
+        type=row["type"],
+        sender=row["sender"],
+        receiver=row["receiver"],
+        period=row["period"],
+        serial=row["serial"],
+        revision=row["revision"],
+        reply_to=row["reply_to"],
+        reply_to_sha256=row["reply_to_sha256"],
+        delivery_name=row["delivery_name"],
+        deliveries=row["deliveries"],
+        last_delivered_at=_dt(row["last_delivered_at"]),
+        findings=tuple(json.loads(row["findings"])),
+    )
+
+
+def _capture(row: sqlite3.Row) -> Capture:
+    return Capture(
+        row["key"], row["city"], row["name"], row["sha256"], row["size"], row["mtime"],
+        _dt(row["captured_at"]), bool(row["removed"]), bool(row["processed"]),
+    )
+
+
+def _outgoing(row: sqlite3.Row) -> Outgoing:
+    return Outgoing(
+        row["key"], row["city"], row["name"], row["area"], row["sha256"], row["kind"], row["message_key"],
+        _dt(row["created_at"]), _dt(row["written_at"]), bool(row["cancelled"]),
+    )
+
+
+class SqliteTx:
+    """One transaction's operations (adapters/ledger.py LedgerTx)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    # captures -----------------------------------------------------------------------------------------
+    def add_capture(self, city: str, name: str, sha256: str, size: int, mtime: float, at: datetime) -> int:
+        cur = self.db.execute(
+            "INSERT INTO captures(city, name, sha256, size, mtime, captured_at) VALUES (?,?,?,?,?,?)",
+            (city, name, sha256, size, mtime, _t(at)),
+        )
+        return int(cur.lastrowid)
+
+    def unremoved_capture(self, city: str, name: str, sha256: str) -> Capture | None:
+        row = self.db.execute(
+            "SELECT * FROM captures WHERE city=? AND name=? AND sha256=? AND removed=0 ORDER BY key LIMIT 1",
+            (city, name, sha256),
+        ).fetchone()
+        return None if row is None else _capture(row)
+
+    def mark_capture_removed(self, key: int) -> None:
+        self.db.execute("UPDATE captures SET removed=1 WHERE key=?", (key,))
+
+    def pending_captures(self, limit: int = 100) -> list[Capture]:
+        rows = self.db.execute("SELECT * FROM captures WHERE processed=0 ORDER BY key LIMIT ?", (limit,))
+        return [_capture(r) for r in rows]
+
+    def mark_capture_processed(self, key: int, message_key: int | None) -> None:
+        self.db.execute("UPDATE captures SET processed=1, message_key=? WHERE key=?", (message_key, key))
+
+    # messages -----------------------------------------------------------------------------------------
+    def add_message(self, capture: Capture, header: Header | None, at: datetime) -> MessageRecord:
+        h = header
+        cur = self.db.execute(
+            """INSERT INTO messages(message_id, type, sender, receiver, period, serial, revision, reply_to,
+               reply_to_sha256, sha256, size, drop_city, state, received_at, updated_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (
+                h and h.message_id, h and h.type.value, h and h.sender, h and h.receiver, h and h.period,
+                h and h.serial, h and h.revision, h and h.reply_to, h and h.reply_to_sha256,
+                capture.sha256, capture.size, capture.city, State.RECEIVED.value, _t(at), _t(at),
+            ),
+        )
+        key = int(cur.lastrowid)
+        self._log(key, at, None, State.RECEIVED, "captured", f"taken from {capture.city}'s drop as {capture.name}")
+        return self.get_message(key)
+
+    def get_message(self, key: int) -> MessageRecord:
+        return _message(self.db.execute("SELECT * FROM messages WHERE key=?", (key,)).fetchone())
+
+    def messages_by_id(self, message_id: str) -> list[MessageRecord]:
+        rows = self.db.execute("SELECT * FROM messages WHERE message_id=? ORDER BY key", (message_id,))
+        return [_message(r) for r in rows]
+
+    def message_by_sha(self, sha256: str, drop_city: str) -> MessageRecord | None:
+        row = self.db.execute(
+            "SELECT * FROM messages WHERE sha256=? AND drop_city=? ORDER BY key LIMIT 1", (sha256, drop_city)
+        ).fetchone()
+        return None if row is None else _message(row)
+
+    def messages_by_document(self, document_key: Sequence[str]) -> list[MessageRecord]:
+        rows = self.db.execute(
+            "SELECT * FROM messages WHERE type=? AND sender=? AND receiver=? AND period=? AND serial=? ORDER BY key",
+            tuple(document_key),
+        )
+        return [_message(r) for r in rows]
+
+    def messages_in(self, states: Sequence[State]) -> list[MessageRecord]:
+        marks = ",".join("?" * len(states))
+        rows = self.db.execute(f"SELECT * FROM messages WHERE state IN ({marks}) ORDER BY key", [s.value for s in states])
+        return [_message(r) for r in rows]
+
+    def set_findings(self, key: int, findings: Sequence[dict[str, Any]]) -> None:
+        self.db.execute("UPDATE messages SET findings=? WHERE key=?", (json.dumps(list(findings), ensure_ascii=False), key))
+
+    def set_delivery_name(self, key: int, name: str) -> None:
+        self.db.execute("UPDATE messages SET delivery_name=? WHERE key=?", (name, key))
+
+    def transition(self, key: int, event: Event, at: datetime, cause: str) -> MessageRecord:
+        current = self.get_message(key)
+        target = next_state(current.state, event)
+        self.db.execute("UPDATE messages SET state=?, updated_at=? WHERE key=?", (target.value, _t(at), key))
+        self._log(key, at, current.state, target, event.value, cause)
+        return self.get_message(key)
+
+    def note_delivery(self, key: int, at: datetime) -> MessageRecord:
+        self.db.execute(
+            "UPDATE messages SET deliveries=deliveries+1, last_delivered_at=?, updated_at=? WHERE key=?",
+            (_t(at), _t(at), key),
+        )
+        return self.get_message(key)
+
+    def _log(self, key: int, at: datetime, source: State | None, target: State, event: str, cause: str) -> None:
+        self.db.execute(
+            "INSERT INTO transitions(message_key, at, source, target, event, cause) VALUES (?,?,?,?,?,?)",
+            (key, _t(at), source and source.value, target.value, event, cause),
+        )
+
+    # outgoing -----------------------------------------------------------------------------------------
+    def add_outgoing(
+        self, city: str, name: str, area: str, sha256: str, kind: str, message_key: int | None, at: datetime
+    ) -> int:
+        cur = self.db.execute(
+            "INSERT INTO outgoing(city, name, area, sha256, kind, message_key, created_at) VALUES (?,?,?,?,?,?,?)",
+            (city, name, area, sha256, kind, message_key, _t(at)),
+        )
+        return int(cur.lastrowid)
+
+    def pending_outgoing(self, city: str) -> list[Outgoing]:
+        rows = self.db.execute(
+            "SELECT * FROM outgoing WHERE city=? AND written_at IS NULL AND cancelled=0 ORDER BY key", (city,)
+        )
+        return [_outgoing(r) for r in rows]
+
+    def outgoing_of(self, message_key: int) -> list[Outgoing]:
+        rows = self.db.execute("SELECT * FROM outgoing WHERE message_key=? ORDER BY key", (message_key,))
+        return [_outgoing(r) for r in rows]
+
+    def reply_name_taken(self, city: str, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM outgoing WHERE city=? AND name=? LIMIT 1", (city, name)).fetchone() is not None
+
+    def mark_written(self, key: int, at: datetime) -> None:
+        self.db.execute("UPDATE outgoing SET written_at=? WHERE key=?", (_t(at), key))
+
+    def cancel_outgoing(self, message_key: int, kind: str) -> int:
+        cur = self.db.execute(
+            "UPDATE outgoing SET cancelled=1 WHERE message_key=? AND kind=? AND written_at IS NULL AND cancelled=0",
+            (message_key, kind),
+        )
+        return cur.rowcount
+
+    # events -------------------------------------------------------------------------------------------
+    def record_event(self, at: datetime, kind: str, city: str | None, detail: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO events(at, kind, city, detail) VALUES (?,?,?,?)",
+            (_t(at), kind, city, json.dumps(detail, ensure_ascii=False, default=str)),
+        )
+
+
+class SqliteLedger:
+    """adapters/ledger.py Ledger on one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._migrate()
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=60, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=60000")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def _migrate(self) -> None:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+            for version, script in enumerate(MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))", (version,)
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        return int(self._db().execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SqliteTx]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield SqliteTx(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # read-only views ----------------------------------------------------------------------------------
+    def messages(self, *, state: str | None = None, city: str | None = None, period: str | None = None) -> list[MessageRecord]:
+        sql, args = "SELECT * FROM messages WHERE 1=1", []
+        if state:
+            sql += " AND state=?"
+            args.append(state.upper())
+        if city:
+            sql += " AND (sender=? OR receiver=? OR drop_city=?)"
+            args += [city, city, city]
+        if period:
+            sql += " AND period=?"
+            args.append(period)
+        return [_message(r) for r in self._db().execute(sql + " ORDER BY key", args)]
+
+    def trace(self, message_id: str) -> list[tuple[MessageRecord, list[TransitionRecord]]]:
+        out = []
+        db = self._db()
+        rows = db.execute("SELECT * FROM messages WHERE message_id=? OR sha256=? ORDER BY key", (message_id, message_id))
+        for row in rows.fetchall():
+            record = _message(row)
+            transitions = [
+                TransitionRecord(
+                    t["message_key"], _dt(t["at"]), t["source"] and State(t["source"]), State(t["target"]),
+                    t["event"], t["cause"],
+                )
+                for t in db.execute("SELECT * FROM transitions WHERE message_key=? ORDER BY key", (record.key,))
+            ]
+            out.append((record, transitions))
+        return out
+
+    def city_counts(self) -> list[CityCounts]:
+        """Per city, as sender: received, delivered, waiting for receipt, failed, rejected, oldest open."""
+        db = self._db()
+        counts: dict[str, dict[str, Any]] = {}
+        attachments = "type IN ('A1','A2','A3','A4','A5')"
+        for row in db.execute(f"SELECT drop_city, state, COUNT(*) n, MIN(received_at) oldest FROM messages "
+                              f"WHERE {attachments} OR type IS NULL GROUP BY drop_city, state"):
+            c = counts.setdefault(row["drop_city"], {"received": 0, "delivered": 0, "waiting": 0, "failed": 0,
+                                                    "rejected": 0, "oldest": None})
+            state = State(row["state"])
+            c["received"] += row["n"]
+            if state not in (State.RECEIVED, State.REJECTED, State.ROUTED):
+                c["delivered"] += row["n"]
+            if state in AWAITING_RECEIPT:
+                c["waiting"] += row["n"]
+            if state is State.FAILED:
+                c["failed"] += row["n"]
+            if state is State.REJECTED:
+                c["rejected"] += row["n"]
+            if state not in FINAL_STATES and (c["oldest"] is None or row["oldest"] < c["oldest"]):
+                c["oldest"] = row["oldest"]
+        return [
+            CityCounts(city, c["received"], c["delivered"], c["waiting"], c["failed"], c["rejected"], _dt(c["oldest"]))
+            for city, c in sorted(counts.items())
+        ]
+
+    def events(self, kind: str | None = None) -> Iterator[tuple[datetime, str, str | None, dict[str, Any]]]:
+        sql, args = "SELECT * FROM events", []
+        if kind:
+            sql += " WHERE kind=?"
+            args.append(kind)
+        for row in self._db().execute(sql + " ORDER BY key", args).fetchall():
+            yield _dt(row["at"]), row["kind"], row["city"], json.loads(row["detail"])
+
+    def outgoing(self, city: str | None = None) -> list[Outgoing]:
+        sql, args = "SELECT * FROM outgoing", []
+        if city:
+            sql += " WHERE city=?"
+            args.append(city)
+        return [_outgoing(r) for r in self._db().execute(sql + " ORDER BY key", args)]
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._connections:
+                try:
+                    db.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()

@@ -1,0 +1,164 @@
+"""The one place that wires the gateway: a Config in, a ready Gateway (ledger, spool, transports, checks) out.
+
+Transports are built by kind from a registry, so the SFTP adapter (issue 4) plugs in beside the local one.
+Checks are pure functions on bytes: with `workers > 1` they run in a process pool (both cores on a 2-core
+machine), each worker building its own trust store once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from adapters.local import LocalTransport
+from adapters.spool import Spool
+from adapters.sqlite_ledger import SqliteLedger
+from adapters.transport import Transport
+from gateway.config import Config, TransportSettings
+from gateway.domain.areas import KNOWN_AREAS
+from gateway.domain.envelope import Header, MessageType
+from gateway.domain.findings import Finding
+from gateway.service.context import Gateway, utc_now
+from gateway.service.ports import CheckOutcome, Clock
+
+TransportFactory = Callable[[str, TransportSettings], Transport]
+
+
+def _sftp(city: str, settings: TransportSettings) -> Transport:
+    from adapters.sftp import SftpSettings, SftpTransport
+
+    return SftpTransport(city, SftpSettings.from_mapping(settings.options, settings.base_dir))
+
+
+TRANSPORTS: dict[str, TransportFactory] = {"local": LocalTransport.from_settings, "sftp": _sftp}
+
+
+def register_transport(kind: str, factory: TransportFactory) -> None:
+    TRANSPORTS[kind] = factory
+
+
+def build_transport(city: str, settings: TransportSettings) -> Transport:
+    try:
+        factory = TRANSPORTS[settings.kind]
+    except KeyError:
+        raise ValueError(f"unknown transport kind {settings.kind!r} for {city}") from None
+    return factory(city, settings)
+
+
+class _CheckSettings:
+    """What check_message needs besides the bytes: picklable, so a pool worker can hold its own copy."""
+
+    def __init__(self, config: Config) -> None:
+        self.trust = config.trust_store()
+        self.max_bytes = config.max_message_bytes
+        self.gateway_code = config.code
+        self.known_areas = frozenset(KNOWN_AREAS) | frozenset(config.cities)
+        types = [city.service_types for city in config.cities.values() if city.service_types is not None]
+        # The residence city's catalogue decides the services; any city's list is a superset guard here, and
+        # the per-city refusal is left to the rules when a city restricts (None: every schema type).
+        self.service_types = frozenset().union(*types) if types and len(types) == len(config.cities) else None
+
+    def check(self, data: bytes, now: datetime) -> CheckOutcome:
+        from gateway.documents.check import check_message
+
+        return check_message(
+            data, self.trust, now=now, max_bytes=self.max_bytes, service_types=self.service_types,
+            known_areas=self.known_areas, gateway_code=self.gateway_code,
+        )
+
+
+_WORKER_SETTINGS: _CheckSettings | None = None
+
+
+def _init_worker(settings: _CheckSettings) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+
+
+def _check_in_worker(data: bytes, now: datetime) -> CheckOutcome:
+    assert _WORKER_SETTINGS is not None
+    return _WORKER_SETTINGS.check(data, now)
+
+
+class DocumentChecker:
+    """gateway.documents.check in process (workers=1) or in a process pool (workers>1)."""
+
+    def __init__(self, config: Config) -> None:
+        self.settings = _CheckSettings(config)
+        self.workers = config.workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def check_many(self, items: Sequence[bytes], now: datetime) -> list[CheckOutcome]:
+        if self.workers <= 1 or len(items) <= 1:
+            return [self.settings.check(data, now) for data in items]
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.settings,))
+        return list(self._pool.map(_check_in_worker, items, [now] * len(items)))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class SignedReplies:
+    """The gateway's ACK/NACK, signed with its own key (gateway.documents.replies)."""
+
+    def __init__(self, config: Config) -> None:
+        from gateway.documents.keys import load_certificates, load_private_key
+
+        self.key = load_private_key(config.key)
+        self.cert = _current(load_certificates(config.certificate))
+        self.code = config.code
+
+    def ack(self, answered: Header, sha256: str, now: datetime) -> bytes:
+        from gateway.documents.replies import make_ack
+
+        return make_ack(answered, sha256, key=self.key, cert=self.cert, gateway_code=self.code, now=now)
+
+    def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes:
+        from gateway.documents.replies import make_nack
+
+        if answered is not None and (answered.sender != drop_city or answered.type.is_reply):
+            # Never address a NACK by a header we did not trust to another city: it goes back to the drop.
+            answered = None
+        return make_nack(answered, sha256, findings, key=self.key, cert=self.cert, gateway_code=self.code,
+                         sender=drop_city, period=None, now=now)
+
+    def receipt_accepts(self, outcome: CheckOutcome) -> bool:
+        from gateway.documents.replies import ACCEPTED
+
+        return getattr(outcome.document, "status", ACCEPTED) == ACCEPTED
+
+    def file_name(self, header: Header) -> str:
+        from gateway.documents.envelope import file_name
+
+        return file_name(header)
+
+
+def _current(certs: list[Any]) -> Any:
+    """The newest certificate valid now (during a rotation the PEM holds the old one too)."""
+    now = utc_now()
+    valid = [c for c in certs if c.not_valid_before_utc <= now <= c.not_valid_after_utc]
+    return max(valid or certs, key=lambda c: c.not_valid_before_utc)
+
+
+def build_gateway(config: Config, *, clock: Clock = utc_now, transports: dict[str, Transport] | None = None) -> Gateway:
+    """The gateway for `config`: ledger opened (and migrated), spool ready, one transport per city."""
+    return Gateway(
+        ledger=SqliteLedger(config.ledger_path),
+        spool=Spool(config.spool_dir),
+        checker=DocumentChecker(config),
+        replies=SignedReplies(config),
+        transports=transports if transports is not None else {
+            code: build_transport(code, city.transport) for code, city in config.cities.items()
+        },
+        policy=config.retry,
+        clock=clock,
+        max_message_bytes=config.max_message_bytes,
+    )
+
+
+__all__ = ["build_gateway", "build_transport", "register_transport", "DocumentChecker", "SignedReplies", "MessageType"]

@@ -1,0 +1,121 @@
+"""Where a checked message may go: pure decisions over what the ledger already knows.
+
+The checks (gateway/documents) say whether a file is well-formed, signed and consistent; routing says whether
+the gateway may pass it on: it came from the drop of the city that signed it, it goes to a city we serve, its id
+is not already taken by other bytes, it is not an old revision of a document already passed on, and a receipt
+answers a message we delivered to its sender.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from gateway.domain.envelope import Header, MessageType
+from gateway.domain.findings import Finding
+from gateway.domain.lifecycle import State
+
+# States in which a document counts as passed on (a revision at or below it is stale).
+PASSED_ON = frozenset(
+    {State.ROUTED, State.DELIVERED, State.WAITING_FOR_RETRY, State.ACKNOWLEDGED, State.DECLINED, State.FAILED,
+     State.SUPERSEDED}
+)
+# States a higher revision still supersedes (closed ones were answered: nothing left to stop).
+SUPERSEDABLE = frozenset({State.ROUTED, State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED})
+# States in which a receipt is awaited or still welcome (a late one closes a FAILED message).
+RECEIPT_WELCOME = frozenset({State.ROUTED, State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED})
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A message the ledger holds, as far as routing cares."""
+
+    key: int
+    sha256: str
+    state: State
+    revision: int | None = None
+    sender: str | None = None
+    receiver: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    route: bool
+    findings: tuple[Finding, ...] = ()
+    supersedes: tuple[int, ...] = ()  # keys of earlier revisions to stop
+    answers: Known | None = None  # the message a receipt answers
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+
+def _envelope_findings(drop_city: str, header: Header, cities: Collection[str]) -> list[Finding]:
+    findings = []
+    if header.sender != drop_city:
+        findings.append(Finding(
+            "route.wrong_drop",
+            f"the message is signed as sent by {header.sender} but was left in the drop of {drop_city}: "
+            "each city sends only its own documents, from its own drop",
+        ))
+    if header.receiver not in cities:
+        findings.append(Finding("route.unknown_receiver", f"the gateway serves no city {header.receiver}"))
+    elif header.receiver == header.sender:
+        findings.append(Finding("route.same_city", "sender and receiver are the same city"))
+    return findings
+
+
+def decide_document(
+    drop_city: str,
+    header: Header,
+    sha256: str,
+    cities: Collection[str],
+    same_id: Sequence[Known],
+    same_document: Sequence[Known],
+) -> Decision:
+    """An attachment (A1–A5) that passed every check: route it, or the findings that stop it."""
+    findings = _envelope_findings(drop_city, header, cities)
+    if any(k.state is not State.REJECTED and k.sha256 != sha256 for k in same_id):
+        findings.append(Finding(
+            "envelope.id_conflict",
+            f"message id {header.message_id} was already used for another file: give each file its own id",
+        ))
+    passed = [k for k in same_document if k.state in PASSED_ON]
+    newest = max((k.revision or 0 for k in passed), default=0)
+    if passed and header.revision <= newest:
+        findings.append(Finding(
+            "envelope.stale_revision",
+            f"revision {header.revision} of this document is not newer than revision {newest} already passed on: "
+            "send a correction with a higher revision",
+        ))
+    if findings:
+        return Decision(False, tuple(findings))
+    supersedes = tuple(k.key for k in passed if k.state in SUPERSEDABLE)
+    return Decision(True, supersedes=supersedes)
+
+
+def decide_reply(
+    drop_city: str, header: Header, cities: Collection[str], answered: Known | None
+) -> Decision:
+    """A reply a city left in its outbox: only a RECEIPT for a message delivered to it is passed on."""
+    if header.type is not MessageType.RECEIPT:
+        return Decision(False, (Finding(
+            "route.unknown_reference",
+            f"a {header.type.value} from a city answers nothing the gateway sent: only receipts are accepted",
+        ),))
+    findings = [f for f in _envelope_findings(drop_city, header, cities) if f.code == "route.wrong_drop"]
+    if (
+        answered is None
+        or answered.receiver != header.sender
+        or answered.sender != header.receiver
+        or (header.reply_to_sha256 is not None and header.reply_to_sha256 != answered.sha256)
+        or answered.state not in PASSED_ON
+    ):
+        findings.append(Finding(
+            "route.unknown_reference",
+            f"the receipt answers message {header.reply_to}, which the gateway did not deliver to {header.sender} "
+            "with these bytes",
+        ))
+    if findings:
+        return Decision(False, tuple(findings))
+    return Decision(True, answers=answered)

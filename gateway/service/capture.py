@@ -1,0 +1,79 @@
+"""Capture: take complete files from a city's outbox into the spool and the ledger, then off the drop.
+
+The order is the gateway's promise: bytes fsynced in the spool, then the capture committed in the ledger, and
+only then the file removed from the city's drop. A crash anywhere leaves the file either still in the drop
+(taken again: the ledger knows the capture and only removes it) or safely recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adapters.spool import TooLarge
+from adapters.transport import Refusal, Transport, TransportError
+from gateway.service import events
+from gateway.service.context import Gateway
+
+
+@dataclass
+class CaptureReport:
+    captured: int = 0
+    waiting: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+
+
+class RefusalMemory:
+    """Refusals are reported once per name and kind, not at every rescan."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str, str]] = set()
+
+    def new(self, city: str, refusals: list[Refusal]) -> list[Refusal]:
+        fresh = [r for r in refusals if (city, r.name, r.reason) not in self._seen]
+        self._seen = {k for k in self._seen if k[0] != city} | {(city, r.name, r.reason) for r in refusals}
+        return fresh
+
+
+def capture_city(gw: Gateway, transport: Transport, memory: RefusalMemory | None = None) -> CaptureReport:
+    city = transport.city
+    scan = transport.scan()
+    report = CaptureReport(waiting=scan.waiting, refused=scan.refused)
+    for refusal in (memory.new(city, scan.refused) if memory else scan.refused):
+        with gw.ledger.unit_of_work() as tx:
+            tx.record_event(gw.clock(), "refused", city, {"name": refusal.name, "reason": refusal.reason})
+        events.alert("refused_file", city=city, name=refusal.name, reason=refusal.reason)
+    for item in scan.ready:
+        try:
+            sha, size = gw.spool.receive(lambda f: transport.download(item, f), gw.max_message_bytes)
+        except TooLarge:
+            # Keep nothing of it, but answer: the city must know its file will never pass.
+            sha, size = _receive_oversize(gw, transport, item)
+        except (TransportError, FileNotFoundError) as exc:
+            events.emit("capture_skipped", city=city, name=item.name, error=str(exc))
+            continue
+        with gw.ledger.unit_of_work() as tx:
+            known = tx.unremoved_capture(city, item.name, sha)
+            key = known.key if known else tx.add_capture(city, item.name, sha, size, item.mtime, gw.clock())
+        transport.remove(item)
+        with gw.ledger.unit_of_work() as tx:
+            tx.mark_capture_removed(key)
+        report.captured += 1
+        events.emit("captured", city=city, name=item.name, size=size, sha256=sha)
+    return report
+
+
+def _receive_oversize(gw: Gateway, transport: Transport, item) -> tuple[str, int]:
+    """An oversize file: keep its first bytes only (enough for the checker to refuse it as too large)."""
+    limit = gw.max_message_bytes + 1
+
+    class Head:
+        def __init__(self, sink) -> None:
+            self.sink, self.left = sink, limit
+
+        def write(self, chunk: bytes) -> int:
+            if self.left > 0:
+                self.sink.write(chunk[: self.left])
+                self.left -= min(len(chunk), self.left)
+            return len(chunk)
+
+    return gw.spool.receive(lambda f: transport.download(item, Head(f)), None)

@@ -1,0 +1,33 @@
+"""Everything a use case needs, in one object that bootstrap builds and tests assemble from fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from adapters.ledger import Ledger
+from adapters.spool import Spool
+from adapters.transport import Transport
+from gateway.domain.lifecycle import RetryPolicy
+from gateway.service.ports import Checker, Clock, Replies
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Gateway:
+    ledger: Ledger
+    spool: Spool
+    checker: Checker
+    replies: Replies
+    transports: Mapping[str, Transport]  # by city code
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Clock = utc_now
+    max_message_bytes: int = 16 * 1024 * 1024
+
+    @property
+    def cities(self) -> frozenset[str]:
+        return frozenset(self.transports)

@@ -1,0 +1,45 @@
+"""What the use cases need from the outside, as small protocols: bootstrap wires the real ones, tests fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from gateway.domain.envelope import Header
+from gateway.domain.findings import Finding
+
+Clock = Callable[[], datetime]
+
+
+class CheckOutcome(Protocol):
+    """gateway.documents.check.CheckResult, as far as the service reads it."""
+
+    valid: bool
+    header: Header | None
+    header_trusted: bool
+    findings: Sequence[Finding]
+    sha256: str
+    size: int
+    document: Any
+
+
+class Checker(Protocol):
+    def check_many(self, items: Sequence[bytes], now: datetime) -> list[CheckOutcome]:
+        """Check each file (in process or in a pool): pure, CPU-bound."""
+
+    def close(self) -> None: ...
+
+
+class Replies(Protocol):
+    """The gateway's signed answers and the canonical names of files in a city's inbox."""
+
+    def ack(self, answered: Header, sha256: str, now: datetime) -> bytes: ...
+
+    def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes: ...
+
+    def receipt_accepts(self, outcome: CheckOutcome) -> bool:
+        """Whether a valid RECEIPT takes the message (True) or declines it (False)."""
+
+    def file_name(self, header: Header) -> str:
+        """The canonical name of a message in a city's inbox."""

@@ -1,0 +1,186 @@
+"""Process captured files: check, decide, and commit the outcome with the replies it owes, in one transaction.
+
+The reply bytes (ACK/NACK) are signed once, kept in the spool's outbox/ and recorded with the transition, so a
+crash can only leave a write owed, never a decision half made: the city workers write owed files under
+deterministic names (the same name again after a restart: still one file).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from adapters.ledger import Capture, LedgerTx, MessageRecord
+from gateway.domain import routing
+from gateway.domain.envelope import Header, MessageType
+from gateway.domain.findings import Finding
+from gateway.domain.lifecycle import AWAITING_RECEIPT, Event, State
+from gateway.service import events
+from gateway.service.context import Gateway
+from gateway.service.ports import CheckOutcome
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+
+
+@dataclass
+class ProcessReport:
+    routed: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    receipts: int = 0
+    cities_owed: set[str] = field(default_factory=set)  # cities with new files owed: wake their workers
+
+
+def _known(record: MessageRecord) -> routing.Known:
+    return routing.Known(record.key, record.sha256, record.state, record.revision, record.sender, record.receiver)
+
+
+def reply_name(tx: LedgerTx, city: str, kind: str, header: Header | None, sha256: str) -> str:
+    """ACK_<id>.xml / NACK_<id>.xml; the digest is added when that name already answers other bytes."""
+    ident = header.message_id if header is not None and _SAFE_ID.match(header.message_id) else sha256[:16]
+    name = f"{kind}_{ident}.xml"
+    if tx.reply_name_taken(city, name):
+        name = f"{kind}_{ident}_{sha256[:12]}.xml"
+    return name
+
+
+def process_pending(gw: Gateway, batch: int = 32) -> ProcessReport:
+    """Process every capture not processed yet, `batch` at a time (checks of a batch run in parallel)."""
+    report = ProcessReport()
+    while True:
+        with gw.ledger.unit_of_work() as tx:
+            pending = tx.pending_captures(batch)
+        if not pending:
+            return report
+        fresh: list[Capture] = []
+        for capture in pending:
+            if not _replay_duplicate(gw, capture, report):
+                fresh.append(capture)
+        if fresh:
+            now = gw.clock()
+            outcomes = gw.checker.check_many([gw.spool.read("inbox", c.sha256) for c in fresh], now)
+            for capture, outcome in zip(fresh, outcomes):
+                _decide(gw, capture, outcome, report)
+
+
+def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> bool:
+    """The same bytes from the same drop again: answer again with the stored reply, deliver nothing."""
+    with gw.ledger.unit_of_work() as tx:
+        earlier = tx.message_by_sha(capture.sha256, capture.city)
+        if earlier is None or earlier.state is State.RECEIVED:
+            return False
+        replayed = 0
+        for out in tx.outgoing_of(earlier.key):
+            if out.kind in ("ack", "nack") and out.city == capture.city:
+                tx.add_outgoing(out.city, out.name, out.area, out.sha256, out.kind, out.message_key, gw.clock())
+                replayed += 1
+                break
+        tx.mark_capture_processed(capture.key, earlier.key)
+        tx.record_event(gw.clock(), "duplicate", capture.city,
+                        {"id": earlier.message_id, "name": capture.name, "sha256": capture.sha256})
+    report.duplicates += 1
+    if replayed:
+        report.cities_owed.add(capture.city)
+    events.emit("duplicate", id=earlier.message_id, city=capture.city, name=capture.name, state=earlier.state.value)
+    return True
+
+
+def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport) -> None:
+    header = outcome.header
+    now = gw.clock()
+    with gw.ledger.unit_of_work() as tx:
+        message = tx.add_message(capture, header, now)
+        findings: list[Finding] = list(outcome.findings)
+        decision: routing.Decision | None = None
+        if outcome.valid and header is not None and outcome.header_trusted:
+            if header.type.is_attachment:
+                decision = routing.decide_document(
+                    capture.city, header, capture.sha256, gw.cities,
+                    [_known(m) for m in tx.messages_by_id(header.message_id) if m.key != message.key],
+                    [_known(m) for m in tx.messages_by_document(header.document_key) if m.key != message.key],
+                )
+            else:
+                answered = _answered(tx, header)
+                decision = routing.decide_reply(capture.city, header, gw.cities, answered)
+            findings += decision.findings
+        if decision is None or not decision.route:
+            _reject(gw, tx, message, header, findings, now)
+            report.rejected += 1
+            report.cities_owed.add(capture.city)
+        elif header.type is MessageType.RECEIPT:
+            _forward_receipt(gw, tx, message, header, outcome, decision, now)
+            report.receipts += 1
+            report.cities_owed.add(header.receiver)
+        else:
+            _route(gw, tx, message, header, decision, now)
+            report.routed += 1
+            report.cities_owed.update({capture.city, header.receiver})
+        tx.mark_capture_processed(capture.key, message.key)
+
+
+def _answered(tx: LedgerTx, header: Header) -> routing.Known | None:
+    if not header.reply_to:
+        return None
+    candidates = [m for m in tx.messages_by_id(header.reply_to) if m.state in routing.PASSED_ON]
+    return _known(candidates[-1]) if candidates else None
+
+
+def _reject(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header | None, findings: list[Finding], now: datetime) -> None:
+    if not findings:  # a checker must say why; never NACK with an empty list
+        findings = [Finding("envelope.invalid", "the file could not be checked")]
+    tx.set_findings(message.key, [f.as_dict() for f in findings])
+    codes = sorted({f.code for f in findings})
+    tx.transition(message.key, Event.CHECK_FAILED, now, "refused: " + ", ".join(codes))
+    nack = gw.replies.nack(message.drop_city, header, message.sha256, findings, now)
+    sha = gw.spool.store("outbox", nack)
+    name = reply_name(tx, message.drop_city, "NACK", header, message.sha256)
+    tx.add_outgoing(message.drop_city, name, "outbox", sha, "nack", message.key, now)
+    events.emit("rejected", **_fields(message, header), codes=codes, size=message.size)
+
+
+def _route(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, decision: routing.Decision, now: datetime) -> None:
+    tx.transition(message.key, Event.CHECK_PASSED, now, f"checks passed; routed to {header.receiver}")
+    for key in decision.supersedes:
+        earlier = tx.transition(key, Event.SUPERSEDED, now, f"superseded by {header.message_id} (revision {header.revision})")
+        tx.cancel_outgoing(key, "delivery")
+        events.emit("superseded", id=earlier.message_id, by=header.message_id, revision=earlier.revision)
+    name = gw.replies.file_name(header)
+    tx.set_delivery_name(message.key, name)
+    tx.add_outgoing(header.receiver, name, "inbox", message.sha256, "delivery", message.key, now)
+    ack = gw.replies.ack(header, message.sha256, now)
+    sha = gw.spool.store("outbox", ack)
+    tx.add_outgoing(message.drop_city, reply_name(tx, message.drop_city, "ACK", header, message.sha256), "outbox", sha, "ack", message.key, now)
+    events.emit("routed", **_fields(message, header), size=message.size)
+
+
+def _forward_receipt(
+    gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, outcome: CheckOutcome,
+    decision: routing.Decision, now: datetime,
+) -> None:
+    """A valid receipt closes the message it answers and goes byte for byte to that message's sender."""
+    tx.transition(message.key, Event.CHECK_PASSED, now, f"receipt for {header.reply_to}; forwarded to {header.receiver}")
+    answered = tx.get_message(decision.answers.key)
+    accepts = gw.replies.receipt_accepts(outcome)
+    if answered.state is State.ROUTED:
+        # The receipt proves the delivery whose mark a crash lost.
+        tx.note_delivery(answered.key, now)
+        answered = tx.transition(answered.key, Event.DELIVERED, now, "delivery proven by the receiver's receipt")
+    if answered.state in AWAITING_RECEIPT or answered.state is State.FAILED:
+        event = Event.RECEIPT_ACCEPTED if accepts else Event.RECEIPT_REJECTED
+        closed = tx.transition(answered.key, event, now, f"receipt {header.message_id} from {header.sender}")
+        tx.cancel_outgoing(answered.key, "delivery")
+        events.emit("closed", id=closed.message_id, state=closed.state.value, ref=header.message_id)
+    name = gw.replies.file_name(header)
+    tx.set_delivery_name(message.key, name)
+    tx.add_outgoing(header.receiver, name, "inbox", message.sha256, "receipt", message.key, now)
+    events.emit("receipt", **_fields(message, header), ref=header.reply_to)
+
+
+def _fields(message: MessageRecord, header: Header | None) -> dict[str, object]:
+    if header is None:
+        return {"city": message.drop_city, "sha256": message.sha256}
+    return {
+        "id": header.message_id, "type": header.type.value, "sender": header.sender, "receiver": header.receiver,
+        "period": header.period, "serial": header.serial, "revision": header.revision, "city": message.drop_city,
+    }

@@ -1,0 +1,68 @@
+"""Resend: a delivered message whose receipt is overdue is delivered again on the schedule, then FAILED.
+
+The schedule is gateway/domain/lifecycle.py's RetryPolicy; the time comes from the injected clock, so the
+schedule is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gateway.domain.lifecycle import Event, State, on_receipt_timeout
+from gateway.service import events
+from gateway.service.context import Gateway
+
+
+class UnknownMessage(LookupError):
+    pass
+
+
+@dataclass
+class ResendReport:
+    resent: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    cities_owed: set[str] = field(default_factory=set)
+
+
+def resend_due(gw: Gateway) -> ResendReport:
+    """Ask the schedule about every delivered message still waiting for its receipt."""
+    report = ResendReport()
+    now = gw.clock()
+    with gw.ledger.unit_of_work() as tx:
+        for message in tx.messages_in([State.DELIVERED]):
+            if message.last_delivered_at is None:
+                continue
+            event = on_receipt_timeout(gw.policy, message.deliveries, message.last_delivered_at, now)
+            if event is Event.RECEIPT_OVERDUE:
+                tx.transition(message.key, event, now, f"no receipt after delivery {message.deliveries}: resend")
+                tx.add_outgoing(message.receiver, message.delivery_name, "inbox", message.sha256, "delivery", message.key, now)
+                report.resent.append(message.message_id)
+                report.cities_owed.add(message.receiver)
+            elif event is Event.RETRIES_EXHAUSTED:
+                tx.transition(message.key, event, now, f"no receipt after {message.deliveries} deliveries")
+                tx.record_event(now, "alert", message.receiver, {"kind": "receipt_missing", "id": message.message_id,
+                                                                  "deliveries": message.deliveries})
+                report.failed.append(message.message_id)
+    for message_id in report.resent:
+        events.emit("resend_due", id=message_id)
+    for message_id in report.failed:
+        events.alert("receipt_missing", id=message_id)
+    return report
+
+
+def resend_by_hand(gw: Gateway, message_id: str, cause: str = "operator: ltcgw resend") -> str:
+    """Deliver a message again now (RESEND_REQUESTED); returns the city it goes to."""
+    now = gw.clock()
+    with gw.ledger.unit_of_work() as tx:
+        candidates = [m for m in tx.messages_by_id(message_id) if m.state in (State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED)]
+        if not candidates:
+            states = [m.state.value for m in tx.messages_by_id(message_id)]
+            raise UnknownMessage(
+                f"no message {message_id} waiting for a receipt" + (f" (states: {', '.join(states)})" if states else "")
+            )
+        message = candidates[-1]
+        tx.transition(message.key, Event.RESEND_REQUESTED, now, cause)
+        if not any(o.kind == "delivery" and o.written_at is None and not o.cancelled for o in tx.outgoing_of(message.key)):
+            tx.add_outgoing(message.receiver, message.delivery_name, "inbox", message.sha256, "delivery", message.key, now)
+    events.emit("resend_requested", id=message_id, receiver=message.receiver)
+    return message.receiver
