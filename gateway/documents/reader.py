@@ -1,0 +1,246 @@
+"""XML → model: reads a schema-valid settlement document (or reply) into `gateway.domain.settlement`.
+
+The input has passed the XSD, so the reader only converts; it walks each element's children once (a dict
+lookup per child) because an A3 may carry 100,000 statements. The field tables here are shared with the
+writer: one place says which element holds which attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from lxml import etree
+
+from gateway.domain import settlement as m
+
+NS = "urn:ltcgw:settlement:1"
+_P = "{" + NS + "}"
+
+
+def _text(value: str | None) -> str:
+    return value or ""
+
+
+def _date(value: str | None) -> date:
+    return date.fromisoformat((value or "").strip()[:10])  # xs:date may carry a time zone: dropped
+
+
+def _int(value: str | None) -> int:
+    return int((value or "").strip())
+
+
+def _amount(value: str | None) -> Decimal:
+    return Decimal((value or "").strip())
+
+
+class Field(NamedTuple):
+    element: str  # local name in urn:ltcgw:settlement:1
+    attr: str  # attribute of the model class
+    kind: str  # "text" | "int" | "amount" | "date"
+    optional: bool = False
+
+
+READ: dict[str, Callable[[str | None], Any]] = {"text": _text, "int": _int, "amount": _amount, "date": _date}
+
+
+def _fields(spec: str) -> tuple[Field, ...]:
+    """Compact field tables: 'Element:attr:kind[?]' per line; kind defaults to text, ? marks optional."""
+    out = []
+    for item in spec.split():
+        element, attr, *rest = item.split(":")
+        kind = rest[0] if rest else "text"
+        out.append(Field(element, attr, kind.rstrip("?") or "text", kind.endswith("?")))
+    return tuple(out)
+
+
+CLAIM_FIGURES = _fields(
+    """Visits:visits:int Days:days:int TotalCost:total_cost:amount SelfPaid:self_paid:amount
+    Covered:covered:amount CoPay:co_pay:amount Claimed:claimed:amount"""
+)
+SETTLED_FIGURES = CLAIM_FIGURES + _fields(
+    "Deducted:deducted:amount Supplemented:supplemented:amount Paid:paid:amount"
+)
+CLAIM_LINE = _fields("ServiceType:service_type") + CLAIM_FIGURES + _fields("ClaimedInWords:claimed_in_words")
+CLAIM_TOTAL = CLAIM_FIGURES + _fields("ClaimedInWords:claimed_in_words")
+SETTLED_LINE = _fields("ServiceType:service_type") + SETTLED_FIGURES
+SETTLED_TOTAL = SETTLED_FIGURES + _fields("PaidInWords:paid_in_words")
+FACILITY_HEAD = _fields("FacilityCode:facility_code FacilityName:facility_name Serial:serial Period:period")
+PERSON_STATEMENT = _fields(
+    """FacilityCode:facility_code FacilityName:facility_name FacilityLevel:facility_level:? Serial:serial
+    Period:period Name:name Sex:sex IdType:id_type IdNumber:id_number PersonCategory:person_category
+    DisabilityLevel:disability_level InsuredCity:insured_city ResidenceCity:residence_city
+    ServiceType:service_type StartDate:start_date:date EndDate:end_date:date BenefitDays:benefit_days:int
+    TotalCost:total_cost:amount SelfPaid:self_paid:amount Covered:covered:amount FundPaid:fund_paid:amount
+    CoPay:co_pay:amount PersonalBurden:personal_burden:amount PreparedByUnit:prepared_by_unit
+    PreparedAt:prepared_at:date"""
+)
+FACILITY_CLAIM_TAIL = _fields(
+    "PreparedBy:prepared_by ReviewedBy:reviewed_by PreparedByUnit:prepared_by_unit PreparedAt:prepared_at:date"
+)
+CITY_CLAIM_HEAD = _fields(
+    """AgencyCode:agency_code AgencyName:agency_name Serial:serial Period:period
+    ResidenceCity:residence_city InsuredCity:insured_city"""
+)
+CITY_CLAIM_TAIL = _fields(
+    """FirstReviewer:first_reviewer Reviewer:reviewer Checker:checker PreparedByUnit:prepared_by_unit
+    PreparedAt:prepared_at:date"""
+)
+CITY_SETTLEMENT_HEAD = _fields(
+    """AgencyCode:agency_code AgencyName:agency_name Serial:serial Period:period ClaimSerial:claim_serial
+    InsuredCity:insured_city ResidenceCity:residence_city"""
+)
+NOTES = _fields("DeductionNote:deduction_note:? SupplementNote:supplement_note:?")
+SIGN_OFF = _fields("FirstReviewer:first_reviewer Reviewer:reviewer Checker:checker Unit:unit")
+ADJUSTMENT = _fields(
+    """StatementSerial:statement_serial IdNumber:id_number Deducted:deducted:amount
+    Supplemented:supplemented:amount Reason:reason"""
+)
+FACILITY_SETTLEMENT_HEAD = FACILITY_HEAD + _fields("InsuredCity:insured_city SettlementSerial:settlement_serial")
+FACILITY_SETTLEMENT_TAIL = NOTES + CITY_CLAIM_TAIL[:3] + FACILITY_CLAIM_TAIL[2:]
+ACK = _fields("DeliveredTo:delivered_to Note:note:?")
+RECEIPT = _fields("Status:status Reason:reason:?")
+
+
+class _Table:
+    """A field table indexed by qualified tag, for one pass over an element's children."""
+
+    __slots__ = ("by_tag", "defaults")
+
+    def __init__(self, *tables: tuple[Field, ...]) -> None:
+        fields = [f for table in tables for f in table]
+        self.by_tag = {_P + f.element: (f.attr, READ[f.kind]) for f in fields}
+        self.defaults = {f.attr: None for f in fields if f.optional}
+
+    def read(self, element: etree._Element, into: dict[str, Any] | None = None) -> dict[str, Any]:
+        values = dict(self.defaults)
+        if into:
+            values.update(into)
+        by_tag = self.by_tag
+        for child in element:
+            spec = by_tag.get(child.tag)
+            if spec is not None:
+                values[spec[0]] = spec[1](child.text)
+        return values
+
+
+_CLAIM_LINE = _Table(CLAIM_LINE)
+_CLAIM_TOTAL = _Table(CLAIM_TOTAL)
+_SETTLED_LINE = _Table(SETTLED_LINE)
+_SETTLED_TOTAL = _Table(SETTLED_TOTAL)
+_STATEMENT = _Table(PERSON_STATEMENT)
+_FACILITY_CLAIM = _Table(FACILITY_HEAD, FACILITY_CLAIM_TAIL)
+_CITY_CLAIM = _Table(CITY_CLAIM_HEAD, CITY_CLAIM_TAIL)
+_CITY_SETTLEMENT = _Table(CITY_SETTLEMENT_HEAD, NOTES, _fields("PreparedAt:prepared_at:date"))
+_SIGN_OFF = _Table(SIGN_OFF)
+_ADJUSTMENT = _Table(ADJUSTMENT)
+_FACILITY_SETTLEMENT = _Table(FACILITY_SETTLEMENT_HEAD, FACILITY_SETTLEMENT_TAIL)
+_ACK = _Table(ACK)
+_RECEIPT = _Table(RECEIPT)
+
+
+def _claim_row(element: etree._Element, table: _Table = _CLAIM_LINE) -> m.ClaimRow:
+    return m.ClaimRow(**table.read(element, {"service_type": None}), line=element.sourceline)
+
+
+def _settled_row(element: etree._Element, table: _Table = _SETTLED_LINE) -> m.SettledRow:
+    values = table.read(element, {"service_type": None, "paid_in_words": None})
+    return m.SettledRow(**values, line=element.sourceline)
+
+
+def _scheme(element: etree._Element, settled: bool) -> m.ClaimScheme | m.SettledScheme:
+    category, lines, total = "", [], None
+    for child in element:
+        if child.tag == _P + "PersonCategory":
+            category = _text(child.text)
+        elif child.tag == _P + "Line":
+            lines.append(_settled_row(child) if settled else _claim_row(child))
+        elif child.tag == _P + "Total":
+            total = _settled_row(child, _SETTLED_TOTAL) if settled else _claim_row(child, _CLAIM_TOTAL)
+    cls = m.SettledScheme if settled else m.ClaimScheme
+    return cls(category, lines, total, line=element.sourceline)
+
+
+def _schemes(element: etree._Element, settled: bool) -> list:
+    return [_scheme(child, settled) for child in element.iterchildren(_P + "Scheme")]
+
+
+def read_facility_claim(element: etree._Element) -> m.FacilityClaim:
+    values = _FACILITY_CLAIM.read(element)
+    return m.FacilityClaim(**values, schemes=_schemes(element, False), line=element.sourceline)
+
+
+def read_statement(element: etree._Element) -> m.PersonStatement:
+    return m.PersonStatement(**_STATEMENT.read(element), line=element.sourceline)
+
+
+def read_city_claim(element: etree._Element) -> m.CityClaim:
+    values = _CITY_CLAIM.read(element)
+    totals = element.find(_P + "Totals")
+    claims = element.find(_P + "FacilityClaims")
+    statements = element.find(_P + "PersonStatements")
+    return m.CityClaim(
+        **values,
+        totals=_claim_row(totals, _CLAIM_TOTAL),
+        facility_claims=[read_facility_claim(c) for c in claims.iterchildren(_P + "FacilityClaim")],
+        statements=[read_statement(s) for s in statements.iterchildren(_P + "PersonStatement")],
+        line=element.sourceline,
+    )
+
+
+def read_city_settlement(element: etree._Element) -> m.CitySettlement:
+    values = _CITY_SETTLEMENT.read(element)
+    adjustments = element.find(_P + "Adjustments")
+    return m.CitySettlement(
+        **values,
+        totals=_settled_row(element.find(_P + "Totals"), _SETTLED_TOTAL),
+        residence_sign_off=m.SignOff(**_SIGN_OFF.read(element.find(_P + "ResidenceSignOff"))),
+        insured_sign_off=m.SignOff(**_SIGN_OFF.read(element.find(_P + "InsuredSignOff"))),
+        adjustments=None
+        if adjustments is None
+        else [
+            m.Adjustment(**_ADJUSTMENT.read(a), line=a.sourceline)
+            for a in adjustments.iterchildren(_P + "Adjustment")
+        ],
+        line=element.sourceline,
+    )
+
+
+def read_facility_settlement(element: etree._Element) -> m.FacilitySettlement:
+    values = _FACILITY_SETTLEMENT.read(element)
+    return m.FacilitySettlement(**values, schemes=_schemes(element, True), line=element.sourceline)
+
+
+def read_nack(element: etree._Element) -> m.Nack:
+    errors = [
+        m.NackError(
+            code=e.get("code", ""),
+            message=_text(e.text),
+            line=int(e.get("line")) if e.get("line") else None,
+            path=e.get("path"),
+        )
+        for e in element.iterchildren(_P + "Error")
+    ]
+    return m.Nack(errors, original_name=element.findtext(_P + "OriginalName"))
+
+
+READERS: dict[str, Callable[[etree._Element], m.Document]] = {
+    _P + "FacilityClaim": read_facility_claim,
+    _P + "PersonStatement": read_statement,
+    _P + "CityClaim": read_city_claim,
+    _P + "CitySettlement": read_city_settlement,
+    _P + "FacilitySettlement": read_facility_settlement,
+    _P + "Ack": lambda e: m.Ack(**_ACK.read(e)),
+    _P + "Nack": read_nack,
+    _P + "Receipt": lambda e: m.Receipt(**_RECEIPT.read(e)),
+}
+
+
+def read_document(element: etree._Element) -> m.Document:
+    """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt)."""
+    reader = READERS.get(element.tag)
+    if reader is None:
+        raise ValueError(f"not a settlement document root: {etree.QName(element).localname}")
+    return reader(element)

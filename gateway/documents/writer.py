@@ -1,0 +1,153 @@
+"""Model → XML: the settlement documents and replies as elements of urn:ltcgw:settlement:1.
+
+Uses the reader's field tables, so reading and writing cannot drift apart. Amounts are written with
+exactly two decimals; a model amount with more is written as it is, for the schema to refuse rather than
+the writer to round it silently.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from lxml import etree
+
+from gateway.documents import reader as r
+from gateway.domain import settlement as m
+
+_P = r._P
+_CENT = Decimal("0.01")
+
+
+def _format(value: object) -> str:
+    if isinstance(value, Decimal):
+        return format(value, ".2f") if value == value.quantize(_CENT) else format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _put(parent: etree._Element, item: object, fields: tuple[r.Field, ...]) -> None:
+    sub = etree.SubElement
+    for field in fields:
+        value = getattr(item, field.attr)
+        if value is None and field.optional:
+            continue
+        sub(parent, _P + field.element).text = _format(value)
+
+
+def _element(parent: etree._Element | None, name: str) -> etree._Element:
+    if parent is None:
+        return etree.Element(_P + name, nsmap={None: r.NS})
+    return etree.SubElement(parent, _P + name)
+
+
+def _row(parent: etree._Element, name: str, row: object, fields: tuple[r.Field, ...]) -> None:
+    _put(_element(parent, name), row, fields)
+
+
+def _schemes(parent: etree._Element, schemes: list, settled: bool) -> None:
+    line, total = (r.SETTLED_LINE, r.SETTLED_TOTAL) if settled else (r.CLAIM_LINE, r.CLAIM_TOTAL)
+    for scheme in schemes:
+        element = _element(parent, "Scheme")
+        etree.SubElement(element, _P + "PersonCategory").text = scheme.category
+        for row in scheme.lines:
+            _row(element, "Line", row, line)
+        _row(element, "Total", scheme.total, total)
+
+
+def _facility_claim(doc: m.FacilityClaim, parent: etree._Element | None = None) -> etree._Element:
+    root = _element(parent, "FacilityClaim")
+    _put(root, doc, r.FACILITY_HEAD)
+    _schemes(root, doc.schemes, settled=False)
+    _put(root, doc, r.FACILITY_CLAIM_TAIL)
+    return root
+
+
+def _statement(doc: m.PersonStatement, parent: etree._Element | None = None) -> etree._Element:
+    root = _element(parent, "PersonStatement")
+    _put(root, doc, r.PERSON_STATEMENT)
+    return root
+
+
+def _city_claim(doc: m.CityClaim) -> etree._Element:
+    root = _element(None, "CityClaim")
+    _put(root, doc, r.CITY_CLAIM_HEAD)
+    _row(root, "Totals", doc.totals, r.CLAIM_TOTAL)
+    _put(root, doc, r.CITY_CLAIM_TAIL)
+    claims = _element(root, "FacilityClaims")
+    for claim in doc.facility_claims:
+        _facility_claim(claim, claims)
+    statements = _element(root, "PersonStatements")
+    for statement in doc.statements:
+        _statement(statement, statements)
+    return root
+
+
+def _city_settlement(doc: m.CitySettlement) -> etree._Element:
+    root = _element(None, "CitySettlement")
+    _put(root, doc, r.CITY_SETTLEMENT_HEAD)
+    _row(root, "Totals", doc.totals, r.SETTLED_TOTAL)
+    _put(root, doc, r.NOTES)
+    _row(root, "ResidenceSignOff", doc.residence_sign_off, r.SIGN_OFF)
+    _row(root, "InsuredSignOff", doc.insured_sign_off, r.SIGN_OFF)
+    etree.SubElement(root, _P + "PreparedAt").text = _format(doc.prepared_at)
+    if doc.adjustments is not None:
+        adjustments = _element(root, "Adjustments")
+        for adjustment in doc.adjustments:
+            _row(adjustments, "Adjustment", adjustment, r.ADJUSTMENT)
+    return root
+
+
+def _facility_settlement(doc: m.FacilitySettlement) -> etree._Element:
+    root = _element(None, "FacilitySettlement")
+    _put(root, doc, r.FACILITY_SETTLEMENT_HEAD)
+    _schemes(root, doc.schemes, settled=True)
+    _put(root, doc, r.FACILITY_SETTLEMENT_TAIL)
+    return root
+
+
+def _simple(name: str, fields: tuple[r.Field, ...]):
+    def write(doc: object) -> etree._Element:
+        root = _element(None, name)
+        _put(root, doc, fields)
+        return root
+
+    return write
+
+
+def _nack(doc: m.Nack) -> etree._Element:
+    root = _element(None, "Nack")
+    if doc.original_name is not None:
+        etree.SubElement(root, _P + "OriginalName").text = doc.original_name
+    for error in doc.errors:
+        element = etree.SubElement(root, _P + "Error", code=error.code)
+        if error.line is not None:
+            element.set("line", str(error.line))
+        if error.path is not None:
+            element.set("path", error.path)
+        element.text = error.message
+    return root
+
+
+_WRITERS = {
+    m.FacilityClaim: _facility_claim,
+    m.PersonStatement: _statement,
+    m.CityClaim: _city_claim,
+    m.CitySettlement: _city_settlement,
+    m.FacilitySettlement: _facility_settlement,
+    m.Ack: _simple("Ack", r.ACK),
+    m.Nack: _nack,
+    m.Receipt: _simple("Receipt", r.RECEIPT),
+}
+
+
+def document_xml(doc: m.Document) -> etree._Element:
+    """The document as a root element (to place in an envelope's Body, or to serialise alone)."""
+    return _WRITERS[type(doc)](doc)
+
+
+def to_bytes(doc: m.Document) -> bytes:
+    """The document alone as UTF-8 XML with a declaration, one element per line (so findings' line
+    numbers point at one field)."""
+    return etree.tostring(document_xml(doc), xml_declaration=True, encoding="UTF-8", pretty_print=True)

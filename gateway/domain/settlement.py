@@ -1,0 +1,251 @@
+"""The settlement documents (附件1–5) and the replies as plain data: what the forms say, no XML.
+
+Amounts are `Decimal` yuan with two decimals; every item remembers the `line` it was read from (None when
+built in memory) so that a finding can point a clerk at the line in the file as received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from gateway.domain.envelope import MessageType
+
+EMPLOYEE, RESIDENT = "1", "2"  # 人员类别 = insurance scheme: 职工, 居民
+
+
+@dataclass(slots=True)
+class ClaimRow:
+    """One column of 附件1 (a care-service type, or the 合计 when `service_type` is None); 附件3's totals."""
+
+    service_type: str | None
+    visits: int  # 总人次: number of statements
+    days: int  # 总天数: sum of 待遇享受天数
+    total_cost: Decimal  # 费用总额
+    self_paid: Decimal  # 个人自费金额
+    covered: Decimal  # 纳入统筹金额
+    co_pay: Decimal  # 个人自付金额
+    claimed: Decimal  # 申请拨付金额 (the fund's part)
+    claimed_in_words: str  # 申请拨付金额（大写）
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class SettledRow:
+    """One column of 附件5 (a care-service type, or the 合计 when `service_type` is None); 附件4's totals."""
+
+    service_type: str | None
+    visits: int
+    days: int
+    total_cost: Decimal
+    self_paid: Decimal
+    covered: Decimal
+    co_pay: Decimal
+    claimed: Decimal
+    deducted: Decimal  # 审核扣款金额
+    supplemented: Decimal  # 补拨金额
+    paid: Decimal  # 实拨金额
+    paid_in_words: str | None  # 实拨金额（大写）: on totals only
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class ClaimScheme:
+    """One page of 附件1: one insurance scheme's columns and their 合计."""
+
+    category: str  # EMPLOYEE or RESIDENT
+    lines: list[ClaimRow]
+    total: ClaimRow
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class SettledScheme:
+    """One page of 附件5."""
+
+    category: str
+    lines: list[SettledRow]
+    total: SettledRow
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class FacilityClaim:
+    """附件1 定点长护服务机构费用申请单 (A1)."""
+
+    facility_code: str
+    facility_name: str
+    serial: str
+    period: str  # YYYY-MM
+    schemes: list[ClaimScheme]
+    prepared_by: str  # 制表人
+    reviewed_by: str  # 复核人
+    prepared_by_unit: str  # 制表单位
+    prepared_at: date  # 制表时间
+    line: int | None = None
+
+    type = MessageType.A1
+
+
+@dataclass(slots=True)
+class PersonStatement:
+    """附件2 个人结算单 (A2): one person, one facility, one care-service type, one month."""
+
+    facility_code: str
+    facility_name: str
+    facility_level: str | None  # 医疗机构等级
+    serial: str
+    period: str
+    name: str
+    sex: str
+    id_type: str
+    id_number: str
+    person_category: str
+    disability_level: str
+    insured_city: str  # 参保地
+    residence_city: str  # 居住地
+    service_type: str
+    start_date: date
+    end_date: date
+    benefit_days: int  # 待遇享受天数
+    total_cost: Decimal
+    self_paid: Decimal
+    covered: Decimal
+    fund_paid: Decimal  # 统筹支付金额
+    co_pay: Decimal
+    personal_burden: Decimal  # 个人负担合计
+    prepared_by_unit: str
+    prepared_at: date
+    line: int | None = None
+
+    type = MessageType.A2
+
+
+@dataclass(slots=True)
+class CityClaim:
+    """附件3 市费用申请单 (A3): the residence city's claim to one insured city, with its A1 forms and A2
+    statements."""
+
+    agency_code: str
+    agency_name: str
+    serial: str
+    period: str
+    residence_city: str
+    insured_city: str
+    totals: ClaimRow
+    first_reviewer: str  # 初审人
+    reviewer: str  # 审核人
+    checker: str  # 复核人
+    prepared_by_unit: str
+    prepared_at: date
+    facility_claims: list[FacilityClaim]
+    statements: list[PersonStatement]
+    line: int | None = None
+
+    type = MessageType.A3
+
+
+@dataclass(slots=True)
+class SignOff:
+    """One city's 初审/审核/复核 and its agency's stamp (章) on 附件4."""
+
+    first_reviewer: str
+    reviewer: str
+    checker: str
+    unit: str
+
+
+@dataclass(slots=True)
+class Adjustment:
+    """One person's part of an A4's 审核扣款 and 补拨, so that the cities can reconcile person by person."""
+
+    statement_serial: str  # 流水号 of the A2
+    id_number: str
+    deducted: Decimal
+    supplemented: Decimal
+    reason: str
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class CitySettlement:
+    """附件4 市费用结算单 (A4): the insured city's settlement of one A3."""
+
+    agency_code: str
+    agency_name: str
+    serial: str
+    period: str
+    claim_serial: str  # 流水号 of the A3 settled
+    insured_city: str
+    residence_city: str
+    totals: SettledRow
+    deduction_note: str | None  # 审核扣款说明
+    supplement_note: str | None  # 补拨金额说明
+    residence_sign_off: SignOff
+    insured_sign_off: SignOff
+    prepared_at: date
+    adjustments: list[Adjustment] | None = None
+    line: int | None = None
+
+    type = MessageType.A4
+
+
+@dataclass(slots=True)
+class FacilitySettlement:
+    """附件5 定点长护服务机构费用结算单 (A5): the residence city's settlement with one facility."""
+
+    facility_code: str
+    facility_name: str
+    serial: str
+    period: str
+    insured_city: str
+    settlement_serial: str  # 流水号 of the A4 this follows
+    schemes: list[SettledScheme]
+    deduction_note: str | None
+    supplement_note: str | None
+    first_reviewer: str
+    reviewer: str
+    checker: str
+    prepared_by_unit: str
+    prepared_at: date
+    line: int | None = None
+
+    type = MessageType.A5
+
+
+@dataclass(slots=True)
+class Ack:
+    delivered_to: str  # area code of the city the message went to
+    note: str | None = None
+
+    type = MessageType.ACK
+
+
+@dataclass(slots=True)
+class NackError:
+    code: str
+    message: str
+    line: int | None = None
+    path: str | None = None
+
+
+@dataclass(slots=True)
+class Nack:
+    errors: list[NackError]
+    original_name: str | None = None
+
+    type = MessageType.NACK
+
+
+@dataclass(slots=True)
+class Receipt:
+    status: str  # "accepted" | "rejected"
+    reason: str | None = None
+
+    type = MessageType.RECEIPT
+
+
+Attachment = FacilityClaim | PersonStatement | CityClaim | CitySettlement | FacilitySettlement
+Reply = Ack | Nack | Receipt
+Document = Attachment | Reply
