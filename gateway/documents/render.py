@@ -1,0 +1,338 @@
+"""Printable forms: any attachment (附件1–5) laid out as the official form of the procedure, as PDF bytes.
+
+Clerks print, sign and stamp (盖章) what was exchanged, so the layout follows the seed's forms: title (with the
+city name in "_____市"), header fields (机构编码, 流水号, 机构名称, 月份), the table of figures (per insurance
+scheme 职工/居民, one column per care-service type and a 合计), the 大写 line, and the sign-off blocks.
+The text is real text in an embedded CJK TrueType font (found at run time, see `find_cjk_font`), so the PDF
+can be searched and checked.
+
+Personal data: an A2 form shows the person, as the paper form does (it is handed to that person); the lists
+printed after an A3 or A4 identify statements by position and 流水号 only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from gateway.domain import codes
+from gateway.domain.areas import area_name
+from gateway.domain.settlement import (
+    Attachment,
+    CityClaim,
+    CitySettlement,
+    ClaimRow,
+    FacilityClaim,
+    FacilitySettlement,
+    PersonStatement,
+    SettledRow,
+    SignOff,
+)
+
+FONT_NAME = "LtcgwCJK"
+FONT_ENV = "LTCGW_CJK_FONT"
+# Debian's packages of free CJK TrueType fonts (scripts/test installs fonts-wqy-microhei).
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/usr/share/fonts/truetype/arphic/ukai.ttc",
+)
+
+CLAIM_ROWS: tuple[tuple[str, str], ...] = (
+    ("visits", "总人次"),
+    ("days", "总天数"),
+    ("total_cost", "费用总额"),
+    ("self_paid", "个人自费金额"),
+    ("covered", "纳入统筹金额"),
+    ("co_pay", "个人自付金额"),
+    ("claimed", "申请拨付金额"),
+)
+SETTLED_ROWS = CLAIM_ROWS + (("deducted", "审核扣款金额"), ("supplemented", "补拨金额"), ("paid", "实拨金额"))
+SERVICE_NOTE = "注：具体护理服务类型按照各市政策确定的实际类型生成"
+
+
+class FontMissing(RuntimeError):
+    """No CJK TrueType font: the forms would print as empty boxes, so refuse rather than render them."""
+
+
+def find_cjk_font(candidates: Sequence[str] = FONT_CANDIDATES) -> Path:
+    """The font file: $LTCGW_CJK_FONT when set, else the first Debian CJK font installed."""
+    chosen = os.environ.get(FONT_ENV)
+    paths = [Path(chosen)] if chosen else [Path(c) for c in candidates]
+    for path in paths:
+        if path.is_file():
+            return path
+    raise FontMissing(
+        f"no CJK TrueType font found (looked for {', '.join(str(p) for p in paths)}): install the Debian "
+        f"package fonts-wqy-microhei, or set {FONT_ENV} to a .ttf/.ttc file with Chinese glyphs"
+    )
+
+
+def _register_font() -> None:
+    if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT_NAME, str(find_cjk_font()), subfontIndex=0))
+
+
+@dataclass(frozen=True)
+class _Styles:
+    title: ParagraphStyle
+    text: ParagraphStyle
+    cell: ParagraphStyle
+    small: ParagraphStyle
+
+
+def _styles() -> _Styles:
+    return _Styles(
+        title=ParagraphStyle("title", fontName=FONT_NAME, fontSize=15, leading=21, alignment=TA_CENTER,
+                             spaceAfter=4 * mm),
+        text=ParagraphStyle("text", fontName=FONT_NAME, fontSize=10, leading=15),
+        cell=ParagraphStyle("cell", fontName=FONT_NAME, fontSize=9, leading=12, alignment=TA_CENTER),
+        small=ParagraphStyle("small", fontName=FONT_NAME, fontSize=8, leading=10, alignment=TA_CENTER),
+    )
+
+
+def _figure(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _Form:
+    """Builds one document's flowables: shared pieces of every form (title, header, tables, sign-off lines)."""
+
+    def __init__(self, service_types: Mapping[str, str]) -> None:
+        self.s = _styles()
+        self.service_types = service_types
+        self.story: list[Flowable] = []
+
+    def p(self, text: str, style: ParagraphStyle | None = None) -> Paragraph:
+        return Paragraph(_escape(text), style or self.s.cell)
+
+    def title(self, text: str) -> None:
+        self.story.append(self.p(text, self.s.title))
+
+    def pairs(self, rows: Sequence[Sequence[tuple[str, str]]], width: float) -> None:
+        """Label：value lines in columns, as the forms' header and sign-off blocks."""
+        data = [[self.p(f"{label}：{value}", self.s.text) for label, value in row] for row in rows]
+        columns = max(len(row) for row in rows)
+        table = Table(data, colWidths=[width / columns] * columns, hAlign="LEFT")
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        self.story.extend([table, Spacer(1, 2 * mm)])
+
+    def grid(self, data: list[list[object]], widths: Sequence[float], spans: Sequence[tuple] = (),
+             header_rows: int = 0) -> None:
+        cells = [[self.p(c) if isinstance(c, str) else c for c in row] for row in data]
+        table = Table(cells, colWidths=list(widths), repeatRows=header_rows)
+        style = [("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]
+        style += [("SPAN", a, b) for a, b in spans]
+        table.setStyle(TableStyle(style))
+        self.story.extend([table, Spacer(1, 4 * mm)])
+
+    def service_name(self, code: str | None) -> str:
+        if code is None:
+            return "合计"
+        return self.service_types.get(code, f"护理服务类型{code}")
+
+
+def _header(form: _Form, code: str, serial: str, name: str, period: str, width: float) -> None:
+    form.pairs([[("机构编码", code), ("流水号", serial)], [("机构名称", name), ("月份", period)]], width)
+
+
+def _scheme_table(form: _Form, category: str, rows: Sequence[ClaimRow | SettledRow], total: ClaimRow | SettledRow,
+                  fields: Sequence[tuple[str, str]], width: float, words_per_column: bool) -> None:
+    """One page of 附件1/5: 项目 | <scheme> over the care-service columns | 合计."""
+    columns = [*rows, total]
+    first = 34 * mm
+    other = (width - first) / len(columns)
+    scheme = codes.PERSON_CATEGORIES.get(category, category)
+    data: list[list[object]] = [
+        ["项目", scheme, *[""] * (len(columns) - 2), "合计"],
+        ["", *[form.service_name(r.service_type) for r in rows], ""],
+    ]
+    for name, label in fields:
+        data.append([label, *[_figure(getattr(r, name)) for r in columns]])
+    words_label = "实拨金额（大写）" if fields[-1][0] == "paid" else "申请拨付金额（大写）"
+    spans: list[tuple] = [((0, 0), (0, 1)), ((-1, 0), (-1, 1))]
+    if len(columns) > 2:
+        spans.append(((1, 0), (len(columns) - 1, 0)))
+    if words_per_column:
+        data.append([words_label, *[Paragraph(_escape(r.claimed_in_words), form.s.small) for r in columns]])
+    else:
+        data.append([words_label, Paragraph(_escape(total.paid_in_words or ""), form.s.cell),
+                     *[""] * (len(columns) - 1)])
+        spans.append(((1, len(data) - 1), (-1, len(data) - 1)))
+    form.grid(data, [first, *[other] * len(columns)], spans)
+
+
+def _facility_claim(form: _Form, doc: FacilityClaim, width: float) -> None:
+    for index, scheme in enumerate(doc.schemes):
+        if index:
+            form.story.append(PageBreak())
+        form.title("定点长护服务机构省内异地长期护理保险费用申请单")
+        _header(form, doc.facility_code, doc.serial, doc.facility_name, doc.period, width)
+        _scheme_table(form, scheme.category, scheme.lines, scheme.total, CLAIM_ROWS, width, True)
+        form.pairs([[("制表人", doc.prepared_by), ("复核人", doc.reviewed_by)],
+                    [("制表单位（章）", doc.prepared_by_unit), ("制表时间", doc.prepared_at.isoformat())]], width)
+        form.story.append(form.p(SERVICE_NOTE, form.s.text))
+
+
+def _statement(form: _Form, doc: PersonStatement, width: float) -> None:
+    form.title("省内异地长期护理保险费用个人结算单")
+    level = codes.FACILITY_LEVELS.get(doc.facility_level or "", doc.facility_level or "")
+    form.pairs([[("机构编码", doc.facility_code), ("流水号", doc.serial)],
+                [("定点机构名称", doc.facility_name), ("医疗机构等级", level)]], width)
+    quarter = width / 4
+    pairs = [
+        ("姓名", doc.name, "性别", codes.SEXES.get(doc.sex, doc.sex)),
+        ("证件类型", codes.ID_TYPES.get(doc.id_type, doc.id_type), "证件号码", doc.id_number),
+        ("人员类别", codes.PERSON_CATEGORIES.get(doc.person_category, doc.person_category),
+         "失能等级", codes.DISABILITY_LEVELS.get(doc.disability_level, doc.disability_level)),
+        ("参保地", area_name(doc.insured_city), "居住地", area_name(doc.residence_city)),
+        ("护理服务类型", form.service_name(doc.service_type), "费用开始日期", doc.start_date.isoformat()),
+        ("费用结束日期", doc.end_date.isoformat(), "待遇享受天数", str(doc.benefit_days)),
+    ]
+    form.grid([list(row) for row in pairs], [quarter] * 4)
+    sixth = width / 6
+    amounts = [doc.total_cost, doc.self_paid, doc.covered, doc.fund_paid, doc.co_pay, doc.personal_burden]
+    form.grid([["长期护理费用分项情况", "", "", "", "", ""],
+               ["费用总额", "个人自费金额", "纳入统筹金额", "统筹支付金额", "个人自付金额", "个人负担合计"],
+               [_figure(a) for a in amounts]], [sixth] * 6, spans=[((0, 0), (-1, 0))])
+    form.pairs([[("制表单位（章）", doc.prepared_by_unit), ("月份", doc.period),
+                 ("制表时间", doc.prepared_at.isoformat())]], width)
+
+
+def _city_title(city: str, kind: str) -> str:
+    name = area_name(city)
+    return f"{name if name.endswith('市') else name + '（' + city + '）'}省内异地长期护理保险费用{kind}"
+
+
+def _city_claim(form: _Form, doc: CityClaim, width: float, *, details: bool) -> None:
+    form.title(_city_title(doc.residence_city, "申请单"))
+    _header(form, doc.agency_code, doc.serial, doc.agency_name, doc.period, width)
+    half = width / 2
+    rows = [["参保地", area_name(doc.insured_city)]]
+    rows += [[label, _figure(getattr(doc.totals, name))] for name, label in CLAIM_ROWS]
+    rows.append(["申请拨付金额（大写）", doc.totals.claimed_in_words])
+    form.grid(rows, [half * 0.6, half * 1.4])
+    form.pairs([[("初审人", doc.first_reviewer), ("审核人", doc.reviewer), ("复核人", doc.checker)],
+                [("制表单位（章）", doc.prepared_by_unit), ("制表时间", doc.prepared_at.isoformat())]], width)
+    if not details:
+        return
+    for facility_claim in doc.facility_claims:
+        form.story.append(PageBreak())
+        _facility_claim(form, facility_claim, width)
+    form.story.append(PageBreak())
+    form.title(f"附件2 个人结算单清单（{len(doc.statements)} 份）")
+    header = ["序号", "流水号", "机构编码", "人员类别", "护理服务类型", "待遇享受天数", "费用总额", "统筹支付金额"]
+    data: list[list[object]] = [header]
+    for position, s in enumerate(doc.statements, start=1):
+        data.append([str(position), s.serial, s.facility_code,
+                     codes.PERSON_CATEGORIES.get(s.person_category, s.person_category),
+                     form.service_name(s.service_type), str(s.benefit_days), _figure(s.total_cost),
+                     _figure(s.fund_paid)])
+    form.grid(data, [width / len(header)] * len(header), header_rows=1)
+
+
+def _sign_off_rows(residence: SignOff, insured: SignOff) -> list[list[tuple[str, str]]]:
+    return [
+        [("居住地费用初审", residence.first_reviewer), ("参保地费用初审", insured.first_reviewer)],
+        [("居住地费用审核", residence.reviewer), ("参保地费用审核", insured.reviewer)],
+        [("居住地费用复核", residence.checker), ("参保地费用复核", insured.checker)],
+        [("居住地医疗保障经办机构（章）", residence.unit), ("参保地医疗保障经办机构（章）", insured.unit)],
+    ]
+
+
+def _city_settlement(form: _Form, doc: CitySettlement, width: float) -> None:
+    form.title(_city_title(doc.residence_city, "结算单"))
+    _header(form, doc.agency_code, doc.serial, doc.agency_name, doc.period, width)
+    t = doc.totals
+    label = dict(SETTLED_ROWS)
+    values = {name: _figure(getattr(t, name)) for name, _ in SETTLED_ROWS}
+    order = ["visits", "days", "total_cost", "self_paid", "covered", "co_pay", "claimed", "deducted",
+             "supplemented"]
+    cells = [("参保地", area_name(doc.insured_city))] + [(label[n], values[n]) for n in order]
+    rows = [[*cells[i], *cells[i + 1]] for i in range(0, len(cells), 2)]
+    rows.append(["实拨金额", values["paid"], "", ""])
+    rows.append(["实拨金额（大写）", t.paid_in_words or "", "", ""])
+    quarter = width / 4
+    last = len(rows) - 1
+    form.grid(rows, [quarter] * 4, spans=[((1, last - 1), (3, last - 1)), ((1, last), (3, last))])
+    form.pairs([[("审核扣款说明", doc.deduction_note or "")], [("补拨金额说明", doc.supplement_note or "")]], width)
+    form.pairs([*_sign_off_rows(doc.residence_sign_off, doc.insured_sign_off),
+                [("制表时间", doc.prepared_at.isoformat()), ("所结算申请单流水号", doc.claim_serial)]], width)
+    if doc.adjustments:
+        form.story.append(form.p("审核扣款及补拨明细（按附件2流水号）", form.s.text))
+        data: list[list[object]] = [["序号", "附件2流水号", "审核扣款金额", "补拨金额", "说明"]]
+        for number, a in enumerate(doc.adjustments, start=1):
+            data.append([str(number), a.statement_serial, _figure(a.deducted), _figure(a.supplemented),
+                         a.reason])
+        form.grid(data, [width * w for w in (0.08, 0.27, 0.17, 0.17, 0.31)], header_rows=1)
+
+
+def _facility_settlement(form: _Form, doc: FacilitySettlement, width: float) -> None:
+    for index, scheme in enumerate(doc.schemes):
+        if index:
+            form.story.append(PageBreak())
+        form.title("定点长护服务机构省内异地长期护理保险费用结算单")
+        _header(form, doc.facility_code, doc.serial, doc.facility_name, doc.period, width)
+        _scheme_table(form, scheme.category, scheme.lines, scheme.total, SETTLED_ROWS, width, False)
+        form.pairs([[("审核扣款说明", doc.deduction_note or "")], [("补拨金额说明", doc.supplement_note or "")]],
+                   width)
+        form.pairs([[("费用初审", doc.first_reviewer), ("费用审核", doc.reviewer), ("费用复核", doc.checker)],
+                    [("制表单位（章）", doc.prepared_by_unit), ("制表时间", doc.prepared_at.isoformat())]], width)
+        form.story.append(form.p(SERVICE_NOTE, form.s.text))
+
+
+def render_pdf(
+    document: Attachment,
+    *,
+    details: bool = False,
+    service_types: Mapping[str, str] = codes.DEFAULT_SERVICE_TYPES,
+) -> bytes:
+    """The attachment as its official form, PDF bytes. `details`: an A3 is followed by its A1 forms and the
+    list of its A2 statements. `service_types`: the residence city's names of its care-service types."""
+    _register_font()
+    wide = isinstance(document, (FacilityClaim, FacilitySettlement))
+    page = landscape(A4) if wide else A4
+    margin = 15 * mm
+    width = page[0] - 2 * margin
+    form = _Form(service_types)
+    if isinstance(document, FacilityClaim):
+        _facility_claim(form, document, width)
+    elif isinstance(document, PersonStatement):
+        _statement(form, document, width)
+    elif isinstance(document, CityClaim):
+        _city_claim(form, document, width, details=details)
+    elif isinstance(document, CitySettlement):
+        _city_settlement(form, document, width)
+    elif isinstance(document, FacilitySettlement):
+        _facility_settlement(form, document, width)
+    else:
+        raise TypeError(f"not an attachment (附件1–5): {type(document).__name__}")
+    out = io.BytesIO()
+    pdf = SimpleDocTemplate(out, pagesize=page, leftMargin=margin, rightMargin=margin, topMargin=margin,
+                            bottomMargin=margin, title=_pdf_title(document), author="ltc-gateway")
+    pdf.build(form.story)
+    return out.getvalue()
+
+
+def _pdf_title(document: Attachment) -> str:
+    return f"{document.type.value} {document.serial} {document.period}"
