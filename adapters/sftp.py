@@ -335,6 +335,9 @@ class SftpTransport:
         settings = self.settings
         try:
             pinned = settings.pinned_host_keys()
+        except KeyProblem as exc:  # nothing trustworthy to compare the server's key with
+            raise HostKeyRefused(f"{self.city}: {exc}; refused") from None
+        try:
             key = load_private_key(settings.private_key)
         except KeyProblem as exc:
             raise TransportError(f"{self.city}: {exc}") from None

@@ -41,12 +41,12 @@ def load_private_key(path: Path) -> paramiko.PKey:
 
     The file is opened once and checked through that descriptor, so what is checked is what is read.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
+    try:  # O_NONBLOCK: opening a FIFO planted in the key's place must not hang the gateway
+        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
     except OSError as exc:
         raise KeyProblem(f"private key {path}: cannot be opened ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise KeyProblem(f"private key {path}: not a regular file")
         if info.st_mode & 0o077:
@@ -54,13 +54,15 @@ def load_private_key(path: Path) -> paramiko.PKey:
                 f"private key {path}: mode {stat.S_IMODE(info.st_mode):04o} lets group or others read or "
                 "write it; refused (chmod 600 it)"
             )
-        data = handle.read()
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read()
+    finally:
+        os.close(fd)
     return _parse_private_key(path, data)
 
 
 def _parse_private_key(path: Path, data: bytes) -> paramiko.PKey:
     text = data.decode("ascii", errors="replace")
-    errors: list[str] = []
     for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
             return key_class.from_private_key(io.StringIO(text))
@@ -69,8 +71,8 @@ def _parse_private_key(path: Path, data: bytes) -> paramiko.PKey:
                 f"private key {path}: protected by a passphrase; the gateway needs an unencrypted key "
                 "kept chmod 600"
             ) from None
-        except (paramiko.SSHException, ValueError) as exc:
-            errors.append(type(exc).__name__)
+        except (paramiko.SSHException, ValueError):
+            continue  # another key type: try the next class
     raise KeyProblem(f"private key {path}: not an Ed25519, ECDSA or RSA private key in OpenSSH or PEM form")
 
 

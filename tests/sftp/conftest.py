@@ -63,13 +63,22 @@ def sftp_table(server: SshdServer, account: Account, **overrides: Any) -> dict[s
 
 
 @pytest.fixture
-def connect() -> Iterator[Callable[..., SftpTransport]]:
+def settings_for() -> Callable[..., SftpSettings]:
+    """A city's settings on a server, read through the config path (overrides change its table)."""
+
+    def make(server: SshdServer, city: str, **overrides: Any) -> SftpSettings:
+        return SftpSettings.from_mapping(sftp_table(server, server.accounts[city], **overrides), server.base)
+
+    return make
+
+
+@pytest.fixture
+def connect(settings_for: Callable[..., SftpSettings]) -> Iterator[Callable[..., SftpTransport]]:
     """Transport for a city on a server (overrides change its config table); closed at the end."""
     made: list[SftpTransport] = []
 
     def make(server: SshdServer, city: str, **overrides: Any) -> SftpTransport:
-        settings = SftpSettings.from_mapping(sftp_table(server, server.accounts[city], **overrides), server.base)
-        transport = SftpTransport(city, settings)
+        transport = SftpTransport(city, settings_for(server, city, **overrides))
         made.append(transport)
         return transport
 

@@ -1,0 +1,170 @@
+"""Faults a city's SFTP server brings: restarts, changed or unknown host keys, unsafe keys, several cities."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import paramiko
+import pytest
+
+from adapters.sftp import SftpTransport
+from adapters.transport import HostKeyRefused, Scan, TransportError
+
+
+def eventually(call, attempts: int = 60, pause: float = 0.1):
+    """Call like the daemon's poll loop until it stops raising TransportError (the backoff has passed)."""
+    for _ in range(attempts):
+        try:
+            return call()
+        except TransportError:
+            time.sleep(pause)
+    raise AssertionError("still failing after the server came back")
+
+
+def test_sshd_stopped_and_restarted_the_transport_reconnects_and_continues(sshd, connect):
+    jinan = connect(sshd, "370100")
+    drop = sshd.accounts["370100"].outbox_dir
+    assert jinan.scan() == Scan()
+    sshd.stop()
+    with pytest.raises(TransportError, match="370100: list the outbox: connection lost|cannot connect") as lost:
+        jinan.scan()  # the dead session is noticed before or during the listing
+    if "cannot connect" not in str(lost.value):
+        with pytest.raises(TransportError, match="cannot connect"):
+            jinan.scan()
+    started = time.monotonic()
+    with pytest.raises(TransportError, match="next attempt in"):
+        jinan.scan()  # backing off: fails fast without touching the network
+    assert time.monotonic() - started < 0.05
+
+    (drop / "A3.xml").write_bytes(b"<Message/>")  # the backlog that built up while it was down
+    sshd.start()
+    eventually(jinan.scan)
+    ready = jinan.scan().ready
+    assert [item.name for item in ready] == ["A3.xml"]
+    assert jinan.connects == 2
+
+
+def test_backoff_doubles_with_jitter_up_to_its_ceiling_and_resets_on_success(sshd, settings_for):
+    now = [0.0]
+    settings = settings_for(sshd, "370100", backoff_initial=1, backoff_max=8)
+    jinan = SftpTransport("370100", settings, clock=lambda: now[0], jitter=lambda: 1.0)
+    sshd.stop()
+    waits = []
+    for _ in range(6):
+        with pytest.raises(TransportError, match="cannot connect"):
+            jinan.scan()
+        waits.append(jinan._retry_at - now[0])
+        with pytest.raises(TransportError, match="next attempt in"):
+            jinan.scan()
+        now[0] = jinan._retry_at
+    assert waits == [1, 2, 4, 8, 8, 8]
+    half = SftpTransport("370100", settings, clock=lambda: 0.0, jitter=lambda: 0.0)
+    with pytest.raises(TransportError):
+        half.scan()
+    assert half._retry_at == 0.5  # jitter spreads the retry over half to all of the delay
+    sshd.start()
+    assert jinan.scan() == Scan()
+    jinan.close()
+    assert jinan._failures == 0 and jinan._retry_at == 0
+
+
+def test_a_changed_host_key_is_refused_and_another_city_is_unaffected(sshd_factory, connect):
+    jinan_server, qingdao_server = sshd_factory("370100"), sshd_factory("370200")
+    jinan, qingdao = connect(jinan_server, "370100"), connect(qingdao_server, "370200")
+    assert jinan.scan() == Scan() and qingdao.scan() == Scan()
+
+    jinan_server.stop()
+    jinan_server.replace_host_key()  # a different machine answering at the same address
+    jinan_server.start()
+    with pytest.raises(HostKeyRefused, match=r"370100: .* offered ssh-ed25519 host key SHA256:.*is pinned"):
+        try:
+            jinan.scan()
+        except HostKeyRefused:
+            raise
+        except TransportError:  # the old session's loss may be noticed first, during the listing
+            jinan.scan()
+    qingdao.deliver("ACK_1.xml", io.BytesIO(b"ack"))
+    assert qingdao.scan() == Scan()
+    with pytest.raises(HostKeyRefused):
+        jinan.scan()  # still refused while backing off, and never learnt
+    report = jinan.check_connection()
+    assert not report.ok and "host key" in report.problems[0]
+    assert jinan.settings.known_hosts.read_text().strip() != jinan_server.known_hosts_line()
+
+
+def test_a_host_key_of_another_type_than_the_pinned_one_is_refused(sshd, connect):
+    other = paramiko.ECDSAKey.generate()
+    pinned = f"[{sshd.host}]:{sshd.port} {other.get_name()} {other.get_base64()}"
+    jinan = connect(sshd, "370100", known_hosts=None, host_key=pinned)
+    with pytest.raises(HostKeyRefused, match="offered ssh-ed25519 host key"):
+        jinan.scan()
+    assert jinan.connects == 0
+
+
+def test_a_server_not_pinned_at_all_is_refused_as_unknown(sshd, connect):
+    jinan = connect(sshd, "370100")
+    # The pin file is edited after the config check: now it only names another port of the same host.
+    jinan.settings.known_hosts.write_text(sshd.known_hosts_line().replace(f":{sshd.port} ", ":2222 ", 1))
+    with pytest.raises(HostKeyRefused, match=rf"no host key pinned for \[127.0.0.1\]:{sshd.port}; refused"):
+        jinan.scan()
+    assert jinan.connects == 0
+
+
+def test_a_private_key_others_can_read_is_refused_before_connecting(sshd, connect):
+    jinan = connect(sshd, "370100")
+    jinan.settings.private_key.chmod(0o644)
+    try:
+        with pytest.raises(TransportError, match="mode 0644 lets group or others read"):
+            jinan.scan()
+    finally:
+        jinan.settings.private_key.chmod(0o600)
+    assert "Accepted publickey" not in sshd.log.read_text()
+
+
+def test_two_cities_are_served_concurrently_by_their_own_transports(sshd, connect):
+    cities = {city: connect(sshd, city) for city in ("370100", "370200")}
+    errors: list[BaseException] = []
+
+    def work(city: str, transport: SftpTransport) -> None:
+        try:
+            for n in range(10):
+                transport.deliver(f"ACK_{n}.xml", io.BytesIO(f"{city}-{n}".encode() * 5000))
+                (sshd.accounts[city].outbox_dir / f"A3_{n}.xml").write_bytes(city.encode() * 1000)
+            taken = 0
+            while taken < 10:
+                for item in transport.scan().ready:
+                    copy = io.BytesIO()
+                    transport.download(item, copy)
+                    assert copy.getvalue() == city.encode() * 1000
+                    transport.remove(item)
+                    taken += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=item) for item in cities.items()]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert errors == []
+    for city, transport in cities.items():
+        inbox = sshd.accounts[city].inbox_dir
+        assert sorted(p.name for p in inbox.iterdir()) == sorted(f"ACK_{n}.xml" for n in range(10))
+        assert (inbox / "ACK_3.xml").read_bytes() == f"{city}-3".encode() * 5000
+        assert transport.connects == 1
+
+
+def test_check_connection_reports_what_it_found(sshd, connect):
+    jinan = connect(sshd, "370100")
+    (sshd.accounts["370100"].outbox_dir / "A3.xml").write_bytes(b"x")
+    report = jinan.check_connection()
+    assert report.ok and report.problems == []
+    assert any("outbox" in line and "1 entries" in line for line in report.details)
+    assert any("writable" in line for line in report.details)
+    assert list(sshd.accounts["370100"].inbox_dir.iterdir()) == []  # the probe is gone
+    sshd.stop()
+    jinan.close()
+    down = jinan.check_connection()
+    assert not down.ok and "cannot connect" in down.problems[0]
