@@ -29,6 +29,10 @@ from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding, Refused
 
 
+# Care-service types: one list for all, or per residence city; None: whatever the schema allows.
+ServiceTypes = Collection[str] | Mapping[str, Collection[str] | None] | None
+
+
 class TrustStore:
     """The certificates pinned for each area code (several during a key rollover); picklable for worker
     processes. Only these are ever trusted: a certificate inside a message is not."""
@@ -95,15 +99,16 @@ def check_message(
     *,
     now: datetime | None = None,
     max_bytes: int = safe_xml.DEFAULT_MAX,
-    service_types: Collection[str] | None = None,
+    service_types: ServiceTypes = None,
     known_areas: Collection[str] | None = None,
     gateway_code: str = GATEWAY_AREA,
 ) -> CheckResult:
     """Check one received file completely; never raises for anything wrong with the file itself.
 
     `now` is the moment certificates must be valid at (default: now; pass the receipt time to re-check an
-    old message). `known_areas` defaults to the Shandong cities and the provincial pools; `service_types` to
-    every type the schema allows. `gateway_code` is the area ACK and NACK are signed under.
+    old message). `known_areas` defaults to the Shandong cities and the provincial pools. `service_types`
+    is one list for every city, or a mapping residence city → its list (the catalogue is the residence
+    city's, 居住地目录), None meaning every type the schema allows. `gateway_code` is the area ACK and NACK are signed under.
     """
     result = CheckResult(valid=False, sha256=sha256_of(data).hexdigest(), size=len(data))
     try:
@@ -192,7 +197,7 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
 
 
 def _read_and_check(
-    root: etree._Element, header: Header, service_types: Collection[str] | None, known_areas: Collection[str] | None
+    root: etree._Element, header: Header, service_types: ServiceTypes, known_areas: Collection[str] | None
 ) -> tuple[Any, list[Finding]]:
     # Imported here: the reader and the rules belong to the settlement documents work, which lands beside this.
     from gateway.documents.reader import read_document
@@ -206,6 +211,8 @@ def _read_and_check(
     except Refused as refused:
         return None, list(refused.findings)
     options: dict[str, Any] = {}
+    if isinstance(service_types, Mapping):
+        service_types = service_types.get(header.residence_city) if header.type.is_attachment else None
     if service_types is not None:
         options["service_types"] = service_types
     if known_areas is not None:

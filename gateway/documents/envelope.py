@@ -217,24 +217,31 @@ def _copy(document: etree._Element) -> etree._Element:
     return etree.fromstring(etree.tostring(document), parser=etree.XMLParser(resolve_entities=False, no_network=True))
 
 
-def file_name(header: Header, *, answered_sha256: str | None = None) -> str:
+def file_name(header: Header) -> str:
     """The canonical file name of a message, from its header alone (documented in docs/protocol.md).
 
     Attachments: TYPE_SENDER_RECEIVER_PERIOD_SERIAL_rREVISION_ID.xml, e.g.
-    A3_370300_370100_2026-10_ZB202610001_r1_37030020261125144100A1B2C3D4.xml.
-    Replies are named after what they answer, so that rewriting one after a crash lands on the same name:
-    ACK_<answered id>.xml, RECEIPT_<answered id>.xml, NACK_<answered id>.xml, or NACK_<first 16 hex of the
-    answered file's SHA-256>.xml when the answered file had no readable id.
+    A3_370300_370100_2026-10_ZB202610001_r1_37030020261125144100A1B2C3D4.xml. Replies: see reply_file_name.
     """
     if header.type.is_reply:
-        answered = header.reply_to or (header.reply_to_sha256 or answered_sha256 or "")[:16]
-        if not answered or not _SAFE_NAME.fullmatch(answered):
-            raise ValueError("a reply's file name needs the answered message's id or SHA-256")
-        return f"{header.type.value}_{answered}.xml"
-    for value in (header.message_id, header.serial):
-        if not _SAFE_NAME.fullmatch(value) and not _SERIAL.fullmatch(value):
+        return reply_file_name(header.type, header.reply_to, header.reply_to_sha256)
+    for value, pattern in (
+        (header.sender, _AREA), (header.receiver, _AREA), (header.period, _MONTH), (header.serial, _SERIAL),
+        (header.message_id, _SAFE_NAME),
+    ):
+        if not pattern.fullmatch(value):
             raise ValueError(f"{value!r} cannot go into a file name")
     return (
         f"{header.type.value}_{header.sender}_{header.receiver}_{header.period}_{header.serial}"
         f"_r{header.revision}_{header.message_id}.xml"
     )
+
+
+def reply_file_name(kind: MessageType, answered_id: str | None, answered_sha256: str | None) -> str:
+    """A reply is named after what it answers, so that rewriting it after a crash lands on the same name:
+    ACK_<answered id>.xml, RECEIPT_<answered id>.xml, NACK_<answered id>.xml, or NACK_<first 16 hex digits of
+    the answered file's SHA-256>.xml when the answered file had no readable id."""
+    answered = answered_id or (answered_sha256 or "")[:16]
+    if not _SAFE_NAME.fullmatch(answered):
+        raise ValueError("a reply's file name needs the answered message's id or SHA-256")
+    return f"{kind.value}_{answered}.xml"

@@ -105,24 +105,25 @@ def _encoding_finding(what: str, line: int | None = None) -> Finding:
 def _check_prolog(body: bytes) -> None:
     """Refuse a DOCTYPE before libxml2 reads it: it can only stand before the root element."""
     position, line = 0, 1
-    end = len(body)
-    while position < end:
-        while position < end and body[position] in b" \t\r\n":
+    size = len(body)
+    while position < size:
+        while position < size and body[position] in b" \t\r\n":
             if body[position] == 0x0A:
                 line += 1
             position += 1
         if body.startswith(b"<!--", position):
-            close = body.find(b"-->", position + 4)
+            terminator = b"-->"
         elif body.startswith(b"<?", position):
-            close = body.find(b"?>", position + 2)
+            terminator = b"?>"
         elif body[position : position + 9].upper() == b"<!DOCTYPE":
             raise Refused(_doctype_finding(line))
         else:
             return  # the root element (or garbage, which the parser reports with its line)
+        close = body.find(terminator, position + 2)
         if close < 0:
             return  # unterminated: the parser reports it as a syntax error
         line += body.count(b"\n", position, close)
-        position = close + 2
+        position = close + len(terminator)
 
 
 def _doctype_finding(line: int | None) -> Finding:

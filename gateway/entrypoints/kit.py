@@ -1,9 +1,270 @@
-"""The city-side kit: keys, sample, pack, verify, receipt (for legacy systems, operators and tests)."""
+"""The city-side kit: keys, sample, pack, verify, receipt (for legacy systems, operators and tests).
+
+A city whose system cannot sign XML itself exports its document, runs `ltcgw pack` and drops the result; it
+checks what it receives with `ltcgw verify` (the very check the gateway runs) and answers with
+`ltcgw receipt`. Exit codes: 0 success (or a valid file), 1 a verified file is invalid, 2 usage or I/O error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from hashlib import sha256
+from pathlib import Path
+
+from gateway.documents import safe_xml
+from gateway.documents.check import CheckResult, TrustStore, check_message
+from gateway.documents.envelope import (
+    SETTLEMENT_NS,
+    file_name,
+    new_message_id,
+    pack,
+    peek_sender,
+    read_header,
+    reply_file_name,
+)
+from gateway.documents.keys import KeyFileError, generate_keys, load_certificates, load_private_key
+from gateway.documents.replies import make_receipt
+from gateway.domain.envelope import Header, MessageType
+from gateway.domain.findings import Refused
+
+OK, INVALID, USAGE = 0, 1, 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # filled in by the documents work
-    pass
+class KitError(Exception):
+    """A usage or I/O problem: printed on stderr, exit code 2."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "keys", help="make a signing key and self-signed certificate for a city",
+        description="Write DIR/CITY.key.pem (mode 0600) and DIR/CITY.crt.pem (self-signed, for pilots and tests). "
+        "Send the .crt.pem to the gateway operator to be pinned; never the key.",
+    )
+    p.add_argument("city", metavar="CITY", help="six-digit area code, e.g. 370300")
+    p.add_argument("-o", "--out", metavar="DIR", default=".", help="folder to write into (default: here)")
+    p.add_argument("--algorithm", choices=("rsa", "ecdsa"), default="rsa", help="RSA-2048 (default) or ECDSA P-256")
+    p.add_argument("--days", type=int, default=825, help="validity of the certificate in days (default 825)")
+    p.set_defaults(handler=_guarded(_keys))
+
+    p = subparsers.add_parser(
+        "sample", help="write a sample settlement document (not an envelope)",
+        description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots.",
+    )
+    p.add_argument("type", metavar="TYPE", choices=[t.value for t in MessageType if t.is_attachment])
+    p.add_argument("--sender", required=True, metavar="CODE")
+    p.add_argument("--receiver", required=True, metavar="CODE")
+    p.add_argument("--period", required=True, metavar="YYYY-MM", help="service month")
+    p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same document")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+    p.set_defaults(handler=_guarded(_sample))
+
+    p = subparsers.add_parser(
+        "pack", help="put a document into a signed envelope",
+        description="Wrap the settlement document DOC in an envelope and sign it with the city's key. The "
+        "output is named canonically (see docs/protocol.md) unless -o is given.",
+    )
+    p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
+    p.add_argument("--type", required=True, choices=[t.value for t in MessageType if t.is_attachment])
+    p.add_argument("--sender", required=True, metavar="CODE")
+    p.add_argument("--receiver", required=True, metavar="CODE")
+    p.add_argument("--period", required=True, metavar="YYYY-MM")
+    p.add_argument("--key", required=True, metavar="KEY", help="the sender's private key (PEM, mode 0600)")
+    p.add_argument("--cert", required=True, metavar="CERT", help="the sender's certificate (PEM)")
+    p.add_argument("--serial", help="流水号 (default: the document's own Serial)")
+    p.add_argument("--revision", type=int, default=1, help="1 for a first issue; higher to replace it (default 1)")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
+    p.set_defaults(handler=_guarded(_pack))
+
+    p = subparsers.add_parser(
+        "verify", help="check a message exactly as the gateway does",
+        description="Run the gateway's whole check on FILE: XML safety, signature against the pinned "
+        "certificate, envelope schema, header, settlement rules. Exit 0 when valid, 1 when not (every error "
+        "is listed as: code line message), 2 on usage or I/O errors.",
+    )
+    p.add_argument("file", metavar="FILE")
+    trust = p.add_mutually_exclusive_group(required=True)
+    trust.add_argument("--cert", action="append", metavar="CERT",
+                       help="certificate(s) to pin for the message's sender (repeatable)")
+    trust.add_argument("-c", "--config", metavar="CONFIG", help="the gateway's config: its pinned certificates")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=_guarded(_verify))
+
+    p = subparsers.add_parser(
+        "receipt", help="answer a delivered message with a signed RECEIPT",
+        description="Write the signed RECEIPT for the delivered message FILE: accepted, or rejected with "
+        "--reject REASON. It goes from the message's receiver back to its sender.",
+    )
+    p.add_argument("file", metavar="FILE", help="the delivered message")
+    p.add_argument("--key", required=True, metavar="KEY")
+    p.add_argument("--cert", required=True, metavar="CERT")
+    p.add_argument("--reject", metavar="REASON", help="decline the message, saying why (no personal data)")
+    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
+    p.set_defaults(handler=_guarded(_receipt))
+
+
+def _guarded(handler):
+    """Usage and I/O problems become one line on stderr and exit code 2, not a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (KitError, KeyFileError, OSError, ValueError) as error:
+            print(f"ltcgw {args.command}: {error}", file=sys.stderr)
+            return USAGE
+        except Refused as refused:
+            for finding in refused.findings:
+                print(f"ltcgw {args.command}: {_line(finding.code, finding.line, finding.message)}", file=sys.stderr)
+            return USAGE
+
+    return run
+
+
+def _line(code: str, line: int | None, message: str) -> str:
+    return f"{code} {line if line else '-'} {message}"
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise KitError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _write(data: bytes, output: str | None, default_name: str | None = None) -> None:
+    if output is None and default_name is None:
+        sys.stdout.buffer.write(data)
+        return
+    target = Path(output or default_name or "")
+    target.write_bytes(data)
+    print(target)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    key_path, cert_path = generate_keys(args.city, args.out, algorithm=args.algorithm, days=args.days)
+    print(key_path)
+    print(cert_path)
+    return OK
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from gateway.documents.sample import sample_bytes
+
+    data = sample_bytes(args.type, args.sender, args.receiver, args.period, persons=args.persons, seed=args.seed)
+    _write(data, args.output)
+    return OK
+
+
+def _pack(args: argparse.Namespace) -> int:
+    document = safe_xml.parse(_read(args.document)).getroot()
+    serial = args.serial or _document_serial(document)
+    if not serial:
+        raise KitError(f"{args.document} has no Serial (流水号): give one with --serial")
+    if args.revision < 1:
+        raise KitError("--revision must be 1 or more")
+    now = datetime.now(timezone.utc)
+    header = Header(
+        message_id=new_message_id(args.sender, now),
+        type=MessageType(args.type),
+        sender=args.sender,
+        receiver=args.receiver,
+        period=args.period,
+        serial=serial,
+        revision=args.revision,
+        created=now.replace(microsecond=0),
+    )
+    data = pack(document, header, load_private_key(args.key), _one_certificate(args.cert))
+    _write(data, args.output, file_name(header))
+    return OK
+
+
+def _document_serial(document) -> str | None:
+    node = document.find(f"{{{SETTLEMENT_NS}}}Serial")
+    return node.text.strip() if node is not None and node.text else None
+
+
+def _one_certificate(path: str):
+    certificates = load_certificates(path)
+    if len(certificates) != 1:
+        raise KitError(f"{path} holds {len(certificates)} certificates; signing needs the one matching the key")
+    return certificates[0]
+
+
+def _verify(args: argparse.Namespace) -> int:
+    data = _read(args.file)
+    options: dict = {}
+    if args.config:
+        from gateway.config import load_config
+
+        config = load_config(args.config)
+        trust = config.trust_store()
+        options = {
+            "max_bytes": config.max_message_bytes,
+            "gateway_code": config.code,
+            "known_areas": set(config.cities),
+            "service_types": {code: city.service_types for code, city in config.cities.items()},
+        }
+    else:
+        certificates = [cert for path in args.cert for cert in load_certificates(path)]
+        trust = TrustStore({sender: certificates} if (sender := _sender_of(data)) else {})
+    result = check_message(data, trust, **options)
+    if args.json:
+        print(json.dumps(_as_json(result), ensure_ascii=False, indent=2))
+    else:
+        _print_result(args.file, result)
+    return OK if result.valid else INVALID
+
+
+def _sender_of(data: bytes) -> str | None:
+    """Whom `--cert` is pinned for: the Sender the file claims (the check then proves it)."""
+    try:
+        return peek_sender(safe_xml.parse(data).getroot())
+    except Refused:
+        return None  # check_message reports why
+
+
+def _as_json(result: CheckResult) -> dict:
+    header = result.header if result.header_trusted else None
+    return {
+        "valid": result.valid,
+        "header": None if header is None else {
+            "id": header.message_id,
+            "type": header.type.value,
+            "sender": header.sender,
+            "receiver": header.receiver,
+            "period": header.period,
+            "serial": header.serial,
+            "revision": header.revision,
+            "ref": header.reply_to,
+        },
+        "errors": [{"code": f.code, "message": f.message, "line": f.line} for f in result.findings],
+    }
+
+
+def _print_result(name: str, result: CheckResult) -> None:
+    header = result.header if result.header_trusted else None
+    what = (
+        f"{header.type.value} {header.sender} -> {header.receiver} {header.period} serial {header.serial} "
+        f"r{header.revision} id {header.message_id}" if header else "message"
+    )
+    if result.valid:
+        print(f"{name}: valid {what}")
+        return
+    print(f"{name}: INVALID {what} ({len(result.findings)} error{'s' if len(result.findings) != 1 else ''})")
+    for finding in result.findings:
+        print(_line(finding.code, finding.line, finding.message))
+
+
+def _receipt(args: argparse.Namespace) -> int:
+    data = _read(args.file)
+    answered = read_header(safe_xml.parse(data).getroot())
+    answered_sha256 = sha256(data).hexdigest()
+    receipt = make_receipt(
+        answered, answered_sha256=answered_sha256, key=load_private_key(args.key), cert=_one_certificate(args.cert),
+        reject_reason=args.reject,
+    )
+    _write(receipt, args.output, reply_file_name(MessageType.RECEIPT, answered.message_id, answered_sha256))
+    return OK
