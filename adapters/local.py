@@ -74,7 +74,9 @@ class LocalTransport:
 
     def scan(self) -> Scan:
         self._check_reachable()
-        result = Scan()
+        ready: list[DropFile] = []
+        refused: list[Refusal] = []
+        waiting = 0
         now = self._clock()
         seen: dict[str, tuple[int, int, int]] = {}
         try:
@@ -91,17 +93,17 @@ class LocalTransport:
             except FileNotFoundError:
                 continue
             if not stat.S_ISREG(st.st_mode):
-                result.refused.append(Refusal(entry.name, f"{_kind(st.st_mode)}: never followed; remove it"))
+                refused.append(Refusal(entry.name, f"{_kind(st.st_mode)}: never followed; remove it"))
                 continue
             key = (st.st_ino, st.st_size, st.st_mtime_ns)
             seen[entry.name] = key
             settled = now - st.st_mtime_ns / 1e9 >= self.settle_seconds
             if entry.name in moved or (self._seen.get(entry.name) == key and settled):
-                result.ready.append(DropFile(entry.name, st.st_size, st.st_mtime_ns / 1e9))
+                ready.append(DropFile(entry.name, st.st_size, st.st_mtime_ns / 1e9))
             else:
-                result.waiting += 1
+                waiting += 1
         self._seen = seen
-        return result
+        return Scan(ready, refused, waiting)
 
     def _open_outbox_file(self, item: DropFile) -> int:
         path = self.outbox / item.name

@@ -1,0 +1,206 @@
+"""`ltcgw demo`: a month of claims and settlements between simulated city systems, through the real daemon.
+
+The simulated cities behave like the legacy systems the gateway serves: they write `NAME.part` and rename it
+into their outbox, read their inbox, and answer each delivery with a signed receipt (one of them late, so a
+resend happens). One file is broken on purpose, so a NACK shows what a refusal looks like.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gateway.domain.areas import area_name
+from gateway.domain.envelope import Header, MessageType
+
+DEMO_CITIES = ("370100", "370200", "370300", "370600", "370700")
+DEMO_PERIOD = "2026-10"
+
+
+def _serial_of(document_xml: bytes) -> str:
+    from gateway.documents import safe_xml
+    from gateway.documents.envelope import SETTLEMENT_NS
+
+    node = safe_xml.parse(document_xml).getroot().find(f"{{{SETTLEMENT_NS}}}Serial")
+    return node.text.strip()
+
+
+@dataclass
+class CitySystem:
+    """A city's legacy system, as far as the exchange sees it: a key, and a drop with outbox/ and inbox/."""
+
+    code: str
+    keys: Path
+    drop: Path
+    answered: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        from gateway.documents.keys import load_certificates, load_private_key
+
+        self.key = load_private_key(self.keys / f"{self.code}.key.pem")
+        self.cert = load_certificates(self.keys / f"{self.code}.crt.pem")[0]
+        self.outbox = self.drop / "outbox"
+        self.inbox = self.drop / "inbox"
+
+    def pack(self, kind: MessageType | str, receiver: str, period: str, *, seed: int = 0, persons: int = 5,
+             revision: int = 1, message_id: str | None = None, document: bytes | None = None) -> tuple[Header, bytes]:
+        """A signed message as this city's system would produce it."""
+        from gateway.documents.envelope import new_message_id, pack
+        from gateway.documents.sample import sample_bytes
+
+        kind = MessageType(kind)
+        document = document or sample_bytes(kind, self.code, receiver, period, persons=persons, seed=seed)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        header = Header(message_id or new_message_id(self.code, now), kind, self.code, receiver, period,
+                        _serial_of(document), revision, now)
+        return header, pack(document, header, self.key, self.cert)
+
+    def drop_file(self, name: str, data: bytes) -> Path:
+        """Write NAME.part, then rename: the gateway never sees half a file."""
+        part = self.outbox / f"{name}.part"
+        part.write_bytes(data)
+        final = self.outbox / name
+        part.rename(final)
+        return final
+
+    def send(self, kind: MessageType | str, receiver: str, period: str, **options) -> tuple[Header, bytes]:
+        from gateway.documents.envelope import file_name
+
+        header, data = self.pack(kind, receiver, period, **options)
+        self.drop_file(file_name(header), data)
+        return header, data
+
+    def deliveries(self) -> list[Path]:
+        """Attachments delivered to this city (replies and receipts are the other files in its inbox)."""
+        return sorted(p for p in self.inbox.iterdir() if p.name[:2] in ("A1", "A2", "A3", "A4", "A5"))
+
+    def replies(self, kind: str) -> list[Path]:
+        return sorted(p for p in self.inbox.iterdir() if p.name.startswith(f"{kind}_"))
+
+    def answer(self, *, reject: dict[str, str] | None = None) -> list[str]:
+        """A signed receipt for each delivery not answered yet; returns the answered file names."""
+        from gateway.documents.replies import make_receipt
+
+        done = []
+        for path in self.deliveries():
+            if path.name in self.answered:
+                continue
+            data = path.read_bytes()
+            reason = (reject or {}).get(path.name)
+            receipt = make_receipt(data, key=self.key, cert=self.cert, reject_reason=reason)
+            self.drop_file(f"RECEIPT_{path.stem}.xml", receipt)
+            self.answered.add(path.name)
+            done.append(path.name)
+        return done
+
+
+# --- the demo ----------------------------------------------------------------------------------------------
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
+    from adapters.sqlite_ledger import SqliteLedger
+    from gateway.config import load_config
+    from gateway.entrypoints.operations import write_workspace
+
+    temporary = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="ltcgw-demo-")) if temporary else workdir
+    started = time.monotonic()
+    _say(f"ltc-gateway demo: workspace {root}")
+    _say(f"  cities: {', '.join(f'{c} {area_name(c)}' for c in DEMO_CITIES)}; service month {DEMO_PERIOD}")
+    config_path = write_workspace(root, list(DEMO_CITIES), retry=["3s", "3s", "3s"], rescan_seconds=0.5)
+    config = load_config(config_path)
+    cities = {code: CitySystem(code, root / "keys", root / "drops" / code) for code in DEMO_CITIES}
+    log = open(root / "gateway.log", "w", encoding="utf-8")
+    daemon = subprocess.Popen([sys.executable, "-m", "gateway.entrypoints.cli", "run", "-c", str(config_path)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    late_city = "370600"  # 烟台's system is slow today: its receipts come after the first resend
+    try:
+        _say("\n1. residence cities send their claims (附件3 with 附件1 and 附件2 inside) ...")
+        claims: list[Header] = []
+        pairs = [(s, r) for s in DEMO_CITIES for r in DEMO_CITIES if s != r][:12]
+        for i, (sender, receiver) in enumerate(pairs):
+            header, _ = cities[sender].send(MessageType.A3, receiver, DEMO_PERIOD, seed=i + 1, persons=4)
+            claims.append(header)
+        broken_header, broken = cities["370300"].pack(MessageType.A3, "370100", DEMO_PERIOD, seed=99, persons=3)
+        tampered = broken.replace(b"<TotalCost>", b"<TotalCost>9", 1)  # an amount changed after signing
+        cities["370300"].drop_file("A3_tampered.xml", tampered)
+        _say(f"   {len(claims)} claims sent, plus one file altered after signing (from 370300)")
+
+        _say("\n2. insured cities receive them, answer with receipts, and settle (附件4) ...")
+        settled: set[str] = set()
+        late_started: float | None = None
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            for code, city in cities.items():
+                if code == late_city:
+                    if city.deliveries() and late_started is None:
+                        late_started = time.monotonic()
+                    if late_started is None or time.monotonic() - late_started < 4.5:
+                        continue  # silent until the gateway has resent
+                city.answer()
+            for header in claims:
+                receiver = cities[header.receiver]
+                if header.message_id not in settled and any(header.message_id in p.name for p in receiver.deliveries()):
+                    receiver.send(MessageType.A4, header.sender, DEMO_PERIOD, seed=claims.index(header) + 1, persons=4)
+                    settled.add(header.message_id)
+            ledger_states = Counter(m.state.value for m in SqliteLedger(config.ledger_path).messages())
+            open_ = sum(ledger_states[s] for s in ("RECEIVED", "ROUTED", "DELIVERED", "WAITING_FOR_RETRY"))
+            if len(settled) == len(claims) and not open_ and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims):
+                break
+            time.sleep(0.3)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=20)
+        log.close()
+    _summary(config, cities, time.monotonic() - started)
+    if temporary and not keep:
+        shutil.rmtree(root, ignore_errors=True)
+        _say(f"\n(workspace removed; run with --keep or --dir DIR to look around)")
+    else:
+        _say(f"\nworkspace kept: {root} (try: ltcgw status -c {config_path})")
+    return 0
+
+
+def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
+    from adapters.sqlite_ledger import SqliteLedger
+
+    ledger = SqliteLedger(config.ledger_path)
+    messages = ledger.messages()
+    attachments = [m for m in messages if m.type in ("A3", "A4")]
+    receipts = [m for m in messages if m.type == "RECEIPT"]
+    states = Counter(m.state.value for m in attachments)
+    _say(f"\n=== summary ({elapsed:.0f} s) ===")
+    _say(f"documents received: {len(attachments) + sum(1 for m in messages if m.type is None)} "
+         f"(claims A3: {sum(m.type == 'A3' for m in attachments)}, settlements A4: {sum(m.type == 'A4' for m in attachments)})")
+    for state, n in sorted(states.items()):
+        _say(f"  {state:<18} {n}")
+    _say(f"receipts forwarded to senders: {sum(m.state.value == 'FORWARDED' for m in receipts)}")
+    _say("per city (as sender): received / delivered / waiting for receipt / failed / rejected")
+    for c in ledger.city_counts():
+        _say(f"  {c.city} {area_name(c.city)}  {c.received} / {c.delivered} / {c.waiting_for_receipt} / {c.failed} / {c.rejected}")
+    resent = [m for m in attachments if m.deliveries > 1]
+    _say(f"resends (no receipt in time): {len(resent)}")
+    for m in resent[:5]:
+        _say(f"  {m.message_id} {m.type} {m.sender}->{m.receiver}: delivered {m.deliveries} times, now {m.state.value}")
+    refused = [m for m in messages if m.state.value == "REJECTED"]
+    _say(f"refused (NACK sent to the drop's city): {len(refused)}")
+    for m in refused:
+        codes = ", ".join(sorted({f['code'] for f in m.findings}))
+        _say(f"  {m.message_id or m.sha256[:16]} from {m.drop_city}: {codes}")
+        for f in m.findings[:3]:
+            _say(f"     {f['code']}: {f['message']}")
+    acks = sum(len(c.replies("ACK")) for c in cities.values())
+    nacks = sum(len(c.replies("NACK")) for c in cities.values())
+    _say(f"files in the cities' inboxes: {sum(len(c.deliveries()) for c in cities.values())} deliveries, "
+         f"{acks} ACK, {nacks} NACK, {sum(len(c.replies('RECEIPT')) for c in cities.values())} receipts")
