@@ -21,12 +21,14 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from gateway.documents import safe_xml, schema
-from gateway.documents.envelope import BODY_ROOTS, body_of, body_type, peek_sender, read_header
+from gateway.documents.envelope import body_of, header_lines, peek_sender, read_header
 from gateway.documents.keys import certificate_fingerprint, load_certificates
+from gateway.documents.reader import read_document
 from gateway.documents.signature import verify_message
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS, PROVINCIAL_POOLS
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding, Refused
+from gateway.domain.rules import check_document
 
 
 # Care-service types: one list for all, or per residence city; None: whatever the schema allows.
@@ -154,55 +156,47 @@ def _header_or_findings(root: etree._Element) -> tuple[Header | None, list[Findi
 
 
 def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_code: str) -> list[Finding]:
-    """What the schema cannot say about a header: it matches its body, its direction and its parties."""
+    """What the schema cannot say about a header: its parties, their direction, InReplyTo on replies only.
+
+    (Type against the body's root is the rules' envelope.type: they compare the document with its header.)
+    """
+    lines = header_lines(root)
     findings: list[Finding] = []
-    document = body_of(root)
-    line = document.sourceline if document is not None else root.sourceline
-    carried = body_type(document) if document is not None else None
-    if carried is not None and carried is not header.type:
-        findings.append(
-            Finding("envelope.body", f"Header Type is {header.type.value} but the Body carries a "
-                    f"{BODY_ROOTS[carried]} (a {carried.value})", line=line)
-        )
+
+    def add(code: str, message: str, field: str) -> None:
+        findings.append(Finding(code, message, line=lines.get(field, lines.get("Header"))))
+
     if header.sender == header.receiver:
-        findings.append(Finding("envelope.same_area", "Sender and Receiver are the same area", line=root.sourceline))
+        add("envelope.same_area", "Sender and Receiver are the same area", "Receiver")
     for role, code in (("Sender", header.sender), ("Receiver", header.receiver)):
         if code not in areas and code != gateway_code:
-            findings.append(Finding("envelope.unknown_area", f"{role} {code} is not an area the gateway serves"))
+            add("envelope.unknown_area", f"{role} {code} is not an area the gateway serves", role)
+    kind = header.type.value
     if header.type.is_attachment:
         if header.reply_to_sha256 is not None:
-            findings.append(Finding("envelope.in_reply_to", "only replies carry InReplyTo"))
+            add("envelope.in_reply_to", "only replies (ACK, NACK, RECEIPT) carry InReplyTo", "InReplyTo")
         if gateway_code in (header.sender, header.receiver):
-            findings.append(Finding("envelope.direction", "settlement documents go from city to city, not to or "
-                                    "from the gateway"))
+            add("envelope.direction", "settlement documents go from city to city, not to or from the gateway", "Type")
         elif header.residence_city in PROVINCIAL_POOLS:
-            role = "sender" if header.residence_city == header.sender else "receiver"
-            findings.append(Finding(
-                "envelope.direction",
-                f"a {header.type.value} has the residence city (居住地) as its {role}, and {header.residence_city} "
-                "is an insurance pool, not a city where care is given: check Sender, Receiver and Type",
-            ))
-    else:
-        if header.reply_to_sha256 is None:
-            findings.append(Finding("envelope.in_reply_to", f"a {header.type.value} must name what it answers "
-                                    "(InReplyTo)"))
-        from_gateway = header.type in (MessageType.ACK, MessageType.NACK)
-        if from_gateway and header.sender != gateway_code:
-            findings.append(Finding("envelope.direction", f"only the gateway ({gateway_code}) sends "
-                                    f"{header.type.value}"))
-        if not from_gateway and gateway_code in (header.sender, header.receiver):
-            findings.append(Finding("envelope.direction", "a RECEIPT goes from the receiving city to the sending "
-                                    "city, not to or from the gateway"))
+            role = "Sender" if header.residence_city == header.sender else "Receiver"
+            add("envelope.direction", f"an {kind} has the residence city (居住地) as its {role}, and "
+                f"{header.residence_city} is an insurance pool, not a city where care is given: check Sender, "
+                "Receiver and Type", role)
+        return findings
+    if header.reply_to_sha256 is None:
+        add("envelope.in_reply_to", f"a {kind} must name the message it answers (InReplyTo)", "Header")
+    from_gateway = header.type in (MessageType.ACK, MessageType.NACK)
+    if from_gateway and header.sender != gateway_code:
+        add("envelope.direction", f"only the gateway ({gateway_code}) sends {kind}", "Sender")
+    if not from_gateway and gateway_code in (header.sender, header.receiver):
+        add("envelope.direction", "a RECEIPT goes from the receiving city to the sending city, not to or from "
+            "the gateway", "Sender")
     return findings
 
 
 def _read_and_check(
     root: etree._Element, header: Header, service_types: ServiceTypes, known_areas: Collection[str] | None
 ) -> tuple[Any, list[Finding]]:
-    # Imported here: the reader and the rules belong to the settlement documents work, which lands beside this.
-    from gateway.documents.reader import read_document
-    from gateway.domain.rules import check_document
-
     document = body_of(root)
     if document is None:
         return None, []

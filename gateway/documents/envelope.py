@@ -34,7 +34,6 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.NACK: "Nack",
     MessageType.RECEIPT: "Receipt",
 }
-_TYPE_OF_ROOT = {f"{{{SETTLEMENT_NS}}}{name}": kind for kind, name in BODY_ROOTS.items()}
 
 _FIELDS = ("MessageId", "Type", "Sender", "Receiver", "Period", "Serial", "Revision", "Created")
 _SAFE_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z\-]{0,63}")
@@ -53,11 +52,6 @@ def new_message_id(sender: str, now: datetime | None = None) -> str:
     hex digits, e.g. 37030020261125144100A1B2C3D4. Letters and digits only, so it is safe in file names."""
     moment = (now or datetime.now(timezone.utc)).astimezone(CHINA_TIME)
     return f"{sender}{moment:%Y%m%d%H%M%S}{secrets.token_hex(4).upper()}"
-
-
-def body_type(element: etree._Element) -> MessageType | None:
-    """The message type whose body root `element` is, or None when it is no document root we know."""
-    return _TYPE_OF_ROOT.get(element.tag)
 
 
 def body_of(root: etree._Element) -> etree._Element | None:
@@ -151,6 +145,15 @@ def _parse_moment(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else None
+
+
+def header_lines(root: etree._Element) -> dict[str, int | None]:
+    """The line of the Header and of each of its fields (by local name), to point findings at them."""
+    header = root.find(_q("Header"))
+    if header is None:
+        return {}
+    lines = {etree.QName(node).localname: node.sourceline for node in header.iterchildren(etree.Element)}
+    return {"Header": header.sourceline, **lines}
 
 
 def peek_sender(root: etree._Element) -> str | None:

@@ -13,30 +13,19 @@ from datetime import datetime, timezone
 from hashlib import sha256
 
 from cryptography import x509
-from lxml import etree
 
 from gateway.documents import safe_xml
-from gateway.documents.envelope import CHINA_TIME, SETTLEMENT_NS, new_message_id, pack, read_header
+from gateway.documents.envelope import CHINA_TIME, new_message_id, pack, read_header
 from gateway.documents.keys import SigningKey
+from gateway.documents.writer import document_xml
 from gateway.domain.areas import GATEWAY_AREA
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
+from gateway.domain.settlement import Ack, Nack, NackError, Receipt
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 NOTE_LIMIT = 1000  # replies.xsd Note
 NACK_ERROR_LIMIT = 500  # a NACK lists this many errors, then says how many more there were
-
-
-def _s(name: str) -> str:
-    return f"{{{SETTLEMENT_NS}}}{name}"
-
-
-def _element(name: str, *children: tuple[str, str | None]) -> etree._Element:
-    root = etree.Element(_s(name), nsmap={None: SETTLEMENT_NS})
-    for child, text in children:
-        if text is not None:
-            etree.SubElement(root, _s(child)).text = text
-    return root
 
 
 def _reply_header(
@@ -68,8 +57,8 @@ def make_ack(
 ) -> bytes:
     """The gateway's signed ACK: `answered` passed every check and goes to its receiver."""
     header = _reply_header(MessageType.ACK, gateway_code, answered.sender, answered, answered_sha256, now=now)
-    body = _element("Ack", ("DeliveredTo", answered.receiver), ("Note", _clip(note) if note else None))
-    return pack(body, header, key, cert)
+    body = Ack(delivered_to=answered.receiver, note=_clip(note) if note else None)
+    return pack(document_xml(body), header, key, cert)
 
 
 def make_nack(
@@ -89,18 +78,14 @@ def make_nack(
     header = _reply_header(
         MessageType.NACK, gateway_code, receiver, answered, answered_sha256, period=period, now=now
     )
-    body = _element("Nack", ("OriginalName", original_name[:255] if original_name else None))
     listed = list(findings[:NACK_ERROR_LIMIT]) or [Finding("check.failed", "the message was refused")]
     if len(findings) > NACK_ERROR_LIMIT:
         listed.append(Finding("nack.more", f"{len(findings) - NACK_ERROR_LIMIT} more errors are not listed"))
-    for finding in listed:
-        error = etree.SubElement(body, _s("Error"), code=finding.code)
-        error.text = _clip(finding.message)
-        if finding.line:
-            error.set("line", str(finding.line))
-        if finding.path:
-            error.set("path", finding.path[:500])
-    return pack(body, header, key, cert)
+    body = Nack(
+        errors=[NackError(f.code, _clip(f.message), f.line or None, f.path[:500] if f.path else None) for f in listed],
+        original_name=original_name[:255] if original_name else None,
+    )
+    return pack(document_xml(body), header, key, cert)
 
 
 def make_receipt(
@@ -121,5 +106,5 @@ def make_receipt(
         MessageType.RECEIPT, answered.receiver, answered.sender, answered, answered_sha256, now=now
     )
     status = REJECTED if reject_reason else ACCEPTED
-    body = _element("Receipt", ("Status", status), ("Reason", _clip(reject_reason) if reject_reason else None))
-    return pack(body, header, key, cert)
+    body = Receipt(status=status, reason=_clip(reject_reason) if reject_reason else None)
+    return pack(document_xml(body), header, key, cert)

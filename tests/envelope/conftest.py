@@ -69,3 +69,26 @@ second line</Note>
 def signed_claim(party: Party, body: bytes = CLAIM_BODY, **header_changes) -> bytes:
     header = claim_header(**{"sender": party.code, **header_changes})
     return pack(etree.fromstring(body), header, party.key, party.cert)
+
+
+def packed_sample(party: Party, *, persons: int = 15, edit=None, kind: str = "A3", receiver: str = "370100",
+                  **header_changes) -> bytes:
+    """A real sample document of `kind` from `party`, optionally edited (bytes -> bytes) before signing."""
+    from gateway.documents.sample import sample_bytes
+
+    document = sample_bytes(kind, party.code, receiver, "2026-10", persons=persons, seed=7)
+    if edit is not None:
+        document = edit(document)
+    root = etree.fromstring(document)
+    serial = root.findtext(f"{{{SETTLEMENT_NS}}}Serial")
+    header = claim_header(
+        **{"sender": party.code, "receiver": receiver, "type": MessageType(kind), "serial": serial, **header_changes}
+    )
+    return pack(root, header, party.key, party.cert)
+
+
+@pytest.fixture(scope="session")
+def trust(parties):
+    from gateway.documents.check import TrustStore
+
+    return TrustStore({p.code: [p.cert] for name, p in parties.items() if name != "attacker"})
