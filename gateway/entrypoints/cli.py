@@ -10,9 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from gateway.entrypoints import kit, operations
+from gateway.entrypoints import kit, operations, settlement
 
-COMMAND_MODULES = (kit, operations)
+COMMAND_MODULES = (kit, operations, settlement)
 
 
 def build_parser() -> argparse.ArgumentParser:

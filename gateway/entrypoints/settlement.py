@@ -1,0 +1,363 @@
+"""The settlement calendar for clerks and operators: deadlines, reconcile, render.
+
+Read-only over the gateway's ledger and spool (what the daemon received and checked), or over message files
+given directly (`--files`, for clerks and tests). Output carries statement positions and 流水号, never names
+or ID numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from gateway.domain.calendar import HolidayFileError, WorkingCalendar, parse_holiday_file
+from gateway.domain.deadlines import (
+    CHINA_TIME,
+    DEFAULT_WARN_WORKING_DAYS,
+    TRACKED,
+    Arrival,
+    CityPair,
+    Item,
+    Status,
+    all_pairs,
+    check_deadlines,
+    parse_period,
+    shift_period,
+)
+from gateway.domain.envelope import Header, MessageType
+from gateway.domain.findings import Refused
+from gateway.domain.reconciliation import Reconciliation, reconcile
+from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, FacilitySettlement
+from gateway.entrypoints.operations import _config_arg, _load
+
+HOLIDAYS_ENV = "LTCGW_HOLIDAYS"
+# Messages that do not count as received: refused by the check, or replaced by a higher revision.
+NOT_RECEIVED = frozenset({"REJECTED", "SUPERSEDED"})
+
+
+class UsageError(Exception):
+    """Something the operator must fix (a file, an option): printed, exit status 2."""
+
+
+# --- inputs -----------------------------------------------------------------------------------------------
+
+def load_calendar(directory: Path | None) -> WorkingCalendar:
+    """The built-in calendar plus every administrator's YYYY.toml in `directory` (missing folder: none)."""
+    schedules = []
+    if directory is not None and directory.is_dir():
+        for path in sorted(directory.glob("*.toml")):
+            if not path.stem.isdigit() or len(path.stem) != 4:
+                raise UsageError(f"{path}: a holiday file is named after its year, e.g. 2027.toml")
+            try:
+                schedules.append(parse_holiday_file(path.read_text(encoding="utf-8"), expected_year=int(path.stem)))
+            except HolidayFileError as exc:
+                raise UsageError(f"{path}: {exc}") from None
+    return WorkingCalendar(schedules)
+
+
+def _holidays_dir(args: argparse.Namespace, config_path: Path | None) -> Path | None:
+    if args.holidays:
+        return Path(args.holidays)
+    if os.environ.get(HOLIDAYS_ENV):
+        return Path(os.environ[HOLIDAYS_ENV])
+    return config_path.parent / "holidays" if config_path else Path("config/holidays")
+
+
+def read_attachment(data: bytes) -> tuple[Header | None, Attachment]:
+    """The attachment in a bare document or in a message (signed or not: the signature is the daemon's and
+    `ltcgw verify`'s business; here the document is only read). Schema-checked before it is read."""
+    from gateway.documents import safe_xml, schema
+    from gateway.documents.envelope import ENVELOPE_NS, body_of, read_header
+    from gateway.documents.reader import read_document
+
+    root = safe_xml.parse(data).getroot()
+    header = None
+    if root.tag == f"{{{ENVELOPE_NS}}}Message":
+        header = read_header(root)
+        body = body_of(root)
+        if body is None:
+            raise UsageError("the message has no document in its Body")
+        root = body
+    findings = schema.validate(root)
+    if findings:
+        raise Refused(*findings)
+    document = read_document(root)
+    if not document.type.is_attachment:
+        raise UsageError(f"a {document.type} is a reply, not an attachment (附件1–5)")
+    return header, document
+
+
+def _read_file(path: Path) -> tuple[Header | None, Attachment]:
+    try:
+        return read_attachment(path.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+    except Refused as refused:
+        problems = "; ".join(f"{f.code} (line {f.line}): {f.message}" for f in refused.findings[:5])
+        raise UsageError(f"{path}: not a readable settlement document: {problems}") from None
+
+
+@dataclass
+class _Gateway:
+    """What the ledger-backed commands need of the configured gateway."""
+
+    config_path: Path
+    cities: list[str]
+    ledger_path: Path
+    spool_dir: Path
+
+
+def _gateway(args: argparse.Namespace) -> _Gateway:
+    config = _load(args)
+    cities = [code for code in config.cities if code != config.code]
+    return _Gateway(Path(config.path), cities, Path(config.ledger_path), Path(config.spool_dir))
+
+
+def _received(gateway: _Gateway, period: str | None = None) -> list:
+    """The ledger's messages of the tracked types that count as received (read-only query)."""
+    from adapters.sqlite_ledger import SqliteLedger
+
+    ledger = SqliteLedger(gateway.ledger_path)
+    try:
+        records = ledger.messages(period=period)
+    finally:
+        ledger.close()
+    tracked = {t.value for t in TRACKED}
+    return [r for r in records if r.type in tracked and r.state.value not in NOT_RECEIVED and r.sender]
+
+
+def _latest_revisions(records: Iterable) -> list:
+    latest: dict[tuple, object] = {}
+    for record in records:
+        kept = latest.get(record.document_key)
+        if kept is None or (record.revision or 0) > (kept.revision or 0):  # type: ignore[attr-defined]
+            latest[record.document_key] = record
+    return list(latest.values())
+
+
+# --- deadlines --------------------------------------------------------------------------------------------
+
+def _today(args: argparse.Namespace) -> date:
+    return date.fromisoformat(args.today) if args.today else datetime.now(CHINA_TIME).date()
+
+
+def _periods(args: argparse.Namespace, today: date) -> list[str]:
+    if args.period:
+        for period in args.period:
+            parse_period(period)
+        return list(args.period)
+    # the three cycles open on `today`: last month's claim, the month before's settlement, and its payment
+    current = f"{today.year:04d}-{today.month:02d}"
+    return [shift_period(current, -n) for n in (3, 2, 1)]
+
+
+def _print_deadlines(items: Sequence[Item]) -> None:
+    for item in items:
+        due = item.due.isoformat() if item.due else "?"
+        extra = []
+        if item.arrived:
+            extra.append(f"arrived {item.arrived.isoformat()}")
+        if item.working_days_left is not None:
+            extra.append(f"{item.working_days_left} working day(s) left")
+        if item.note:
+            extra.append(item.note)
+        print(f"{item.period}  {item.pair}  {item.what:<13} due {due:<10}  {item.status.value:<11} {'; '.join(extra)}")
+
+
+def _cmd_deadlines(args: argparse.Namespace) -> int:
+    today = _today(args)
+    periods = _periods(args, today)
+    if args.files is not None:  # `--files` alone: the schedule only, nothing arrived
+        headers = [(_read_file(Path(f))[0], Path(f)) for f in args.files]
+        arrivals = [_file_arrival(h, p) for h, p in headers]
+        cities = args.cities.split(",") if args.cities else sorted({c for a in arrivals for c in (a.sender, a.receiver)})
+        calendar = load_calendar(_holidays_dir(args, None))
+    else:
+        gateway = _gateway(args)
+        arrivals = [
+            Arrival(MessageType(r.type), r.sender, r.receiver, r.period, r.received_at, r.message_id, r.revision or 1)
+            for r in _received(gateway)
+        ]
+        cities = args.cities.split(",") if args.cities else gateway.cities
+        calendar = load_calendar(_holidays_dir(args, gateway.config_path))
+    items = check_deadlines(all_pairs(cities), periods, arrivals, today=today, calendar=calendar,
+                            warn_days=args.warn_days)
+    if args.json:
+        json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items]},
+                  sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        _print_deadlines(items)
+    unknown = {i.note for i in items if i.status is Status.NO_CALENDAR}
+    for note in sorted(unknown):
+        print(f"ltcgw deadlines: {note}", file=sys.stderr)
+    return 2 if unknown else 0
+
+
+def _file_arrival(header: Header | None, path: Path) -> Arrival:
+    """A message file as an arrival: its header says what it is, the file's time when it came."""
+    if header is None or not header.type.is_attachment:
+        raise UsageError(f"{path}: deadlines need messages (with a header), not bare documents")
+    moment = datetime.fromtimestamp(path.stat().st_mtime, CHINA_TIME)
+    return Arrival(header.type, header.sender, header.receiver, header.period, moment, header.message_id,
+                   header.revision)
+
+
+# --- reconcile --------------------------------------------------------------------------------------------
+
+def _documents_from_files(files: Sequence[str]) -> list[tuple[Header | None, Attachment]]:
+    return [_read_file(Path(f)) for f in files]
+
+
+def _documents_from_ledger(gateway: _Gateway, period: str) -> list[tuple[Header | None, Attachment]]:
+    from adapters.spool import Spool
+
+    spool = Spool(gateway.spool_dir)
+    documents = []
+    for record in _latest_revisions(_received(gateway, period)):
+        documents.append(_read_file(spool.path("inbox", record.sha256)))
+    return documents
+
+
+def _reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], period: str,
+                         pair: CityPair | None) -> list[Reconciliation]:
+    claims = [d for _, d in documents if isinstance(d, CityClaim) and d.period == period]
+    settlements = [d for _, d in documents if isinstance(d, CitySettlement) and d.period == period]
+    residence_of_settlement = {(s.insured_city, s.serial): s.residence_city for s in settlements}
+    facility_settlements = []
+    for header, document in documents:
+        if not isinstance(document, FacilitySettlement) or document.period != period:
+            continue
+        # A5 names no residence city: the message's sender is it; a bare A5 takes its A4's, else --pair's.
+        residence = (header.sender if header else
+                     residence_of_settlement.get((document.insured_city, document.settlement_serial))
+                     or (pair.residence if pair else None))
+        if residence is None:
+            raise UsageError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
+        facility_settlements.append((residence, document))
+    reports = reconcile(claims, settlements, facility_settlements)
+    if pair is not None:
+        reports = [r for r in reports if (r.residence, r.insured) == (pair.residence, pair.insured)]
+    return reports
+
+
+def _print_reconciliation(report: Reconciliation) -> None:
+    verdict = "balanced" if report.balanced else f"{len(report.differences)} difference(s)"
+    print(f"{report.period}  {report.residence}->{report.insured}  claim {report.claim_serial or '-'}  "
+          f"settlement {report.settlement_serial or '-'}: {verdict}")
+    if report.figures:
+        print(f"    {'':<14}{'A3':>16}{'A4':>16}{'A5 sum':>16}")
+        for f in report.figures:
+            print(f"    {f.label:<14}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
+    for d in report.differences:
+        print(f"    ! {d.code}: {d.where}: expected {d.expected or '-'}, found {d.actual or '-'}: {d.message}")
+
+
+CSV_COLUMNS = ("period", "residence", "insured", "claim_serial", "settlement_serial", "kind", "code", "where",
+               "claim", "settlement", "facility_settlements", "expected", "actual", "message")
+
+
+def write_csv(path: Path, reports: Sequence[Reconciliation]) -> None:
+    """One row per figure and per difference of each claim: what a clerk opens in a spreadsheet."""
+    with path.open("w", newline="", encoding="utf-8-sig") as f:  # BOM: spreadsheet programs read it as UTF-8
+        writer = csv.DictWriter(f, CSV_COLUMNS)
+        writer.writeheader()
+        for r in reports:
+            base = {"period": r.period, "residence": r.residence, "insured": r.insured,
+                    "claim_serial": r.claim_serial, "settlement_serial": r.settlement_serial}
+            for fig in r.figures:
+                writer.writerow({**base, "kind": "figure", "where": fig.label, "claim": fig.claim,
+                                 "settlement": fig.settlement, "facility_settlements": fig.facility_settlements})
+            for d in r.differences:
+                writer.writerow({**base, "kind": "difference", "code": d.code, "where": d.where,
+                                 "expected": d.expected, "actual": d.actual, "message": d.message})
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    parse_period(args.period)
+    pair = None
+    if args.pair:
+        residence, _, insured = args.pair.partition(",")
+        if not (residence and insured):
+            raise UsageError("--pair takes RESIDENCE,INSURED (two area codes)")
+        pair = CityPair(residence, insured)
+    documents = (_documents_from_files(args.files) if args.files
+                 else _documents_from_ledger(_gateway(args), args.period))
+    reports = _reconcile_documents(documents, args.period, pair)
+    if args.csv:
+        write_csv(Path(args.csv), reports)
+    if args.json:
+        json.dump([r.as_dict() for r in reports], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        for report in reports:
+            _print_reconciliation(report)
+        if not reports:
+            print(f"nothing to reconcile for {args.period}")
+    return 0 if all(r.balanced for r in reports) else 1
+
+
+# --- render -----------------------------------------------------------------------------------------------
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from gateway.documents.render import FontMissing, render_pdf
+
+    source = Path(args.file)
+    _, document = _read_file(source)
+    try:
+        data = render_pdf(document, details=args.details)
+    except FontMissing as exc:
+        raise UsageError(str(exc)) from None
+    target = Path(args.output) if args.output else source.with_suffix(".pdf")
+    target.write_bytes(data)
+    print(f"{target}: {document.type.value} {document.serial} {document.period}, {len(data):,} bytes")
+    return 0
+
+
+# --- wiring -----------------------------------------------------------------------------------------------
+
+def _guarded(handler):
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (UsageError, ValueError) as exc:
+            print(f"ltcgw {args.command}: {exc}", file=sys.stderr)
+            return 2
+    return run
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("deadlines", help="per city pair and month: what is due by when, arrived, late, missing")
+    _config_arg(p)
+    p.add_argument("--period", action="append", help="service month YYYY-MM (repeatable; default: the open cycles)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China)")
+    p.add_argument("--warn-days", type=int, default=DEFAULT_WARN_WORKING_DAYS,
+                   help=f"warn this many working days ahead (default {DEFAULT_WARN_WORKING_DAYS})")
+    p.add_argument("--holidays", help=f"folder of YYYY.toml holiday files (default: holidays/ beside the config; ${HOLIDAYS_ENV})")
+    p.add_argument("--cities", help="area codes, comma-separated (default: the configured cities)")
+    p.add_argument("--files", nargs="*", metavar="FILE",
+                   help="message files instead of the ledger (arrival = file time); none: the schedule alone")
+    p.set_defaults(handler=_guarded(_cmd_deadlines))
+
+    p = subparsers.add_parser("reconcile", help="claim (A3) vs settlement (A4) vs facility settlements (A5) of a month")
+    _config_arg(p)
+    p.add_argument("--period", required=True, help="service month YYYY-MM")
+    p.add_argument("--pair", help="RESIDENCE,INSURED area codes (default: every pair with documents)")
+    p.add_argument("--csv", help="also write figures and differences to this CSV file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
+    p.set_defaults(handler=_guarded(_cmd_reconcile))
+
+    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5) as its printable form (PDF)")
+    p.add_argument("file", help="a document or a message")
+    p.add_argument("-o", "--output", help="PDF file to write (default: FILE with .pdf)")
+    p.add_argument("--details", action="store_true", help="A3: follow it with its A1 forms and a list of its A2")
+    p.set_defaults(handler=_guarded(_cmd_render))

@@ -1,0 +1,163 @@
+"""`ltcgw deadlines`, `reconcile`, `render`: against a real gateway (real keys, signatures, SQLite ledger,
+spool), and over files given directly."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gateway.documents.sample import sample_document
+from gateway.documents.writer import to_bytes
+from gateway.domain.deadlines import CHINA_TIME
+from gateway.entrypoints.cli import main
+
+RESIDENCE, INSURED, OTHER = "370300", "370100", "370600"  # 淄博 claims from 济南; 烟台 sends nothing
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_sample(folder: Path, kind: str, sender: str, receiver: str, period: str, seed: int = 5) -> Path:
+    path = folder / f"{kind}-{sender}-{period}.xml"
+    path.write_bytes(to_bytes(sample_document(kind, sender, receiver, period, persons=2, seed=seed)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gateway of three cities that received and routed one month of 淄博→济南 traffic (signed A3, A4, A5)."""
+    root = tmp_path_factory.mktemp("gw") / "ws"
+    assert main(["init", str(root), "--cities", f"{INSURED},{RESIDENCE},{OTHER}"]) == 0
+    keys, docs = root / "keys", root.parent
+    for kind, sender, receiver in (("A3", RESIDENCE, INSURED), ("A4", INSURED, RESIDENCE), ("A5", RESIDENCE, INSURED)):
+        document = write_sample(docs, kind, sender, receiver, "2026-01")
+        assert main(["pack", "--type", kind, "--sender", sender, "--receiver", receiver, "--period", "2026-01",
+                     "--key", str(keys / f"{sender}.key.pem"), "--cert", str(keys / f"{sender}.crt.pem"),
+                     "-o", str(root / "drops" / sender / "outbox" / f"{kind}.xml"), str(document)]) == 0
+    assert main(["run", "-c", str(root / "gateway.toml"), "--once", "--quiet"]) == 0
+    return root
+
+
+def test_deadlines_from_the_ledger(gateway: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    today = datetime.now(CHINA_TIME).date().isoformat()
+    code, out, err = run(capsys, "deadlines", "-c", str(gateway / "gateway.toml"), "--period", "2026-01",
+                         "--today", today, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    documents = {(i["residence"], i["insured"], i["what"]): i for i in report["items"]}
+    # 3 cities: 6 ordered pairs, each with A3, A4, A5 and two milestones
+    assert len(report["items"]) == 6 * 5
+    for kind, due in (("A3", "2026-02-28"), ("A4", "2026-03-05"), ("A5", "2026-03-26")):
+        item = documents[(RESIDENCE, INSURED, kind)]
+        assert (item["due"], item["status"], item["arrived"]) == (due, "late", today)
+        assert item["message_id"]
+        assert documents[(OTHER, INSURED, kind)]["status"] == "missing"
+        assert documents[(INSURED, RESIDENCE, kind)]["status"] == "missing"
+
+
+def test_reconcile_from_the_ledger_and_spool(gateway: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    table = tmp_path / "month.csv"
+    code, out, err = run(capsys, "reconcile", "-c", str(gateway / "gateway.toml"), "--period", "2026-01",
+                         "--csv", str(table))
+    assert code == 0, err
+    assert f"{RESIDENCE}->{INSURED}" in out and "balanced" in out
+    with table.open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    paid = next(r for r in rows if r["where"] == "实拨金额")
+    assert paid["settlement"] == paid["facility_settlements"] and Decimal(paid["settlement"]) > 0
+    code, out, _ = run(capsys, "reconcile", "-c", str(gateway / "gateway.toml"), "--period", "2026-01",
+                       "--pair", f"{OTHER},{INSURED}")
+    assert code == 0 and "nothing to reconcile" in out
+
+
+def test_reconcile_files_lists_differences_without_personal_data(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    claim = sample_document("A3", RESIDENCE, INSURED, "2026-08", persons=4, seed=9)
+    settlement = sample_document("A4", INSURED, RESIDENCE, "2026-08", persons=4, seed=9)
+    settlement.totals.claimed += Decimal("1.00")
+    (tmp_path / "a3.xml").write_bytes(to_bytes(claim))
+    (tmp_path / "a4.xml").write_bytes(to_bytes(settlement))
+    table = tmp_path / "r.csv"
+    code, out, err = run(capsys, "reconcile", "--period", "2026-08", "--files", str(tmp_path / "a3.xml"),
+                         str(tmp_path / "a4.xml"), "--csv", str(table), "--json")
+    assert code == 1, err
+    report = json.loads(out)
+    codes = {d["code"] for r in report for d in r["differences"]}
+    assert {"reconcile.claim_figure", "reconcile.paid_identity"} <= codes
+    written = table.read_text(encoding="utf-8-sig")
+    assert "reconcile.claim_figure" in written
+    for statement in claim.statements:
+        for text in (out, written):
+            assert statement.id_number not in text and statement.name not in text
+
+
+def test_render_a_signed_message_and_a_bare_document(gateway: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    delivered = sorted((gateway / "drops" / INSURED / "inbox").glob("*A3*"))
+    assert delivered, "the A3 was delivered to the insured city's inbox"
+    target = tmp_path / "a3.pdf"
+    code, out, err = run(capsys, "render", str(delivered[0]), "-o", str(target), "--details")
+    assert code == 0, err
+    text = subprocess.run(["pdftotext", str(target), "-"], check=True, capture_output=True, text=True).stdout
+    assert "淄博市省内异地长期护理保险费用申请单" in re.sub(r"\s+", "", text)
+    bare = write_sample(tmp_path, "A5", RESIDENCE, INSURED, "2026-08")
+    code, out, err = run(capsys, "render", str(bare))
+    assert code == 0, err
+    assert bare.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_render_refuses_what_is_not_an_attachment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>')
+    code, _, err = run(capsys, "render", str(bad))
+    assert code == 2 and "xml.doctype" in err
+    code, _, err = run(capsys, "render", str(tmp_path / "absent.xml"))
+    assert code == 2 and "absent.xml" in err
+
+
+def test_unknown_year_needs_the_administrators_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    holidays_dir: Path) -> None:
+    claim = write_sample(tmp_path, "A3", RESIDENCE, INSURED, "2026-11")
+    code, _, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
+                       f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--files", str(claim))
+    assert code == 2 and "deadlines need messages" in err
+    code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
+                         f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--json", "--files")
+    assert code == 2 and "config/holidays/2027.toml" in err
+    assert {i["status"] for i in json.loads(out)["items"]} == {"no_calendar"}
+    code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
+                         f"{RESIDENCE},{INSURED}", "--holidays", str(holidays_dir), "--json", "--files")
+    assert code == 0, err
+    a4 = next(i for i in json.loads(out)["items"] if i["what"] == "A4")
+    assert (a4["due"], a4["status"]) == ("2027-01-05", "pending")
+
+
+def test_bad_holiday_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "2027.toml").write_text("year = 2028\n", encoding="utf-8")
+    code, _, err = run(capsys, "deadlines", "--period", "2026-08", "--today", "2026-11-25", "--cities",
+                       f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path), "--files")
+    assert code == 2 and "2027.toml" in err and "declares year = 2028" in err
+
+
+def test_deadlines_over_message_files_use_the_file_time(gateway: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    delivered = sorted((gateway / "drops" / INSURED / "inbox").glob("*A3*"))[0]
+    on_due_day = datetime(2026, 2, 28, 23, 0, tzinfo=CHINA_TIME).timestamp()  # the A3's last day, late evening
+    os.utime(delivered, (on_due_day, on_due_day))
+    code, out, err = run(capsys, "deadlines", "--period", "2026-01", "--today", "2026-03-02", "--cities",
+                         f"{RESIDENCE},{INSURED}", "--json", "--files", str(delivered))
+    assert code == 0, err
+    items = {(i["residence"], i["what"]): i for i in json.loads(out)["items"]}
+    assert (items[(RESIDENCE, "A3")]["status"], items[(RESIDENCE, "A3")]["arrived"]) == ("on_time", "2026-02-28")
+    assert items[(RESIDENCE, "A4")]["status"] == "due_soon"  # 2026-03-05: 3 working days after 03-02
+    assert items[(INSURED, "A3")]["status"] == "missing"
