@@ -160,6 +160,15 @@ class LocalTransport:
             tmp.unlink(missing_ok=True)
             raise TransportError(f"cannot deliver {name} to {self.city}: {exc}") from exc
 
+    def clean_temporaries(self) -> int:
+        """Remove our own half-written deliveries left by a crash (`.NAME.XXXXXXXX.part` in the inbox)."""
+        count = 0
+        for entry in os.scandir(self.inbox):
+            if entry.name.startswith(".") and entry.name.endswith(".part") and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                count += 1
+        return count
+
     def watch(self, wake: Callable[[], None]) -> None:
         """Call `wake` on any change in the outbox (watchdog); a periodic rescan covers lost events."""
         from watchdog.events import FileSystemEventHandler

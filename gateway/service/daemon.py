@@ -63,6 +63,12 @@ class CityWorker(threading.Thread):
         self.failures = 0
 
     def run(self) -> None:
+        clean = getattr(self.transport, "clean_temporaries", None)
+        if clean is not None:
+            try:
+                clean()
+            except OSError as exc:
+                events.emit("clean_failed", city=self.city, error=str(exc))
         watch = getattr(self.transport, "watch", None)
         if watch is not None:
             try:

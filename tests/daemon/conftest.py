@@ -1,0 +1,70 @@
+"""A real workspace (keys, drops, SQLite ledger) and a gateway on it with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from adapters.local import LocalTransport
+from gateway.bootstrap import build_gateway
+from gateway.config import load_config
+from gateway.demo import CitySystem
+from gateway.entrypoints.operations import write_workspace
+from gateway.service.daemon import run_once
+
+JINAN, ZIBO = "370100", "370300"  # 济南 (insured city of the claims), 淄博 (residence city)
+PERIOD = "2026-10"
+
+
+class FakeClock:
+    """Real time at the start (certificates are checked against it), then moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+class Workspace:
+    def __init__(self, root: Path, cities: list[str], retry: list[str]) -> None:
+        self.root = root
+        self.config_path = write_workspace(root, cities, retry=retry)
+        self.config = load_config(self.config_path)
+        self.clock = FakeClock()
+        self.cities = {code: CitySystem(code, root / "keys", root / "drops" / code) for code in cities}
+        transports = {code: LocalTransport(code, root / "drops" / code, settle_seconds=0) for code in cities}
+        self.gw = build_gateway(self.config, clock=self.clock, transports=transports)
+
+    def run(self) -> dict[str, int]:
+        return run_once(self.gw, settle_seconds=0)
+
+    def message(self, message_id: str):
+        records = self.gw.ledger.messages()
+        found = [m for m in records if m.message_id == message_id]
+        assert found, f"no message {message_id} in the ledger"
+        return found[-1]
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory) -> Path:
+    """Keys are slow to make: one set for the session, copied into each test's workspace."""
+    root = tmp_path_factory.mktemp("template")
+    write_workspace(root, [JINAN, ZIBO])
+    return root / "keys"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, _template: Path) -> Workspace:
+    import shutil
+
+    shutil.copytree(_template, tmp_path / "keys")
+    ws = Workspace(tmp_path, [JINAN, ZIBO], retry=["10m", "30m"])
+    yield ws
+    ws.gw.ledger.close()
+    ws.gw.checker.close()
