@@ -30,6 +30,7 @@ from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate
 
 from gateway.domain import codes
 from gateway.domain.areas import area_name
+from gateway.domain.reconciliation import CLAIM_FIGURES, SETTLEMENT_FIGURES
 from gateway.domain.settlement import (
     Attachment,
     CityClaim,
@@ -52,16 +53,8 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/arphic/ukai.ttc",
 )
 
-CLAIM_ROWS: tuple[tuple[str, str], ...] = (
-    ("visits", "总人次"),
-    ("days", "总天数"),
-    ("total_cost", "费用总额"),
-    ("self_paid", "个人自费金额"),
-    ("covered", "纳入统筹金额"),
-    ("co_pay", "个人自付金额"),
-    ("claimed", "申请拨付金额"),
-)
-SETTLED_ROWS = CLAIM_ROWS + (("deducted", "审核扣款金额"), ("supplemented", "补拨金额"), ("paid", "实拨金额"))
+CLAIM_ROWS = CLAIM_FIGURES  # 总人次 … 申请拨付金额, in the forms' order
+SETTLED_ROWS = CLAIM_FIGURES + SETTLEMENT_FIGURES
 SERVICE_NOTE = "注：具体护理服务类型按照各市政策确定的实际类型生成"
 
 
@@ -182,15 +175,27 @@ def _scheme_table(form: _Form, category: str, rows: Sequence[ClaimRow | SettledR
     form.grid(data, [first, *[other] * len(columns)], spans)
 
 
-def _facility_claim(form: _Form, doc: FacilityClaim, width: float) -> None:
+def _notes(form: _Form, doc: CitySettlement | FacilitySettlement, width: float) -> None:
+    form.pairs([[("审核扣款说明", doc.deduction_note or "")], [("补拨金额说明", doc.supplement_note or "")]], width)
+
+
+def _facility_form(form: _Form, doc: FacilityClaim | FacilitySettlement, width: float) -> None:
+    """附件1 or 附件5: one page per scheme, the same frame; 附件5 adds the settlement rows and its notes."""
+    settled = isinstance(doc, FacilitySettlement)
     for index, scheme in enumerate(doc.schemes):
         if index:
             form.story.append(PageBreak())
-        form.title("定点长护服务机构省内异地长期护理保险费用申请单")
+        form.title(f"定点长护服务机构省内异地长期护理保险费用{'结算单' if settled else '申请单'}")
         _header(form, doc.facility_code, doc.serial, doc.facility_name, doc.period, width)
-        _scheme_table(form, scheme.category, scheme.lines, scheme.total, CLAIM_ROWS, width, True)
-        form.pairs([[("制表人", doc.prepared_by), ("复核人", doc.reviewed_by)],
-                    [("制表单位（章）", doc.prepared_by_unit), ("制表时间", doc.prepared_at.isoformat())]], width)
+        _scheme_table(form, scheme.category, scheme.lines, scheme.total, SETTLED_ROWS if settled else CLAIM_ROWS,
+                      width, not settled)
+        if isinstance(doc, FacilitySettlement):
+            _notes(form, doc, width)
+            signers = [("费用初审", doc.first_reviewer), ("费用审核", doc.reviewer), ("费用复核", doc.checker)]
+        else:
+            signers = [("制表人", doc.prepared_by), ("复核人", doc.reviewed_by)]
+        form.pairs([signers, [("制表单位（章）", doc.prepared_by_unit), ("制表时间", doc.prepared_at.isoformat())]],
+                   width)
         form.story.append(form.p(SERVICE_NOTE, form.s.text))
 
 
@@ -238,7 +243,7 @@ def _city_claim(form: _Form, doc: CityClaim, width: float, *, details: bool) -> 
         return
     for facility_claim in doc.facility_claims:
         form.story.append(PageBreak())
-        _facility_claim(form, facility_claim, width)
+        _facility_form(form, facility_claim, width)
     form.story.append(PageBreak())
     form.title(f"附件2 个人结算单清单（{len(doc.statements)} 份）")
     header = ["序号", "流水号", "机构编码", "人员类别", "护理服务类型", "待遇享受天数", "费用总额", "统筹支付金额"]
@@ -275,7 +280,7 @@ def _city_settlement(form: _Form, doc: CitySettlement, width: float) -> None:
     quarter = width / 4
     last = len(rows) - 1
     form.grid(rows, [quarter] * 4, spans=[((1, last - 1), (3, last - 1)), ((1, last), (3, last))])
-    form.pairs([[("审核扣款说明", doc.deduction_note or "")], [("补拨金额说明", doc.supplement_note or "")]], width)
+    _notes(form, doc, width)
     form.pairs([*_sign_off_rows(doc.residence_sign_off, doc.insured_sign_off),
                 [("制表时间", doc.prepared_at.isoformat()), ("所结算申请单流水号", doc.claim_serial)]], width)
     if doc.adjustments:
@@ -285,20 +290,6 @@ def _city_settlement(form: _Form, doc: CitySettlement, width: float) -> None:
             data.append([str(number), a.statement_serial, _figure(a.deducted), _figure(a.supplemented),
                          a.reason])
         form.grid(data, [width * w for w in (0.08, 0.27, 0.17, 0.17, 0.31)], header_rows=1)
-
-
-def _facility_settlement(form: _Form, doc: FacilitySettlement, width: float) -> None:
-    for index, scheme in enumerate(doc.schemes):
-        if index:
-            form.story.append(PageBreak())
-        form.title("定点长护服务机构省内异地长期护理保险费用结算单")
-        _header(form, doc.facility_code, doc.serial, doc.facility_name, doc.period, width)
-        _scheme_table(form, scheme.category, scheme.lines, scheme.total, SETTLED_ROWS, width, False)
-        form.pairs([[("审核扣款说明", doc.deduction_note or "")], [("补拨金额说明", doc.supplement_note or "")]],
-                   width)
-        form.pairs([[("费用初审", doc.first_reviewer), ("费用审核", doc.reviewer), ("费用复核", doc.checker)],
-                    [("制表单位（章）", doc.prepared_by_unit), ("制表时间", doc.prepared_at.isoformat())]], width)
-        form.story.append(form.p(SERVICE_NOTE, form.s.text))
 
 
 def render_pdf(
@@ -315,16 +306,14 @@ def render_pdf(
     margin = 15 * mm
     width = page[0] - 2 * margin
     form = _Form(service_types)
-    if isinstance(document, FacilityClaim):
-        _facility_claim(form, document, width)
+    if isinstance(document, (FacilityClaim, FacilitySettlement)):
+        _facility_form(form, document, width)
     elif isinstance(document, PersonStatement):
         _statement(form, document, width)
     elif isinstance(document, CityClaim):
         _city_claim(form, document, width, details=details)
     elif isinstance(document, CitySettlement):
         _city_settlement(form, document, width)
-    elif isinstance(document, FacilitySettlement):
-        _facility_settlement(form, document, width)
     else:
         raise TypeError(f"not an attachment (附件1–5): {type(document).__name__}")
     out = io.BytesIO()

@@ -178,7 +178,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         headers = [(_read_file(Path(f))[0], Path(f)) for f in args.files]
         arrivals = [_file_arrival(h, p) for h, p in headers]
         cities = args.cities.split(",") if args.cities else sorted({c for a in arrivals for c in (a.sender, a.receiver)})
-        calendar = load_calendar(_holidays_dir(args, None))
+        holidays = _holidays_dir(args, None)
     else:
         gateway = _gateway(args)
         arrivals = [
@@ -186,7 +186,8 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
             for r in _received(gateway)
         ]
         cities = args.cities.split(",") if args.cities else gateway.cities
-        calendar = load_calendar(_holidays_dir(args, gateway.config_path))
+        holidays = _holidays_dir(args, gateway.config_path)
+    calendar = load_calendar(holidays)
     items = check_deadlines(all_pairs(cities), periods, arrivals, today=today, calendar=calendar,
                             warn_days=args.warn_days)
     if args.json:
@@ -197,7 +198,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         _print_deadlines(items)
     unknown = {i.note for i in items if i.status is Status.NO_CALENDAR}
     for note in sorted(unknown):
-        print(f"ltcgw deadlines: {note}", file=sys.stderr)
+        print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
     return 2 if unknown else 0
 
 
