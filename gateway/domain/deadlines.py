@@ -75,9 +75,7 @@ class Arrival:
 
     @property
     def arrival_day(self) -> date:
-        """The day in China: a deadline is a Chinese calendar day, whatever the server's zone."""
-        moment = self.arrived if self.arrived.tzinfo else self.arrived.replace(tzinfo=timezone.utc)
-        return moment.astimezone(CHINA_TIME).date()
+        return _china_day(self.arrived)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,21 +165,37 @@ def dispute_answer_due(raised: date, calendar: WorkingCalendar) -> date:
     return calendar.add_working_days(raised, DISPUTE_WORKING_DAYS)
 
 
+def _china_day(moment: datetime) -> date:
+    """The day in China: a deadline is a Chinese calendar day, whatever the server's zone (naive = UTC)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(CHINA_TIME).date()
+
+
+def _status_item(
+    pair: CityPair, period: str, what: str, due: date, arrived: date | None, today: date,
+    calendar: WorkingCalendar, warn_days: int, *, message_id: str | None = None, revisions: int = 0,
+) -> Item:
+    if arrived is not None:
+        late = arrived > due
+        return Item(pair, period, what, due, Status.LATE if late else Status.ON_TIME, arrived=arrived,
+                    message_id=message_id, revisions=revisions,
+                    note=f"{(arrived - due).days} calendar day(s) late" if late else "")
+    if today > due:
+        return Item(pair, period, what, due, Status.MISSING, message_id=message_id,
+                    note=f"overdue since {due.isoformat()}")
+    left = calendar.working_days_between(today, due)
+    return Item(pair, period, what, due, Status.DUE_SOON if left <= warn_days else Status.PENDING,
+                message_id=message_id, working_days_left=left)
+
+
 def _document_item(
     pair: CityPair, period: str, what: str, due: date, arrivals: Sequence[Arrival], today: date,
     calendar: WorkingCalendar, warn_days: int,
 ) -> Item:
-    if arrivals:
-        first = min(arrivals, key=lambda a: a.arrived)
-        day = first.arrival_day
-        return Item(pair, period, what, due, Status.ON_TIME if day <= due else Status.LATE, arrived=day,
-                    message_id=first.message_id, revisions=len({a.revision for a in arrivals}),
-                    note="" if day <= due else f"{(day - due).days} calendar day(s) late")
-    if today > due:
-        return Item(pair, period, what, due, Status.MISSING, note=f"overdue since {due.isoformat()}")
-    left = calendar.working_days_between(today, due)
-    return Item(pair, period, what, due, Status.DUE_SOON if left <= warn_days else Status.PENDING,
-                working_days_left=left)
+    if not arrivals:
+        return _status_item(pair, period, what, due, None, today, calendar, warn_days)
+    first = min(arrivals, key=lambda a: a.arrived)
+    return _status_item(pair, period, what, due, first.arrival_day, today, calendar, warn_days,
+                        message_id=first.message_id, revisions=len({a.revision for a in arrivals}))
 
 
 @dataclass
@@ -249,3 +263,37 @@ def all_pairs(cities: Iterable[str]) -> list[CityPair]:
     """Every ordered pair of distinct cities: each may have insured persons living in each other one."""
     codes = sorted(set(cities))
     return [CityPair(residence, insured) for residence in codes for insured in codes if residence != insured]
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    """第三十一条: an objection about a month's settlement between two cities, and its answer if any.
+
+    The envelope has no DISPUTE message type yet: callers build these from whatever records disputes (see
+    docs/settlement.md); the deadline logic does not depend on how they travel."""
+
+    dispute_id: str
+    pair: CityPair
+    period: str
+    raised: datetime  # when the residence city received it (aware; naive = UTC)
+    answered: datetime | None = None  # when the residence city's answer went out
+
+
+def check_disputes(
+    disputes: Iterable[Dispute], *, today: date, calendar: WorkingCalendar,
+    warn_days: int = DEFAULT_WARN_WORKING_DAYS,
+) -> list[Item]:
+    """Each dispute's answer: due 15 working days after it was raised; answered on time, late, or not yet."""
+    items = []
+    for dispute in disputes:
+        raised = _china_day(dispute.raised)
+        try:
+            due = dispute_answer_due(raised, calendar)
+        except UnknownYear as exc:
+            items.append(Item(dispute.pair, dispute.period, "dispute", None, Status.NO_CALENDAR,
+                              message_id=dispute.dispute_id, note=str(exc)))
+            continue
+        answered = _china_day(dispute.answered) if dispute.answered else None
+        items.append(_status_item(dispute.pair, dispute.period, "dispute", due, answered, today, calendar,
+                                  warn_days, message_id=dispute.dispute_id))
+    return items

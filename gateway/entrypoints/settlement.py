@@ -38,8 +38,9 @@ from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, Fac
 from gateway.entrypoints.operations import _config_arg, _load
 
 HOLIDAYS_ENV = "LTCGW_HOLIDAYS"
-# Messages that do not count as received: refused by the check, or replaced by a higher revision.
-NOT_RECEIVED = frozenset({"REJECTED", "SUPERSEDED"})
+# Messages that do not count as received: not checked yet, refused by the check, or replaced by a higher
+# revision. A message the receiver declined (DECLINED) did arrive on its day: the decline is a dispute matter.
+NOT_RECEIVED = frozenset({"RECEIVED", "REJECTED", "SUPERSEDED"})
 
 
 class UsageError(Exception):

@@ -161,3 +161,31 @@ def test_deadlines_over_message_files_use_the_file_time(gateway: Path, capsys: p
     assert (items[(RESIDENCE, "A3")]["status"], items[(RESIDENCE, "A3")]["arrived"]) == ("on_time", "2026-02-28")
     assert items[(RESIDENCE, "A4")]["status"] == "due_soon"  # 2026-03-05: 3 working days after 03-02
     assert items[(INSURED, "A3")]["status"] == "missing"
+
+
+def test_national_day_month_of_four_cities_reconciles_from_files(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from settlement_month import build_month
+
+    from gateway.domain.deadlines import all_pairs
+
+    cities = (INSURED, "370200", RESIDENCE, OTHER)
+    files = []
+    for n, pair in enumerate(all_pairs(cities)):
+        month = build_month(pair.residence, pair.insured, "2026-08", seed=n)
+        if n == 5:  # one insured city deducted 0.01 more than its adjustments say
+            month.settlement.totals.deducted += Decimal("0.01")
+            month.settlement.totals.paid -= Decimal("0.01")
+        for number, document in enumerate([month.claim, month.settlement, *month.facility_settlements]):
+            path = tmp_path / f"{n:02d}-{number}.xml"
+            path.write_bytes(to_bytes(document))
+            files.append(str(path))
+    code, out, err = run(capsys, "reconcile", "--period", "2026-08", "--json", "--files", *files)
+    assert code == 1, err
+    reports = json.loads(out)
+    assert len(reports) == 12
+    unbalanced = [(r["residence"], r["insured"]) for r in reports if not r["balanced"]]
+    odd = all_pairs(cities)[5]
+    assert unbalanced == [(odd.residence, odd.insured)]
+    codes = {d["code"] for r in reports for d in r["differences"]}
+    assert codes == {"reconcile.adjustment_sum", "reconcile.facility_sum"}

@@ -149,3 +149,22 @@ def test_shift_period_across_years() -> None:
     assert shift_period("2026-01", -1) == "2025-12"
     with pytest.raises(ValueError):
         shift_period("2026-13", 1)
+
+
+def test_disputes_are_answered_within_15_working_days() -> None:
+    from gateway.domain.deadlines import Dispute, check_disputes
+
+    pair = CityPair("370300", "370100")
+    raised = datetime(2026, 9, 28, 9, tzinfo=CHINA_TIME)  # answer due 2026-10-23 (国庆 in between)
+    disputes = [
+        Dispute("d1", pair, "2026-08", raised, answered=datetime(2026, 10, 23, 17, tzinfo=CHINA_TIME)),
+        Dispute("d2", pair, "2026-08", raised, answered=datetime(2026, 10, 26, 9, tzinfo=CHINA_TIME)),
+        Dispute("d3", pair, "2026-08", raised),
+        Dispute("d4", pair, "2026-08", datetime(2026, 10, 20, 9, tzinfo=CHINA_TIME)),
+        Dispute("d5", pair, "2026-11", datetime(2026, 12, 20, 9, tzinfo=CHINA_TIME)),
+    ]
+    items = {i.message_id: i for i in check_disputes(disputes, today=date(2026, 10, 27), calendar=CALENDAR)}
+    assert {i.due for k, i in items.items() if k in ("d1", "d2", "d3")} == {date(2026, 10, 23)}
+    assert [items[k].status for k in ("d1", "d2", "d3", "d4", "d5")] == [
+        Status.ON_TIME, Status.LATE, Status.MISSING, Status.PENDING, Status.NO_CALENDAR]
+    assert items["d4"].due == date(2026, 11, 10) and items["d4"].working_days_left == 10
