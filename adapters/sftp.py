@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import paramiko
-from paramiko.sftp import CMD_EXTENDED
+from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
 from adapters.ssh_keys import KeyProblem, fingerprint, load_private_key, parse_pinned_host_keys
 from adapters.transport import (
@@ -42,7 +42,13 @@ from adapters.transport import (
     is_temporary_name,
 )
 
-COPY_CHUNK = 1 << 20  # bytes per read/write call; paramiko splits them into 32 KB SFTP requests
+# SFTP request size: paramiko's 32 KB unless the server states larger limits (limits@openssh.com, as OpenSSH's
+# own client asks); OpenSSH allows 255 KB, which measured 1.3-1.6x faster both ways (bench/sftp_throughput.py).
+BASE_REQUEST = 32768
+MAX_REQUEST = 261120
+# AES-GCM (one pass, no separate MAC) first: faster in paramiko than its default AES-CTR + HMAC; the other
+# ciphers stay allowed, only the order changes.
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 
 
 class SftpConfigError(ValueError):
@@ -226,6 +232,7 @@ class SftpTransport:
         self._retry_at = 0.0
         self._last_error: TransportError | None = None
         self._seen: dict[str, _Seen] = {}
+        self._read_size = self._write_size = BASE_REQUEST
         self.connects = 0  # sessions opened so far (for status and tests)
 
     # -- the Transport interface ----------------------------------------------------------------------------
@@ -359,6 +366,7 @@ class SftpTransport:
                 banner_timeout=settings.connect_timeout,
                 auth_timeout=settings.connect_timeout,
                 channel_timeout=settings.connect_timeout,
+                transport_factory=_transport_preferring_gcm,
             )
             transport = client.get_transport()
             assert transport is not None
@@ -369,6 +377,7 @@ class SftpTransport:
             if sftp is None:
                 raise paramiko.SSHException("the server refused the SFTP subsystem")
             sftp.get_channel().settimeout(settings.io_timeout)
+            self._read_size, self._write_size = _request_sizes(sftp)
         except HostKeyRefused as exc:
             client.close()
             raise HostKeyRefused(f"{self.city}: {exc}") from None
@@ -443,13 +452,15 @@ class SftpTransport:
         if not stat.S_ISREG(sftp.lstat(path).st_mode or 0):
             raise TransportError(f"{self.city}: {item.name} is no longer a regular file; not taken")
         with sftp.open(path, "rb") as remote:
+            remote.MAX_REQUEST_SIZE = self._read_size  # paramiko reads it per instance
             size = remote.stat().st_size
             if size != item.size:
                 self._seen.pop(item.name, None)  # it changed: it must be stable again before it is taken
                 raise TransportError(f"{self.city}: {item.name} changed since listed ({item.size} -> {size} bytes)")
             remote.prefetch(size)  # no max_concurrent_requests: a small limit is 30x slower (MEASURED.md)
             copied = 0
-            while chunk := remote.read(COPY_CHUNK):
+            # Reads of exactly one request: larger reads make paramiko join buffers (1.5x slower measured).
+            while chunk := remote.read(self._read_size):
                 dest.write(chunk)
                 copied += len(chunk)
         if copied != item.size:
@@ -481,8 +492,9 @@ class SftpTransport:
     def _upload(self, sftp: paramiko.SFTPClient, path: str, src: BinaryIO) -> int:
         written = 0
         with sftp.open(path, "wb") as remote:
-            remote.set_pipelined(True)  # don't wait for each 32 KB write's reply (1 MB/s -> 100+ MB/s)
-            while chunk := src.read(COPY_CHUNK):
+            remote.MAX_REQUEST_SIZE = self._write_size
+            remote.set_pipelined(True)  # don't wait for each write's reply (1 MB/s -> 100+ MB/s measured)
+            while chunk := src.read(self._write_size):
                 remote.write(chunk)
                 written += len(chunk)
             remote.flush()  # send the tail before close(), which only waits for replies already sent
@@ -501,6 +513,34 @@ class SftpTransport:
         with sftp.open(path, "wb") as remote:
             remote.write(b"ltcgw probe\n")
         sftp.remove(path)
+
+
+def _transport_preferring_gcm(sock: socket.socket, **kwargs: Any) -> paramiko.Transport:
+    transport = paramiko.Transport(sock, **kwargs)
+    options = transport.get_security_options()
+    others = tuple(c for c in options.ciphers if c not in PREFERRED_CIPHERS)
+    options.ciphers = tuple(c for c in PREFERRED_CIPHERS if c in options.ciphers) + others
+    return transport
+
+
+def _request_sizes(sftp: paramiko.SFTPClient) -> tuple[int, int]:
+    """Read and write request sizes the server accepts (limits@openssh.com), capped at MAX_REQUEST.
+
+    paramiko has no call for this extension, hence the raw request; without it, 32 KB (always allowed).
+    """
+    try:
+        kind, reply = sftp._request(CMD_EXTENDED, "limits@openssh.com")  # noqa: SLF001
+    except OSError:
+        return BASE_REQUEST, BASE_REQUEST
+    if kind != CMD_EXTENDED_REPLY or reply is None:
+        return BASE_REQUEST, BASE_REQUEST
+    reply.get_int64()  # max packet length
+    read, write = reply.get_int64(), reply.get_int64()
+
+    def usable(limit: int) -> int:  # 0 means "no limit stated"
+        return min(MAX_REQUEST, limit) if limit >= BASE_REQUEST else (MAX_REQUEST if limit == 0 else BASE_REQUEST)
+
+    return usable(read), usable(write)
 
 
 def _replace(sftp: paramiko.SFTPClient, temporary: str, final: str) -> None:
