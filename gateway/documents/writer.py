@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from lxml import etree
 
@@ -27,13 +28,18 @@ def _format(value: object) -> str:
     return str(value)
 
 
+@cache
+def _plan(fields: tuple[r.Field, ...]) -> tuple[tuple[str, str, bool], ...]:
+    return tuple((_P + f.element, f.attr, f.optional) for f in fields)
+
+
 def _put(parent: etree._Element, item: object, fields: tuple[r.Field, ...]) -> None:
     sub = etree.SubElement
-    for field in fields:
-        value = getattr(item, field.attr)
-        if value is None and field.optional:
+    for tag, attr, optional in _plan(fields):
+        value = getattr(item, attr)
+        if value is None and optional:
             continue
-        sub(parent, _P + field.element).text = _format(value)
+        sub(parent, tag).text = value if type(value) is str else _format(value)
 
 
 def _element(parent: etree._Element | None, name: str) -> etree._Element:
