@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
-from signxml import SignatureConfiguration, XMLSigner, XMLVerifier
+from signxml import SignatureConfiguration, VerifyResult, XMLSigner, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 
@@ -49,7 +49,9 @@ C14N_METHODS = frozenset(
     }
 )
 _ENVELOPED = SignatureConstructionMethod.enveloped.value
-_ALLOWED_TRANSFORMS = {_ENVELOPED} | {method.value for method in C14N_METHODS}
+_C14N_URIS = {method.value for method in C14N_METHODS}
+_ALLOWED_TRANSFORMS = {_ENVELOPED} | _C14N_URIS
+_EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value
 
 _CONFIG = SignatureConfiguration(
     require_x509=True,
@@ -105,8 +107,9 @@ def verify_message(
 ) -> Verified:
     """Like `verify`, also naming the certificate that matched.
 
-    `tree` is `data` already parsed by safe_xml (the caller's, to save a parse); its line numbers are copied
-    onto the signed content, so that every later finding points at the line of the file as received.
+    `tree` is `data` already parsed by safe_xml (the caller's, to save a parse). It is consumed: when its
+    content is proven to be exactly the signed content, its root (without the signature) is returned, so
+    that every later finding points at the line of the file as received.
     """
     if tree is None:
         tree = safe_xml.parse(data, max_bytes=max(len(data), safe_xml.DEFAULT_MAX))
@@ -149,11 +152,7 @@ def verify_message(
             raise Refused(_finding("sig.invalid", f"the signature cannot be checked: {error}")) from None
         except (SignXMLException, etree.DocumentInvalid, ValueError) as error:
             raise Refused(_finding("sig.invalid", f"the signature is malformed: {error}")) from None
-        signed = result.signed_xml
-        if signed is None or signed.tag != raw_root.tag:
-            raise Refused(_finding("sig.references", "the signature does not cover the message's root element"))
-        _adopt_source_lines(signed, raw_root, signature)
-        return Verified(signed, cert)
+        return Verified(_signed_content(raw_root, signature, result), cert)
     if embedded is not None and all(cert != embedded for cert in certificates):
         raise Refused(
             _finding(
@@ -226,17 +225,41 @@ def _embedded_certificate(signature: etree._Element) -> x509.Certificate | None:
         return None
 
 
-def _adopt_source_lines(signed: etree._Element, raw: etree._Element, signature: etree._Element) -> None:
-    """Give the signed content the line numbers of the file as received.
+def _signed_content(raw_root: etree._Element, signature: etree._Element, result: VerifyResult) -> etree._Element:
+    """The signed content, preferably as the tree parsed from the file, so that lines are those received.
 
-    signxml re-parses the canonical form, whose lines differ (no XML declaration, attributes joined). The two
-    trees hold the same elements in the same order once the signature is set aside (comments are dropped in
-    both, processing instructions are refused), so the lines can be copied pairwise.
+    signxml's `signed_xml` is re-parsed from the canonical form, whose lines differ from the file's (no XML
+    declaration, tags joined). The raw tree, once its signature is set aside, is exactly what was signed when
+    its canonical form equals the bytes whose digest matched: then it is used (and consumed) instead.
     """
-    signed.sourceline = raw.sourceline
-    raw_children = (child for child in raw if child is not signature)
-    for signed_child, raw_child in zip(signed, raw_children):
-        for signed_node, raw_node in zip(signed_child.iter(), raw_child.iter()):
-            if signed_node.tag != raw_node.tag:
-                return  # should not happen; keep canonical lines rather than wrong ones
-            signed_node.sourceline = raw_node.sourceline
+    reference = signature.find("ds:SignedInfo/ds:Reference", _NS)
+    c14n = CanonicalizationMethod.CANONICAL_XML_1_1  # signxml's default when the reference names none
+    prefixes = None
+    for transform in reference.findall("ds:Transforms/ds:Transform", _NS):
+        if transform.get("Algorithm") in _C14N_URIS:
+            c14n = CanonicalizationMethod(transform.get("Algorithm"))
+            listed = transform.find("ec:InclusiveNamespaces", {"ec": _EXC_C14N})
+            prefixes = listed.get("PrefixList", "").split() if listed is not None else None
+    _detach(signature)
+    canonical = etree.tostring(
+        raw_root, method="c14n", exclusive=c14n is CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        with_comments=False, inclusive_ns_prefixes=prefixes,
+    )
+    if canonical == result.signed_data:
+        return raw_root
+    signed = result.signed_xml
+    if signed is None or signed.tag != raw_root.tag:
+        raise Refused(_finding("sig.references", "the signature does not cover the message's root element"))
+    return signed
+
+
+def _detach(signature: etree._Element) -> None:
+    """Remove the signature as the enveloped-signature transform does: the text after it stays."""
+    parent, tail = signature.getparent(), signature.tail
+    previous = signature.getprevious()
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(signature)
