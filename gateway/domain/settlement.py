@@ -16,8 +16,8 @@ EMPLOYEE, RESIDENT = "1", "2"  # 人员类别 = insurance scheme: 职工, 居民
 
 
 @dataclass(slots=True)
-class ClaimRow:
-    """One column of 附件1 (a care-service type, or the 合计 when `service_type` is None); 附件3's totals."""
+class Figures:
+    """The claim figures of one column (a care-service type, or the 合计 when `service_type` is None)."""
 
     service_type: str | None
     visits: int  # 总人次: number of statements
@@ -27,22 +27,20 @@ class ClaimRow:
     covered: Decimal  # 纳入统筹金额
     co_pay: Decimal  # 个人自付金额
     claimed: Decimal  # 申请拨付金额 (the fund's part)
+
+
+@dataclass(slots=True)
+class ClaimRow(Figures):
+    """One column of 附件1; 附件3's totals."""
+
     claimed_in_words: str  # 申请拨付金额（大写）
     line: int | None = None
 
 
 @dataclass(slots=True)
-class SettledRow:
-    """One column of 附件5 (a care-service type, or the 合计 when `service_type` is None); 附件4's totals."""
+class SettledRow(Figures):
+    """One column of 附件5; 附件4's totals."""
 
-    service_type: str | None
-    visits: int
-    days: int
-    total_cost: Decimal
-    self_paid: Decimal
-    covered: Decimal
-    co_pay: Decimal
-    claimed: Decimal
     deducted: Decimal  # 审核扣款金额
     supplemented: Decimal  # 补拨金额
     paid: Decimal  # 实拨金额
