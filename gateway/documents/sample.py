@@ -311,6 +311,8 @@ def sample_document(
     if not kind.is_attachment:
         raise ValueError(f"{kind} is not an attachment")
     residence, insured = (receiver, sender) if kind is MessageType.A4 else (sender, receiver)
+    if residence == insured:
+        raise ValueError("a settlement document goes between two different cities")
     if kind is MessageType.A1:
         facilities = 1
     else:

@@ -152,3 +152,10 @@ def test_hundred_thousand_persons_are_generated_quickly():
     assert len(claim.statements) == 100_000
     assert elapsed < 15, elapsed  # measured about 1.4 s on the 2-core machine; generous for CI noise
     assert check_document(claim) == []
+
+
+def test_samples_refuse_what_no_valid_document_could_be():
+    with pytest.raises(ValueError):
+        sample_document("A3", RESIDENCE, RESIDENCE, PERIOD)
+    with pytest.raises(ValueError):
+        sample_document("ACK", RESIDENCE, INSURED, PERIOD)

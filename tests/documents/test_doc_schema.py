@@ -195,3 +195,17 @@ def test_threads_validating_at_once_each_get_their_own_findings():
         t.join()
     assert {count for (n, _), count in results.items() if n % 2} == {30}
     assert {count for (n, _), count in results.items() if not n % 2} == {0}
+
+
+def test_schema_messages_never_repeat_names_or_id_numbers():
+    doc, root = received("A3", persons=5)
+    secrets = set()
+    for n, element in enumerate(root.xpath("//s:PersonStatement", namespaces=NS)):
+        name, number = element.find("s:Name", NS), element.find("s:IdNumber", NS)
+        name.text = name.text * 30  # too long
+        number.text = number.text + "?"  # off pattern
+        secrets |= {name.text, number.text, doc.statements[n].name, doc.statements[n].id_number}
+    findings = validate(root)
+    assert {f.code for f in findings} == {"xsd.length", "xsd.pattern"} and len(findings) == 10
+    for finding in findings:
+        assert not [s for s in secrets if s in finding.message or s in (finding.path or "")]
