@@ -263,6 +263,22 @@ class SftpTransport:
             self._failures = 0
             self._retry_at = 0.0
 
+    def clean_temporaries(self) -> int:
+        """Remove our own half-written deliveries (`.NAME.part` in the inbox) left by a cut or a crash.
+
+        Called by the daemon at start; if the server is unreachable now nothing is removed (a retry of the same
+        name overwrites its temporary file anyway)."""
+        with self._lock:
+            try:
+                names = self._call("list the inbox", lambda sftp: sftp.listdir(self.settings.inbox))
+                stale = [n for n in names if n.startswith(".") and n.endswith(".part")]
+                for name in stale:
+                    path = posixpath.join(self.settings.inbox, name)
+                    self._call(f"remove {name}", lambda sftp, p=path: sftp.remove(p))
+            except TransportError:
+                return 0
+            return len(stale)
+
     def check_connection(self) -> ConnectionReport:
         """Connect now (ignoring backoff), then list outbox and inbox and prove the inbox is writable."""
         problems: list[str] = []

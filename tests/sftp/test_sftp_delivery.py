@@ -84,6 +84,9 @@ def test_a_connection_cut_mid_upload_leaves_no_final_file_and_a_retry_succeeds(s
     assert not (inbox / "A3_cut.xml").exists()
     assert all(p.name.startswith(".") for p in inbox.iterdir())  # at most a hidden temporary remains
 
+    (inbox / ".A3_old.xml.part").write_bytes(b"left by a crash")
+    qingdao.clean_temporaries()  # the daemon's start-up clean: our own hidden temporaries only
+    assert list(inbox.iterdir()) == []
     qingdao.deliver("A3_cut.xml", io.BytesIO(payload))  # the daemon's retry: a new session
     assert (inbox / "A3_cut.xml").read_bytes() == payload
     assert [p.name for p in inbox.iterdir()] == ["A3_cut.xml"]
