@@ -123,12 +123,13 @@ class _Form:
         self.story.append(self.p(text, self.s.title))
 
     def pairs(self, rows: Sequence[Sequence[tuple[str, str]]], width: float) -> None:
-        """Label：value lines in columns, as the forms' header and sign-off blocks."""
-        data = [[self.p(f"{label}：{value}", self.s.text) for label, value in row] for row in rows]
-        columns = max(len(row) for row in rows)
-        table = Table(data, colWidths=[width / columns] * columns, hAlign="LEFT")
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-        self.story.extend([table, Spacer(1, 2 * mm)])
+        """Label：value lines, each line split evenly among its fields, as the forms' header and sign-offs."""
+        for row in rows:
+            table = Table([[self.p(f"{label}：{value}", self.s.text) for label, value in row]],
+                          colWidths=[width / len(row)] * len(row), hAlign="LEFT")
+            table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+            self.story.append(table)
+        self.story.append(Spacer(1, 2 * mm))
 
     def grid(self, data: list[list[object]], widths: Sequence[float], spans: Sequence[tuple] = (),
              header_rows: int = 0) -> None:
@@ -253,7 +254,7 @@ def _city_claim(form: _Form, doc: CityClaim, width: float, *, details: bool) -> 
                      codes.PERSON_CATEGORIES.get(s.person_category, s.person_category),
                      form.service_name(s.service_type), str(s.benefit_days), _figure(s.total_cost),
                      _figure(s.fund_paid)])
-    form.grid(data, [width / len(header)] * len(header), header_rows=1)
+    form.grid(data, [width * w for w in (0.07, 0.22, 0.16, 0.08, 0.15, 0.10, 0.11, 0.11)], header_rows=1)
 
 
 def _sign_off_rows(residence: SignOff, insured: SignOff) -> list[list[tuple[str, str]]]:
