@@ -193,9 +193,17 @@ class _Check:
 
     def notes(self, doc: m.CitySettlement | m.FacilitySettlement, deducted: Decimal, supplemented: Decimal) -> None:
         if deducted and not (doc.deduction_note or "").strip():
-            self.out.add("settlement.note", f"Deducted 审核扣款金额 is {deducted}: DeductionNote 审核扣款说明 must explain it", doc.line)
+            self.out.add(
+                "settlement.note",
+                f"Deducted 审核扣款金额 is {deducted}: DeductionNote 审核扣款说明 must explain it",
+                doc.line,
+            )
         if supplemented and not (doc.supplement_note or "").strip():
-            self.out.add("settlement.note", f"Supplemented 补拨金额 is {supplemented}: SupplementNote 补拨金额说明 must explain it", doc.line)
+            self.out.add(
+                "settlement.note",
+                f"Supplemented 补拨金额 is {supplemented}: SupplementNote 补拨金额说明 must explain it",
+                doc.line,
+            )
 
     # --- documents -----------------------------------------------------------------------------------
 
@@ -222,7 +230,8 @@ class _Check:
                 path,
             )
         if s.end_date < s.start_date:
-            self.out.add("period.order", f"{who}: EndDate {s.end_date} is before StartDate {s.start_date}", s.line, path)
+            message = f"{who}: EndDate {s.end_date} is before StartDate {s.start_date}"
+            self.out.add("period.order", message, s.line, path)
         elif s.benefit_days > (s.end_date - s.start_date).days + 1:
             self.out.add(
                 "period.days",
@@ -258,7 +267,8 @@ class _Check:
             if claim.period != doc.period:
                 self.out.add(
                     "period.mismatch",
-                    f"FacilityClaim of facility {claim.facility_code} is for {claim.period}, the claim for {doc.period}",
+                    f"FacilityClaim of facility {claim.facility_code} is for {claim.period}, "
+                    f"the claim for {doc.period}",
                     claim.line,
                     prefix,
                 )
@@ -278,7 +288,8 @@ class _Check:
             path = f"/CityClaim/PersonStatements/PersonStatement[{i}]"
             self.statement(s, who, path)
             if s.serial in serials:
-                self.out.add("sum.duplicate", f"{who}: serial {s.serial} is used by an earlier statement", s.line, path)
+                message = f"{who}: serial {s.serial} is used by an earlier statement"
+                self.out.add("sum.duplicate", message, s.line, path)
             serials.add(s.serial)
             if s.period != doc.period:
                 self.out.add("period.mismatch", f"{who} is for {s.period}, the claim for {doc.period}", s.line, path)
@@ -352,9 +363,8 @@ class _Check:
         if doc.insured_city not in self.known_areas:
             self.out.add("route.unknown_area", f"InsuredCity 参保地 {doc.insured_city} is not a known area", doc.line)
         self.schemes(doc.schemes, "/FacilitySettlement", settled=True)
-        self.notes(
-            doc, sum((s.total.deducted for s in doc.schemes), ZERO), sum((s.total.supplemented for s in doc.schemes), ZERO)
-        )
+        deducted = sum((s.total.deducted for s in doc.schemes), ZERO)
+        self.notes(doc, deducted, sum((s.total.supplemented for s in doc.schemes), ZERO))
 
 
 def _month_span(period: str) -> tuple[date, date] | tuple[None, None]:
@@ -367,23 +377,12 @@ def _month_span(period: str) -> tuple[date, date] | tuple[None, None]:
     return first, date.fromordinal(nxt.toordinal() - 1)
 
 
-_TYPES = {
-    m.FacilityClaim: MessageType.A1,
-    m.PersonStatement: MessageType.A2,
-    m.CityClaim: MessageType.A3,
-    m.CitySettlement: MessageType.A4,
-    m.FacilitySettlement: MessageType.A5,
-    m.Ack: MessageType.ACK,
-    m.Nack: MessageType.NACK,
-    m.Receipt: MessageType.RECEIPT,
-}
-
-
 def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
     """The document agrees with its envelope: type, month, serial, and the two cities by direction."""
-    kind = _TYPES[type(doc)]
+    kind = doc.type
     if header.type != kind:
-        out.add("envelope.type", f"the header says {header.type.value} but the body is an {kind.value}", doc_line(doc))
+        message = f"the header says {header.type.value} but the body is an {kind.value}"
+        out.add("envelope.type", message, getattr(doc, "line", None))
         return
     if not kind.is_attachment:
         return
@@ -417,6 +416,3 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
                 doc.line,
             )
 
-
-def doc_line(doc: m.Document) -> int | None:
-    return getattr(doc, "line", None)
