@@ -37,6 +37,15 @@ class KitError(Exception):
     """A usage or I/O problem: printed on stderr, exit code 2."""
 
 
+ATTACHMENT_TYPES = [t.value for t in MessageType if t.is_attachment]
+
+
+def _add_addressing(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sender", required=True, metavar="CODE", help="sending area code")
+    p.add_argument("--receiver", required=True, metavar="CODE", help="receiving area code")
+    p.add_argument("--period", required=True, metavar="YYYY-MM", help="service month")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "keys", help="make a signing key and self-signed certificate for a city",
@@ -53,10 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sample", help="write a sample settlement document (not an envelope)",
         description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots.",
     )
-    p.add_argument("type", metavar="TYPE", choices=[t.value for t in MessageType if t.is_attachment])
-    p.add_argument("--sender", required=True, metavar="CODE")
-    p.add_argument("--receiver", required=True, metavar="CODE")
-    p.add_argument("--period", required=True, metavar="YYYY-MM", help="service month")
+    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES)
+    _add_addressing(p)
     p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same document")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
@@ -68,10 +75,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output is named canonically (see docs/protocol.md) unless -o is given.",
     )
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
-    p.add_argument("--type", required=True, choices=[t.value for t in MessageType if t.is_attachment])
-    p.add_argument("--sender", required=True, metavar="CODE")
-    p.add_argument("--receiver", required=True, metavar="CODE")
-    p.add_argument("--period", required=True, metavar="YYYY-MM")
+    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES)
+    _add_addressing(p)
     p.add_argument("--key", required=True, metavar="KEY", help="the sender's private key (PEM, mode 0600)")
     p.add_argument("--cert", required=True, metavar="CERT", help="the sender's certificate (PEM)")
     p.add_argument("--serial", help="流水号 (default: the document's own Serial)")
