@@ -123,10 +123,10 @@ class SqliteTx:
         )
         return int(cur.lastrowid)
 
-    def unremoved_capture(self, city: str, name: str, sha256: str) -> Capture | None:
+    def unremoved_capture(self, city: str, name: str, sha256: str, mtime: float) -> Capture | None:
         row = self.db.execute(
-            "SELECT * FROM captures WHERE city=? AND name=? AND sha256=? AND removed=0 ORDER BY key LIMIT 1",
-            (city, name, sha256),
+            "SELECT * FROM captures WHERE city=? AND name=? AND sha256=? AND mtime=? AND removed=0 ORDER BY key LIMIT 1",
+            (city, name, sha256, mtime),
         ).fetchone()
         return None if row is None else _capture(row)
 

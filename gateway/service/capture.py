@@ -22,23 +22,19 @@ class CaptureReport:
     refused: list[Refusal] = field(default_factory=list)
 
 
-class RefusalMemory:
-    """Refusals are reported once per name and kind, not at every rescan."""
-
-    def __init__(self) -> None:
-        self._seen: set[tuple[str, str, str]] = set()
-
-    def new(self, city: str, refusals: list[Refusal]) -> list[Refusal]:
-        fresh = [r for r in refusals if (city, r.name, r.reason) not in self._seen]
-        self._seen = {k for k in self._seen if k[0] != city} | {(city, r.name, r.reason) for r in refusals}
-        return fresh
+def _new_refusals(gw: Gateway, city: str, refusals: list[Refusal]) -> list[Refusal]:
+    """Refusals are reported once per name and reason while they stay, not at every rescan."""
+    current = {(r.name, r.reason) for r in refusals}
+    seen = gw.refusals_seen.get(city, set())
+    gw.refusals_seen[city] = current  # one entry per city: each city's worker touches only its own
+    return [r for r in refusals if (r.name, r.reason) not in seen]
 
 
-def capture_city(gw: Gateway, transport: Transport, memory: RefusalMemory | None = None) -> CaptureReport:
+def capture_city(gw: Gateway, transport: Transport) -> CaptureReport:
     city = transport.city
     scan = transport.scan()
     report = CaptureReport(waiting=scan.waiting, refused=scan.refused)
-    for refusal in (memory.new(city, scan.refused) if memory else scan.refused):
+    for refusal in _new_refusals(gw, city, scan.refused):
         with gw.ledger.unit_of_work() as tx:
             tx.record_event(gw.clock(), "refused", city, {"name": refusal.name, "reason": refusal.reason})
         events.alert("refused_file", city=city, name=refusal.name, reason=refusal.reason)
@@ -52,7 +48,7 @@ def capture_city(gw: Gateway, transport: Transport, memory: RefusalMemory | None
             events.emit("capture_skipped", city=city, name=item.name, error=str(exc))
             continue
         with gw.ledger.unit_of_work() as tx:
-            known = tx.unremoved_capture(city, item.name, sha)
+            known = tx.unremoved_capture(city, item.name, sha, item.mtime)
             key = known.key if known else tx.add_capture(city, item.name, sha, size, item.mtime, gw.clock())
         transport.remove(item)
         with gw.ledger.unit_of_work() as tx:

@@ -27,6 +27,7 @@ class Gateway:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = utc_now
     max_message_bytes: int = 16 * 1024 * 1024
+    refusals_seen: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # city -> (name, reason) reported
 
     @property
     def cities(self) -> frozenset[str]:

@@ -12,7 +12,7 @@ import time
 
 from adapters.transport import TransportError
 from gateway.service import events
-from gateway.service.capture import RefusalMemory, capture_city
+from gateway.service.capture import capture_city
 from gateway.service.context import Gateway
 from gateway.service.outgoing import flush_city
 from gateway.service.process import process_pending
@@ -25,12 +25,11 @@ def run_once(gw: Gateway, settle_seconds: float = 0.0) -> dict[str, int]:
     A file not yet seen stable is looked at again after `settle_seconds` (a file needs two looks).
     """
     totals = {"captured": 0, "routed": 0, "rejected": 0, "duplicates": 0, "receipts": 0, "resent": 0, "failed": 0, "written": 0}
-    memory = RefusalMemory()
     for attempt in range(2):
         waiting = 0
         for transport in gw.transports.values():
             try:
-                report = capture_city(gw, transport, memory)
+                report = capture_city(gw, transport)
             except TransportError as exc:
                 events.alert("drop_unreachable", city=transport.city, error=str(exc))
                 continue
@@ -59,7 +58,6 @@ class CityWorker(threading.Thread):
         self.gw, self.city, self.engine, self.rescan = gw, city, engine, rescan_seconds
         self.transport = gw.transports[city]
         self.wake = threading.Event()
-        self.memory = RefusalMemory()
         self.failures = 0
 
     def run(self) -> None:
@@ -77,7 +75,7 @@ class CityWorker(threading.Thread):
                 events.emit("watch_unavailable", city=self.city, error=str(exc))
         while not self.engine.stopping.is_set():
             try:
-                report = capture_city(self.gw, self.transport, self.memory)
+                report = capture_city(self.gw, self.transport)
                 if report.captured:
                     self.engine.wake.set()
                 flush_city(self.gw, self.transport)

@@ -53,15 +53,14 @@ def process_pending(gw: Gateway, batch: int = 32) -> ProcessReport:
             pending = tx.pending_captures(batch)
         if not pending:
             return report
-        fresh: list[Capture] = []
-        for capture in pending:
-            if not _replay_duplicate(gw, capture, report):
-                fresh.append(capture)
+        fresh = [capture for capture in pending if not _replay_duplicate(gw, capture, report)]
         if fresh:
             now = gw.clock()
             outcomes = gw.checker.check_many([gw.spool.read("inbox", c.sha256) for c in fresh], now)
             for capture, outcome in zip(fresh, outcomes):
-                _decide(gw, capture, outcome, report)
+                # Asked again: the same bytes may have come twice in one batch.
+                if not _replay_duplicate(gw, capture, report):
+                    _decide(gw, capture, outcome, report)
 
 
 def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> bool:

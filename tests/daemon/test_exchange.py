@@ -209,3 +209,85 @@ def test_a_file_from_another_citys_drop_and_a_receipt_for_nothing_are_refused(wo
     refused = [m for m in ws.gw.ledger.messages() if m.type == "RECEIPT"]
     assert refused[0].state is State.REJECTED
     assert [f["code"] for f in refused[0].findings] == ["route.unknown_reference"]
+
+
+def test_the_same_bytes_twice_in_one_batch_are_one_message(workspace) -> None:
+    ws = workspace
+    zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
+    claim, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=11)
+    zibo.drop_file("again.xml", data)
+    ws.run()
+    assert [m.state for m in ws.gw.ledger.messages()] == [State.DELIVERED]
+    assert [p.name for p in zibo.replies("ACK")] == [f"ACK_{claim.message_id}.xml"]
+    assert not zibo.replies("NACK") and len(jinan.deliveries()) == 1
+
+
+def test_refused_drop_entries_are_recorded_and_alerted_once(workspace, tmp_path, capsys) -> None:
+    ws = workspace
+    zibo = ws.cities[ZIBO]
+    (zibo.outbox / "link.xml").symlink_to(tmp_path / "keys" / f"{ZIBO}.key.pem")
+    ws.run()
+    ws.run()
+    refused = list(ws.gw.ledger.events("refused"))
+    assert [(city, detail["name"]) for _, _, city, detail in refused] == [(ZIBO, "link.xml")]
+    assert (zibo.outbox / "link.xml").is_symlink()  # left for the operator; never followed
+    assert "refused_file" in capsys.readouterr().out
+
+
+def test_checks_in_a_process_pool_give_the_same_outcomes(tmp_path, _template) -> None:
+    import shutil
+
+    from .conftest import Workspace
+
+    shutil.copytree(_template, tmp_path / "keys")
+    ws = Workspace(tmp_path, [JINAN, ZIBO], retry=["10m"])
+    ws.gw.checker.workers = 2
+    zibo = ws.cities[ZIBO]
+    sent = [zibo.send(MessageType.A3, JINAN, PERIOD, seed=30 + i)[0] for i in range(4)]
+    header, data = zibo.pack(MessageType.A3, JINAN, PERIOD, seed=40)
+    zibo.drop_file("broken.xml", data.replace(b"<TotalCost>", b"<TotalCost>2", 1))
+    try:
+        ws.run()
+        assert ws.gw.checker._pool is not None
+        assert {ws.message(h.message_id).state for h in sent} == {State.DELIVERED}
+        assert ws.message(header.message_id).state is State.REJECTED
+    finally:
+        ws.gw.checker.close()
+        ws.gw.ledger.close()
+
+
+def test_the_daemon_takes_a_renamed_file_at_once_on_a_watchdog_event(tmp_path, _template) -> None:
+    """With a 60 s rescan, only the watchdog event can explain a pickup within seconds."""
+    import shutil
+    import threading
+    import time
+
+    from adapters.local import LocalTransport
+    from gateway.bootstrap import build_gateway
+    from gateway.config import load_config
+    from gateway.demo import CitySystem
+    from gateway.entrypoints.operations import write_workspace
+    from gateway.service.daemon import Engine
+
+    shutil.copytree(_template, tmp_path / "keys")
+    config = load_config(write_workspace(tmp_path, [JINAN, ZIBO], rescan_seconds=60))
+    gw = build_gateway(config)
+    engine = Engine(gw, rescan_seconds=60)
+    runner = threading.Thread(target=engine.run_forever, daemon=True)
+    runner.start()
+    try:
+        time.sleep(0.5)  # the start-up scan has passed; the next rescan is a minute away
+        zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
+        jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
+        claim, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=50)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not jinan.deliveries():
+            time.sleep(0.05)
+        assert [p.read_bytes() for p in jinan.deliveries()] == [data]
+        assert isinstance(gw.transports[ZIBO], LocalTransport)
+    finally:
+        engine.stopping.set()
+        engine.wake.set()
+        runner.join(timeout=15)
+        gw.ledger.close()
+    assert not runner.is_alive()
