@@ -217,7 +217,9 @@ def pack(
 
 def _copy(document: etree._Element) -> etree._Element:
     # A detached copy re-declares only the namespaces it uses (no leftovers from the document's own tree).
-    return etree.fromstring(etree.tostring(document), parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    return etree.fromstring(
+        etree.tostring(document, with_tail=False), parser=etree.XMLParser(resolve_entities=False, no_network=True)
+    )
 
 
 def file_name(header: Header) -> str:

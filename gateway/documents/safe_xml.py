@@ -86,8 +86,8 @@ def _check_encoding(data: bytes) -> bytes:
     for bom, name in _BOMS.items():
         if data.startswith(bom):
             raise Refused(_encoding_finding(f"the file starts with a {name} byte-order mark"))
-    if data[:2] in (b"\x00<", b"<\x00"):
-        raise Refused(_encoding_finding("the file looks like UTF-16 (zero bytes between characters)"))
+    if b"\x00" in data[:4]:
+        raise Refused(_encoding_finding("the file looks like UTF-16 or UTF-32 (zero bytes between characters)"))
     body = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
     declaration = _DECLARATION.match(body)
     if declaration:
@@ -137,6 +137,8 @@ def _doctype_finding(line: int | None) -> Finding:
 def _check_tree(tree: etree._ElementTree) -> None:
     """Second line of defence after parsing: no DTD, no entity nodes, no processing instructions."""
     docinfo = tree.docinfo
+    if (docinfo.encoding or "UTF-8").lower() not in _UTF8_NAMES:  # libxml2 guessed another one from the bytes
+        raise Refused(_encoding_finding(f"the file is encoded as {docinfo.encoding}"))
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise Refused(_doctype_finding(None))
     root = tree.getroot()
@@ -171,7 +173,7 @@ def _instruction_finding(node: etree._Element) -> Finding:
 def _syntax_finding(error: etree.XMLSyntaxError) -> Finding:
     code = error.code
     line = error.lineno or None
-    message = (error.msg or "").split(", line ")[0]
+    message = " ".join((error.msg or "").split(", line ")[0].split())
     if code in _ENCODING_ERRORS:
         return _encoding_finding(f"the file is not valid UTF-8 ({message})", line=line)
     if code in _LIMIT_ERRORS or "limit" in message.lower() or "amplification" in message.lower():

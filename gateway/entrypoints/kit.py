@@ -27,6 +27,7 @@ from gateway.documents.envelope import (
 )
 from gateway.documents.keys import KeyFileError, generate_keys, load_certificates, load_private_key
 from gateway.documents.replies import make_receipt
+from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Refused
 
@@ -209,7 +210,7 @@ def _verify(args: argparse.Namespace) -> int:
         options = {
             "max_bytes": config.max_message_bytes,
             "gateway_code": config.code,
-            "known_areas": set(config.cities),
+            "known_areas": set(KNOWN_AREAS) | set(config.cities),  # as the daemon's check
             "service_types": {code: city.service_types for code, city in config.cities.items()},
         }
     else:

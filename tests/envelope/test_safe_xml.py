@@ -45,6 +45,8 @@ HOSTILE = {
     "too-large": (b"<m>" + b" " * DEFAULT_MAX + b"</m>", "xml.too_large", None),
     "utf-16-bom": ('<?xml version="1.0" encoding="UTF-16"?><m>淄博</m>'.encode("utf-16"), "xml.encoding", None),
     "utf-16-no-bom": ("<m>淄博</m>".encode("utf-16-le"), "xml.encoding", None),
+    "utf-32-no-bom": ("<m>淄博</m>".encode("utf-32-be"), "xml.encoding", None),
+    "ebcdic": ('<?xml version="1.0" encoding="ebcdic-cp-us"?><m/>'.encode("cp500"), "xml.encoding", 1),
     "latin-1-declared": (b'<?xml version="1.0" encoding="ISO-8859-1"?><m>caf\xe9</m>', "xml.encoding", 1),
     "gbk-declared": ('<?xml version="1.0" encoding="GBK"?><m>淄博</m>'.encode("gbk"), "xml.encoding", 1),
     "invalid-utf-8": (b"<m>\n<n>caf\xe9</n></m>", "xml.encoding", 2),

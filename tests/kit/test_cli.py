@@ -128,6 +128,17 @@ def test_verify_with_the_gateways_config(tmp_path, monkeypatch, capsys):
     assert code == 0, err
     packed = out.strip()
     assert run(capsys, "verify", packed, "-c", "ws/gateway.toml")[0] == 0
+    # The gateway's own ACK verifies too: the config pins the gateway's certificate under its code.
+    from gateway.documents.check import TrustStore, check_message
+    from gateway.documents.keys import load_certificates, load_private_key
+    from gateway.documents.replies import make_ack
+
+    answered = check_message(Path(packed).read_bytes(), TrustStore({"370300": load_certificates("ws/keys/370300.crt.pem")}))
+    ack = make_ack(answered.header, answered.sha256, key=load_private_key("ws/keys/gateway.key.pem"),
+                   cert=load_certificates("ws/keys/gateway.crt.pem")[0])
+    Path("ack.xml").write_bytes(ack)
+    code, out, _ = run(capsys, "verify", "ack.xml", "-c", "ws/gateway.toml", "--json")
+    assert code == 0 and json.loads(out)["header"]["type"] == "ACK"
     # The same file claimed by a city whose certificate the gateway pinned differently is refused.
     forged = Path(packed).read_bytes().replace(b"<Sender>370300</Sender>", b"<Sender>370100</Sender>")
     Path("forged.xml").write_bytes(forged)
