@@ -239,20 +239,30 @@ _STEP = re.compile(r"\*(?:\[(\d+)\])?")
 def _named_path(root: etree._Element, positional: str | None, children: dict) -> str | None:
     """libxml2's positional path (/*/*[3]) with element names: /PersonStatement/FacilityLevel.
 
-    `children` caches each parent's element children across the findings of one document."""
+    `children` caches, per parent, its element children and each child's position among its same-named
+    siblings, so that naming many findings under one large parent stays linear."""
     if not positional:
         return None
     node = root
     names = [etree.QName(root).localname]
     for step in positional.strip("/").split("/")[1:]:
         match = _STEP.fullmatch(step)
-        kids = children.get(node)
-        if kids is None:
-            kids = children[node] = list(node.iterchildren(etree.Element))
+        known = children.get(node)
+        if known is None:
+            known = children[node] = _positions(node)
+        kids, position, repeated = known
         if match is None or int(match.group(1) or 1) > len(kids):
             return positional
         node = kids[int(match.group(1) or 1) - 1]
-        same = [kid for kid in kids if kid.tag == node.tag]
         local = etree.QName(node).localname
-        names.append(f"{local}[{same.index(node) + 1}]" if len(same) > 1 else local)
+        names.append(f"{local}[{position[node]}]" if node.tag in repeated else local)
     return "/" + "/".join(names)
+
+
+def _positions(parent: etree._Element) -> tuple[list, dict, set]:
+    kids = list(parent.iterchildren(etree.Element))
+    counts: dict[str, int] = {}
+    position = {}
+    for kid in kids:
+        counts[kid.tag] = position[kid] = counts.get(kid.tag, 0) + 1
+    return kids, position, {tag for tag, count in counts.items() if count > 1}
