@@ -128,8 +128,12 @@ def test_unsigned_message_is_missing_its_signature(parties):
         (b"xml-exc-c14n#\"/></ds:Transforms>", b"xml-exc-c14n#WithComments\"/></ds:Transforms>"),
         (b'<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>',
          b'<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"/>'),
+        (b'<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>',
+         b'<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>'
+         b'<ds:Transform Algorithm="http://www.w3.org/2006/12/xml-c14n11"/>'),
+        (b'<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>', b""),
     ],
-    ids=["rsa-sha1", "sha1-digest", "c14n-with-comments", "xslt-transform"],
+    ids=["rsa-sha1", "sha1-digest", "c14n-with-comments", "xslt-transform", "two-c14n", "not-enveloped"],
 )
 def test_algorithms_outside_the_allow_list(parties, old, new):
     data = signed_claim(parties["zibo"])
@@ -210,6 +214,15 @@ def test_comment_inside_a_value_does_not_change_what_was_signed(parties):
     data = signed_claim(parties["zibo"]).replace(b"1234.56", b"1234<!-- x -->.56")
     claimed = verify(data, [parties["zibo"].cert]).find(f"{E}Body/{S}CityClaim/{S}Total/{S}Claimed")
     assert claimed.text == "1234.56"
+
+
+def test_falls_back_to_the_reparsed_signed_content(parties, monkeypatch):
+    import gateway.documents.signature as signature
+
+    monkeypatch.setattr(signature, "_canonical", lambda *args: b"not what was signed")
+    root = verify(signed_claim(parties["zibo"]), [parties["zibo"].cert])
+    assert root.findtext(f"{E}Body/{S}CityClaim/{S}Total/{S}Claimed") == "1234.56"
+    assert root.find(f"{{{DS}}}Signature") is None
 
 
 def test_sign_refuses_an_unsupported_key(parties):
