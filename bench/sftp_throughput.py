@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import paramiko  # noqa: E402
+
 from adapters.sftp import SftpSettings, SftpTransport  # noqa: E402
 from adapters.transport import DropFile  # noqa: E402
 from tests.support.sshd import Account, SshdServer  # noqa: E402
@@ -62,7 +64,9 @@ def throughput(server: SshdServer, runs: int, size: int, extra: dict[str, object
     local_copy = server.base / "copy.bin"
     transport = SftpTransport("370100", settings(server, account, **extra))
     transport.scan()  # open the session: the daemon keeps it across polls
-    times: dict[str, list[float]] = {key: [] for key in ("up", "down", "ssh_up", "ssh_down", "ssh_connect")}
+    plain = plain_paramiko(server, account)
+    keys = ("up", "down", "plain_up", "plain_down", "ssh_up", "ssh_down", "ssh_connect")
+    times: dict[str, list[float]] = {key: [] for key in keys}
     item = DropFile("payload.bin", size, 0.0)
     for _ in range(runs):
         with source.open("rb") as src:
@@ -72,13 +76,29 @@ def throughput(server: SshdServer, runs: int, size: int, extra: dict[str, object
         with local_copy.open("wb") as dest:
             times["down"].append(timed(lambda: transport.download(item, dest)))
         assert local_copy.stat().st_size == size
+        with source.open("rb") as src:
+            times["plain_up"].append(timed(lambda: plain.putfo(src, f"{account.inbox}/plain.bin")))
+        with local_copy.open("wb") as dest:
+            times["plain_down"].append(timed(lambda: plain.getfo(f"{account.outbox}/payload.bin", dest)))
         times["ssh_up"].append(openssh(server, account, f"put {source} {account.inbox}/payload.bin"))
         times["ssh_down"].append(openssh(server, account, f"get {account.outbox}/payload.bin {local_copy}"))
         times["ssh_connect"].append(openssh(server, account, "pwd"))
         (account.inbox_dir / "payload.bin").unlink()
         (account.outbox_dir / "payload.bin").unlink()
+        (account.inbox_dir / "plain.bin").unlink()
     transport.close()
+    plain.close()
     return times
+
+
+def plain_paramiko(server: SshdServer, account: Account) -> paramiko.SFTPClient:
+    """paramiko with its defaults (putfo / getfo with prefetch), the starting point MEASURED.md recorded."""
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.load_host_keys(str(server.pin_file()))
+    client.connect(server.host, port=server.port, username=account.user, key_filename=str(account.key),
+                   look_for_keys=False, allow_agent=False)
+    return client.open_sftp()
 
 
 def report_throughput(times: dict[str, list[float]], size: int, label: str) -> None:
@@ -86,6 +106,7 @@ def report_throughput(times: dict[str, list[float]], size: int, label: str) -> N
     mb = size / MB
     rows = {
         "gateway (paramiko, kept session)": (mb / median["up"], mb / median["down"]),
+        "paramiko defaults (putfo/getfo)": (mb / median["plain_up"], mb / median["plain_down"]),
         "OpenSSH sftp -b (connect included)": (mb / median["ssh_up"], mb / median["ssh_down"]),
         "OpenSSH sftp -b (connect subtracted)": (
             mb / (median["ssh_up"] - median["ssh_connect"]),
@@ -98,7 +119,7 @@ def report_throughput(times: dict[str, list[float]], size: int, label: str) -> N
     for name, (up, down) in rows.items():
         print(f"  {name:38} {up:12.1f} {down:14.1f}")
     gateway = rows["gateway (paramiko, kept session)"]
-    for name in list(rows)[1:]:
+    for name in list(rows)[2:]:
         up, down = rows[name]
         print(f"  ratio gateway / {name:28} up {gateway[0] / up:.2f}   down {gateway[1] / down:.2f}")
 
