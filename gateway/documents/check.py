@@ -71,7 +71,9 @@ class TrustStore:
         }
 
     def __setstate__(self, state: dict[str, list[bytes]]) -> None:
-        self._pinned = {area: tuple(x509.load_der_x509_certificate(der) for der in ders) for area, ders in state.items()}
+        self._pinned = {
+            area: tuple(x509.load_der_x509_certificate(der) for der in ders) for area, ders in state.items()
+        }
 
     def __repr__(self) -> str:
         return f"TrustStore({ {area: len(certs) for area, certs in self._pinned.items()} })"
@@ -110,7 +112,8 @@ def check_message(
     `now` is the moment certificates must be valid at (default: now; pass the receipt time to re-check an
     old message). `known_areas` defaults to the Shandong cities and the provincial pools. `service_types`
     is one list for every city, or a mapping residence city → its list (the catalogue is the residence
-    city's, 居住地目录), None meaning every type the schema allows. `gateway_code` is the area ACK and NACK are signed under.
+    city's, 居住地目录), None meaning every type the schema allows. `gateway_code` is the area ACK and NACK
+    are signed under.
     """
     result = CheckResult(valid=False, sha256=sha256_of(data).hexdigest(), size=len(data))
     try:

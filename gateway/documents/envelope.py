@@ -71,7 +71,9 @@ def read_header(root: etree._Element) -> Header:
 
     if root.tag != _q("Message"):
         raise Refused(
-            Finding("envelope.root", f"the root element must be Message in namespace {ENVELOPE_NS}", line=root.sourceline)
+            Finding(
+                "envelope.root", f"the root element must be Message in namespace {ENVELOPE_NS}", line=root.sourceline
+            )
         )
     header = root.find(_q("Header"))
     if header is None:
@@ -99,7 +101,8 @@ def read_header(root: etree._Element) -> Header:
         try:
             kind = MessageType(values["Type"])
         except ValueError:
-            problem("envelope.type", f"Header Type must be one of {', '.join(t.value for t in MessageType)}", nodes["Type"])
+            kinds = ", ".join(t.value for t in MessageType)
+            problem("envelope.type", f"Header Type must be one of {kinds}", nodes["Type"])
     if "Revision" in values:
         revision = int(values["Revision"]) if values["Revision"].isdigit() else 0
         if revision < 1:

@@ -101,7 +101,9 @@ def load_private_key(path: str | Path) -> SigningKey:
     except OSError as error:
         raise KeyFileError(f"cannot read private key {path}: {error.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise KeyFileError(f"private key {path} is not a regular file (a link or device?): point to the key file itself")
+        raise KeyFileError(
+            f"private key {path} is not a regular file (a link or device?): point to the key file itself"
+        )
     if info.st_mode & 0o077:
         raise KeyFileError(
             f"private key {path} is readable by group or others (mode {stat.S_IMODE(info.st_mode):04o}); "

@@ -116,11 +116,11 @@ def verify_message(
     signature = _check_shape(raw_root)
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
     if not certificates:
-        raise Refused(_finding("sig.untrusted", "no certificate is pinned for the sender: ask the gateway operator"))
+        raise Refused(Finding("sig.untrusted", "no certificate is pinned for the sender: ask the gateway operator"))
     valid = [cert for cert in certificates if cert.not_valid_before_utc <= when <= cert.not_valid_after_utc]
     if not valid:
         raise Refused(
-            _finding(
+            Finding(
                 "sig.expired",
                 f"no certificate pinned for the sender is valid at {when:%Y-%m-%d %H:%M} UTC: "
                 "the sender must renew its certificate and have it pinned",
@@ -136,31 +136,31 @@ def verify_message(
             result = XMLVerifier().verify(data, x509_cert=cert, parser=_verifier_parser(), expect_config=config)
         except InvalidDigest:
             raise Refused(
-                _finding(
+                Finding(
                     "sig.digest",
                     "the content was changed after it was signed: whoever changes a figure must sign the file again",
                 )
             ) from None
         except InvalidCertificate:  # before InvalidSignature, its base class
-            raise Refused(_finding("sig.expired", "the pinned certificate is not valid at the time checked")) from None
+            raise Refused(Finding("sig.expired", "the pinned certificate is not valid at the time checked")) from None
         except InvalidSignature:
             continue  # not this certificate's key
         except InvalidInput as error:
             if "does not match specified signature algorithm" in str(error):
                 continue  # a pinned key of the other kind (RSA vs ECDSA)
-            raise Refused(_finding("sig.invalid", f"the signature cannot be checked: {error}")) from None
+            raise Refused(Finding("sig.invalid", f"the signature cannot be checked: {error}")) from None
         except (SignXMLException, etree.DocumentInvalid, ValueError) as error:
-            raise Refused(_finding("sig.invalid", f"the signature is malformed: {error}")) from None
+            raise Refused(Finding("sig.invalid", f"the signature is malformed: {error}")) from None
         return Verified(_signed_content(raw_root, signature, result), cert)
     if embedded is not None and all(cert != embedded for cert in certificates):
         raise Refused(
-            _finding(
+            Finding(
                 "sig.untrusted",
                 f"the file is signed with a certificate (SHA-256 {certificate_fingerprint(embedded)[:16]}…) that is "
                 "not pinned for the sender: sign with your registered key, or have the new certificate pinned",
             )
         )
-    raise Refused(_finding("sig.invalid", "the signature does not match any certificate pinned for the sender"))
+    raise Refused(Finding("sig.invalid", "the signature does not match any certificate pinned for the sender"))
 
 
 def _verifier_parser() -> etree.XMLParser:
@@ -168,18 +168,18 @@ def _verifier_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-def _finding(code: str, message: str) -> Finding:
-    return Finding(code, message, line=None)
-
-
 def _check_shape(root: etree._Element) -> etree._Element:
     """The one signature, directly under the root, in the only shape we accept; else Refused(sig.*)."""
     signatures = root.findall(".//ds:Signature", _NS)
     if not signatures:
-        raise Refused(Finding("sig.missing", "the file is not signed: sign it with `ltcgw pack` or your system's signer"))
+        raise Refused(
+            Finding("sig.missing", "the file is not signed: sign it with `ltcgw pack` or your system's signer")
+        )
     if len(signatures) > 1:
         raise Refused(
-            Finding("sig.references", "the file has more than one signature; exactly one is allowed", signatures[1].sourceline)
+            Finding(
+                "sig.references", "the file has more than one signature; exactly one is allowed", signatures[1].sourceline
+            )
         )
     signature = signatures[0]
     line = signature.sourceline
@@ -191,7 +191,8 @@ def _check_shape(root: etree._Element) -> etree._Element:
         raise refuse("sig.references", "the signature must be a direct child of the message's root element")
     references = signature.findall("ds:SignedInfo/ds:Reference", _NS)
     if len(references) != 1:
-        raise refuse("sig.references", f"the signature has {len(references)} references; exactly one (URI=\"\") is allowed")
+        count = len(references)
+        raise refuse("sig.references", f'the signature has {count} references; exactly one (URI="") is allowed')
     reference = references[0]
     if reference.get("URI") != "":
         raise refuse("sig.references", 'the signature must cover the whole document (Reference URI="")')
@@ -246,7 +247,7 @@ def _signed_content(raw_root: etree._Element, signature: etree._Element, result:
     # Not expected with the transforms allowed; the re-parsed content is as safe, only its lines differ.
     signed = result.signed_xml
     if signed is None or signed.tag != raw_root.tag:
-        raise Refused(_finding("sig.references", "the signature does not cover the message's root element"))
+        raise Refused(Finding("sig.references", "the signature does not cover the message's root element"))
     return signed
 
 

@@ -27,7 +27,8 @@ from conftest import CLAIM_BODY, claim_header
 
 
 def message(header_xml: str) -> etree._Element:
-    return etree.fromstring(f'<Message xmlns="{ENVELOPE_NS}">\n<Header>\n{header_xml}</Header><Body/></Message>'.encode())
+    text = f'<Message xmlns="{ENVELOPE_NS}">\n<Header>\n{header_xml}</Header><Body/></Message>'
+    return etree.fromstring(text.encode())
 
 
 def test_header_round_trip_including_in_reply_to():
@@ -40,7 +41,8 @@ def test_header_round_trip_including_in_reply_to():
 def test_read_header_lists_every_problem_with_its_line():
     root = message(
         "<MessageId>ok-1</MessageId>\n<Type>A9</Type>\n<Sender>3703</Sender>\n<Receiver>370100</Receiver>\n"
-        "<Period>2026-13</Period>\n<Serial>S1</Serial>\n<Revision>0</Revision>\n<Created>2026-11-20T09:30:00</Created>\n"
+        "<Period>2026-13</Period>\n<Serial>S1</Serial>\n<Revision>0</Revision>\n"
+        "<Created>2026-11-20T09:30:00</Created>\n"
         '<InReplyTo sha256="XYZ"/>\n'
     )
     with pytest.raises(Refused) as caught:

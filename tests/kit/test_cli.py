@@ -54,7 +54,8 @@ def test_keys_are_written_private(desk):
 def test_the_newcomer_story(desk, capsys):
     packed = pack(capsys)
     serial = re.search(r"<Serial>([^<]+)</Serial>", (desk / "a3.xml").read_text()).group(1)
-    assert re.fullmatch(rf"A3_370300_370100_2026-10_{re.escape(serial)}_r1_370300\d{{14}}[0-9A-F]{{8}}\.xml", packed.name)
+    expected = rf"A3_370300_370100_2026-10_{re.escape(serial)}_r1_370300\d{{14}}[0-9A-F]{{8}}\.xml"
+    assert re.fullmatch(expected, packed.name)
 
     code, out, _ = run(capsys, "verify", str(packed), *ZIBO)
     assert code == 0 and "valid A3 370300 -> 370100 2026-10" in out
@@ -133,7 +134,8 @@ def test_verify_with_the_gateways_config(tmp_path, monkeypatch, capsys):
     from gateway.documents.keys import load_certificates, load_private_key
     from gateway.documents.replies import make_ack
 
-    answered = check_message(Path(packed).read_bytes(), TrustStore({"370300": load_certificates("ws/keys/370300.crt.pem")}))
+    zibo = TrustStore({"370300": load_certificates("ws/keys/370300.crt.pem")})
+    answered = check_message(Path(packed).read_bytes(), zibo)
     ack = make_ack(answered.header, answered.sha256, key=load_private_key("ws/keys/gateway.key.pem"),
                    cert=load_certificates("ws/keys/gateway.crt.pem")[0])
     Path("ack.xml").write_bytes(ack)
