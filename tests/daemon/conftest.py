@@ -41,6 +41,14 @@ class Workspace:
         transports = {code: LocalTransport(code, root / "drops" / code, settle_seconds=0) for code in cities}
         self.gw = build_gateway(self.config, clock=self.clock, transports=transports)
 
+    def claim(self, seed: int, **options):
+        """淄博 sends 济南 a claim (A3) and the gateway runs once: (header, bytes)."""
+        from gateway.domain.envelope import MessageType
+
+        sent = self.cities[ZIBO].send(MessageType.A3, JINAN, PERIOD, seed=seed, **options)
+        self.run()
+        return sent
+
     def run(self) -> dict[str, int]:
         return run_once(self.gw, settle_seconds=0)
 

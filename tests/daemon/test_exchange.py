@@ -20,8 +20,7 @@ def _verified_reply(ws, path):
 def test_claim_and_settlement_flow_with_receipts(workspace) -> None:
     ws = workspace
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
-    claim, claim_bytes = zibo.send(MessageType.A3, JINAN, PERIOD, seed=1)
-    ws.run()
+    claim, claim_bytes = ws.claim(1)
 
     delivered = jinan.inbox / file_name(claim)
     assert delivered.read_bytes() == claim_bytes  # byte for byte, under the canonical name
@@ -80,8 +79,7 @@ def test_a_broken_file_is_nacked_with_every_finding_and_kept(workspace) -> None:
 def test_a_missing_receipt_is_resent_on_schedule_then_answered(workspace) -> None:
     ws = workspace
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
-    claim, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=3)
-    ws.run()
+    claim, _ = ws.claim(3)
     delivered = jinan.inbox / file_name(claim)
     delivered.unlink()  # the receiver's system took it, and lost it: no receipt comes
 
@@ -106,8 +104,7 @@ def test_when_the_schedule_is_spent_the_message_fails_with_an_alert_and_a_late_r
 
     ws = workspace
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
-    claim, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=4)
-    ws.run()
+    claim, _ = ws.claim(4)
     ws.clock.advance(minutes=10)
     ws.run()
     ws.clock.advance(minutes=30)
@@ -131,8 +128,7 @@ def test_when_the_schedule_is_spent_the_message_fails_with_an_alert_and_a_late_r
 def test_the_same_file_again_is_acknowledged_again_but_never_delivered_twice(workspace) -> None:
     ws = workspace
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
-    claim, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=5)
-    ws.run()
+    claim, data = ws.claim(5)
     ack = zibo.inbox / f"ACK_{claim.message_id}.xml"
     first_ack = ack.read_bytes()
     ack.unlink()
@@ -148,10 +144,8 @@ def test_the_same_file_again_is_acknowledged_again_but_never_delivered_twice(wor
 def test_the_same_id_with_other_bytes_is_refused_but_a_rejected_id_may_be_reused(workspace) -> None:
     ws = workspace
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
-    claim, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=6)
-    ws.run()
-    other, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=7, message_id=claim.message_id)
-    ws.run()
+    claim, _ = ws.claim(6)
+    other, _ = ws.claim(7, message_id=claim.message_id)
     conflict = [m for m in ws.gw.ledger.messages() if m.message_id == claim.message_id and m.state is State.REJECTED]
     assert len(conflict) == 1 and [f["code"] for f in conflict[0].findings] == ["envelope.id_conflict"]
     nacks = sorted(p.name for p in zibo.replies("NACK"))
@@ -172,10 +166,8 @@ def test_the_same_id_with_other_bytes_is_refused_but_a_rejected_id_may_be_reused
 def test_a_higher_revision_supersedes_and_a_stale_one_is_refused(workspace) -> None:
     ws = workspace
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
-    first, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=9)
-    ws.run()
-    second, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=9, revision=2)
-    ws.run()
+    first, _ = ws.claim(9)
+    second, _ = ws.claim(9, revision=2)
     assert ws.message(first.message_id).state is State.SUPERSEDED
     assert ws.message(second.message_id).state is State.DELIVERED
     ws.clock.advance(minutes=10)
@@ -183,8 +175,7 @@ def test_a_higher_revision_supersedes_and_a_stale_one_is_refused(workspace) -> N
     assert ws.message(first.message_id).deliveries == 1  # no more resends of the superseded one
     assert ws.message(second.message_id).deliveries == 2
 
-    stale, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=9, revision=2)
-    ws.run()
+    stale, _ = ws.claim(9, revision=2)
     record = ws.message(stale.message_id)
     assert record.state is State.REJECTED and [f["code"] for f in record.findings] == ["envelope.stale_revision"]
 
@@ -291,3 +282,39 @@ def test_the_daemon_takes_a_renamed_file_at_once_on_a_watchdog_event(tmp_path, _
         runner.join(timeout=15)
         gw.ledger.close()
     assert not runner.is_alive()
+
+
+def test_an_unreachable_city_does_not_stall_the_others(tmp_path, _template, capsys) -> None:
+    import shutil
+    import threading
+    import time
+
+    from gateway.bootstrap import build_gateway
+    from gateway.config import load_config
+    from gateway.demo import CitySystem
+    from gateway.entrypoints.operations import write_workspace
+    from gateway.service.daemon import Engine
+
+    yantai = "370600"
+    shutil.copytree(_template, tmp_path / "keys")
+    config = load_config(write_workspace(tmp_path, [JINAN, ZIBO, yantai], rescan_seconds=0.2))
+    shutil.rmtree(tmp_path / "drops" / yantai)  # 烟台's drop is gone (a dead mount, say)
+    gw = build_gateway(config)
+    engine = Engine(gw, rescan_seconds=0.2)
+    runner = threading.Thread(target=engine.run_forever, daemon=True)
+    runner.start()
+    try:
+        zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
+        jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
+        _, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=60)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not jinan.deliveries():
+            time.sleep(0.05)
+        assert [p.read_bytes() for p in jinan.deliveries()] == [data]
+    finally:
+        engine.stopping.set()
+        engine.wake.set()
+        runner.join(timeout=15)
+        gw.ledger.close()
+    out = capsys.readouterr().out
+    assert "drop_unreachable" in out and yantai in out

@@ -21,6 +21,16 @@ def drop(tmp_path):
     return transport, clock
 
 
+def _taken(transport, clock, name: str, data: bytes):
+    """A file written, seen twice and settled: ready to be taken."""
+    path = transport.outbox / name
+    path.write_bytes(data)
+    clock["now"] += 10
+    transport.scan()
+    [item] = transport.scan().ready
+    return path, item
+
+
 def _names(scan) -> list[str]:
     return [f.name for f in scan.ready]
 
@@ -86,11 +96,7 @@ def test_links_fifos_and_folders_are_refused_and_never_followed(drop, tmp_path) 
 
 def test_a_file_swapped_for_a_link_after_the_scan_is_not_read(drop, tmp_path) -> None:
     transport, clock = drop
-    path = transport.outbox / "a.xml"
-    path.write_bytes(b"data")
-    clock["now"] += 10
-    transport.scan()
-    [item] = transport.scan().ready
+    path, item = _taken(transport, clock, "a.xml", b"data")
     path.unlink()
     (tmp_path / "secret").write_bytes(b"data")
     path.symlink_to(tmp_path / "secret")
@@ -100,11 +106,7 @@ def test_a_file_swapped_for_a_link_after_the_scan_is_not_read(drop, tmp_path) ->
 
 def test_download_then_remove_and_a_replaced_file_is_not_removed(drop) -> None:
     transport, clock = drop
-    path = transport.outbox / "a.xml"
-    path.write_bytes(b"first")
-    clock["now"] += 10
-    transport.scan()
-    [item] = transport.scan().ready
+    path, item = _taken(transport, clock, "a.xml", b"first")
     sink = io.BytesIO()
     assert transport.download(item, sink) == 5 and sink.getvalue() == b"first"
     path.write_bytes(b"second version")  # the city replaced it meanwhile
