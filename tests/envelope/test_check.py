@@ -15,7 +15,7 @@ from gateway.documents.signature import sign
 from gateway.domain.envelope import MessageType
 from gateway.domain.settlement import CityClaim
 
-from conftest import claim_header, packed_sample
+from tests.envelope.helpers import claim_header, make_party, packed_sample
 
 
 def line_of(data: bytes, needle: bytes, start: int = 0) -> int:
@@ -137,8 +137,6 @@ def test_header_consistency(parties, trust, changes, code):
 
 
 def test_a_claim_whose_residence_city_is_an_insurance_pool(parties, tmp_path):
-    from conftest import make_party
-
     pool = make_party("379901", tmp_path)
     data = packed_sample(pool)
     result = check_message(data, TrustStore({"379901": [pool.cert]}))

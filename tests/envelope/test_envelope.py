@@ -23,7 +23,7 @@ from gateway.documents.keys import KeyFileError, generate_keys, load_certificate
 from gateway.domain.envelope import MessageType
 from gateway.domain.findings import Refused
 
-from conftest import CLAIM_BODY, claim_header
+from tests.envelope.helpers import CLAIM_BODY, claim_header
 
 
 def message(header_xml: str) -> etree._Element:

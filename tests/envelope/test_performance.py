@@ -9,7 +9,7 @@ import pytest
 
 from gateway.documents.check import check_message
 
-from conftest import packed_sample
+from tests.envelope.helpers import packed_sample
 
 # persons -> roughly 20 KB, 200 KB, 5 MB packed A3 (about 1.1 KB per person)
 SIZES = {15: 2.0, 170: 4.0, 4_400: 20.0}  # generous bounds in seconds for a noisy shared machine

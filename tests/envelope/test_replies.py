@@ -10,7 +10,7 @@ from gateway.documents.replies import NACK_ERROR_LIMIT, make_ack, make_nack, mak
 from gateway.domain.envelope import MessageType
 from gateway.domain.findings import Finding
 
-from conftest import packed_sample
+from tests.envelope.helpers import packed_sample
 
 
 def test_ack_answers_the_message_and_passes_the_check(parties, trust):

@@ -15,7 +15,7 @@ from gateway.documents.envelope import ENVELOPE_NS, SETTLEMENT_NS
 from gateway.documents.signature import DS, sign, verify, verify_message
 from gateway.domain.findings import Refused
 
-from conftest import CLAIM_BODY, make_party, signed_claim
+from tests.envelope.helpers import CLAIM_BODY, make_party, signed_claim
 
 E = "{%s}" % ENVELOPE_NS
 S = "{%s}" % SETTLEMENT_NS
