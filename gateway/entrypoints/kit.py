@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output is named canonically (see docs/protocol.md) unless -o is given.",
     )
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
-    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES)
+    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES, help="which attachment DOC is")
     _add_addressing(p)
     p.add_argument("--key", required=True, metavar="KEY", help="the sender's private key (PEM, mode 0600)")
     p.add_argument("--cert", required=True, metavar="CERT", help="the sender's certificate (PEM)")
@@ -254,7 +254,7 @@ def _print_result(name: str, result: CheckResult) -> None:
     header = result.header if result.header_trusted else None
     what = (
         f"{header.type.value} {header.sender} -> {header.receiver} {header.period} serial {header.serial} "
-        f"r{header.revision} id {header.message_id}" if header else "message"
+        f"r{header.revision} id {header.message_id}" if header else "message (its header is not verified)"
     )
     if result.valid:
         print(f"{name}: valid {what}")
