@@ -55,10 +55,8 @@ class _CheckSettings:
         self.max_bytes = config.max_message_bytes
         self.gateway_code = config.code
         self.known_areas = frozenset(KNOWN_AREAS) | frozenset(config.cities)
-        types = [city.service_types for city in config.cities.values() if city.service_types is not None]
-        # The residence city's catalogue decides the services; any city's list is a superset guard here, and
-        # the per-city refusal is left to the rules when a city restricts (None: every schema type).
-        self.service_types = frozenset().union(*types) if types and len(types) == len(config.cities) else None
+        # The residence city's catalogue decides the services (居住地目录): the check picks the list by it.
+        self.service_types = {code: city.service_types for code, city in config.cities.items()}
 
     def check(self, data: bytes, now: datetime) -> CheckOutcome:
         from gateway.documents.check import check_message

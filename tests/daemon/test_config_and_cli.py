@@ -92,3 +92,23 @@ def test_init_run_once_and_the_operators_views(tmp_path, _template, capsys) -> N
     assert main(["trace", claim.message_id, "-c", str(path)]) == 0
     out = capsys.readouterr().out
     assert "resend_requested: operator: ltcgw resend" in out and "(delivery 2)" in out
+
+
+def test_a_residence_citys_service_types_are_enforced(tmp_path, _template, capsys) -> None:
+    path = _workspace(tmp_path, _template)
+    text = path.read_text(encoding="utf-8").replace(
+        f'certificates = ["keys/{ZIBO}.crt.pem"]', f'certificates = ["keys/{ZIBO}.crt.pem"]\nservice_types = ["99"]'
+    )
+    path.write_text(text, encoding="utf-8")
+    assert load_config(path).cities[ZIBO].service_types == frozenset({"99"})
+    zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
+    jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
+    claim, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=23)  # 淄博 is the residence city: its list counts
+    other, _ = jinan.send(MessageType.A3, ZIBO, PERIOD, seed=24)  # 济南 is the residence city: no list, passes
+    assert main(["run", "-c", str(path), "--once", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["messages", "-c", str(path), "--json"]) == 0
+    listed = {m["id"]: m for m in json.loads(capsys.readouterr().out)}
+    assert listed[claim.message_id]["state"] == "REJECTED"
+    assert "codes.service_type" in {f["code"] for f in listed[claim.message_id]["findings"]}
+    assert listed[other.message_id]["state"] == "DELIVERED"

@@ -34,9 +34,9 @@ BROKEN_EVERY = 12  # one file in twelve is altered after signing: NACK
 KILLS = 30
 
 
-def _prepare(root: Path, keys: Path) -> tuple[Path, dict, list]:
+def _prepare(root: Path, keys: Path, workers: int) -> tuple[Path, dict, list]:
     shutil.copytree(keys, root / "keys", dirs_exist_ok=True)
-    config_path = write_workspace(root, CITIES, retry=["1h"], rescan_seconds=0.3)
+    config_path = write_workspace(root, CITIES, retry=["1h"], workers=workers, rescan_seconds=0.3)
     cities = {code: CitySystem(code, root / "keys", root / "drops" / code) for code in CITIES}
     rng = random.Random(7)
     planned = []  # (sender, header, bytes, valid)
@@ -66,8 +66,9 @@ def _start(config_path: Path, log) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys: Path) -> None:
-    config_path, cities, planned = _prepare(tmp_path, keys)
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "process-pool"])
+def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys: Path, workers: int) -> None:
+    config_path, cities, planned = _prepare(tmp_path, keys, workers)
     config = load_config(config_path)
     stop = threading.Event()
 
