@@ -47,6 +47,11 @@ def _add_addressing(p: argparse.ArgumentParser) -> None:
     p.add_argument("--period", required=True, metavar="YYYY-MM", help="service month")
 
 
+def _add_signer(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--key", required=True, metavar="KEY", help="the signing city's private key (PEM, mode 0600)")
+    p.add_argument("--cert", required=True, metavar="CERT", help="its certificate (PEM)")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "keys", help="make a signing key and self-signed certificate for a city",
@@ -78,8 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
     p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES, help="which attachment DOC is")
     _add_addressing(p)
-    p.add_argument("--key", required=True, metavar="KEY", help="the sender's private key (PEM, mode 0600)")
-    p.add_argument("--cert", required=True, metavar="CERT", help="the sender's certificate (PEM)")
+    _add_signer(p)
     p.add_argument("--serial", help="流水号 (default: the document's own Serial)")
     p.add_argument("--revision", type=int, default=1, help="1 for a first issue; higher to replace it (default 1)")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
@@ -105,8 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reject REASON. It goes from the message's receiver back to its sender.",
     )
     p.add_argument("file", metavar="FILE", help="the delivered message")
-    p.add_argument("--key", required=True, metavar="KEY")
-    p.add_argument("--cert", required=True, metavar="CERT")
+    _add_signer(p)
     p.add_argument("--reject", metavar="REASON", help="decline the message, saying why (no personal data)")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
     p.set_defaults(handler=_guarded(_receipt))
