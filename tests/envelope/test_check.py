@@ -147,3 +147,17 @@ def test_service_types_per_residence_city(parties, trust):
     data = packed_sample(parties["zibo"])
     assert check_message(data, trust, service_types={"370300": {"99"}}).codes.count("codes.service_type") > 0
     assert check_message(data, trust, service_types={"370100": {"99"}}).valid  # another city's list
+
+
+def test_trust_store_from_files_with_a_rollover_pem(parties, tmp_path):
+    new = make_party("370300", tmp_path / "new", "ecdsa")
+    both = tmp_path / "370300.pem"
+    both.write_bytes(parties["zibo"].cert_path.read_bytes() + new.cert_path.read_bytes())
+    store = TrustStore.from_files({"370300": both, "370100": [parties["jinan"].cert_path]})
+    assert store.areas == {"370300", "370100"}
+    assert store.certificates("370300") == (parties["zibo"].cert, new.cert)
+    assert store.certificates("371700") == ()
+    restored = pickle.loads(pickle.dumps(store))
+    assert restored.certificates("370300") == store.certificates("370300")
+    assert check_message(packed_sample(new), restored).valid  # signed with the new key
+    assert check_message(packed_sample(parties["zibo"]), restored).valid  # and the old one still verifies
