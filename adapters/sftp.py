@@ -32,6 +32,8 @@ from typing import Any, BinaryIO
 import paramiko
 from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 
+from adapters.local import _kind as kind_of  # one wording for refusals, whichever the drop
+from adapters.local import safe_name
 from adapters.ssh_keys import KeyProblem, fingerprint, load_private_key, parse_pinned_host_keys
 from adapters.transport import (
     DropFile,
@@ -252,8 +254,7 @@ class SftpTransport:
             self._seen.pop(item.name, None)
 
     def deliver(self, name: str, src: BinaryIO) -> None:
-        if "/" in name or name in ("", ".", "..") or is_temporary_name(name):
-            raise ValueError(f"{name!r} cannot be delivered: not a plain, final file name")
+        safe_name(name)  # a plain final name, never a path (ValueError): same rule as the local drop
         with self._lock:
             self._call(f"deliver {name}", lambda sftp: self._deliver(sftp, name, src))
 
@@ -442,7 +443,7 @@ class SftpTransport:
                 continue
             mode = entry.st_mode or 0
             if not stat.S_ISREG(mode):
-                refused.append(Refusal(name, _not_regular(mode)))
+                refused.append(Refusal(name, f"{kind_of(mode)}: only regular files are taken, links never followed"))
                 continue
             size, mtime = entry.st_size or 0, float(entry.st_mtime or 0)
             if marker:
@@ -586,14 +587,6 @@ def _sync(sftp: paramiko.SFTPClient, remote: paramiko.SFTPFile) -> None:
     except OSError as exc:
         if exc.errno is not None:
             raise
-
-
-def _not_regular(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link: never followed; put the file itself in the outbox"
-    if stat.S_ISDIR(mode):
-        return "a folder: only files are taken from the outbox"
-    return "not a regular file: only files are taken from the outbox"
 
 
 def _describe(exc: BaseException) -> str:
