@@ -166,7 +166,7 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
     _summary(config, cities, time.monotonic() - started)
     if temporary and not keep:
         shutil.rmtree(root, ignore_errors=True)
-        _say(f"\n(workspace removed; run with --keep or --dir DIR to look around)")
+        _say("\n(workspace removed; run with --keep or --dir DIR to look around)")
     else:
         _say(f"\nworkspace kept: {root} (try: ltcgw status -c {config_path})")
     return 0
@@ -185,6 +185,13 @@ def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
          f"(claims A3: {sum(m.type == 'A3' for m in attachments)}, settlements A4: {sum(m.type == 'A4' for m in attachments)})")
     for state, n in sorted(states.items()):
         _say(f"  {state:<18} {n}")
+    flows = Counter((m.sender, m.receiver, m.type) for m in attachments if m.state.value != "REJECTED")
+    codes = sorted(cities)
+    _say("what flowed (row: sender, column: receiver; claims A3 / settlements A4):")
+    _say(" " * 15 + "".join(f"{code:>9}" for code in codes))  # 15: "  CODE 名称" as displayed (CJK is double width)
+    for sender in codes:
+        cells = [f"{flows[(sender, r, 'A3')]}/{flows[(sender, r, 'A4')]}" if r != sender else "-" for r in codes]
+        _say(f"  {sender} {area_name(sender)}" + "".join(f"{cell:>9}" for cell in cells))
     _say(f"receipts forwarded to senders: {sum(m.state.value == 'FORWARDED' for m in receipts)}")
     _say("per city (as sender): received / delivered / waiting for receipt / failed / rejected")
     for c in ledger.city_counts():
