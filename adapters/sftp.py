@@ -17,6 +17,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import errno
+import json
 import posixpath
 import random
 import secrets
@@ -147,6 +148,20 @@ class SftpSettings:
         if problems:
             raise SftpConfigError(problems)
         return settings
+
+    def to_toml(self, base_dir: Path | None = None) -> list[str]:
+        """The `[cities.CODE.transport]` lines for these settings (what `ltcgw init --transport sftp` writes):
+        `kind`, the connection, then only what differs from the defaults; paths relative to `base_dir`."""
+        always = {"host", "port", "user", "private_key", "known_hosts", "host_key", "outbox", "inbox"}
+        lines = ['kind = "sftp"']
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is None or (item.name not in always and value == item.default):
+                continue
+            if isinstance(value, Path):
+                value = str(value.relative_to(base_dir) if base_dir and value.is_relative_to(base_dir) else value)
+            lines.append(f"{item.name} = {json.dumps(value, ensure_ascii=False)}")  # JSON scalars are TOML
+        return lines
 
     def key_problems(self) -> list[str]:
         """What is wrong with the key files now (they are read again at every connect)."""

@@ -4,7 +4,6 @@ down for a while only delays itself; its backlog drains when the server is back,
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,35 +26,18 @@ JINAN, ZIBO = "370100", "370300"  # 济南 insured city of the claims, 淄博 re
 PERIOD = "2026-10"
 
 
-def sftp_transport_table(server, account) -> list[str]:
-    """The `[cities.CODE.transport]` lines an operator writes for an SFTP drop."""
-    return [
-        'kind = "sftp"',
-        f'host = "{server.host}"',
-        f"port = {server.port}",
-        f'user = "{account.user}"',
-        f'private_key = "{account.key}"',
-        f'known_hosts = "{server.pin_file()}"',
-        f'outbox = "{account.outbox}"',
-        f'inbox = "{account.inbox}"',
-        "poll_interval = 0.2",
-        "connect_timeout = 5",
-        "backoff_initial = 0.2",
-        "backoff_max = 1",
-    ]
-
-
 class SftpWorkspace:
-    """A gateway folder whose cities' drops are on sshd servers, and each city's system on its own drop."""
+    """A gateway folder whose cities' drops are on sshd servers, and each city's system on its own drop.
 
-    def __init__(self, root: Path, servers: dict[str, object]) -> None:
+    The sftp tables are written with `SftpSettings.to_toml` and read back through the config file."""
+
+    def __init__(self, root: Path, servers: dict[str, object], settings_for) -> None:
         config_path = write_workspace(root, list(servers), retry=["10m", "30m"], rescan_seconds=0.2)
         text = config_path.read_text(encoding="utf-8")
         for code, server in servers.items():
-            account = server.accounts[code]
             local = f'kind = "local"\ndrop = "drops/{code}"'
             assert local in text
-            text = text.replace(local, "\n".join(sftp_transport_table(server, account)))
+            text = text.replace(local, "\n".join(settings_for(server, code).to_toml(root)))
         config_path.write_text(text, encoding="utf-8")
         self.config = load_config(config_path)  # the sftp tables pass the config check
         self.gw = build_gateway(self.config)
@@ -87,9 +69,9 @@ def wait_for(condition: Callable[[], object], seconds: float = 30, what: str = "
 
 
 @pytest.fixture
-def over_sftp(tmp_path: Path, sshd_factory) -> Iterator[SftpWorkspace]:
+def over_sftp(tmp_path: Path, sshd_factory, settings_for) -> Iterator[SftpWorkspace]:
     servers = {JINAN: sshd_factory(JINAN), ZIBO: sshd_factory(ZIBO)}
-    ws = SftpWorkspace(tmp_path / "gateway", servers)
+    ws = SftpWorkspace(tmp_path / "gateway", servers, settings_for)
     ws.servers = servers
     ws.start()
     yield ws
@@ -144,4 +126,4 @@ def test_a_city_server_down_mid_run_delays_only_itself_and_its_backlog_drains(ov
     names = sorted(p.name for p in jinan.inbox.iterdir())
     assert names == sorted(file_name(c) for c in [first, *claims])  # each exactly once, no temporaries
     assert ws.gw.transports[JINAN].connects >= 2 and ws.gw.transports[ZIBO].connects == 1
-    assert not any(re.match(r"^\.", p.name) for p in zibo.inbox.iterdir())
+    assert not any(p.name.startswith(".") for p in zibo.inbox.iterdir())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 import paramiko
@@ -111,3 +112,12 @@ def test_bare_public_keys_are_pinned_under_host_and_port_and_markers_are_refused
         parse_pinned_host_keys("@cert-authority * " + bare, "10.0.0.5", 2222, "pins")
     with pytest.raises(KeyProblem, match="pins line 2: not a host key line"):
         parse_pinned_host_keys(bare + "[10.0.0.5]:2222 ssh-ed25519 !!!\n", "10.0.0.5", 2222, "pins")
+
+
+def test_settings_written_as_toml_read_back_the_same(keys, tmp_path):
+    settings = SftpSettings.from_mapping(table(poll_interval=2.5, done_marker=".done", host_key=None), tmp_path)
+    lines = settings.to_toml(tmp_path)
+    assert lines[0] == 'kind = "sftp"' and 'private_key = "keys/gateway_ed25519"' in lines
+    assert not any(line.startswith(("stable_polls", "io_timeout")) for line in lines)  # defaults stay implicit
+    options = tomllib.loads("\n".join(lines[1:]))
+    assert SftpSettings.from_mapping(options, tmp_path) == settings
