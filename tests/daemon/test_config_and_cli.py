@@ -112,3 +112,17 @@ def test_a_residence_citys_service_types_are_enforced(tmp_path, _template, capsy
     assert listed[claim.message_id]["state"] == "REJECTED"
     assert "codes.service_type" in {f["code"] for f in listed[claim.message_id]["findings"]}
     assert listed[other.message_id]["state"] == "DELIVERED"
+
+
+def test_transport_kinds_are_checked_by_their_adapter(tmp_path, _template) -> None:
+    path = _workspace(tmp_path, _template)
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(f'kind = "local"\ndrop = "drops/{JINAN}"', 'kind = "sftp"\nhost = "sftp.jinan.example"')
+    text = text.replace(f'kind = "local"\ndrop = "drops/{ZIBO}"', 'kind = "pigeon"')
+    path.write_text(text, encoding="utf-8")
+    config, problems = check_config(path)
+    assert config is None
+    where = [p.where for p in problems]
+    assert f"gateway.toml:cities.{ZIBO}.transport.kind" in where
+    sftp = [p.message for p in problems if p.where == f"gateway.toml:cities.{JINAN}.transport"]
+    assert any("'user' is required" in m for m in sftp) and any("host key" in m for m in sftp)
