@@ -318,3 +318,18 @@ def test_an_unreachable_city_does_not_stall_the_others(tmp_path, _template, caps
         gw.ledger.close()
     out = capsys.readouterr().out
     assert "drop_unreachable" in out and yantai in out
+
+
+def test_an_oversize_file_is_refused_and_only_its_head_kept(workspace) -> None:
+    ws = workspace
+    zibo = ws.cities[ZIBO]
+    ws.gw.max_message_bytes = ws.gw.checker.settings.max_bytes = 4096
+    header, data = zibo.pack(MessageType.A3, JINAN, PERIOD, seed=12, persons=30)
+    assert len(data) > 4096
+    zibo.drop_file(file_name(header), data)
+    ws.run()
+    [record] = ws.gw.ledger.messages()
+    assert record.state is State.REJECTED and [f["code"] for f in record.findings] == ["xml.too_large"]
+    assert record.size == 4097  # the head only: enough to say it is too large
+    assert [p.name for p in zibo.replies("NACK")] == [f"NACK_{record.sha256[:16]}.xml"]
+    assert not any(zibo.outbox.iterdir())
