@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,7 +16,7 @@ from gateway.bootstrap import build_gateway
 from gateway.config import load_config
 from gateway.demo import CitySystem
 from gateway.entrypoints.operations import write_workspace
-from gateway.service.daemon import run_once
+from gateway.service.daemon import Engine, run_once
 
 JINAN, ZIBO = "370100", "370300"  # 济南 (insured city of the claims), 淄博 (residence city)
 PERIOD = "2026-10"
@@ -57,6 +61,29 @@ class Workspace:
         found = [m for m in records if m.message_id == message_id]
         assert found, f"no message {message_id} in the ledger"
         return found[-1]
+
+
+@contextmanager
+def running_daemon(config, rescan_seconds: float) -> Iterator[object]:
+    """The daemon (city workers + engine) in this process, stopped and checked stopped at the end."""
+    gw = build_gateway(config)
+    engine = Engine(gw, rescan_seconds=rescan_seconds)
+    runner = threading.Thread(target=engine.run_forever, daemon=True)
+    runner.start()
+    try:
+        yield gw
+    finally:
+        engine.stopping.set()
+        engine.wake.set()
+        runner.join(timeout=15)
+        gw.ledger.close()
+    assert not runner.is_alive()
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,20 @@ refusals, resends, duplicates, id conflicts and revisions."""
 
 from __future__ import annotations
 
+import shutil
+import time
+
+from gateway.config import load_config
+from gateway.demo import CitySystem
 from gateway.documents.check import check_message
 from gateway.documents.envelope import file_name
+from gateway.documents.replies import make_receipt
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
+from gateway.entrypoints.operations import write_workspace
+from gateway.service.resend import resend_by_hand
 
-from .conftest import JINAN, PERIOD, ZIBO
+from .conftest import JINAN, PERIOD, ZIBO, Workspace, running_daemon, wait_until
 
 
 def _verified_reply(ws, path):
@@ -100,8 +108,6 @@ def test_a_missing_receipt_is_resent_on_schedule_then_answered(workspace) -> Non
 
 
 def test_when_the_schedule_is_spent_the_message_fails_with_an_alert_and_a_late_receipt_closes_it(workspace, capsys) -> None:
-    from gateway.service.resend import resend_by_hand
-
     ws = workspace
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
     claim, _ = ws.claim(4)
@@ -191,8 +197,6 @@ def test_a_file_from_another_citys_drop_and_a_receipt_for_nothing_are_refused(wo
     assert (jinan.inbox / f"NACK_{header.message_id}.xml").exists()
     assert not zibo.replies("ACK") and not zibo.deliveries()
 
-    from gateway.documents.replies import make_receipt
-
     receipt = make_receipt(header, answered_sha256="0" * 64, key=jinan.key, cert=jinan.cert)
     # The header answered was never delivered to 济南 (it was refused): the receipt answers nothing known.
     jinan.drop_file("RECEIPT_x.xml", receipt)
@@ -226,10 +230,6 @@ def test_refused_drop_entries_are_recorded_and_alerted_once(workspace, tmp_path,
 
 
 def test_checks_in_a_process_pool_give_the_same_outcomes(tmp_path, _template) -> None:
-    import shutil
-
-    from .conftest import Workspace
-
     shutil.copytree(_template, tmp_path / "keys")
     ws = Workspace(tmp_path, [JINAN, ZIBO], retry=["10m"])
     ws.gw.checker.workers = 2
@@ -249,73 +249,28 @@ def test_checks_in_a_process_pool_give_the_same_outcomes(tmp_path, _template) ->
 
 def test_the_daemon_takes_a_renamed_file_at_once_on_a_watchdog_event(tmp_path, _template) -> None:
     """With a 60 s rescan, only the watchdog event can explain a pickup within seconds."""
-    import shutil
-    import threading
-    import time
-
-    from adapters.local import LocalTransport
-    from gateway.bootstrap import build_gateway
-    from gateway.config import load_config
-    from gateway.demo import CitySystem
-    from gateway.entrypoints.operations import write_workspace
-    from gateway.service.daemon import Engine
-
     shutil.copytree(_template, tmp_path / "keys")
     config = load_config(write_workspace(tmp_path, [JINAN, ZIBO], rescan_seconds=60))
-    gw = build_gateway(config)
-    engine = Engine(gw, rescan_seconds=60)
-    runner = threading.Thread(target=engine.run_forever, daemon=True)
-    runner.start()
-    try:
+    with running_daemon(config, rescan_seconds=60):
         time.sleep(0.5)  # the start-up scan has passed; the next rescan is a minute away
         zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
         jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
-        claim, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=50)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not jinan.deliveries():
-            time.sleep(0.05)
+        _, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=50)
+        wait_until(jinan.deliveries)
         assert [p.read_bytes() for p in jinan.deliveries()] == [data]
-        assert isinstance(gw.transports[ZIBO], LocalTransport)
-    finally:
-        engine.stopping.set()
-        engine.wake.set()
-        runner.join(timeout=15)
-        gw.ledger.close()
-    assert not runner.is_alive()
 
 
 def test_an_unreachable_city_does_not_stall_the_others(tmp_path, _template, capsys) -> None:
-    import shutil
-    import threading
-    import time
-
-    from gateway.bootstrap import build_gateway
-    from gateway.config import load_config
-    from gateway.demo import CitySystem
-    from gateway.entrypoints.operations import write_workspace
-    from gateway.service.daemon import Engine
-
     yantai = "370600"
     shutil.copytree(_template, tmp_path / "keys")
     config = load_config(write_workspace(tmp_path, [JINAN, ZIBO, yantai], rescan_seconds=0.2))
     shutil.rmtree(tmp_path / "drops" / yantai)  # 烟台's drop is gone (a dead mount, say)
-    gw = build_gateway(config)
-    engine = Engine(gw, rescan_seconds=0.2)
-    runner = threading.Thread(target=engine.run_forever, daemon=True)
-    runner.start()
-    try:
+    with running_daemon(config, rescan_seconds=0.2):
         zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
         jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
         _, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=60)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not jinan.deliveries():
-            time.sleep(0.05)
+        wait_until(jinan.deliveries)
         assert [p.read_bytes() for p in jinan.deliveries()] == [data]
-    finally:
-        engine.stopping.set()
-        engine.wake.set()
-        runner.join(timeout=15)
-        gw.ledger.close()
     out = capsys.readouterr().out
     assert "drop_unreachable" in out and yantai in out
 
