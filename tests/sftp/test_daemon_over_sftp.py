@@ -18,6 +18,7 @@ from gateway.documents.envelope import file_name
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
 from gateway.entrypoints.operations import write_workspace
+from gateway.service import events
 from gateway.service.daemon import Engine
 
 from adapters.sftp import SftpTransport
@@ -50,8 +51,9 @@ class SftpWorkspace:
         self._thread.start()
 
     def stop(self) -> None:
-        self.engine.stop()
-        self._thread.join(timeout=20)
+        if self._thread.is_alive():
+            self.engine.stop()
+            self._thread.join(timeout=20)
         self.gw.ledger.close()
 
     def state(self, message_id: str) -> State | None:
@@ -73,7 +75,6 @@ def over_sftp(tmp_path: Path, sshd_factory, settings_for) -> Iterator[SftpWorksp
     servers = {JINAN: sshd_factory(JINAN), ZIBO: sshd_factory(ZIBO)}
     ws = SftpWorkspace(tmp_path / "gateway", servers, settings_for)
     ws.servers = servers
-    ws.start()
     yield ws
     ws.stop()
 
@@ -81,6 +82,7 @@ def over_sftp(tmp_path: Path, sshd_factory, settings_for) -> Iterator[SftpWorksp
 @pytest.mark.slow
 def test_claims_reach_the_insured_city_and_acks_and_receipts_flow_back(over_sftp) -> None:
     ws = over_sftp
+    ws.start()
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
     claim, claim_bytes = zibo.send(MessageType.A3, JINAN, PERIOD, seed=1)
     delivered = jinan.inbox / file_name(claim)
@@ -108,6 +110,7 @@ def test_claims_reach_the_insured_city_and_acks_and_receipts_flow_back(over_sftp
 @pytest.mark.slow
 def test_a_city_server_down_mid_run_delays_only_itself_and_its_backlog_drains(over_sftp) -> None:
     ws = over_sftp
+    ws.start()
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
     first, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=1)
     wait_for((jinan.inbox / file_name(first)).exists, what="the first claim delivered")
@@ -127,3 +130,55 @@ def test_a_city_server_down_mid_run_delays_only_itself_and_its_backlog_drains(ov
     assert names == sorted(file_name(c) for c in [first, *claims])  # each exactly once, no temporaries
     assert ws.gw.transports[JINAN].connects >= 2 and ws.gw.transports[ZIBO].connects == 1
     assert not any(p.name.startswith(".") for p in zibo.inbox.iterdir())
+
+
+@pytest.fixture
+def alerts(monkeypatch) -> list[tuple[str, dict]]:
+    """Every alert the daemon raises (and still logs), as (kind, fields)."""
+    raised: list[tuple[str, dict]] = []
+    original = events.alert
+
+    def record(kind: str, **fields) -> None:
+        raised.append((kind, fields))
+        original(kind, **fields)
+
+    monkeypatch.setattr(events, "alert", record)
+    return raised
+
+
+def alerted(alerts, city: str, text: str) -> bool:
+    return any(fields.get("city") == city and text in str(fields.get("error", "")) for _, fields in alerts)
+
+
+@pytest.mark.slow
+def test_a_changed_host_key_and_a_locked_inbox_are_alerted_retried_and_hold_up_no_other_city(
+    alerts, over_sftp
+) -> None:
+    ws = over_sftp
+    zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
+    server = ws.servers[JINAN]
+    server.stop()
+    server.replace_host_key()  # since it was pinned, another machine answers at Jinan's address
+    server.start()
+    ws.start()
+
+    claim, claim_bytes = zibo.send(MessageType.A3, JINAN, PERIOD, seed=1)
+    wait_for((zibo.inbox / f"ACK_{claim.message_id}.xml").exists, what="the ACK to the other city")
+    wait_for(lambda: alerted(alerts, JINAN, "host key"), what="the host key alert")
+    assert ws.state(claim.message_id) is State.ROUTED and list(jinan.inbox.iterdir()) == []
+    assert "Accepted publickey" not in server.log.read_text().split("Server listening")[-1]  # never logged in
+
+    server.pin_file()  # the operator pins the new key after checking it with the city
+    wait_for((jinan.inbox / file_name(claim)).exists, what="delivery once the key is pinned")
+    assert (jinan.inbox / file_name(claim)).read_bytes() == claim_bytes
+
+    jinan.inbox.chmod(0o555)  # the city's operator breaks the inbox's permissions
+    try:
+        second, _ = zibo.send(MessageType.A3, JINAN, "2026-09", seed=2)
+        wait_for(lambda: alerted(alerts, JINAN, "permission denied"), what="the permission alert")
+        assert not (jinan.inbox / file_name(second)).exists()
+    finally:
+        jinan.inbox.chmod(0o755)
+    wait_for((jinan.inbox / file_name(second)).exists, what="delivery once the inbox is writable")
+    wait_for(lambda: ws.state(second.message_id) is State.DELIVERED, what="DELIVERED")
+    assert sorted(p.name for p in jinan.inbox.iterdir()) == sorted([file_name(claim), file_name(second)])
