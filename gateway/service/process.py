@@ -92,7 +92,8 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
         message = tx.add_message(capture, header, now)
         findings: list[Finding] = list(outcome.findings)
         decision: routing.Decision | None = None
-        if outcome.valid and header is not None and outcome.header_trusted:
+        # Routing is asked whenever the header is signed, so that a NACK lists every finding at once.
+        if header is not None and outcome.header_trusted:
             if header.type.is_attachment:
                 decision = routing.decide_document(
                     capture.city, header, capture.sha256, gw.cities,
@@ -103,7 +104,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 answered = _answered(tx, header)
                 decision = routing.decide_reply(capture.city, header, gw.cities, answered)
             findings += decision.findings
-        if decision is None or not decision.route:
+        if not outcome.valid or decision is None or not decision.route:
             _reject(gw, tx, message, header, findings, now)
             report.rejected += 1
             report.cities_owed.add(capture.city)

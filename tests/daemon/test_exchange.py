@@ -288,3 +288,14 @@ def test_an_oversize_file_is_refused_and_only_its_head_kept(workspace) -> None:
     assert record.size == 4097  # the head only: enough to say it is too large
     assert [p.name for p in zibo.replies("NACK")] == [f"NACK_{record.sha256[:16]}.xml"]
     assert not any(zibo.outbox.iterdir())
+
+
+def test_a_nack_lists_the_routing_findings_with_the_document_ones(workspace) -> None:
+    ws = workspace
+    zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
+    header, data = zibo.pack(MessageType.A3, JINAN, PERIOD, seed=13, persons=2)
+    ws.gw.checker.settings.service_types = {ZIBO: frozenset({"99"})}  # every line of the claim breaks the list
+    jinan.drop_file(file_name(header), data)  # and it is left in the wrong drop
+    ws.run()
+    codes = {f["code"] for f in ws.message(header.message_id).findings}
+    assert {"codes.service_type", "route.wrong_drop"} <= codes
