@@ -61,6 +61,25 @@ def load_private_key(path: Path) -> paramiko.PKey:
     return _parse_private_key(path, data)
 
 
+def write_private_key(path: Path, comment: str = "ltcgw") -> str:
+    """Create a new Ed25519 key for the gateway at `path` (mode 600 from the start, never overwriting) and
+    return its public line, for the city's server operator (`ltcgw init --transport sftp`)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    line = f"{public.decode()} {comment}"
+    Path(f"{path}.pub").write_text(line + "\n", encoding="ascii")
+    return line
+
+
 def _parse_private_key(path: Path, data: bytes) -> paramiko.PKey:
     text = data.decode("ascii", errors="replace")
     for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):

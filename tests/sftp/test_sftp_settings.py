@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import paramiko
 import pytest
 
 from adapters.sftp import SftpConfigError, SftpSettings
-from adapters.ssh_keys import KeyProblem, load_private_key, parse_pinned_host_keys
+from adapters.ssh_keys import KeyProblem, load_private_key, parse_pinned_host_keys, write_private_key
 
 
 
@@ -121,3 +122,15 @@ def test_settings_written_as_toml_read_back_the_same(keys, tmp_path):
     assert not any(line.startswith(("stable_polls", "io_timeout")) for line in lines)  # defaults stay implicit
     options = tomllib.loads("\n".join(lines[1:]))
     assert SftpSettings.from_mapping(options, tmp_path) == settings
+
+
+def test_a_new_gateway_key_is_private_from_the_start_and_never_overwrites(tmp_path):
+    line = write_private_key(tmp_path / "370100_sftp", comment="ltcgw 370100")
+    assert (tmp_path / "370100_sftp").stat().st_mode & 0o777 == 0o600
+    key = load_private_key(tmp_path / "370100_sftp")
+    assert line == f"{key.get_name()} {key.get_base64()} ltcgw 370100"
+    assert (tmp_path / "370100_sftp.pub").read_text().strip() == line
+    derived = subprocess.run(["ssh-keygen", "-y", "-f", str(tmp_path / "370100_sftp")], capture_output=True, text=True)
+    assert derived.stdout.split()[:2] == line.split()[:2]  # OpenSSH reads it as the same key
+    with pytest.raises(FileExistsError):
+        write_private_key(tmp_path / "370100_sftp")
