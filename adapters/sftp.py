@@ -576,14 +576,16 @@ def _request_sizes(sftp: paramiko.SFTPClient) -> tuple[int, int]:
 
 
 def _replace(sftp: paramiko.SFTPClient, temporary: str, final: str) -> None:
-    """Rename over any old file atomically (posix-rename@openssh.com); servers without it get remove+rename,
-    which still never shows a partial file under the final name."""
+    """Rename over any old file atomically (posix-rename@openssh.com). A server without it (unsupported, or
+    denied by its sftp-server -P) gets remove + rename, which still never shows a partial file under the final
+    name; if the folder really is not writable, that fails the same way and is reported."""
     try:
         sftp.posix_rename(temporary, final)
         return
-    except OSError as exc:
-        if exc.errno is not None:  # permission denied, no such file: the rename itself is the problem
-            raise
+    except FileNotFoundError:
+        raise
+    except OSError:
+        pass
     try:
         sftp.remove(final)
     except FileNotFoundError:
@@ -594,14 +596,14 @@ def _replace(sftp: paramiko.SFTPClient, temporary: str, final: str) -> None:
 def _sync(sftp: paramiko.SFTPClient, remote: paramiko.SFTPFile) -> None:
     """Ask the server to fsync the file (fsync@openssh.com) so a rename never publishes unwritten data.
 
-    paramiko has no call for this extension, hence the raw request; servers without it just answer
-    "unsupported", and the upload goes on (most filesystems order a rename-over after the data anyway).
+    Best effort: paramiko has no call for this extension, hence the raw request, and servers without it (or
+    denying it) answer with an error that does not make the upload wrong: every write was acknowledged and the
+    size is checked before the rename.
     """
     try:
         sftp._request(CMD_EXTENDED, "fsync@openssh.com", remote.handle)  # noqa: SLF001
-    except OSError as exc:
-        if exc.errno is not None:
-            raise
+    except OSError:
+        pass
 
 
 def _describe(exc: BaseException) -> str:

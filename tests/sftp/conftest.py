@@ -23,8 +23,8 @@ def sshd_factory() -> Iterator[Callable[..., SshdServer]]:
     """Start any number of sshd servers (each with the given cities' accounts); all stopped at the end."""
     servers: list[SshdServer] = []
 
-    def make(*cities: str) -> SshdServer:
-        server = SshdServer()
+    def make(*cities: str, deny: str = "") -> SshdServer:
+        server = SshdServer(deny=deny)
         servers.append(server)
         for city in cities:
             server.add_account(city)

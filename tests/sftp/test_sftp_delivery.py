@@ -133,3 +133,20 @@ def test_permission_denied_on_the_inbox_is_a_clear_transport_error_and_retried_l
     qingdao.deliver("ACK_1.xml", io.BytesIO(b"ack"))  # fixed on the server: the next attempt goes through
     assert (inbox / "ACK_1.xml").read_bytes() == b"ack"
     assert qingdao.connects == 1  # a refused write does not cost the session
+
+
+def test_a_server_without_openssh_extensions_still_gets_whole_files(sshd_factory, connect):
+    plain = sshd_factory("370200", deny="posix-rename,fsync,limits")
+    qingdao = connect(plain, "370200")
+    inbox = plain.accounts["370200"].inbox_dir
+    payload = os.urandom(3 * 1024 * 1024)
+    qingdao.deliver("A3.xml", io.BytesIO(b"old"))
+    qingdao.deliver("A3.xml", io.BytesIO(payload))  # remove + rename replaces the old one
+    assert [p.name for p in inbox.iterdir()] == ["A3.xml"]
+    assert (inbox / "A3.xml").read_bytes() == payload
+    assert (qingdao._read_size, qingdao._write_size) == (32768, 32768)  # no stated limits: the safe size
+    (plain.accounts["370200"].outbox_dir / "A4.xml").write_bytes(payload)
+    qingdao.scan()
+    copy = io.BytesIO()
+    qingdao.download(qingdao.scan().ready[0], copy)
+    assert copy.getvalue() == payload

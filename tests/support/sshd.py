@@ -77,7 +77,9 @@ def _alive(pid: int) -> bool:
 class SshdServer:
     """One sshd; `add_account()` per city, then `start()`; `stop()` (or use as a context manager) cleans up."""
 
-    def __init__(self, workdir: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, workdir: Path | None = None, port: int | None = None, deny: str = "") -> None:
+        """`deny`: SFTP requests the server refuses (internal-sftp -P, e.g. "posix-rename,fsync,limits"),
+        to play a server without OpenSSH's extensions."""
         # Under a fresh 0755 folder (not pytest's 0700 tmp) so the per-city accounts can reach their homes.
         self.base = Path(tempfile.mkdtemp(prefix="ltcgw-sshd-", dir=workdir))
         self.base.chmod(0o755)
@@ -91,6 +93,7 @@ class SshdServer:
         self._users: list[str] = []
         self._process: subprocess.Popen[bytes] | None = None
         self._tag = secrets.token_hex(3)
+        self._sftp_options = "-u 0022" + (f" -P {deny}" if deny else "")
 
     # -- accounts ------------------------------------------------------------------------------------------
 
@@ -159,7 +162,7 @@ class SshdServer:
                     "MaxSessions 20",
                     "LogLevel INFO",
                     "Subsystem sftp internal-sftp",
-                    "ForceCommand internal-sftp -u 0022",
+                    f"ForceCommand internal-sftp {self._sftp_options}",
                     "",
                 ]
             )
