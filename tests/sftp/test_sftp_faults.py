@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import signal
+import socket
 import threading
 import time
 
@@ -168,3 +170,37 @@ def test_check_connection_reports_what_it_found(sshd, connect):
     jinan.close()
     down = jinan.check_connection()
     assert not down.ok and "cannot connect" in down.problems[0]
+
+
+def test_a_hung_server_costs_one_io_timeout_then_the_session_is_replaced(sshd, connect):
+    jinan = connect(sshd, "370100", io_timeout=1)
+    assert jinan.scan() == Scan()
+    sshd.signal_sessions(signal.SIGSTOP)  # the server's session stops answering, the TCP connection stays up
+    try:
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="370100: list the outbox: connection lost \\(timed out\\)"):
+            jinan.scan()
+        assert 0.9 < time.monotonic() - started < 5
+    finally:
+        sshd.signal_sessions(signal.SIGCONT)
+    assert jinan.scan() == Scan()  # a new session
+    assert jinan.connects == 2
+
+
+def test_a_server_that_never_answers_costs_one_connect_timeout(connect, sshd):
+    with socket.socket() as black_hole:  # accepts TCP connections, never says a word
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen()
+        jinan = connect(sshd, "370100", port=black_hole.getsockname()[1], connect_timeout=1,
+                        host_key=sshd.known_hosts_line().split(" ", 1)[1], known_hosts=None)
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="370100: cannot connect"):
+            jinan.scan()
+        assert time.monotonic() - started < 5
+
+
+def test_a_key_the_server_does_not_know_is_a_clear_login_failure(sshd, connect):
+    jinan = connect(sshd, "370100")
+    (sshd.base / "authorized" / sshd.accounts["370100"].user).write_text("")
+    with pytest.raises(TransportError, match="did not let user .* in with the key"):
+        jinan.scan()

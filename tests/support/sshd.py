@@ -209,14 +209,20 @@ class SshdServer:
             found += parents
         return found
 
-    def cut_sessions(self) -> int:
-        """Kill every session's sshd process (what a network cut or a server crash does to a client)."""
+    def signal_sessions(self, signum: int) -> int:
+        """Send `signum` to every session's processes (SIGSTOP: a hung server; SIGCONT: it wakes up)."""
         pids = self.session_pids()
         for pid in pids:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signum)
             except ProcessLookupError:
                 pass
+        return len(pids)
+
+    def cut_sessions(self) -> int:
+        """Kill every session's sshd process (what a network cut or a server crash does to a client)."""
+        pids = self.session_pids()
+        self.signal_sessions(signal.SIGKILL)
         deadline = time.monotonic() + 5
         while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.01)
