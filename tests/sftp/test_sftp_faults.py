@@ -38,7 +38,7 @@ def test_sshd_stopped_and_restarted_the_transport_reconnects_and_continues(sshd,
     started = time.monotonic()
     with pytest.raises(TransportError, match="next attempt in"):
         jinan.scan()  # backing off: fails fast without touching the network
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 0.5
 
     (drop / "A3.xml").write_bytes(b"<Message/>")  # the backlog that built up while it was down
     sshd.start()
