@@ -7,6 +7,10 @@ machine), each worker building its own trust store once.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -70,9 +74,17 @@ class _CheckSettings:
 _WORKER_SETTINGS: _CheckSettings | None = None
 
 
-def _init_worker(settings: _CheckSettings) -> None:
+def _init_worker(settings: _CheckSettings, parent: int) -> None:
     global _WORKER_SETTINGS
     _WORKER_SETTINGS = settings
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker outlives a SIGKILLed daemon otherwise (it waits on its queue forever): leave with the parent."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _check_in_worker(data: bytes, now: datetime) -> CheckOutcome:
@@ -92,7 +104,11 @@ class DocumentChecker:
         if self.workers <= 1 or len(items) <= 1:
             return [self.settings.check(data, now) for data in items]
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.settings,))
+            # spawn, not fork: the daemon has threads (city workers, watchdog) and open files a fork would copy.
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker, initargs=(self.settings, os.getpid()),
+            )
         return list(self._pool.map(_check_in_worker, items, [now] * len(items)))
 
     def close(self) -> None:

@@ -71,8 +71,8 @@ class CityWorker(threading.Thread):
         if watch is not None:
             try:
                 watch(self.wake.set)
-            except Exception as exc:  # inotify limits: the rescan still covers it
-                events.emit("watch_unavailable", city=self.city, error=str(exc))
+            except Exception as exc:  # inotify limits: the rescan still covers it, only slower
+                events.alert("watch_unavailable", city=self.city, error=str(exc))
         while not self.engine.stopping.is_set():
             try:
                 report = capture_city(self.gw, self.transport)
@@ -80,7 +80,7 @@ class CityWorker(threading.Thread):
                     self.engine.wake.set()
                 flush_city(self.gw, self.transport)
                 self.failures = 0
-                timeout = 1.0 if report.waiting else self.rescan  # growing files: look again soon
+                timeout = min(self.rescan, 1.0) if report.waiting else self.rescan  # growing files: look again soon
             except TransportError as exc:
                 self.failures += 1
                 if self.failures == 1 or self.failures % 10 == 0:
