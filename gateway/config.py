@@ -65,6 +65,18 @@ class CityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """`[console]`: the operators' web console (gateway/web). Off unless enabled; loopback; read-only unless a
+    token file is given and `read_only = false` (the token also guards downloads of originals)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8470
+    token_file: Path | None = None
+    read_only: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     code: str
@@ -77,6 +89,7 @@ class Config:
     workers: int
     rescan_seconds: float
     cities: Mapping[str, CityConfig] = field(default_factory=dict)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     def trust_store(self) -> Any:
         """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify)."""
@@ -329,6 +342,25 @@ def _register_optional_transports() -> None:
         register_transport_check("sftp", _check_sftp)
 
 
+def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
+    table = r.table(data, "console", "console", required=False)
+    r.unknown_keys(table, {"enabled", "host", "port", "token_file", "read_only"}, "console")
+    default = ConsoleSettings()
+    enabled = r.value(table, "enabled", "console.enabled", bool, default.enabled)
+    host = r.value(table, "host", "console.host", str, default.host)
+    port = r.value(table, "port", "console.port", int, default.port)
+    if port is not None and not 0 <= port <= 65535:
+        r.problem("console.port", "must be a TCP port (0 picks a free one)")
+    read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
+    token_file = r.file_path(table, "token_file", "console.token_file") if "token_file" in table else None
+    if token_file is not None and token_file.is_file() and (problem := _key_problem(token_file)):
+        r.problem("console.token_file", problem)
+    if read_only is False and token_file is None:
+        r.problem("console.read_only", "false needs token_file: a state change is only taken with the token")
+    return ConsoleSettings(bool(enabled), host or default.host, default.port if port is None else port, token_file,
+                           default.read_only if read_only is None else read_only)
+
+
 def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     """Read and check the file: the config (when usable) and every problem found."""
     path = Path(path).resolve()
@@ -340,7 +372,7 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [ConfigProblem(path.name, f"not valid TOML: {exc}")]
     _register_optional_transports()
-    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities"}, "")
+    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console"}, "")
     gateway = _read_gateway(r, data)
     storage = _read_storage(r, data)
     cities_table = r.table(data, "cities", "cities")
@@ -353,9 +385,10 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
         r.problem("cities", "at least two cities are needed for an exchange")
     if gateway["code"] in cities:
         r.problem(f"cities.{gateway['code']}", "the gateway's own code cannot be a city")
+    console = _read_console(r, data)
     if r.problems:
         return None, r.problems
-    config = Config(path=path, cities=cities, **gateway, **storage)
+    config = Config(path=path, cities=cities, console=console, **gateway, **storage)
     return config, []
 
 
