@@ -159,7 +159,8 @@ def _header_or_findings(root: etree._Element) -> tuple[Header | None, list[Findi
 
 
 def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_code: str) -> list[Finding]:
-    """What the schema cannot say about a header: its parties, their direction, InReplyTo on replies only.
+    """What the schema cannot say about a header: its parties, their direction, InReplyTo on replies and
+    disputes only.
 
     (Type against the body's root is the rules' envelope.type: they compare the document with its header.)
     """
@@ -177,7 +178,7 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
     kind = header.type.value
     if header.type.is_attachment:
         if header.reply_to_sha256 is not None:
-            add("envelope.in_reply_to", "only replies (ACK, NACK, RECEIPT) carry InReplyTo", "InReplyTo")
+            add("envelope.in_reply_to", "only replies (ACK, NACK, RECEIPT) and disputes carry InReplyTo", "InReplyTo")
         if gateway_code in (header.sender, header.receiver):
             add("envelope.direction", "settlement documents go from city to city, not to or from the gateway", "Type")
         elif header.residence_city in PROVINCIAL_POOLS:
@@ -188,6 +189,10 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
         return findings
     if header.reply_to_sha256 is None:
         add("envelope.in_reply_to", f"a {kind} must name the message it answers (InReplyTo)", "Header")
+    if header.type.is_dispute:
+        if gateway_code in (header.sender, header.receiver):
+            add("envelope.direction", f"a {kind} goes from city to city, not to or from the gateway", "Type")
+        return findings
     from_gateway = header.type in (MessageType.ACK, MessageType.NACK)
     if from_gateway and header.sender != gateway_code:
         add("envelope.direction", f"only the gateway ({gateway_code}) sends {kind}", "Sender")

@@ -33,6 +33,8 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.ACK: "Ack",
     MessageType.NACK: "Nack",
     MessageType.RECEIPT: "Receipt",
+    MessageType.DISPUTE: "Dispute",
+    MessageType.DISPUTE_ANSWER: "DisputeAnswer",
 }
 
 _FIELDS = ("MessageId", "Type", "Sender", "Receiver", "Period", "Serial", "Revision", "Created")
@@ -228,7 +230,7 @@ def _copy(document: etree._Element) -> etree._Element:
 def file_name(header: Header) -> str:
     """The canonical file name of a message, from its header alone (documented in docs/protocol.md).
 
-    Attachments: TYPE_SENDER_RECEIVER_PERIOD_SERIAL_rREVISION_ID.xml, e.g.
+    Attachments and disputes: TYPE_SENDER_RECEIVER_PERIOD_SERIAL_rREVISION_ID.xml, e.g.
     A3_370300_370100_2026-10_ZB202610001_r1_37030020261125144100A1B2C3D4.xml. Replies: see reply_file_name.
     """
     if header.type.is_reply:

@@ -100,6 +100,18 @@ ADJUSTMENT = _fields(
 )
 FACILITY_SETTLEMENT_HEAD = FACILITY_HEAD + _fields("InsuredCity:insured_city SettlementSerial:settlement_serial")
 FACILITY_SETTLEMENT_TAIL = NOTES + CITY_CLAIM_TAIL[:3] + FACILITY_CLAIM_TAIL[2:]
+DISPUTE_HEAD = _fields(
+    """Serial:serial Period:period ResidenceCity:residence_city InsuredCity:insured_city
+    DisputedType:disputed_type DisputedSerial:disputed_serial Subject:subject FacilityCode:facility_code:?
+    Expected:expected:amount Stated:stated:amount Explanation:explanation"""
+)
+DISPUTE_TAIL = _fields("RaisedBy:raised_by Unit:unit RaisedAt:raised_at:date")
+DISPUTE_ANSWER = _fields(
+    """Serial:serial Period:period ResidenceCity:residence_city InsuredCity:insured_city
+    DisputeSerial:dispute_serial Outcome:outcome CorrectedAmount:corrected_amount:amount?
+    CorrectionSerial:correction_serial:? Explanation:explanation AnsweredBy:answered_by Unit:unit
+    AnsweredAt:answered_at:date"""
+)
 ACK = _fields("DeliveredTo:delivered_to Note:note:?")
 RECEIPT = _fields("Status:status Reason:reason:?")
 
@@ -139,6 +151,8 @@ _ADJUSTMENT = _Table(ADJUSTMENT)
 _FACILITY_SETTLEMENT = _Table(FACILITY_SETTLEMENT_HEAD, FACILITY_SETTLEMENT_TAIL)
 _ACK = _Table(ACK)
 _RECEIPT = _Table(RECEIPT)
+_DISPUTE = _Table(DISPUTE_HEAD, DISPUTE_TAIL)
+_DISPUTE_ANSWER = _Table(DISPUTE_ANSWER)
 
 
 def _claim_row(element: etree._Element, table: _Table = _CLAIM_LINE) -> m.ClaimRow:
@@ -226,6 +240,12 @@ def read_nack(element: etree._Element) -> m.Nack:
     return m.Nack(errors, original_name=element.findtext(_P + "OriginalName"))
 
 
+def read_dispute(element: etree._Element) -> m.Dispute:
+    serials = element.find(_P + "StatementSerials")
+    listed = [] if serials is None else [_text(s.text) for s in serials.iterchildren(_P + "StatementSerial")]
+    return m.Dispute(**_DISPUTE.read(element), statement_serials=listed, line=element.sourceline)
+
+
 READERS: dict[str, Callable[[etree._Element], m.Document]] = {
     _P + "FacilityClaim": read_facility_claim,
     _P + "PersonStatement": read_statement,
@@ -235,11 +255,13 @@ READERS: dict[str, Callable[[etree._Element], m.Document]] = {
     _P + "Ack": lambda e: m.Ack(**_ACK.read(e)),
     _P + "Nack": read_nack,
     _P + "Receipt": lambda e: m.Receipt(**_RECEIPT.read(e)),
+    _P + "Dispute": read_dispute,
+    _P + "DisputeAnswer": lambda e: m.DisputeAnswer(**_DISPUTE_ANSWER.read(e), line=e.sourceline),
 }
 
 
 def read_document(element: etree._Element) -> m.Document:
-    """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt)."""
+    """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt, Dispute, DisputeAnswer)."""
     reader = READERS.get(element.tag)
     if reader is None:
         raise ValueError(f"not a settlement document root: {etree.QName(element).localname}")

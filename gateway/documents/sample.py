@@ -20,7 +20,7 @@ from gateway.domain import settlement as m
 from gateway.domain.amounts import amount_in_words
 from gateway.domain.areas import area_name
 from gateway.domain.codes import DEFAULT_SERVICE_TYPES
-from gateway.domain.envelope import MessageType
+from gateway.domain.envelope import Header, MessageType
 from gateway.domain.idnumber import make_id_number
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
@@ -35,6 +35,11 @@ _CENTS = Decimal(1).scaleb(-2)
 
 def _yuan(fen: int) -> Decimal:
     return Decimal(fen).scaleb(-2)
+
+
+def _random_name(rng: random.Random) -> str:
+    given = rng.choice(_GIVEN) + (rng.choice(_GIVEN) if rng.random() < 0.8 else "")
+    return rng.choice(_SURNAMES) + given
 
 
 def _serial(*parts: object) -> str:
@@ -60,8 +65,7 @@ class _Builder:
         self.statements = [self._statement(n) for n in range(persons)]
 
     def _name(self, rng: random.Random) -> str:
-        given = rng.choice(_GIVEN) + (rng.choice(_GIVEN) if rng.random() < 0.8 else "")
-        return rng.choice(_SURNAMES) + given
+        return _random_name(rng)
 
     def _facility(self, k: int) -> tuple[str, str, str | None, tuple[str, ...]]:
         city = area_name(self.residence)
@@ -336,3 +340,89 @@ def sample_bytes(
     from gateway.documents.writer import to_bytes
 
     return to_bytes(sample_document(type, sender, receiver, period, persons=persons, seed=seed))
+
+
+# --- disputes (第三十一条) -----------------------------------------------------------------------------------
+
+_DISPUTE_REASONS = {
+    MessageType.A1: "机构申请金额与个人结算单合计不符",
+    MessageType.A2: "该人员本月已在参保地结算，重复申请",
+    MessageType.A3: "部分人员护理服务记录缺失，申请拨付金额偏高",
+    MessageType.A4: "审核扣款依据不足，请核实后补拨",
+    MessageType.A5: "机构结算金额与市结算单调整不一致",
+}
+
+
+def _disputed_figures(document: m.Attachment) -> tuple[str, Decimal, list[str], str | None]:
+    """(subject, the amount the document states, statements concerned, facility) of a disputed document."""
+    if isinstance(document, m.PersonStatement):
+        return m.SUBJECT_PERSON, document.fund_paid, [document.serial], None
+    if isinstance(document, m.CityClaim):
+        return m.SUBJECT_AMOUNT, document.totals.claimed, [s.serial for s in document.statements[:2]], None
+    if isinstance(document, m.CitySettlement):
+        serials = [a.statement_serial for a in (document.adjustments or [])[:2]]
+        return m.SUBJECT_AMOUNT, document.totals.paid, serials, None
+    if isinstance(document, m.FacilityClaim):
+        return m.SUBJECT_FACILITY, sum((s.total.claimed for s in document.schemes), _yuan(0)), [], document.facility_code
+    return (m.SUBJECT_FACILITY, sum((s.total.paid for s in document.schemes), _yuan(0)), [],
+            document.facility_code)
+
+
+def sample_dispute(disputed: m.Attachment, about: Header, sender: str, *, seed: int = 0,
+                   raised_at: date | None = None) -> m.Dispute:
+    """A sample DISPUTE by `sender` (either city of message `about`, which carried `disputed`): an amount 1–10%
+    below what the document states (a person for an A2, a facility for an A1 or A5), statements by 流水号."""
+    if sender not in (about.sender, about.receiver):
+        raise ValueError(f"{sender} is not a city of the disputed message ({about.sender} -> {about.receiver})")
+    rng = random.Random(zlib.crc32(f"{disputed.serial}{sender}{seed}".encode()))
+    subject, stated, statements, facility = _disputed_figures(disputed)
+    stated_fen = int(stated * 100)
+    expected = _yuan(stated_fen - max(1, stated_fen * rng.randint(1, 10) // 100)) if stated_fen else _yuan(100)
+    return m.Dispute(
+        serial=_serial("D", sender, disputed.period.replace("-", ""), seed),
+        period=disputed.period,
+        residence_city=about.residence_city,
+        insured_city=about.insured_city,
+        disputed_type=disputed.type.value,
+        disputed_serial=disputed.serial,
+        subject=subject,
+        facility_code=facility,
+        expected=expected,
+        stated=stated,
+        explanation=_DISPUTE_REASONS[disputed.type],
+        statement_serials=statements,
+        raised_by=_random_name(rng),
+        unit=area_name(sender) + "医疗保障事业中心",
+        raised_at=raised_at or date.today(),
+    )
+
+
+def sample_dispute_answer(dispute: m.Dispute, sender: str, *, outcome: str = m.PARTIALLY_ACCEPTED,
+                          seed: int = 0, answered_at: date | None = None) -> m.DisputeAnswer:
+    """A sample DISPUTE_ANSWER by `sender` (the city that received `dispute`): accepted agrees to the expected
+    amount, partially accepted to the midpoint, rejected corrects nothing."""
+    rng = random.Random(zlib.crc32(f"{dispute.serial}{sender}{seed}".encode()))
+    corrected = {
+        m.ACCEPTED: dispute.expected,
+        m.PARTIALLY_ACCEPTED: ((dispute.expected + dispute.stated) / 2).quantize(_CENTS),
+        m.REJECTED: None,
+    }[outcome]
+    explanation = {
+        m.ACCEPTED: "经核实，同意争议意见，按争议金额更正",
+        m.PARTIALLY_ACCEPTED: "经核实，部分同意，按核定金额更正",
+        m.REJECTED: "经核实，原单据无误，维持原结算",
+    }[outcome]
+    return m.DisputeAnswer(
+        serial=_serial("DA", sender, dispute.period.replace("-", ""), seed),
+        period=dispute.period,
+        residence_city=dispute.residence_city,
+        insured_city=dispute.insured_city,
+        dispute_serial=dispute.serial,
+        outcome=outcome,
+        corrected_amount=corrected,
+        correction_serial=None,
+        explanation=explanation,
+        answered_by=_random_name(rng),
+        unit=area_name(sender) + "医疗保障事业中心",
+        answered_at=answered_at or date.today(),
+    )

@@ -136,6 +136,17 @@ def _nack(doc: m.Nack) -> etree._Element:
     return root
 
 
+def _dispute(doc: m.Dispute) -> etree._Element:
+    root = _element(None, "Dispute")
+    _put(root, doc, r.DISPUTE_HEAD)
+    if doc.statement_serials:
+        serials = _element(root, "StatementSerials")
+        for serial in doc.statement_serials:
+            etree.SubElement(serials, _P + "StatementSerial").text = serial
+    _put(root, doc, r.DISPUTE_TAIL)
+    return root
+
+
 _WRITERS = {
     m.FacilityClaim: _facility_claim,
     m.PersonStatement: _statement,
@@ -145,6 +156,8 @@ _WRITERS = {
     m.Ack: _simple("Ack", r.ACK),
     m.Nack: _nack,
     m.Receipt: _simple("Receipt", r.RECEIPT),
+    m.Dispute: _dispute,
+    m.DisputeAnswer: _simple("DisputeAnswer", r.DISPUTE_ANSWER),
 }
 
 

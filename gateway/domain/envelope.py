@@ -19,20 +19,37 @@ class MessageType(StrEnum):
     ACK = "ACK"  # the gateway accepted and routed a message
     NACK = "NACK"  # the gateway refused a message, listing every broken rule
     RECEIPT = "RECEIPT"  # the receiving city's system took (or declined) a delivered message
+    DISPUTE = "DISPUTE"  # 第三十一条: one city objects to a document the other sent it (or it sent)
+    DISPUTE_ANSWER = "DISPUTE_ANSWER"  # the disputed city's answer: accepted, rejected, partially accepted
 
     @property
     def is_attachment(self) -> bool:
         return self in ATTACHMENTS
 
     @property
+    def is_dispute(self) -> bool:
+        """A dispute or its answer: city to city like an attachment (routed, ACKed, delivered, receipted),
+        but naming the message it is about in InReplyTo, and with no fixed direction."""
+        return self in DISPUTES
+
+    @property
     def is_reply(self) -> bool:
+        """ACK, NACK, RECEIPT: answers about a message's transport, not about its content."""
+        return self in REPLIES
+
+    @property
+    def names_reference(self) -> bool:
+        """Whether the header must carry InReplyTo."""
         return not self.is_attachment
 
 
 ATTACHMENTS = frozenset({MessageType.A1, MessageType.A2, MessageType.A3, MessageType.A4, MessageType.A5})
+DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER})
+REPLIES = frozenset({MessageType.ACK, MessageType.NACK, MessageType.RECEIPT})
 
 # Which way each attachment travels: the residence city (居住地) claims and settles with its facilities;
 # the insured city (参保地) settles the claim. True: sent by the residence city to the insured city.
+# Disputes have no entry: either city raises one, and its body names the two cities.
 SENT_BY_RESIDENCE_CITY = {
     MessageType.A1: True,
     MessageType.A2: True,

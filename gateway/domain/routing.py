@@ -2,8 +2,9 @@
 
 The checks (gateway/documents) say whether a file is well-formed, signed and consistent; routing says whether
 the gateway may pass it on: it came from the drop of the city that signed it, it goes to a city we serve, its id
-is not already taken by other bytes, it is not an old revision of a document already passed on, and a receipt
-answers a message we delivered to its sender.
+is not already taken by other bytes, it is not an old revision of a document already passed on, a receipt
+answers a message we delivered to its sender, and a dispute (第三十一条) is about a document the gateway passed on
+between the same two cities (its answer: about such a dispute, going back).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Known:
     revision: int | None = None
     sender: str | None = None
     receiver: str | None = None
+    type: str | None = None
+    serial: str | None = None
+    period: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,7 @@ class Decision:
     route: bool
     findings: tuple[Finding, ...] = ()
     supersedes: tuple[int, ...] = ()  # keys of earlier revisions to stop
-    answers: Known | None = None  # the message a receipt answers
+    answers: Known | None = None  # the message a receipt answers, or a dispute (answer) is about
 
     @property
     def codes(self) -> list[str]:
@@ -119,3 +123,73 @@ def decide_reply(
     if findings:
         return Decision(False, tuple(findings))
     return Decision(True, answers=answered)
+
+
+def decide_dispute(
+    drop_city: str,
+    header: Header,
+    sha256: str,
+    cities: Collection[str],
+    same_id: Sequence[Known],
+    same_document: Sequence[Known],
+    referenced: Known | None,
+    names: tuple[str, str] | None = None,
+) -> Decision:
+    """A DISPUTE or DISPUTE_ANSWER that passed every check: routed like an attachment (ids, revisions), but only
+    about a message the gateway passed on between the same two cities: a DISPUTE about a settlement document
+    (A1–A5), in either direction; a DISPUTE_ANSWER about a DISPUTE, from the city that received it back to the
+    city that raised it. `names`: the (type, serial) the body says it is about, checked against the reference."""
+    decision = decide_document(drop_city, header, sha256, cities, same_id, same_document)
+    findings = list(decision.findings) + _reference_findings(header, referenced, names)
+    if findings:
+        return Decision(False, tuple(findings))
+    return Decision(True, supersedes=decision.supersedes, answers=referenced)
+
+
+def _reference_findings(header: Header, referenced: Known | None, names: tuple[str, str] | None) -> list[Finding]:
+    kind = header.type.value
+    answer = header.type is MessageType.DISPUTE_ANSWER
+    about = "a dispute" if answer else "a settlement document"
+    if (
+        referenced is None
+        or referenced.state not in PASSED_ON
+        or (header.reply_to_sha256 is not None and header.reply_to_sha256 != referenced.sha256)
+    ):
+        return [Finding(
+            "route.unknown_reference",
+            f"the {kind} is about message {header.reply_to}, which the gateway did not pass on with these bytes: "
+            f"name {about} the gateway routed (InReplyTo id and SHA-256 of the file as delivered)",
+        )]
+    findings = []
+    expected_type = MessageType.DISPUTE.value if answer else None
+    if (answer and referenced.type != expected_type) or (
+        not answer and (referenced.type is None or not MessageType(referenced.type).is_attachment)
+    ):
+        findings.append(Finding(
+            "route.reference_type",
+            f"a {kind} is about {about}, and message {header.reply_to} is a {referenced.type}",
+        ))
+    if answer:
+        if (referenced.sender, referenced.receiver) != (header.receiver, header.sender):
+            findings.append(Finding(
+                "route.unknown_reference",
+                f"dispute {header.reply_to} went from {referenced.sender} to {referenced.receiver}: its answer goes "
+                f"back from {referenced.receiver} to {referenced.sender}",
+            ))
+    elif {referenced.sender, referenced.receiver} != {header.sender, header.receiver}:
+        findings.append(Finding(
+            "route.unknown_reference",
+            f"message {header.reply_to} went between {referenced.sender} and {referenced.receiver}: only those two "
+            "cities dispute it, one to the other",
+        ))
+    if referenced.period is not None and referenced.period != header.period:
+        findings.append(Finding(
+            "route.reference_mismatch",
+            f"message {header.reply_to} is for {referenced.period}, the {kind} for {header.period}",
+        ))
+    if names is not None and referenced.type is not None and names != (referenced.type, referenced.serial):
+        findings.append(Finding(
+            "route.reference_mismatch",
+            f"the body is about {names[0]} {names[1]} but InReplyTo names {referenced.type} {referenced.serial}",
+        ))
+    return findings

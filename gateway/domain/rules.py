@@ -71,6 +71,10 @@ def check_document(
         check.city_settlement(doc)
     elif isinstance(doc, m.FacilitySettlement):
         check.facility_settlement(doc)
+    elif isinstance(doc, m.Dispute):
+        check.dispute(doc)
+    elif isinstance(doc, m.DisputeAnswer):
+        check.dispute_answer(doc)
     if header is not None:
         _check_header(out, doc, header)
     return list(out)
@@ -367,6 +371,61 @@ class _Check:
         self.notes(doc, deducted, sum((s.total.supplemented for s in doc.schemes), ZERO))
 
 
+    # --- disputes (第三十一条) ----------------------------------------------------------------------------
+
+    def dispute(self, doc: m.Dispute) -> None:
+        self.areas(doc.insured_city, doc.residence_city, doc.line)
+        if doc.subject == m.SUBJECT_AMOUNT and doc.expected == doc.stated:
+            self.out.add(
+                "dispute.no_difference",
+                f"Subject amount: Expected {doc.expected} equals Stated {doc.stated}: an amount dispute names the "
+                "amount found and the different amount the document states",
+                doc.line,
+                "/Dispute/Expected",
+            )
+        if doc.subject == m.SUBJECT_PERSON and not doc.statement_serials:
+            self.out.add(
+                "dispute.statements",
+                "Subject person: list the statements concerned in StatementSerials (their 流水号, never a name "
+                "or an ID number)",
+                doc.line,
+                "/Dispute",
+            )
+        if doc.subject == m.SUBJECT_FACILITY and not doc.facility_code:
+            self.out.add("dispute.facility", "Subject facility: FacilityCode must name the facility", doc.line,
+                         "/Dispute")
+        seen: set[str] = set()
+        for k, serial in enumerate(doc.statement_serials, 1):
+            if serial in seen:
+                self.out.add("dispute.statements", f"StatementSerial {k} ({serial}) is listed twice", doc.line,
+                             f"/Dispute/StatementSerials/StatementSerial[{k}]")
+            seen.add(serial)
+
+    def dispute_answer(self, doc: m.DisputeAnswer) -> None:
+        self.areas(doc.insured_city, doc.residence_city, doc.line)
+        if doc.outcome == m.REJECTED and doc.corrected_amount is not None:
+            self.out.add(
+                "dispute.corrected_amount",
+                "Outcome rejected: a rejected dispute corrects nothing, leave CorrectedAmount out",
+                doc.line,
+                "/DisputeAnswer/CorrectedAmount",
+            )
+        elif doc.outcome != m.REJECTED and doc.corrected_amount is None:
+            self.out.add(
+                "dispute.corrected_amount",
+                f"Outcome {doc.outcome}: CorrectedAmount must state the amount now agreed",
+                doc.line,
+                "/DisputeAnswer",
+            )
+        if doc.correction_serial is not None and doc.outcome == m.REJECTED:
+            self.out.add(
+                "dispute.correction",
+                "Outcome rejected: no corrected document follows, leave CorrectionSerial out",
+                doc.line,
+                "/DisputeAnswer/CorrectionSerial",
+            )
+
+
 def _month_span(period: str) -> tuple[date, date] | tuple[None, None]:
     try:
         year, month = (int(x) for x in period.split("-"))
@@ -383,6 +442,9 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
     if header.type != kind:
         message = f"the header says {header.type.value} but the body is an {kind.value}"
         out.add("envelope.type", message, getattr(doc, "line", None))
+        return
+    if kind.is_dispute:
+        _check_dispute_header(out, doc, header)
         return
     if not kind.is_attachment:
         return
@@ -416,3 +478,19 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
                 doc.line,
             )
 
+
+
+def _check_dispute_header(out: _Findings, doc: m.DisputeDocument, header: Header) -> None:
+    """A dispute's month and serial are its header's; its two cities are the envelope's, either way round."""
+    if doc.period != header.period:
+        out.add("envelope.period", f"Period {doc.period} differs from the header's {header.period}", doc.line)
+    if doc.serial != header.serial:
+        out.add("envelope.serial", f"Serial {doc.serial} differs from the header's Serial {header.serial}", doc.line)
+    if {doc.residence_city, doc.insured_city} != {header.sender, header.receiver}:
+        out.add(
+            "envelope.cities",
+            f"ResidenceCity {doc.residence_city} / InsuredCity {doc.insured_city} are not the envelope's Sender "
+            f"{header.sender} and Receiver {header.receiver}: a {header.type.value} goes between the two cities "
+            "of the disputed document",
+            doc.line,
+        )

@@ -1,4 +1,4 @@
-"""The settlement documents (附件1–5) and the replies as plain data: what the forms say, no XML.
+"""The settlement documents (附件1–5), the replies and the disputes as plain data: what the forms say, no XML.
 
 Amounts are `Decimal` yuan with two decimals; every item remembers the `line` it was read from (None when
 built in memory) so that a finding can point a clerk at the line in the file as received.
@@ -244,6 +244,58 @@ class Receipt:
     type = MessageType.RECEIPT
 
 
+# 第三十一条: what a dispute is about (DisputeSubject) and how its answer ends it (DisputeOutcome).
+SUBJECT_AMOUNT, SUBJECT_PERSON, SUBJECT_FACILITY = "amount", "person", "facility"
+ACCEPTED, REJECTED, PARTIALLY_ACCEPTED = "accepted", "rejected", "partially_accepted"
+
+
+@dataclass(slots=True)
+class Dispute:
+    """A DISPUTE: one city objects to a document of its exchange with another (第三十一条). Statements are
+    named by 流水号 only, never by name or ID number."""
+
+    serial: str  # 流水号 of the dispute
+    period: str  # 月份 of the disputed document
+    residence_city: str
+    insured_city: str
+    disputed_type: str  # A1–A5
+    disputed_serial: str  # 流水号 of the disputed document
+    subject: str  # SUBJECT_*
+    facility_code: str | None  # the facility, when the subject is one
+    expected: Decimal  # what the disputing city finds due
+    stated: Decimal  # what the disputed document states
+    explanation: str
+    statement_serials: list[str]
+    raised_by: str  # 经办人
+    unit: str  # 经办机构
+    raised_at: date
+    line: int | None = None
+
+    type = MessageType.DISPUTE
+
+
+@dataclass(slots=True)
+class DisputeAnswer:
+    """A DISPUTE_ANSWER: the disputed city's answer, within 15 working days."""
+
+    serial: str
+    period: str
+    residence_city: str
+    insured_city: str
+    dispute_serial: str  # 流水号 of the dispute answered
+    outcome: str  # ACCEPTED | REJECTED | PARTIALLY_ACCEPTED
+    corrected_amount: Decimal | None  # the amount now agreed (accepted, partially accepted)
+    correction_serial: str | None  # 流水号 of the corrected document, when one follows
+    explanation: str
+    answered_by: str
+    unit: str
+    answered_at: date
+    line: int | None = None
+
+    type = MessageType.DISPUTE_ANSWER
+
+
 Attachment = FacilityClaim | PersonStatement | CityClaim | CitySettlement | FacilitySettlement
 Reply = Ack | Nack | Receipt
-Document = Attachment | Reply
+DisputeDocument = Dispute | DisputeAnswer
+Document = Attachment | Reply | DisputeDocument

@@ -16,6 +16,7 @@ from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import AWAITING_RECEIPT, Event, State
+from gateway.domain.settlement import Dispute, DisputeAnswer
 from gateway.service import events
 from gateway.service.context import Gateway
 from gateway.service.ports import CheckOutcome
@@ -33,7 +34,8 @@ class ProcessReport:
 
 
 def _known(record: MessageRecord) -> routing.Known:
-    return routing.Known(record.key, record.sha256, record.state, record.revision, record.sender, record.receiver)
+    return routing.Known(record.key, record.sha256, record.state, record.revision, record.sender, record.receiver,
+                         record.type, record.serial, record.period)
 
 
 def reply_name(tx: LedgerTx, city: str, kind: str, header: Header | None, sha256: str) -> str:
@@ -94,11 +96,15 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
         decision: routing.Decision | None = None
         # Routing is asked whenever the header is signed, so that a NACK lists every finding at once.
         if header is not None and outcome.header_trusted:
-            if header.type.is_attachment:
-                decision = routing.decide_document(
+            if header.type.is_attachment or header.type.is_dispute:
+                same = (
                     capture.city, header, capture.sha256, gw.cities,
                     [_known(m) for m in tx.messages_by_id(header.message_id) if m.key != message.key],
                     [_known(m) for m in tx.messages_by_document(header.document_key) if m.key != message.key],
+                )
+                decision = (
+                    routing.decide_dispute(*same, _answered(tx, header), _disputed_names(outcome.document))
+                    if header.type.is_dispute else routing.decide_document(*same)
                 )
             else:
                 answered = _answered(tx, header)
@@ -126,6 +132,15 @@ def _answered(tx: LedgerTx, header: Header) -> routing.Known | None:
     return _known(candidates[-1]) if candidates else None
 
 
+def _disputed_names(document: object) -> tuple[str, str] | None:
+    """What a dispute's body says it is about (type, 流水号), for routing to compare with its InReplyTo."""
+    if isinstance(document, Dispute):
+        return document.disputed_type, document.disputed_serial
+    if isinstance(document, DisputeAnswer):
+        return MessageType.DISPUTE.value, document.dispute_serial
+    return None
+
+
 def _reject(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header | None, findings: list[Finding], now: datetime) -> None:
     if not findings:  # a checker must say why; never NACK with an empty list
         findings = [Finding("envelope.invalid", "the file could not be checked")]
@@ -137,6 +152,7 @@ def _reject(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header | 
     name = reply_name(tx, message.drop_city, "NACK", header, message.sha256)
     tx.add_outgoing(message.drop_city, name, "outbox", sha, "nack", message.key, now)
     events.emit("rejected", **_fields(message, header), codes=codes, size=message.size)
+    events.alert("file_quarantined", **_fields(message, header), codes=codes, cause="NACK")
 
 
 def _route(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, decision: routing.Decision, now: datetime) -> None:
@@ -183,4 +199,5 @@ def _fields(message: MessageRecord, header: Header | None) -> dict[str, object]:
     return {
         "id": header.message_id, "type": header.type.value, "sender": header.sender, "receiver": header.receiver,
         "period": header.period, "serial": header.serial, "revision": header.revision, "city": message.drop_city,
+        "sha256": message.sha256,  # pairs the event with its capture (durations in the transfer log)
     }
