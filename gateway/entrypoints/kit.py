@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from hashlib import sha256
 from pathlib import Path
@@ -39,6 +40,7 @@ class KitError(Exception):
 
 
 ATTACHMENT_TYPES = [t.value for t in MessageType if t.is_attachment]
+DISPUTE_TYPES = [t.value for t in MessageType if t.is_dispute]
 
 
 def _add_addressing(p: argparse.ArgumentParser) -> None:
@@ -66,10 +68,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "sample", help="write a sample settlement document (not an envelope)",
-        description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots.",
+        description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots; "
+        "DISPUTE: a dispute by --sender about the message --ref FILE; DISPUTE_ANSWER: the answer to the "
+        "dispute message --ref FILE (cities and month come from FILE).",
     )
-    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES)
-    _add_addressing(p)
+    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES)
+    p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
+    p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
+    p.add_argument("--period", metavar="YYYY-MM", help="service month (disputes: --ref's)")
+    p.add_argument("--ref", metavar="FILE", help="DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute")
+    p.add_argument("--outcome", choices=("accepted", "rejected", "partially_accepted"),
+                   default="partially_accepted", help="DISPUTE_ANSWER: how it ends (default partially_accepted)")
     p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same document")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
@@ -81,9 +90,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output is named canonically (see docs/protocol.md) unless -o is given.",
     )
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
-    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES, help="which attachment DOC is")
+    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES, help="which document DOC is")
     _add_addressing(p)
     _add_signer(p)
+    p.add_argument("--ref", metavar="FILE", help="DISPUTE, DISPUTE_ANSWER: the message it is about, as delivered")
     p.add_argument("--serial", help="流水号 (default: the document's own Serial)")
     p.add_argument("--revision", type=int, default=1, help="1 for a first issue; higher to replace it (default 1)")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
@@ -162,9 +172,47 @@ def _keys(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from gateway.documents.sample import sample_bytes
 
+    if args.type in DISPUTE_TYPES:
+        _write(_sample_dispute(args), args.output)
+        return OK
+    missing = [f"--{name}" for name in ("sender", "receiver", "period") if getattr(args, name) is None]
+    if missing:
+        raise KitError(f"a sample {args.type} needs {', '.join(missing)}")
     data = sample_bytes(args.type, args.sender, args.receiver, args.period, persons=args.persons, seed=args.seed)
     _write(data, args.output)
     return OK
+
+
+def _referenced(path: str | None, kind: str) -> tuple[Header, object, bytes]:
+    """The message `--ref` names (header, document, bytes): read, not verified (`ltcgw verify` does that)."""
+    from gateway.documents import schema
+    from gateway.documents.envelope import body_of
+    from gateway.documents.reader import read_document
+
+    if path is None:
+        raise KitError(f"a {kind} needs --ref FILE: the message it is about")
+    data = _read(path)
+    root = safe_xml.parse(data).getroot()
+    header = read_header(root)
+    body = body_of(root)
+    if body is None or schema.validate(body):
+        raise KitError(f"{path}: its document does not pass the schema (check it with ltcgw verify)")
+    return header, read_document(body), data
+
+
+def _sample_dispute(args: argparse.Namespace) -> bytes:
+    from gateway.documents.sample import sample_dispute, sample_dispute_answer
+    from gateway.documents.writer import to_bytes
+
+    header, document, _ = _referenced(args.ref, args.type)
+    if args.type == MessageType.DISPUTE.value:
+        if not header.type.is_attachment:
+            raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE is about a settlement document (A1–A5)")
+        sender = args.sender or header.receiver  # by default the city that received the document objects
+        return to_bytes(sample_dispute(document, header, sender, seed=args.seed))
+    if header.type is not MessageType.DISPUTE:
+        raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE_ANSWER answers a DISPUTE")
+    return to_bytes(sample_dispute_answer(document, header.receiver, outcome=args.outcome, seed=args.seed))
 
 
 def _pack(args: argparse.Namespace) -> int:
@@ -185,6 +233,11 @@ def _pack(args: argparse.Namespace) -> int:
         revision=args.revision,
         created=now.replace(microsecond=0),
     )
+    if args.type in DISPUTE_TYPES:
+        about, _, data = _referenced(args.ref, args.type)
+        header = replace(header, reply_to=about.message_id, reply_to_sha256=sha256(data).hexdigest())
+    elif args.ref is not None:
+        raise KitError(f"--ref is for disputes: an {args.type} names no other message")
     data = pack(document, header, load_private_key(args.key), _one_certificate(args.cert))
     _write(data, args.output, file_name(header))
     return OK
