@@ -4,7 +4,8 @@ The ledger is the single source of truth: every file captured, every message and
 with its time and cause (the transfer log), and every file the gateway owes a city (deliveries and replies,
 with a mark once written). A unit of work is one transaction: what the service does inside one `with
 ledger.unit_of_work() as tx:` block is committed whole or not at all. SQLite implements it now
-(adapters/sqlite_ledger.py); a PostgreSQL backend will implement the same methods for several instances.
+(adapters/sqlite_ledger.py) for one instance; PostgreSQL (adapters/postgres_ledger.py) for several sharing the
+work through leases (heartbeat, claim_captures).
 """
 
 from __future__ import annotations
@@ -122,6 +123,24 @@ class CityCounts:
     extra: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    """A gateway process on this ledger (`host:pid` unless configured) and the work it holds now."""
+
+    instance: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    alive: bool
+    cities: tuple[str, ...] = ()  # drops it polls and writes (its city leases)
+    captures: int = 0  # captured files it is checking (capture leases)
+
+
+class AnotherInstance(RuntimeError):
+    """A second gateway process on a ledger that allows one (SQLite): refused before it touches anything."""
+
+
 class LedgerTx(Protocol):
     """The operations available inside one unit of work."""
 
@@ -132,6 +151,8 @@ class LedgerTx(Protocol):
         recorded: a crash came between the two, so it is only removed now, not taken twice."""
     def mark_capture_removed(self, key: int) -> None: ...
     def pending_captures(self, limit: int = 100) -> list[Capture]: ...
+    def capture_pending(self, key: int) -> bool:
+        """Not processed yet: asked under the decision's own lock, so one instance decides a capture once."""
     def mark_capture_processed(self, key: int, message_key: int | None) -> None: ...
 
     # messages
@@ -153,7 +174,8 @@ class LedgerTx(Protocol):
     def pending_outgoing(self, city: str) -> list[Outgoing]: ...
     def outgoing_of(self, message_key: int) -> list[Outgoing]: ...
     def reply_name_taken(self, city: str, name: str) -> bool: ...
-    def mark_written(self, key: int, at: datetime) -> None: ...
+    def mark_written(self, key: int, at: datetime) -> bool:
+        """True when this call marked it; False when it was marked already (by another instance)."""
     def cancel_outgoing(self, message_key: int, kind: str) -> int: ...
 
     # the transfer log beyond transitions (refusals, alerts)
@@ -173,3 +195,14 @@ class Ledger(Protocol):
     def events(self, kind: str | None = None) -> Iterator[tuple[datetime, str, str | None, dict[str, Any]]]: ...
     def outgoing(self, city: str | None = None) -> list[Outgoing]: ...
     def close(self) -> None: ...
+
+    # several instances: leases that expire on the ledger's clock, so the work of a dead instance is taken over
+    def heartbeat(self, instance: str, cities: Sequence[str], lease_seconds: float) -> frozenset[str]:
+        """Say `instance` is alive; keep and take city leases (a fair share of `cities` among the live
+        instances); return the cities whose drops it may poll and write until the next heartbeat.
+        SQLite: the first call takes the one-instance lock (AnotherInstance if held) and returns all cities."""
+    def claim_captures(self, instance: str, limit: int, lease_seconds: float) -> list[Capture]:
+        """Unprocessed captures leased to `instance` (free ones, expired ones, and its own), oldest first."""
+    def leave(self, instance: str) -> None:
+        """A clean stop: give up the leases at once instead of letting them expire."""
+    def instances(self) -> list[InstanceRecord]: ...

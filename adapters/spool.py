@@ -11,6 +11,7 @@ REJECTED in the ledger: that is the quarantine) and `outbox/` (ACK/NACK bytes th
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Callable
@@ -108,3 +109,59 @@ class Spool:
                     entry.unlink(missing_ok=True)
                     count += 1
         return count
+
+
+class DatabaseSpool:
+    """The spool in the PostgreSQL ledger (table spool_files): every instance reads what any instance took.
+
+    Same interface as Spool. A file arrives in a local temporary file first (an oversize one is refused there,
+    never read into memory), then is inserted once per digest; the insert is committed before `receive`/`store`
+    returns, which is the same promise as the folder's fsync. bytea, not large objects: messages are capped
+    (16 MB by default) and bytea rows need no cleanup of orphaned objects (figures: docs/operations.md).
+    """
+
+    def __init__(self, connection: Callable[[], object]) -> None:
+        self._connection = connection  # this thread's ledger connection (adapters/postgres_ledger.py)
+
+    def _keep(self, area: str, sha: str, data: bytes) -> None:
+        self._connection().execute(
+            "INSERT INTO spool_files(area, sha256, size, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING area",
+            (_area(area), sha, len(data), data),
+        )
+
+    def receive(self, fill: Callable[[BinaryIO], object], max_bytes: int | None = None) -> tuple[str, int]:
+        with tempfile.TemporaryFile(prefix="ltcgw-in-") as f:
+            fill(f)
+            size = f.tell()
+            if max_bytes is not None and size > max_bytes:
+                raise TooLarge(size)
+            f.seek(0)
+            data = f.read()
+        sha = hashlib.sha256(data).hexdigest()
+        self._keep("inbox", sha, data)
+        return sha, size
+
+    def store(self, area: str, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        self._keep(area, sha, data)
+        return sha
+
+    def read(self, area: str, sha256: str) -> bytes:
+        row = self._connection().execute(
+            "SELECT data FROM spool_files WHERE area=? AND sha256=?", (_area(area), sha256)
+        ).fetchone()
+        if row is None:
+            raise FileNotFoundError(f"{area}/{sha256} is not in the database spool")
+        return bytes(row[0])
+
+    def open(self, area: str, sha256: str) -> BinaryIO:
+        return io.BytesIO(self.read(area, sha256))
+
+    def clean_temporaries(self) -> int:
+        return 0  # nothing half-written can be left: an insert is whole or absent
+
+
+def _area(area: str) -> str:
+    if area not in ("inbox", "outbox"):
+        raise ValueError(f"unknown spool area {area!r}")
+    return area

@@ -8,58 +8,24 @@ connection (sqlite3 connections are not shared across threads).
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from adapters.ledger import Capture, CityCounts, MessageRecord, Outgoing, TransitionRecord
+from adapters.ledger import AnotherInstance, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
+from adapters.migrations import migrations
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State, next_state
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: captures, messages, transitions, outgoing files, events
-    """
-    CREATE TABLE captures (
-        key INTEGER PRIMARY KEY, city TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT NOT NULL,
-        size INTEGER NOT NULL, mtime REAL NOT NULL, captured_at TEXT NOT NULL,
-        removed INTEGER NOT NULL DEFAULT 0, processed INTEGER NOT NULL DEFAULT 0, message_key INTEGER
-    );
-    CREATE INDEX captures_pending ON captures(processed, key);
-    CREATE INDEX captures_unremoved ON captures(city, name, sha256, removed);
-    CREATE TABLE messages (
-        key INTEGER PRIMARY KEY, message_id TEXT, type TEXT, sender TEXT, receiver TEXT, period TEXT,
-        serial TEXT, revision INTEGER, reply_to TEXT, reply_to_sha256 TEXT, sha256 TEXT NOT NULL,
-        size INTEGER NOT NULL, drop_city TEXT NOT NULL, state TEXT NOT NULL, received_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL, delivery_name TEXT, deliveries INTEGER NOT NULL DEFAULT 0,
-        last_delivered_at TEXT, findings TEXT NOT NULL DEFAULT '[]'
-    );
-    CREATE INDEX messages_id ON messages(message_id);
-    CREATE INDEX messages_sha ON messages(sha256, drop_city);
-    CREATE INDEX messages_document ON messages(type, sender, receiver, period, serial);
-    CREATE INDEX messages_state ON messages(state);
-    CREATE TABLE transitions (
-        key INTEGER PRIMARY KEY, message_key INTEGER NOT NULL REFERENCES messages(key), at TEXT NOT NULL,
-        source TEXT, target TEXT NOT NULL, event TEXT NOT NULL, cause TEXT NOT NULL
-    );
-    CREATE INDEX transitions_message ON transitions(message_key, key);
-    CREATE TABLE outgoing (
-        key INTEGER PRIMARY KEY, city TEXT NOT NULL, name TEXT NOT NULL, area TEXT NOT NULL,
-        sha256 TEXT NOT NULL, kind TEXT NOT NULL, message_key INTEGER, created_at TEXT NOT NULL,
-        written_at TEXT, cancelled INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX outgoing_pending ON outgoing(city, written_at, cancelled);
-    CREATE INDEX outgoing_message ON outgoing(message_key);
-    CREATE INDEX outgoing_name ON outgoing(city, name);
-    CREATE TABLE events (
-        key INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, city TEXT, detail TEXT NOT NULL
-    );
-    """,
-)
+MIGRATIONS = migrations("sqlite")  # adapters/migrations/*.sql: numbered, applied once each
 
 
 def _t(value: datetime | None) -> str | None:
@@ -136,6 +102,9 @@ class SqliteTx:
     def pending_captures(self, limit: int = 100) -> list[Capture]:
         rows = self.db.execute("SELECT * FROM captures WHERE processed=0 ORDER BY key LIMIT ?", (limit,))
         return [_capture(r) for r in rows]
+
+    def capture_pending(self, key: int) -> bool:
+        return self.db.execute("SELECT processed FROM captures WHERE key=?", (key,)).fetchone()[0] == 0
 
     def mark_capture_processed(self, key: int, message_key: int | None) -> None:
         self.db.execute("UPDATE captures SET processed=1, message_key=? WHERE key=?", (message_key, key))
@@ -231,8 +200,9 @@ class SqliteTx:
     def reply_name_taken(self, city: str, name: str) -> bool:
         return self.db.execute("SELECT 1 FROM outgoing WHERE city=? AND name=? LIMIT 1", (city, name)).fetchone() is not None
 
-    def mark_written(self, key: int, at: datetime) -> None:
-        self.db.execute("UPDATE outgoing SET written_at=? WHERE key=?", (_t(at), key))
+    def mark_written(self, key: int, at: datetime) -> bool:
+        cur = self.db.execute("UPDATE outgoing SET written_at=? WHERE key=? AND written_at IS NULL", (_t(at), key))
+        return cur.rowcount == 1  # False: another instance marked it first (its lease on the city ran out)
 
     def cancel_outgoing(self, message_key: int, kind: str) -> int:
         cur = self.db.execute(
@@ -249,6 +219,21 @@ class SqliteTx:
         )
 
 
+def _take_instance_lock(path: Path) -> int:
+    """An exclusive flock beside the ledger file, held while the process lives (the kernel drops it on SIGKILL)."""
+    lock_path = path.with_name(path.name + ".instance.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise AnotherInstance(
+            f"another ltcgw instance runs on the SQLite ledger {path} (lock {lock_path}); SQLite allows one "
+            "instance: stop it first, or move the ledger to PostgreSQL ([ledger] url) to run several"
+        ) from None
+    return fd
+
+
 class SqliteLedger:
     """adapters/ledger.py Ledger on one SQLite file."""
 
@@ -257,6 +242,7 @@ class SqliteLedger:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._instance_lock: int | None = None
         self._migrate()
 
     def _db(self) -> sqlite3.Connection:
@@ -279,14 +265,13 @@ class SqliteLedger:
         try:
             db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
             done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-            for version, script in enumerate(MIGRATIONS, start=1):
-                if version in done:
+            for migration in MIGRATIONS:
+                if migration.version in done:
                     continue
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in migration.statements:
+                    db.execute(statement)
                 db.execute(
-                    "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))", (version,)
+                    "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))", (migration.version,)
                 )
             db.execute("COMMIT")
         except BaseException:
@@ -378,7 +363,55 @@ class SqliteLedger:
             args.append(city)
         return [_outgoing(r) for r in self._db().execute(sql + " ORDER BY key", args)]
 
+    # one instance ---------------------------------------------------------------------------------------
+    def heartbeat(self, instance: str, cities: Sequence[str], lease_seconds: float) -> frozenset[str]:
+        """The first call takes the one-instance lock: a second `ltcgw run` on this file is refused."""
+        if self._instance_lock is None:
+            self._instance_lock = _take_instance_lock(self.path)
+        now = datetime.now(timezone.utc)
+        until = _t(now + timedelta(seconds=lease_seconds))
+        with self.unit_of_work() as tx:
+            tx.db.execute("DELETE FROM instances WHERE instance<>?", (instance,))  # earlier ones are gone: we hold the lock
+            tx.db.execute(
+                """INSERT INTO instances(instance, host, pid, started_at, heartbeat_at, expires_at) VALUES (?,?,?,?,?,?)
+                   ON CONFLICT(instance) DO UPDATE SET heartbeat_at=excluded.heartbeat_at, expires_at=excluded.expires_at""",
+                (instance, socket.gethostname(), os.getpid(), _t(now), _t(now), until),
+            )
+            tx.db.execute("DELETE FROM city_leases")
+            tx.db.executemany(
+                "INSERT INTO city_leases(city, holder, acquired_at, expires_at) VALUES (?,?,?,?)",
+                [(city, instance, _t(now), until) for city in cities],
+            )
+        return frozenset(cities)
+
+    def claim_captures(self, instance: str, limit: int, lease_seconds: float) -> list[Capture]:
+        with self.unit_of_work() as tx:
+            return tx.pending_captures(limit)
+
+    def leave(self, instance: str) -> None:
+        with self.unit_of_work() as tx:
+            tx.db.execute("DELETE FROM instances WHERE instance=?", (instance,))
+            tx.db.execute("DELETE FROM city_leases WHERE holder=?", (instance,))
+        if self._instance_lock is not None:
+            os.close(self._instance_lock)  # closing the descriptor releases the lock
+            self._instance_lock = None
+
+    def instances(self) -> list[InstanceRecord]:
+        db = self._db()
+        now = _t(datetime.now(timezone.utc))
+        return [
+            InstanceRecord(
+                row["instance"], row["host"], row["pid"], _dt(row["started_at"]), _dt(row["heartbeat_at"]),
+                row["expires_at"] > now,
+                tuple(r[0] for r in db.execute("SELECT city FROM city_leases WHERE holder=? ORDER BY city", (row["instance"],))),
+            )
+            for row in db.execute("SELECT * FROM instances ORDER BY instance").fetchall()
+        ]
+
     def close(self) -> None:
+        if self._instance_lock is not None:
+            os.close(self._instance_lock)
+            self._instance_lock = None
         with self._lock:
             for db in self._connections:
                 try:

@@ -1,0 +1,43 @@
+"""Numbered schema migrations that both ledgers apply at start, each once, recorded in schema_migrations.
+
+A migration is a file `NNNN_what.sql` (both dialects) or `NNNN_what.<dialect>.sql` where SQLite and
+PostgreSQL must differ; a dialect's own file wins over the shared one of the same number. Statements are
+separated by `;` at the end of a line. Files, not Python strings, so an operator can read what a version did.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DIALECTS = ("sqlite", "postgres")
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+(?:\.(sqlite|postgres))?\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def migrations(dialect: str) -> list[Migration]:
+    """The migrations for `dialect`, in version order."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}")
+    chosen: dict[int, Path] = {}
+    for path in sorted(HERE.glob("*.sql")):
+        match = _NAME.match(path.name)
+        if match is None:
+            raise ValueError(f"migration file {path.name} is not named NNNN_what[.dialect].sql")
+        version, own = int(match.group(1)), match.group(2)
+        if own is None and version not in chosen or own == dialect:
+            chosen[version] = path
+    return [Migration(v, p.name, _statements(p.read_text(encoding="utf-8"))) for v, p in sorted(chosen.items())]
+
+
+def _statements(text: str) -> tuple[str, ...]:
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return tuple(s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.M) if s.strip())
