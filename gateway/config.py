@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -77,6 +77,15 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementSettings:
+    """`[settlement]`: what `ltcgw deadlines` and `ltcgw reconcile` assume (docs/settlement.md)."""
+
+    holidays: Path | None = None  # folder of YYYY.toml holiday files; None: holidays/ beside the config
+    warn_days: int = 3  # warn this many working days before a due date
+    pairs: tuple[tuple[str, str], ...] | None = None  # (residence, insured) expected; None: every ordered pair
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     code: str
@@ -90,6 +99,7 @@ class Config:
     rescan_seconds: float
     cities: Mapping[str, CityConfig] = field(default_factory=dict)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
     def trust_store(self) -> Any:
         """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify)."""
@@ -361,6 +371,37 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
                            default.read_only if read_only is None else read_only)
 
 
+def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:
+    table = r.table(data, "settlement", "settlement", required=False)
+    r.unknown_keys(table, {"holidays", "warn_days", "pairs"}, "settlement")
+    holidays = None
+    if "holidays" in table:
+        value = r.value(table, "holidays", "settlement.holidays", str)
+        holidays = resolve(r.base, value) if value else None
+        if holidays is not None and not holidays.is_dir():
+            r.problem("settlement.holidays", f"no such folder: {holidays}")
+    warn_days = r.value(table, "warn_days", "settlement.warn_days", int, 3)
+    if warn_days is not None and warn_days < 0:
+        r.problem("settlement.warn_days", "must be 0 or more working days")
+    pairs = None
+    if "pairs" in table:
+        raw = table["pairs"]
+        if not isinstance(raw, list) or not raw:
+            r.problem("settlement.pairs", 'must be a non-empty list like ["370300->370100"] (residence->insured)')
+        else:
+            pairs = []
+            for i, item in enumerate(raw):
+                residence, _, insured = str(item).partition("->")
+                if not isinstance(item, str) or not insured:
+                    r.problem(f"settlement.pairs[{i}]", f"{item!r} is not RESIDENCE->INSURED, e.g. \"370300->370100\"")
+                elif residence == insured or {residence, insured} - set(cities):
+                    r.problem(f"settlement.pairs[{i}]", f"{item} must name two different configured cities")
+                else:
+                    pairs.append((residence, insured))
+            pairs = tuple(pairs)
+    return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs)
+
+
 def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     """Read and check the file: the config (when usable) and every problem found."""
     path = Path(path).resolve()
@@ -372,7 +413,7 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [ConfigProblem(path.name, f"not valid TOML: {exc}")]
     _register_optional_transports()
-    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console"}, "")
+    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement"}, "")
     gateway = _read_gateway(r, data)
     storage = _read_storage(r, data)
     cities_table = r.table(data, "cities", "cities")
@@ -386,9 +427,10 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     if gateway["code"] in cities:
         r.problem(f"cities.{gateway['code']}", "the gateway's own code cannot be a city")
     console = _read_console(r, data)
+    settlement = _read_settlement(r, data, cities)
     if r.problems:
         return None, r.problems
-    config = Config(path=path, cities=cities, console=console, **gateway, **storage)
+    config = Config(path=path, cities=cities, console=console, settlement=settlement, **gateway, **storage)
     return config, []
 
 

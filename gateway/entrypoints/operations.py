@@ -21,11 +21,12 @@ def default_config() -> str:
     return "gateway.toml" if Path("gateway.toml").is_file() else "config/gateway.toml"
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
+def config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", default=None, help="config file (default: $LTCGW_CONFIG, ./gateway.toml, config/gateway.toml)")
 
 
-def _load(args: argparse.Namespace):
+def load_from_args(args: argparse.Namespace):
+    """The checked config named by `-c` (or the default); on problems, lists them and exits with status 2."""
     from gateway.config import ConfigError, load_config
 
     try:
@@ -37,10 +38,14 @@ def _load(args: argparse.Namespace):
         raise SystemExit(2) from None
 
 
+# The names before they were shared with gateway/entrypoints/settlement.py (kept while wave-2 work uses them).
+_config_arg, _load = config_arg, load_from_args
+
+
 def _ledger(args: argparse.Namespace):
     from adapters.sqlite_ledger import SqliteLedger
 
-    return SqliteLedger(_load(args).ledger_path)
+    return SqliteLedger(load_from_args(args).ledger_path)
 
 
 # --- init -------------------------------------------------------------------------------------------------
@@ -116,7 +121,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from gateway.service import events
     from gateway.service.daemon import Engine, run_once
 
-    config = _load(args)
+    config = load_from_args(args)
     events.configure(json_lines=args.json_log, quiet=args.quiet)
     gw = build_gateway(config)
     gw.spool.clean_temporaries()
@@ -192,7 +197,7 @@ def _cmd_resend(args: argparse.Namespace) -> int:
     from gateway.bootstrap import build_gateway
     from gateway.service.resend import UnknownMessage, resend_by_hand
 
-    gw = build_gateway(_load(args), transports={})
+    gw = build_gateway(load_from_args(args), transports={})
     try:
         city = resend_by_hand(gw, args.id)
     except UnknownMessage as exc:
@@ -230,19 +235,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_init)
 
     p = subparsers.add_parser("run", help="run the gateway daemon")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("--once", action="store_true", help="process what is pending (due resends included) and exit")
     p.add_argument("--json-log", action="store_true", help="log JSON lines instead of console text")
     p.add_argument("--quiet", action="store_true", help="log alerts only")
     p.set_defaults(handler=_cmd_run)
 
     p = subparsers.add_parser("status", help="per city: received, delivered, waiting for receipt, failed")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_status)
 
     p = subparsers.add_parser("messages", help="list messages")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("--state", help="e.g. DELIVERED, FAILED, REJECTED")
     p.add_argument("--city", help="area code (as sender, receiver or drop)")
     p.add_argument("--period", help="service month YYYY-MM")
@@ -250,20 +255,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_messages)
 
     p = subparsers.add_parser("trace", help="every transition of a message, with time and cause")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("id", help="message id (or the SHA-256 of an unreadable file)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_trace)
 
     p = subparsers.add_parser("resend", help="deliver a message again by hand")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("id")
     p.set_defaults(handler=_cmd_resend)
 
     p = subparsers.add_parser("config", help="configuration tools")
     sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     c = sub.add_parser("check", help="report every problem in a config file, with where it is")
-    _config_arg(c)
+    config_arg(c)
     c.set_defaults(handler=_cmd_config_check)
 
     p = subparsers.add_parser("demo", help="a month of claims and settlements between simulated cities")

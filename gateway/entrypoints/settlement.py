@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -24,18 +24,20 @@ from gateway.domain.deadlines import (
     TRACKED,
     Arrival,
     CityPair,
+    Dispute,
     Item,
     Status,
     all_pairs,
     check_deadlines,
+    check_disputes,
     parse_period,
     shift_period,
 )
-from gateway.domain.envelope import Header, MessageType
+from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
 from gateway.domain.reconciliation import Reconciliation, reconcile
 from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, FacilitySettlement
-from gateway.entrypoints.operations import _config_arg, _load
+from gateway.entrypoints.operations import config_arg, load_from_args
 
 HOLIDAYS_ENV = "LTCGW_HOLIDAYS"
 # Messages that do not count as received: not checked yet, refused by the check, or replaced by a higher
@@ -63,12 +65,15 @@ def load_calendar(directory: Path | None) -> WorkingCalendar:
     return WorkingCalendar(schedules)
 
 
-def _holidays_dir(args: argparse.Namespace, config_path: Path | None) -> Path | None:
+def _holidays_dir(args: argparse.Namespace, gateway: _Gateway | None) -> Path | None:
+    """--holidays, else $LTCGW_HOLIDAYS, else [settlement] holidays, else holidays/ beside the config."""
     if args.holidays:
         return Path(args.holidays)
     if os.environ.get(HOLIDAYS_ENV):
         return Path(os.environ[HOLIDAYS_ENV])
-    return config_path.parent / "holidays" if config_path else Path("config/holidays")
+    if gateway is None:
+        return Path("config/holidays")
+    return gateway.holidays or gateway.config_path.parent / "holidays"
 
 
 def read_attachment(data: bytes) -> tuple[Header | None, Attachment]:
@@ -91,7 +96,7 @@ def read_attachment(data: bytes) -> tuple[Header | None, Attachment]:
         raise Refused(*findings)
     document = read_document(root)
     if not document.type.is_attachment:
-        raise UsageError(f"a {document.type} is a reply, not an attachment (附件1–5)")
+        raise UsageError(f"a {document.type} is not an attachment (附件1–5)")
     return header, document
 
 
@@ -107,31 +112,88 @@ def _read_file(path: Path) -> tuple[Header | None, Attachment]:
 
 @dataclass
 class _Gateway:
-    """What the ledger-backed commands need of the configured gateway."""
+    """What the ledger-backed commands need of the configured gateway (and its [settlement] section)."""
 
     config_path: Path
     cities: list[str]
     ledger_path: Path
     spool_dir: Path
+    holidays: Path | None = None
+    warn_days: int = DEFAULT_WARN_WORKING_DAYS
+    pairs: list[CityPair] | None = None  # None: every ordered pair of the cities
+
+    @property
+    def expected_pairs(self) -> list[CityPair]:
+        return self.pairs if self.pairs is not None else all_pairs(self.cities)
 
 
 def _gateway(args: argparse.Namespace) -> _Gateway:
-    config = _load(args)
+    config = load_from_args(args)
     cities = [code for code in config.cities if code != config.code]
-    return _Gateway(Path(config.path), cities, Path(config.ledger_path), Path(config.spool_dir))
+    settings = config.settlement
+    pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
+    return _Gateway(Path(config.path), cities, Path(config.ledger_path), Path(config.spool_dir),
+                    settings.holidays, settings.warn_days, pairs)
 
 
-def _received(gateway: _Gateway, period: str | None = None) -> list:
-    """The ledger's messages of the tracked types that count as received (read-only query)."""
+def _ledger_messages(gateway: _Gateway, period: str | None = None) -> list:
+    """Every message the ledger holds (read-only query)."""
     from adapters.sqlite_ledger import SqliteLedger
 
     ledger = SqliteLedger(gateway.ledger_path)
     try:
-        records = ledger.messages(period=period)
+        return ledger.messages(period=period)
     finally:
         ledger.close()
+
+
+def _received(gateway: _Gateway, period: str | None = None, records: list | None = None) -> list:
+    """The ledger's messages of the tracked types that count as received."""
     tracked = {t.value for t in TRACKED}
+    records = _ledger_messages(gateway, period) if records is None else records
     return [r for r in records if r.type in tracked and r.state.value not in NOT_RECEIVED and r.sender]
+
+
+def ledger_disputes(records: Sequence) -> list[tuple[Dispute, str]]:
+    """Each DISPUTE the gateway passed on, with a note saying who raised it about what: raised when its first
+    revision arrived, answered when the first DISPUTE_ANSWER to any of its revisions arrived (received_at).
+    Its city pair is the disputed document's, read off that message's type and direction."""
+    passed = [r for r in records if r.state.value not in ("RECEIVED", "REJECTED")]
+    by_id = {r.message_id: r for r in passed}
+    answered: dict[str, datetime] = {}
+    for r in passed:
+        if r.type == MessageType.DISPUTE_ANSWER.value and r.reply_to:
+            answered[r.reply_to] = min(answered.get(r.reply_to, r.received_at), r.received_at)
+    revisions: dict[tuple, list] = {}
+    for r in passed:
+        if r.type == MessageType.DISPUTE.value:
+            revisions.setdefault(r.document_key, []).append(r)
+    out = []
+    for group in revisions.values():
+        first = min(group, key=lambda r: r.received_at)
+        disputed = by_id.get(first.reply_to)
+        if disputed is None or disputed.type not in {t.value for t in SENT_BY_RESIDENCE_CITY}:
+            continue  # routing admits no such dispute; an old ledger row is not worth a guess
+        kind = MessageType(disputed.type)
+        residence = disputed.sender if SENT_BY_RESIDENCE_CITY[kind] else disputed.receiver
+        insured = disputed.receiver if residence == disputed.sender else disputed.sender
+        answers = [answered[r.message_id] for r in group if r.message_id in answered]
+        dispute = Dispute(first.message_id, CityPair(residence, insured), first.period, first.received_at,
+                          min(answers) if answers else None)
+        out.append((dispute, f"{first.sender} disputes {kind.value} {disputed.serial} (dispute {first.serial}); "
+                             f"{first.receiver} answers"))
+    return out
+
+
+def dispute_items(records: Sequence, periods: Sequence[str], pairs: Sequence[CityPair], *, today: date,
+                  calendar: WorkingCalendar, warn_days: int) -> list[Item]:
+    """The deadline lines of the disputes between expected pairs: those of the periods asked for, and every
+    one still unanswered whatever its month (an open dispute is never out of view)."""
+    wanted, expected = set(periods), set(pairs)
+    chosen = [(d, note) for d, note in ledger_disputes(records)
+              if d.pair in expected and (d.period in wanted or d.answered is None)]
+    items = check_disputes([d for d, _ in chosen], today=today, calendar=calendar, warn_days=warn_days)
+    return [replace(item, note="; ".join(filter(None, (note, item.note)))) for item, (_, note) in zip(items, chosen)]
 
 
 def _latest_revisions(records: Iterable) -> list:
@@ -175,22 +237,31 @@ def _print_deadlines(items: Sequence[Item]) -> None:
 def _cmd_deadlines(args: argparse.Namespace) -> int:
     today = _today(args)
     periods = _periods(args, today)
+    records: list = []
+    warn_days = args.warn_days
     if args.files is not None:  # `--files` alone: the schedule only, nothing arrived
         headers = [(_read_file(Path(f))[0], Path(f)) for f in args.files]
         arrivals = [_file_arrival(h, p) for h, p in headers]
         cities = args.cities.split(",") if args.cities else sorted({c for a in arrivals for c in (a.sender, a.receiver)})
+        pairs = all_pairs(cities)
         holidays = _holidays_dir(args, None)
     else:
         gateway = _gateway(args)
+        records = _ledger_messages(gateway)
         arrivals = [
             Arrival(MessageType(r.type), r.sender, r.receiver, r.period, r.received_at, r.message_id, r.revision or 1)
-            for r in _received(gateway)
+            for r in _received(gateway, records=records)
         ]
-        cities = args.cities.split(",") if args.cities else gateway.cities
-        holidays = _holidays_dir(args, gateway.config_path)
+        pairs = gateway.expected_pairs
+        if args.cities:
+            narrowed = set(args.cities.split(","))
+            pairs = [p for p in all_pairs(narrowed) if gateway.pairs is None or p in gateway.pairs]
+        holidays = _holidays_dir(args, gateway)
+        warn_days = gateway.warn_days if warn_days is None else warn_days
+    warn_days = DEFAULT_WARN_WORKING_DAYS if warn_days is None else warn_days
     calendar = load_calendar(holidays)
-    items = check_deadlines(all_pairs(cities), periods, arrivals, today=today, calendar=calendar,
-                            warn_days=args.warn_days)
+    items = check_deadlines(pairs, periods, arrivals, today=today, calendar=calendar, warn_days=warn_days)
+    items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days)
     if args.json:
         json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items]},
                   sys.stdout, ensure_ascii=False, indent=2)
@@ -290,9 +361,15 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         if not (residence and insured):
             raise UsageError("--pair takes RESIDENCE,INSURED (two area codes)")
         pair = CityPair(residence, insured)
-    documents = (_documents_from_files(args.files) if args.files
-                 else _documents_from_ledger(_gateway(args), args.period))
+    gateway = None if args.files else _gateway(args)
+    documents = _documents_from_files(args.files) if args.files else _documents_from_ledger(gateway, args.period)
     reports = _reconcile_documents(documents, args.period, pair)
+    if gateway is not None and gateway.pairs is not None and pair is None:
+        skipped = sorted({f"{r.residence}->{r.insured}" for r in reports
+                          if CityPair(r.residence, r.insured) not in gateway.pairs})
+        reports = [r for r in reports if CityPair(r.residence, r.insured) in gateway.pairs]
+        if skipped:
+            print(f"ltcgw reconcile: not in [settlement] pairs, not reconciled: {', '.join(skipped)}", file=sys.stderr)
     if args.csv:
         write_csv(Path(args.csv), reports)
     if args.json:
@@ -337,20 +414,20 @@ def _guarded(handler):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("deadlines", help="per city pair and month: what is due by when, arrived, late, missing")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("--period", action="append", help="service month YYYY-MM (repeatable; default: the open cycles)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China)")
-    p.add_argument("--warn-days", type=int, default=DEFAULT_WARN_WORKING_DAYS,
-                   help=f"warn this many working days ahead (default {DEFAULT_WARN_WORKING_DAYS})")
+    p.add_argument("--warn-days", type=int, default=None,
+                   help=f"warn this many working days ahead (default: [settlement] warn_days, else {DEFAULT_WARN_WORKING_DAYS})")
     p.add_argument("--holidays", help=f"folder of YYYY.toml holiday files (default: holidays/ beside the config; ${HOLIDAYS_ENV})")
-    p.add_argument("--cities", help="area codes, comma-separated (default: the configured cities)")
+    p.add_argument("--cities", help="area codes, comma-separated (default: the configured cities or [settlement] pairs)")
     p.add_argument("--files", nargs="*", metavar="FILE",
                    help="message files instead of the ledger (arrival = file time); none: the schedule alone")
     p.set_defaults(handler=_guarded(_cmd_deadlines))
 
     p = subparsers.add_parser("reconcile", help="claim (A3) vs settlement (A4) vs facility settlements (A5) of a month")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("--period", required=True, help="service month YYYY-MM")
     p.add_argument("--pair", help="RESIDENCE,INSURED area codes (default: every pair with documents)")
     p.add_argument("--csv", help="also write figures and differences to this CSV file")
