@@ -1,4 +1,4 @@
-"""The daemon and the operators' commands: init, run, status, messages, trace, resend, config, demo."""
+"""The daemon and the operators' commands: init, run, console, status, messages, trace, resend, config, demo."""
 
 from __future__ import annotations
 
@@ -43,9 +43,22 @@ _config_arg, _load = config_arg, load_from_args
 
 
 def _ledger(args: argparse.Namespace):
-    from adapters.sqlite_ledger import SqliteLedger
+    from gateway.bootstrap import open_ledger
 
-    return SqliteLedger(load_from_args(args).ledger_path)
+    return open_ledger(_load(args))
+
+
+def _refuses_second_instance(handler):
+    """`ltcgw run` on a SQLite ledger another instance holds: one clear line, exit 2 (no traceback)."""
+    def run(args: argparse.Namespace) -> int:
+        from adapters.ledger import AnotherInstance
+
+        try:
+            return handler(args)
+        except AnotherInstance as exc:
+            print(f"ltcgw run: {exc}", file=sys.stderr)
+            return 2
+    return run
 
 
 # --- init -------------------------------------------------------------------------------------------------
@@ -116,6 +129,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 # --- run --------------------------------------------------------------------------------------------------
 
+@_refuses_second_instance
 def _cmd_run(args: argparse.Namespace) -> int:
     from gateway.bootstrap import build_gateway
     from gateway.service import events
@@ -132,7 +146,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     engine = Engine(gw, config.rescan_seconds)
     signal.signal(signal.SIGTERM, lambda *_: engine.stopping.set())
-    engine.run_forever()
+    console = None
+    if config.console.enabled:
+        from gateway.web import start_with_daemon
+
+        console = start_with_daemon(config, gw, engine)
+    try:
+        engine.run_forever()
+    finally:
+        if console is not None:
+            console.stop()
+    return 0
+
+
+def _cmd_console(args: argparse.Namespace) -> int:
+    """The web console alone, read-only, over the ledger and spool (the daemon may be running or not)."""
+    import threading
+
+    from adapters.spool import Spool
+    from adapters.sqlite_ledger import SqliteLedger
+    from gateway.web import start_console
+
+    config = _load(args)
+    server = start_console(config, SqliteLedger(config.ledger_path), Spool(config.spool_dir),
+                           host=args.host, port=args.port)
+    print(f"console (read-only) on {server.url}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop()
     return 0
 
 
@@ -143,12 +188,15 @@ def _when(value) -> str:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    counts = _ledger(args).city_counts()
+    ledger = _ledger(args)
+    counts = ledger.city_counts()
+    instances = ledger.instances()
     if args.json:
         print(json.dumps([
             {"city": c.city, "name": area_name(c.city), "received": c.received, "delivered": c.delivered,
              "waiting_for_receipt": c.waiting_for_receipt, "failed": c.failed, "rejected": c.rejected,
-             "oldest_unacknowledged": _when(c.oldest_unacknowledged) if c.oldest_unacknowledged else None}
+             "oldest_unacknowledged": _when(c.oldest_unacknowledged) if c.oldest_unacknowledged else None,
+             "held_by": next((i.instance for i in instances if i.alive and c.city in i.cities), None)}
             for c in counts
         ], ensure_ascii=False, indent=2))
         return 0
@@ -156,7 +204,19 @@ def _cmd_status(args: argparse.Namespace) -> int:
     for c in counts:
         print(f"{c.city} {area_name(c.city):<7}{c.received:>9}{c.delivered:>10}{c.waiting_for_receipt:>8}"
               f"{c.failed:>7}{c.rejected:>9}  {_when(c.oldest_unacknowledged)}")
+    _print_instances(instances)
     return 0
+
+
+def _print_instances(instances) -> None:
+    """Which instance holds which city's drop and how many captured files it is checking."""
+    if not instances:
+        print("\ninstances: none running")
+        return
+    print(f"\n{'instance':<32}{'state':<7}{'heartbeat':<27}{'checking':>9}  cities (drops it polls)")
+    for i in instances:
+        print(f"{i.instance:<32}{'alive' if i.alive else 'gone':<7}{_when(i.heartbeat_at):<27}{i.captures:>9}  "
+              f"{', '.join(i.cities) or '-'}")
 
 
 def _cmd_messages(args: argparse.Namespace) -> int:
@@ -240,6 +300,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json-log", action="store_true", help="log JSON lines instead of console text")
     p.add_argument("--quiet", action="store_true", help="log alerts only")
     p.set_defaults(handler=_cmd_run)
+
+    p = subparsers.add_parser("console", help="serve the web console alone, read-only (docs/operations.md)")
+    _config_arg(p)
+    p.add_argument("--host", help="address to bind (default [console] host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default [console] port, 8470; 0 picks a free one)")
+    p.set_defaults(handler=_cmd_console)
 
     p = subparsers.add_parser("status", help="per city: received, delivered, waiting for receipt, failed")
     config_arg(p)

@@ -1,0 +1,224 @@
+"""What the console shows, read from the ledger: pure functions from ledger records to page data.
+
+Only the ledger's read-only views are used (`messages`, `trace`, `outgoing`, `events`), so the console reads
+the same way from SQLite or PostgreSQL and never takes the write lock the daemon needs. Nothing here opens a
+document: pages show header fields, states, causes and finding codes, never a person's name or ID number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from adapters.ledger import Ledger, MessageRecord, Outgoing, TransitionRecord
+from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, RetryPolicy, State
+
+ATTACHMENTS = frozenset({"A1", "A2", "A3", "A4", "A5"})
+_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def _fallback_mask(text: str) -> str:
+    return _ID_NUMBER.sub(lambda m: m.group(0)[:6] + "*" * 12, text)
+
+
+def masker() -> Callable[[str], str]:
+    """The observability masking function (issue 5, item 1) when present, else ID numbers masked here."""
+    try:
+        from gateway.observability import masking  # type: ignore[attr-defined]
+    except ImportError:
+        return _fallback_mask
+    for name in ("mask_text", "mask"):
+        function = getattr(masking, name, None)
+        if callable(function):
+            return function
+    return _fallback_mask
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """The message log's filters, as the form sends them (empty strings mean "any")."""
+
+    city: str = ""
+    type: str = ""
+    state: str = ""
+    period: str = ""
+    text: str = ""  # part of a message id or serial
+    since: date | None = None  # received on or after (local date)
+    until: date | None = None  # received on or before
+
+    def matches(self, record: MessageRecord) -> bool:
+        if self.type and record.type != self.type:
+            return False
+        if self.text:
+            needle = self.text.lower()
+            if not any(needle in (value or "").lower() for value in (record.message_id, record.serial, record.sha256)):
+                return False
+        received = record.received_at.astimezone().date()
+        if self.since and received < self.since:
+            return False
+        return not (self.until and received > self.until)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[MessageRecord]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def message_log(ledger: Ledger, query: MessageFilter, page: int = 1, size: int = 50) -> Page:
+    """Messages matching `query`, newest first, one page of them."""
+    records = ledger.messages(state=query.state or None, city=query.city or None, period=query.period or None)
+    matching = [r for r in reversed(records) if query.matches(r)]
+    pages = max(1, -(-len(matching) // size))
+    number = min(max(page, 1), pages)
+    return Page(matching[(number - 1) * size: number * size], number, size, len(matching))
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    record: MessageRecord
+    transitions: list[TransitionRecord]
+    files: list[Outgoing]  # deliveries (with their resends) and the replies the gateway wrote for it
+    receipt_due: datetime | None
+    same_id: list[MessageRecord]  # other messages under the same id (conflicts, revisions)
+
+
+def message_view(ledger: Ledger, sha256: str, policy: RetryPolicy, key: int | None = None) -> MessageView | None:
+    """One message by the digest of its bytes (the same bytes dropped twice: `key` picks which)."""
+    traces = [(r, t) for r, t in ledger.trace(sha256) if r.sha256 == sha256]
+    if key is not None:
+        traces = [(r, t) for r, t in traces if r.key == key]
+    if not traces:
+        return None
+    record, transitions = traces[0]
+    cities = {c for c in (record.receiver, record.drop_city, record.sender) if c}
+    files = sorted((o for city in cities for o in ledger.outgoing(city) if o.message_key == record.key),
+                   key=lambda o: o.key)
+    due = None
+    if record.state in AWAITING_RECEIPT and record.last_delivered_at is not None:
+        due = policy.receipt_due(record.deliveries, record.last_delivered_at)
+    same_id = [r for r, _ in ledger.trace(record.message_id)] if record.message_id else []
+    return MessageView(record, transitions, files, due, [r for r in same_id if r.key != record.key])
+
+
+@dataclass
+class CityHealth:
+    city: str
+    name: str
+    last_received: datetime | None = None  # the last file taken from its drop
+    last_written: datetime | None = None  # the last file the gateway wrote to its inbox
+    sent: int = 0
+    rejected: int = 0
+    owes_receipts: int = 0  # messages delivered to it, waiting for its receipt (its backlog)
+    failed: int = 0  # messages to it that ran out of resends
+    oldest_unacknowledged: datetime | None = None
+    files_waiting: int = 0  # files owed to its inbox and not yet written (a drop down or slow)
+    alerts: int = 0
+
+    @property
+    def last_contact(self) -> datetime | None:
+        return max((t for t in (self.last_received, self.last_written) if t), default=None)
+
+    @property
+    def attention(self) -> bool:
+        return bool(self.failed or self.files_waiting or self.alerts)
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max((t for t in (a, b) if t), default=None)
+
+
+def city_health(ledger: Ledger, cities: dict[str, str], now: datetime, alert_window: timedelta = timedelta(days=1)) -> list[CityHealth]:
+    """Per city (the configured ones and any the ledger knows): contact, backlog, failures."""
+    health = {code: CityHealth(code, name) for code, name in cities.items()}
+
+    def of(code: str) -> CityHealth:
+        return health.setdefault(code, CityHealth(code, code))
+
+    for record in ledger.messages():
+        sender = of(record.drop_city)
+        sender.last_received = _later(sender.last_received, record.received_at)
+        if record.type not in ATTACHMENTS:
+            continue
+        sender.sent += 1
+        sender.rejected += record.state is State.REJECTED
+        if record.receiver and record.state in AWAITING_RECEIPT | {State.FAILED}:
+            receiver = of(record.receiver)
+            receiver.failed += record.state is State.FAILED
+            receiver.owes_receipts += record.state in AWAITING_RECEIPT
+            oldest = receiver.oldest_unacknowledged
+            receiver.oldest_unacknowledged = record.received_at if oldest is None else min(oldest, record.received_at)
+    for out in ledger.outgoing():
+        city = of(out.city)
+        if out.written_at is not None:
+            city.last_written = _later(city.last_written, out.written_at)
+        elif not out.cancelled:
+            city.files_waiting += 1
+    for at, _kind, city, _detail in recent_alerts(ledger, now - alert_window):
+        if city:
+            of(city).alerts += 1
+    return sorted(health.values(), key=lambda h: h.city)
+
+
+def recent_alerts(ledger: Ledger, since: datetime) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
+    """Alerts the ledger recorded since `since`, newest first (kind, city and the detail's codes)."""
+    return sorted((e for e in ledger.events("alert") if e[0] >= since), key=lambda e: e[0], reverse=True)
+
+
+@dataclass
+class Attention:
+    overdue: list[tuple[MessageRecord, datetime]] = field(default_factory=list)  # receipt overdue (and when due)
+    failed: list[MessageRecord] = field(default_factory=list)
+    rejected_today: list[MessageRecord] = field(default_factory=list)
+    alerts: list[tuple[datetime, str, str | None, dict[str, Any]]] = field(default_factory=list)
+    unreadable: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.overdue) + len(self.failed) + len(self.rejected_today) + len(self.alerts)
+
+
+def attention(ledger: Ledger, policy: RetryPolicy, now: datetime, alert_window: timedelta = timedelta(days=1)) -> Attention:
+    """What needs an operator: receipts overdue, FAILED messages, today's refusals, recent alerts."""
+    out = Attention()
+    today = now.astimezone().date()
+    for record in ledger.messages():
+        if record.state in AWAITING_RECEIPT and record.last_delivered_at is not None:
+            due = policy.receipt_due(record.deliveries, record.last_delivered_at)
+            if record.state is State.WAITING_FOR_RETRY or due <= now:
+                out.overdue.append((record, due))
+        elif record.state is State.FAILED:
+            out.failed.append(record)
+        elif record.state is State.REJECTED and record.received_at.astimezone().date() == today:
+            out.rejected_today.append(record)
+    out.overdue.sort(key=lambda item: item[1])
+    out.failed.sort(key=lambda r: r.updated_at, reverse=True)
+    out.rejected_today.sort(key=lambda r: r.received_at, reverse=True)
+    out.alerts = recent_alerts(ledger, now - alert_window)
+    return out
+
+
+def open_states() -> list[str]:
+    return [s.value for s in State if s not in FINAL_STATES]
+
+
+def distinct(values: Iterable[str | None]) -> list[str]:
+    return sorted({v for v in values if v})
+
+
+def finding_rows(findings: Sequence[dict[str, Any]], mask: Callable[[str], str]) -> list[dict[str, str]]:
+    """Findings as the page shows them: code, masked message, line/path when known."""
+    rows = []
+    for finding in findings:
+        where = " ".join(str(finding[k]) for k in ("line", "path") if finding.get(k) is not None)
+        rows.append({"code": str(finding.get("code", "")), "message": mask(str(finding.get("message", ""))), "where": mask(where)})
+    return rows
