@@ -7,11 +7,15 @@ algorithms from a short allow-list are accepted for interoperability), trusts on
 sender (the certificate inside the message only helps pick one during a key rollover) and hands back only
 what the signature covers, as signxml's `signed_xml`: data outside it (an injected second Body, comments)
 never reaches a check. The raw bytes are verified as received: re-serialising them would break the digest.
+
+SM2-SM3 (国密) signatures have the same shape; signxml has no SM2, so gateway.documents.xmldsig_sm2 signs and
+verifies those, dispatched here by key type and SignatureMethod. A city may be limited to some algorithm
+families ("rsa", "ecdsa", "sm2": gateway.documents.keys.ALGORITHMS); a message in another one is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -23,7 +27,8 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 
 from gateway.documents import safe_xml
-from gateway.documents.keys import SigningKey, certificate_fingerprint
+from gateway.documents.keys import Algorithm, SigningKey, certificate_algorithm, certificate_fingerprint
+from gateway.documents.sm2 import DEFAULT_USER_ID, Sm2PrivateKey
 from gateway.domain.findings import Finding, Refused
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -71,12 +76,16 @@ class Verified:
 
 def sign(root: etree._Element, key: SigningKey, cert: x509.Certificate) -> bytes:
     """The message `root` with an enveloped signature by `key`, as UTF-8 bytes ready to deliver."""
+    if isinstance(key, Sm2PrivateKey):
+        from gateway.documents import xmldsig_sm2
+
+        return xmldsig_sm2.sign(root, key, cert)
     if isinstance(key, rsa.RSAPrivateKey):
         method = SignatureMethod.RSA_SHA256
     elif isinstance(key, ec.EllipticCurvePrivateKey):
         method = SignatureMethod.ECDSA_SHA256
     else:
-        raise TypeError(f"cannot sign with a {type(key).__name__}: use an RSA or ECDSA key")
+        raise TypeError(f"cannot sign with a {type(key).__name__}: use an RSA, ECDSA or SM2 key")
     signer = XMLSigner(
         method=SignatureConstructionMethod.enveloped,
         signature_algorithm=method,
@@ -103,17 +112,30 @@ def verify_message(
     *,
     at: datetime | None = None,
     tree: etree._ElementTree | None = None,
+    algorithms: Collection[Algorithm] | None = None,
+    sm2_user_id: bytes = DEFAULT_USER_ID,
 ) -> Verified:
     """Like `verify`, also naming the certificate that matched.
 
     `tree` is `data` already parsed by safe_xml (the caller's, to save a parse). It is consumed: when its
     content is proven to be exactly the signed content, its root (without the signature) is returned, so
-    that every later finding points at the line of the file as received.
+    that every later finding points at the line of the file as received. `algorithms` are the families the
+    sender may sign with (None: any); `sm2_user_id` is the sender's SM2 signer id.
     """
     if tree is None:
         tree = safe_xml.parse(data, max_bytes=max(len(data), safe_xml.DEFAULT_MAX))
     raw_root = tree.getroot()
     signature = _check_shape(raw_root)
+    family = signature_algorithm(signature)
+    if algorithms is not None and family not in algorithms:
+        raise Refused(
+            Finding(
+                "sig.algorithm",
+                f"the file is signed with {family}, and the sender is registered for {', '.join(algorithms) or 'none'}: "
+                "sign with the algorithm agreed with the gateway operator",
+                signature.sourceline,
+            )
+        )
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
     if not certificates:
         raise Refused(Finding("sig.untrusted", "no certificate is pinned for the sender: ask the gateway operator"))
@@ -130,6 +152,15 @@ def verify_message(
     if embedded is not None:
         # During a rollover the message's own certificate says which pinned one to try first.
         valid.sort(key=lambda cert: cert != embedded)
+    # Only certificates of the signature's family are tried: signxml cannot even load an SM2 key.
+    valid = [cert for cert in valid if certificate_algorithm(cert) == family]
+    if family == "sm2":
+        from gateway.documents import xmldsig_sm2
+
+        matched = xmldsig_sm2.verify(raw_root, signature, valid, sm2_user_id)
+        if matched is not None:
+            return Verified(raw_root, matched)
+        valid = []  # none matched: say why below
     config = replace(_CONFIG, verification_time=when)
     for cert in valid:
         try:
@@ -196,9 +227,15 @@ def _check_shape(root: etree._Element) -> etree._Element:
     reference = references[0]
     if reference.get("URI") != "":
         raise refuse("sig.references", 'the signature must cover the whole document (Reference URI="")')
-    _allowed(signature.find("ds:SignedInfo/ds:CanonicalizationMethod", _NS), C14N_METHODS, "canonicalization", line)
-    _allowed(signature.find("ds:SignedInfo/ds:SignatureMethod", _NS), SIGNATURE_METHODS, "signature method", line)
-    _allowed(reference.find("ds:DigestMethod", _NS), DIGEST_METHODS, "digest method", line)
+    from gateway.documents import xmldsig_sm2
+
+    sm2_signed = _algorithm_of(signature) in xmldsig_sm2.SIGNATURE_METHODS
+    _allowed(signature.find("ds:SignedInfo/ds:CanonicalizationMethod", _NS), _C14N_URIS, "canonicalization", line)
+    methods = xmldsig_sm2.SIGNATURE_METHODS | {method.value for method in SIGNATURE_METHODS}
+    _allowed(signature.find("ds:SignedInfo/ds:SignatureMethod", _NS), methods, "signature method", line)
+    # SM2 goes with SM3 digests, RSA and ECDSA with SHA-2: no mixing (signxml could not compute SM3 anyway).
+    digests = xmldsig_sm2.DIGEST_METHODS if sm2_signed else {method.value for method in DIGEST_METHODS}
+    _allowed(reference.find("ds:DigestMethod", _NS), digests, "digest method", line)
     transforms = [node.get("Algorithm") for node in reference.findall("ds:Transforms/ds:Transform", _NS)]
     if transforms not in ([_ENVELOPED], *([_ENVELOPED, c14n] for c14n in _C14N_URIS)):
         raise refuse(
@@ -209,10 +246,25 @@ def _check_shape(root: etree._Element) -> etree._Element:
     return signature
 
 
-def _allowed(node: etree._Element | None, allowed: frozenset, what: str, line: int | None) -> None:
+def _allowed(node: etree._Element | None, allowed: Collection[str], what: str, line: int | None) -> None:
     algorithm = node.get("Algorithm") if node is not None else None
-    if algorithm not in {method.value for method in allowed}:
+    if algorithm not in allowed:
         raise Refused(Finding("sig.algorithm", f"the {what} {algorithm!r} is not accepted by the gateway", line))
+
+
+def _algorithm_of(signature: etree._Element) -> str | None:
+    node = signature.find("ds:SignedInfo/ds:SignatureMethod", _NS)
+    return node.get("Algorithm") if node is not None else None
+
+
+def signature_algorithm(signature: etree._Element) -> Algorithm:
+    """The family of an accepted signature's SignatureMethod: "rsa", "ecdsa" or "sm2"."""
+    from gateway.documents import xmldsig_sm2
+
+    method = _algorithm_of(signature) or ""
+    if method in xmldsig_sm2.SIGNATURE_METHODS:
+        return "sm2"
+    return "ecdsa" if "ecdsa" in method else "rsa"
 
 
 def _embedded_certificate(signature: etree._Element) -> x509.Certificate | None:
