@@ -11,7 +11,6 @@ REJECTED in the ledger: that is the quarantine) and `outbox/` (ACK/NACK bytes th
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import tempfile
 from collections.abc import Callable
@@ -44,7 +43,7 @@ class Spool:
     def _path(self, area: str, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ValueError("not a SHA-256 hex digest")
-        return (self.inbox if area == "inbox" else self.outbox) / sha256
+        return (self.inbox if _area(area) == "inbox" else self.outbox) / sha256
 
     def path(self, area: str, sha256: str) -> Path:
         return self._path(area, sha256)
@@ -155,7 +154,11 @@ class DatabaseSpool:
         return bytes(row[0])
 
     def open(self, area: str, sha256: str) -> BinaryIO:
-        return io.BytesIO(self.read(area, sha256))
+        """A real (anonymous) file, like the folder spool's: callers may ask its size through fileno()."""
+        f = tempfile.TemporaryFile(prefix="ltcgw-out-")
+        f.write(self.read(area, sha256))
+        f.seek(0)
+        return f
 
     def clean_temporaries(self) -> int:
         return 0  # nothing half-written can be left: an insert is whole or absent

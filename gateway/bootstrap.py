@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from adapters.local import LocalTransport
-from adapters.spool import Spool
+from adapters.ledger import Ledger
+from adapters.spool import DatabaseSpool, Spool
 from adapters.sqlite_ledger import SqliteLedger
 from adapters.transport import Transport
 from gateway.config import Config, TransportSettings
@@ -134,7 +135,11 @@ class SignedReplies:
 
     def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes:
         from gateway.documents.replies import make_nack
+        from gateway.observability.masking import mask_text
 
+        # A NACK goes to another system: a finding quoting the document (a parser message, a file name) must
+        # not carry a person's name or ID number with it.
+        findings = [Finding(f.code, mask_text(f.message), f.line, mask_text(f.path) if f.path else None) for f in findings]
         if answered is not None and (answered.sender != drop_city or answered.type.is_reply):
             # Never address a NACK by a header we did not trust to another city: it goes back to the drop.
             answered = None
@@ -161,9 +166,10 @@ def _current(certs: list[Any]) -> Any:
 
 def build_gateway(config: Config, *, clock: Clock = utc_now, transports: dict[str, Transport] | None = None) -> Gateway:
     """The gateway for `config`: ledger opened (and migrated), spool ready, one transport per city."""
+    ledger = open_ledger(config)
     return Gateway(
-        ledger=SqliteLedger(config.ledger_path),
-        spool=Spool(config.spool_dir),
+        ledger=ledger,
+        spool=open_spool(config, ledger),
         checker=DocumentChecker(config),
         replies=SignedReplies(config),
         transports=transports if transports is not None else {
@@ -172,7 +178,51 @@ def build_gateway(config: Config, *, clock: Clock = utc_now, transports: dict[st
         policy=config.retry,
         clock=clock,
         max_message_bytes=config.max_message_bytes,
+        lease_seconds=config.lease_seconds,
+        **({"instance": config.instance} if config.instance else {}),
     )
+
+
+def open_ledger(config: Config) -> Ledger:
+    """SQLite at `[ledger] path` (one instance), or PostgreSQL at `[ledger] url` (several); migrated on open."""
+    if config.ledger_url:
+        from adapters.postgres_ledger import PostgresLedger
+
+        return PostgresLedger(config.ledger_url)
+    return SqliteLedger(config.ledger_path)
+
+
+def open_spool(config: Config, ledger: Ledger) -> Spool | DatabaseSpool:
+    """The spool folder, or the database's spool table: with several instances every one must reach the bytes."""
+    if config.spool_store == "database":
+        return DatabaseSpool(ledger.connection)  # type: ignore[attr-defined]  # PostgresLedger
+    return Spool(config.spool_dir)
+
+
+def reload_gateway(engine: Any, old: Config, new: Config) -> dict[str, list[str]]:
+    """Apply a re-read config to a running daemon, on the engine's thread (between two decisions).
+
+    Checks (trust store, own key and certificate, limits) and the retry schedule are replaced whole; a city
+    added gets a worker, a city removed or changed has its worker finish the file in hand and stop (a changed
+    city then starts again on its new transport). What the ledger owes a removed city stays owed. The ledger,
+    spool, log and metrics settings are read at start only: a change there is reported as needing a restart.
+    """
+    gw = engine.gw
+    checker, gw.checker = gw.checker, DocumentChecker(new)
+    checker.close()
+    gw.replies = SignedReplies(new)
+    gw.policy = new.retry
+    gw.max_message_bytes = new.max_message_bytes
+    added = sorted(set(new.cities) - set(old.cities))
+    removed = sorted(set(old.cities) - set(new.cities))
+    changed = sorted(c for c in set(new.cities) & set(old.cities) if new.cities[c].transport != old.cities[c].transport)
+    for city in removed + changed:
+        engine.remove_city(city)
+    for city in changed + added:
+        engine.add_city(city, build_transport(city, new.cities[city].transport))
+    restart = [name for name in ("ledger_path", "spool_dir", "log", "metrics", "code")
+               if getattr(old, name, None) != getattr(new, name, None)]
+    return {"added": added, "removed": removed, "changed": changed, "restart": restart}
 
 
 __all__ = ["build_gateway", "build_transport", "register_transport", "DocumentChecker", "SignedReplies", "MessageType"]

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
 from gateway.domain.lifecycle import RetryPolicy
+from gateway.observability.transfer_log import LogSettings
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
 DEFAULT_RETRY = ("10m", "30m", "1h", "2h", "4h")
@@ -62,6 +63,7 @@ class CityConfig:
     certificates: tuple[Path, ...]
     transport: TransportSettings
     service_types: frozenset[str] | None = None  # None: every type the schema knows
+    unreachable_after: timedelta | None = None  # None: [health] unreachable_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,26 @@ class SettlementSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """`[metrics]`: Prometheus `/metrics` and `/healthz` (gateway/observability/metrics.py); loopback."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9470
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """`[alerts]` and `[health]`: where alerts go besides the log and the ledger, and when to raise them."""
+
+    webhook: str | None = None
+    webhook_timeout: float = 5.0
+    webhook_retries: int = 3
+    certificate_days: int = 30
+    unreachable_after: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     code: str
@@ -99,7 +121,14 @@ class Config:
     rescan_seconds: float
     cities: Mapping[str, CityConfig] = field(default_factory=dict)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     settlement: SettlementSettings = field(default_factory=SettlementSettings)
+    ledger_url: str | None = None  # postgresql://…: several instances share the ledger (None: SQLite at ledger_path)
+    spool_store: str = "folder"  # "database": the spool in the PostgreSQL ledger
+    instance: str | None = None  # this process's name among the instances (None: host:pid)
+    lease_seconds: float = 30.0
 
     def trust_store(self) -> Any:
         """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify)."""
@@ -262,16 +291,24 @@ def _read_gateway(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _read_storage(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     ledger = r.table(data, "ledger", "ledger")
-    r.unknown_keys(ledger, {"backend", "path"}, "ledger")
+    r.unknown_keys(ledger, {"backend", "path", "url", "instance", "lease_seconds"}, "ledger")
     backend = ledger.get("backend", "sqlite")
-    if backend != "sqlite":
-        r.problem("ledger.backend", f"unknown backend {backend!r} (known: sqlite)")
-    ledger_value = r.value(ledger, "path", "ledger.path", str)
+    if backend not in ("sqlite", "postgresql"):
+        r.problem("ledger.backend", f"unknown backend {backend!r} (known: sqlite, postgresql; or give [ledger] url)")
+    instances = _read_instances(r, ledger)
+    ledger_value = r.value(ledger, "path", "ledger.path", str) if not instances["ledger_url"] else None
+    if instances["ledger_url"] and instances["ledger_url"].startswith("sqlite:///"):
+        ledger_value, instances["ledger_url"] = instances["ledger_url"][len("sqlite:///"):], None
     ledger_path = resolve(r.base, ledger_value) if ledger_value else r.base / "ledger.sqlite3"
     if ledger_value and not ledger_path.parent.is_dir():
         r.problem("ledger.path", f"folder {ledger_path.parent} does not exist")
     spool = r.table(data, "spool", "spool")
-    r.unknown_keys(spool, {"dir"}, "spool")
+    r.unknown_keys(spool, {"dir", "store"}, "spool")
+    store = r.value(spool, "store", "spool.store", str, "database" if instances["ledger_url"] else "folder")
+    if store not in ("folder", "database") or (store == "database" and not instances["ledger_url"]):
+        r.problem("spool.store", f"{store!r}: \"database\" (PostgreSQL ledger only) or \"folder\" (a folder every "
+                                 "instance shares when the ledger is PostgreSQL)")
+    instances["spool_store"] = store
     spool_value = r.value(spool, "dir", "spool.dir", str)
     spool_dir = resolve(r.base, spool_value) if spool_value else r.base
     if spool_value and not spool_dir.is_dir():
@@ -289,7 +326,23 @@ def _read_storage(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
             except ValueError as exc:
                 r.problem(f"retry.waits[{i}]", str(exc))
     policy = RetryPolicy(tuple(waits)) if waits and len(waits) == len(waits_raw) else RetryPolicy()
-    return {"ledger_path": ledger_path, "spool_dir": spool_dir, "retry": policy}
+    return {"ledger_path": ledger_path, "spool_dir": spool_dir, "retry": policy, **instances}
+
+
+def _read_instances(r: _Reader, ledger: Mapping[str, Any]) -> dict[str, Any]:
+    """`[ledger] url` (postgresql://… for several instances, sqlite:///… for one), `instance` (a name for this
+    process, default host:pid) and `lease_seconds` (how long work held by a silent instance waits for takeover)."""
+    url = r.value(ledger, "url", "ledger.url", str) if "url" in ledger else None
+    if url and not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+        r.problem("ledger.url", "must start with postgresql:// (several instances) or sqlite:/// (one)")
+    if url and ledger.get("path"):
+        r.problem("ledger.url", "give either url or path, not both")
+    lease = ledger.get("lease_seconds", 30)
+    if isinstance(lease, bool) or not isinstance(lease, (int, float)) or lease < 2:
+        r.problem("ledger.lease_seconds", "must be a number of seconds, at least 2")
+        lease = 30
+    instance = r.value(ledger, "instance", "ledger.instance", str) if "instance" in ledger else None
+    return {"ledger_url": url, "instance": instance, "lease_seconds": float(lease)}
 
 
 def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
@@ -301,7 +354,7 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     if not isinstance(table, dict):
         r.problem(where, "must be a table")
         return None
-    r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types"}, where)
+    r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after"}, where)
     name = table.get("name", KNOWN_AREAS.get(code, code))
     certs_raw = table.get("certificates", table.get("certificate"))
     certs: list[Path] = []
@@ -333,7 +386,8 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     elif transport:
         for p in check(settings, f"{where}.transport"):
             r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
-    return CityConfig(code, str(name), tuple(certs), settings, service_types)
+    unreachable_after = _duration(r, table, "unreachable_after", f"{where}.unreachable_after", None)
+    return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after)
 
 
 def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
@@ -402,6 +456,75 @@ def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str
     return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs)
 
 
+def _duration(r: _Reader, table: Mapping[str, Any], key: str, where: str, default: timedelta | None) -> timedelta | None:
+    if key not in table:
+        return default
+    try:
+        return parse_duration(table[key])
+    except ValueError as exc:
+        r.problem(where, str(exc))
+        return default
+
+
+def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
+    """`[log]`, `[metrics]`, `[alerts]`, `[health]` (issue 5): all optional, defaults in the dataclasses."""
+    log = r.table(data, "log", "log", required=False)
+    r.unknown_keys(log, {"path", "rotate", "max_bytes", "backups", "when", "level"}, "log")
+    d = LogSettings()
+    log_path = r.value(log, "path", "log.path", str) if "path" in log else None
+    rotate = r.value(log, "rotate", "log.rotate", str, d.rotate)
+    if rotate not in ("size", "time", None):
+        r.problem("log.rotate", f"{rotate!r}: write \"size\" (max_bytes) or \"time\" (when)")
+    max_bytes = r.value(log, "max_bytes", "log.max_bytes", int, d.max_bytes)
+    if max_bytes is not None and max_bytes < 4096:
+        r.problem("log.max_bytes", "must be at least 4096")
+    backups = r.value(log, "backups", "log.backups", int, d.backups)
+    if backups is not None and backups < 1:
+        r.problem("log.backups", "must be at least 1 (how many rotated files to keep)")
+    when = r.value(log, "when", "log.when", str, d.when)
+    if when is not None and when.upper() not in ("S", "M", "H", "D", "MIDNIGHT", *(f"W{i}" for i in range(7))):
+        r.problem("log.when", f"{when!r}: write \"midnight\", \"H\", \"D\" or \"W0\"–\"W6\"")
+    level = r.value(log, "level", "log.level", str, d.level)
+    if level is not None and level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        r.problem("log.level", f"{level!r}: write INFO, WARNING, ERROR or DEBUG")
+    log_settings = LogSettings(resolve(r.base, log_path) if log_path else None, rotate or d.rotate,
+                               max_bytes or d.max_bytes, backups or d.backups, when or d.when, level or d.level)
+    if log_settings.path is not None and not log_settings.path.parent.is_dir():
+        r.problem("log.path", f"folder {log_settings.path.parent} does not exist")
+
+    metrics = r.table(data, "metrics", "metrics", required=False)
+    r.unknown_keys(metrics, {"enabled", "host", "port"}, "metrics")
+    m = MetricsSettings()
+    enabled = r.value(metrics, "enabled", "metrics.enabled", bool, m.enabled)
+    host = r.value(metrics, "host", "metrics.host", str, m.host)
+    port = r.value(metrics, "port", "metrics.port", int, m.port)
+    if port is not None and not 0 <= port <= 65535:
+        r.problem("metrics.port", "must be a TCP port (0 picks a free one)")
+
+    alerts = r.table(data, "alerts", "alerts", required=False)
+    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days"}, "alerts")
+    a = AlertSettings()
+    webhook = r.value(alerts, "webhook", "alerts.webhook", str) if "webhook" in alerts else None
+    if webhook is not None and not webhook.startswith(("http://", "https://")):
+        r.problem("alerts.webhook", f"{webhook!r} is not an http(s) URL")
+    timeout = _duration(r, alerts, "webhook_timeout", "alerts.webhook_timeout", timedelta(seconds=a.webhook_timeout))
+    retries = r.value(alerts, "webhook_retries", "alerts.webhook_retries", int, a.webhook_retries)
+    if retries is not None and not 1 <= retries <= 10:
+        r.problem("alerts.webhook_retries", "must be 1 to 10")
+    days = r.value(alerts, "certificate_days", "alerts.certificate_days", int, a.certificate_days)
+    if days is not None and days < 1:
+        r.problem("alerts.certificate_days", "must be at least 1")
+    health = r.table(data, "health", "health", required=False)
+    r.unknown_keys(health, {"unreachable_after"}, "health")
+    unreachable = _duration(r, health, "unreachable_after", "health.unreachable_after", a.unreachable_after)
+    return {
+        "log": log_settings,
+        "metrics": MetricsSettings(bool(enabled), host or m.host, m.port if port is None else port),
+        "alerts": AlertSettings(webhook, timeout.total_seconds(), retries or a.webhook_retries,
+                                days or a.certificate_days, unreachable),
+    }
+
+
 def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     """Read and check the file: the config (when usable) and every problem found."""
     path = Path(path).resolve()
@@ -413,7 +536,7 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [ConfigProblem(path.name, f"not valid TOML: {exc}")]
     _register_optional_transports()
-    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement"}, "")
+    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement", "log", "metrics", "alerts", "health"}, "")
     gateway = _read_gateway(r, data)
     storage = _read_storage(r, data)
     cities_table = r.table(data, "cities", "cities")
@@ -427,10 +550,11 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     if gateway["code"] in cities:
         r.problem(f"cities.{gateway['code']}", "the gateway's own code cannot be a city")
     console = _read_console(r, data)
+    observability = _read_observability(r, data)
     settlement = _read_settlement(r, data, cities)
     if r.problems:
         return None, r.problems
-    config = Config(path=path, cities=cities, console=console, settlement=settlement, **gateway, **storage)
+    config = Config(path=path, cities=cities, console=console, settlement=settlement, **gateway, **storage, **observability)
     return config, []
 
 

@@ -163,13 +163,12 @@ def _cmd_console(args: argparse.Namespace) -> int:
     """The web console alone, read-only, over the ledger and spool (the daemon may be running or not)."""
     import threading
 
-    from adapters.spool import Spool
-    from adapters.sqlite_ledger import SqliteLedger
+    from gateway.bootstrap import open_ledger, open_spool
     from gateway.web import start_console
 
     config = _load(args)
-    server = start_console(config, SqliteLedger(config.ledger_path), Spool(config.spool_dir),
-                           host=args.host, port=args.port)
+    ledger = open_ledger(config)
+    server = start_console(config, ledger, open_spool(config, ledger), host=args.host, port=args.port)
     print(f"console (read-only) on {server.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,6 +19,11 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def default_instance() -> str:
+    """host:pid: unique among live processes, and tells an operator where to look."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @dataclass
 class Gateway:
     ledger: Ledger
@@ -28,6 +35,8 @@ class Gateway:
     clock: Clock = utc_now
     max_message_bytes: int = 16 * 1024 * 1024
     refusals_seen: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # city -> (name, reason) reported
+    instance: str = field(default_factory=lambda: default_instance())  # this process among several on one ledger
+    lease_seconds: float = 30.0  # how long work held by a silent instance waits before another takes it
 
     @property
     def cities(self) -> frozenset[str]:

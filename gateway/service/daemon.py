@@ -7,13 +7,16 @@ at once; a periodic rescan (and one at start-up) catches whatever events were lo
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from collections.abc import Callable
 
-from adapters.transport import TransportError
+from adapters.transport import HostKeyRefused, Transport, TransportError
+from gateway.observability.health import ContactBoard
 from gateway.service import events
 from gateway.service.capture import capture_city
-from gateway.service.context import Gateway
+from gateway.service.context import Gateway, utc_now
 from gateway.service.outgoing import flush_city
 from gateway.service.process import process_pending
 from gateway.service.resend import resend_due
@@ -25,13 +28,23 @@ def run_once(gw: Gateway, settle_seconds: float = 0.0) -> dict[str, int]:
     A file not yet seen stable is looked at again after `settle_seconds` (a file needs two looks).
     """
     totals = {"captured": 0, "routed": 0, "rejected": 0, "duplicates": 0, "receipts": 0, "resent": 0, "failed": 0, "written": 0}
+    held = gw.ledger.heartbeat(gw.instance, sorted(gw.transports), gw.lease_seconds)
+    try:
+        _run_once(gw, settle_seconds, totals, [t for city, t in gw.transports.items() if city in held])
+    finally:
+        gw.ledger.leave(gw.instance)
+    return totals
+
+
+def _run_once(gw: Gateway, settle_seconds: float, totals: dict[str, int], transports: list) -> None:
+    """run_once on the cities whose drops this instance holds (all of them, unless others run beside it)."""
     for attempt in range(2):
         waiting = 0
-        for transport in gw.transports.values():
+        for transport in transports:
             try:
                 report = capture_city(gw, transport)
             except TransportError as exc:
-                events.alert("drop_unreachable", city=transport.city, error=str(exc))
+                drop_failed(ContactBoard(), transport.city, exc)  # one pass: each failure is news
                 continue
             totals["captured"] += report.captured
             waiting += report.waiting
@@ -42,12 +55,66 @@ def run_once(gw: Gateway, settle_seconds: float = 0.0) -> dict[str, int]:
     totals.update(routed=processed.routed, rejected=processed.rejected, duplicates=processed.duplicates, receipts=processed.receipts)
     resent = resend_due(gw)
     totals.update(resent=len(resent.resent), failed=len(resent.failed))
-    for transport in gw.transports.values():
+    for transport in transports:
         try:
             totals["written"] += flush_city(gw, transport)
         except TransportError as exc:
-            events.alert("drop_unreachable", city=transport.city, error=str(exc))
-    return totals
+            drop_failed(ContactBoard(), transport.city, exc)  # one pass: each failure is news
+
+
+def drop_failed(contacts: ContactBoard, city: str, exc: TransportError) -> int:
+    """A city's drop failed: logged each time (`drop_unreachable`), alerted at the first failure, whenever the
+    kind of failure changes (a refused host key after a lost connection must not hide behind the throttle),
+    and every 10th failure in a row; returns the failures in a row."""
+    state, changed = contacts.failure(city, utc_now(), exc)
+    events.emit("drop_unreachable", city=city, error=str(exc), count=state.failures)
+    if changed or state.failures % 10 == 0:
+        kind = "host_key_refused" if isinstance(exc, HostKeyRefused) else "city_unreachable"
+        events.alert(kind, city=city, error=str(exc), count=state.failures, cause=state.error_kind)
+    return state.failures
+
+
+class Leases(threading.Thread):
+    """Keeps this instance alive in the ledger and holds its share of the cities' drops.
+
+    Renewed every third of the lease; a city counts as held only while the last renewal is fresh (80% of the
+    lease, timed from before the call), so an instance cut off from the database stops touching a drop before
+    another instance may take it over. One instance alone holds every city.
+    """
+
+    def __init__(self, engine: "Engine") -> None:
+        super().__init__(name="leases", daemon=True)
+        self.engine, self.gw = engine, engine.gw
+        self.held: frozenset[str] = frozenset()
+        self.renewed = float("-inf")
+        self.failures = 0
+
+    def renew(self) -> None:
+        started = time.monotonic()
+        held = self.gw.ledger.heartbeat(self.gw.instance, sorted(self.gw.transports), self.gw.lease_seconds)
+        gained, lost = held - self.held, self.held - held
+        self.held, self.renewed = held, started
+        if gained or lost:
+            events.emit("leases", cities=sorted(held), by=self.gw.instance)
+        for city in gained:
+            if city in self.engine.workers:
+                self.engine.workers[city].wake.set()
+
+    def holds(self, city: str) -> bool:
+        return city in self.held and time.monotonic() - self.renewed < self.gw.lease_seconds * 0.8
+
+    def run(self) -> None:
+        while not self.engine.stopping.wait(self.gw.lease_seconds / 3):
+            try:
+                self.renew()
+                self.failures = 0
+            except Exception as exc:  # the database restarting: keep trying; the cities wait meanwhile
+                self.failures += 1
+                if self.failures == 1 or self.failures % 10 == 0:
+                    events.alert("ledger_unreachable", error=repr(exc), count=self.failures)
+
+
+STOP_TIMEOUT = 120  # seconds a worker may take to finish the file in hand (a large upload) when stopping
 
 
 class CityWorker(threading.Thread):
@@ -57,7 +124,10 @@ class CityWorker(threading.Thread):
         super().__init__(name=f"city-{city}", daemon=True)
         self.gw, self.city, self.engine, self.rescan = gw, city, engine, rescan_seconds
         self.transport = gw.transports[city]
+        # A transport with its own pace (SFTP's poll_interval) sets it; the rescan otherwise.
+        self.rescan = getattr(self.transport, "poll_interval", None) or rescan_seconds
         self.wake = threading.Event()
+        self.retired = threading.Event()  # set by a reload that removes or replaces this city
         self.failures = 0
 
     def run(self) -> None:
@@ -73,18 +143,21 @@ class CityWorker(threading.Thread):
                 watch(self.wake.set)
             except Exception as exc:  # inotify limits: the rescan still covers it, only slower
                 events.alert("watch_unavailable", city=self.city, error=str(exc))
-        while not self.engine.stopping.is_set():
+        while not self.engine.stopping.is_set() and not self.retired.is_set():
+            if not self.engine.leases.holds(self.city):  # another instance polls this drop now
+                self.wake.wait(min(self.rescan, self.gw.lease_seconds / 3))
+                self.wake.clear()
+                continue
             try:
                 report = capture_city(self.gw, self.transport)
                 if report.captured:
                     self.engine.wake.set()
                 flush_city(self.gw, self.transport)
                 self.failures = 0
+                self.engine.contacts.success(self.city, utc_now())
                 timeout = min(self.rescan, 1.0) if report.waiting else self.rescan  # growing files: look again soon
             except TransportError as exc:
-                self.failures += 1
-                if self.failures == 1 or self.failures % 10 == 0:
-                    events.alert("drop_unreachable", city=self.city, error=str(exc), count=self.failures)
+                self.failures = drop_failed(self.engine.contacts, self.city, exc)
                 timeout = min(self.rescan * 2 ** min(self.failures, 6), 300)
             except Exception as exc:  # never let one city's surprise end its thread silently
                 self.failures += 1
@@ -104,15 +177,57 @@ class Engine:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.workers = {city: CityWorker(gw, city, self, rescan_seconds) for city in gw.transports}
+        self.contacts = ContactBoard()  # per-city last contact: health, metrics, console
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.leases = Leases(self)
 
     def start(self) -> None:
-        events.emit("started", cities=sorted(self.workers), workers=getattr(self.gw.checker, "workers", 1))
+        self.leases.renew()  # first, so that a second instance on SQLite is refused before it does anything
+        events.emit("started", cities=sorted(self.workers), workers=getattr(self.gw.checker, "workers", 1),
+                    by=self.gw.instance)
+        self.leases.start()
         for worker in self.workers.values():
             worker.start()
 
+    def call_soon(self, call: Callable[[], None]) -> None:
+        """Run `call` on the engine's thread between two steps (a reload: never in the middle of a decision)."""
+        self._calls.put(call)
+        self.wake.set()
+
+    def _run_calls(self) -> None:
+        while True:
+            try:
+                call = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            call()
+
+    def add_city(self, city: str, transport: Transport) -> None:
+        """Serve a city (added or changed by a reload) with a new worker."""
+        self.gw.transports = {**self.gw.transports, city: transport}
+        worker = self.workers[city] = CityWorker(self.gw, city, self, self.rescan)
+        if self.leases.is_alive():
+            self.leases.renew()
+        worker.start()
+
+    def remove_city(self, city: str) -> None:
+        """Stop serving a city: its worker finishes the file in hand, then its transport is closed. What the
+        ledger still owes the city stays owed (written if the city comes back)."""
+        worker = self.workers.pop(city, None)
+        self.gw.transports = {c: t for c, t in self.gw.transports.items() if c != city}
+        if worker is not None:
+            worker.retired.set()
+            worker.wake.set()
+            if worker.is_alive():
+                worker.join(timeout=STOP_TIMEOUT)
+        self.contacts.forget(city)
+
     def step(self) -> None:
+        self._run_calls()
         processed = process_pending(self.gw)
         resent = resend_due(self.gw)
+        for message_id in resent.resent:
+            events.alert("receipt_overdue", id=message_id)
         for city in processed.cities_owed | resent.cities_owed:
             if city in self.workers:
                 self.workers[city].wake.set()
@@ -137,5 +252,11 @@ class Engine:
             worker.wake.set()
         for worker in self.workers.values():
             if worker.is_alive() and worker is not threading.current_thread():
-                worker.join(timeout=10)
+                worker.join(timeout=STOP_TIMEOUT)
+        if self.leases.is_alive():
+            self.leases.join(timeout=10)
+            try:
+                self.gw.ledger.leave(self.gw.instance)  # the others take over at once, not after the lease
+            except Exception as exc:
+                events.alert("ledger_unreachable", error=repr(exc))
         self.gw.checker.close()

@@ -51,8 +51,8 @@ def process_pending(gw: Gateway, batch: int = 32) -> ProcessReport:
     """Process every capture not processed yet, `batch` at a time (checks of a batch run in parallel)."""
     report = ProcessReport()
     while True:
-        with gw.ledger.unit_of_work() as tx:
-            pending = tx.pending_captures(batch)
+        # Leased to this instance (others skip them); a lease that runs out lets another instance take over.
+        pending = gw.ledger.claim_captures(gw.instance, batch, gw.lease_seconds)
         if not pending:
             return report
         fresh = [capture for capture in pending if not _replay_duplicate(gw, capture, report)]
@@ -68,6 +68,8 @@ def process_pending(gw: Gateway, batch: int = 32) -> ProcessReport:
 def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> bool:
     """The same bytes from the same drop again: answer again with the stored reply, deliver nothing."""
     with gw.ledger.unit_of_work() as tx:
+        if not tx.capture_pending(capture.key):
+            return True  # decided already, by an instance that held it before its lease ran out
         earlier = tx.message_by_sha(capture.sha256, capture.city)
         if earlier is None or earlier.state is State.RECEIVED:
             return False
@@ -91,6 +93,8 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
     header = outcome.header
     now = gw.clock()
     with gw.ledger.unit_of_work() as tx:
+        if not tx.capture_pending(capture.key):
+            return  # another instance decided it while this one checked (its lease had run out)
         message = tx.add_message(capture, header, now)
         findings: list[Finding] = list(outcome.findings)
         decision: routing.Decision | None = None

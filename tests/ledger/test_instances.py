@@ -1,0 +1,126 @@
+"""Several instances on one ledger: leases on PostgreSQL (taken once, taken over when they expire), one
+instance only on SQLite, decisions serialised, and a restarted database reconnected."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from adapters.ledger import AnotherInstance
+from adapters.postgres_ledger import PostgresLedger
+from adapters.sqlite_ledger import SqliteLedger
+
+from .test_ledger import T0, ZIBO, add_message
+
+CITIES = ["370100", "370300", "370600", "370700"]
+
+
+@pytest.fixture
+def pg(postgres_server):
+    url = postgres_server.new_database()
+    opened: list[PostgresLedger] = []
+
+    def opener() -> PostgresLedger:
+        opened.append(PostgresLedger(url))
+        return opened[-1]
+
+    yield opener
+    for ledger in opened:
+        ledger.close()
+
+
+def _captures(ledger, n: int) -> None:
+    with ledger.unit_of_work() as tx:
+        for i in range(n):
+            tx.add_capture(ZIBO, f"{i}.xml", f"{i:064x}", 10, 1.0, T0)
+
+
+def test_a_second_instance_on_sqlite_is_refused_with_a_clear_error(tmp_path) -> None:
+    first, second = SqliteLedger(tmp_path / "l.sqlite3"), SqliteLedger(tmp_path / "l.sqlite3")
+    first.heartbeat("gw-a", CITIES, 30)
+    with pytest.raises(AnotherInstance, match="SQLite allows one instance.*PostgreSQL"):
+        second.heartbeat("gw-b", CITIES, 30)
+    first.leave("gw-a")
+    assert second.heartbeat("gw-b", CITIES, 30) == set(CITIES)  # the first one stopped: the lock is free
+    first.close()
+    second.close()
+
+
+def test_instances_claim_disjoint_captures_and_a_dead_ones_expire_to_the_others(pg) -> None:
+    a, b = pg(), pg()
+    _captures(a, 40)
+    with ThreadPoolExecutor(4) as pool:  # claims at the same moment: SKIP LOCKED, never the same row twice
+        claims = list(pool.map(lambda who: (a if who % 2 else b).claim_captures(f"gw-{who}", 10, 30), range(4)))
+    keys = [c.key for claim in claims for c in claim]
+    assert len(keys) == 40 and len(set(keys)) == 40
+    assert b.claim_captures("gw-9", 10, 30) == []  # all leased, none expired
+    assert [c.key for c in a.claim_captures("gw-0", 50, 30)] == sorted(c.key for c in claims[0])  # its own again
+
+    short = pg()
+    _captures(short, 3)
+    held = short.claim_captures("gw-dead", 3, 0.5)
+    assert len(held) == 3 and b.claim_captures("gw-live", 10, 30) == []
+    time.sleep(0.7)
+    assert [c.key for c in b.claim_captures("gw-live", 10, 30)] == [c.key for c in held]  # taken over
+
+
+def test_cities_are_shared_fairly_taken_over_after_expiry_and_given_back_on_leave(pg) -> None:
+    a, b, c = pg(), pg(), pg()
+    assert a.heartbeat("gw-a", CITIES, 30) == set(CITIES)  # alone: every drop
+    assert b.heartbeat("gw-b", CITIES, 30) == set()  # nothing free yet
+    mine = a.heartbeat("gw-a", CITIES, 30)  # two alive: a gives back the surplus
+    assert len(mine) == 2
+    theirs = b.heartbeat("gw-b", CITIES, 30)
+    assert theirs == set(CITIES) - mine
+    holders = {i.instance: set(i.cities) for i in c.instances()}
+    assert holders == {"gw-a": mine, "gw-b": theirs}
+
+    b.heartbeat("gw-b", CITIES, 0.5)  # b stops renewing (dies) with a short lease
+    time.sleep(0.7)
+    assert a.heartbeat("gw-a", CITIES, 30) == set(CITIES)  # b's drops taken over
+    assert [i.alive for i in c.instances()] == [True, False]
+    a.leave("gw-a")
+    assert c.heartbeat("gw-c", CITIES, 30) == set(CITIES)  # given back at once, not after the lease
+
+
+def test_decisions_are_serialised_across_instances(pg) -> None:
+    a, b = pg(), pg()
+    message = add_message(a)
+    inside = threading.Event()
+    spans: dict[str, tuple[float, float]] = {}
+
+    def first() -> None:
+        with a.unit_of_work() as tx:
+            begun = time.monotonic()
+            tx.get_message(message.key)
+            inside.set()
+            time.sleep(0.4)
+            spans["a"] = (begun, time.monotonic())
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(5)
+    with b.unit_of_work() as tx:
+        spans["b"] = (time.monotonic(), 0.0)
+        tx.get_message(message.key)
+    thread.join()
+    assert spans["b"][0] >= spans["a"][1]  # b began only after a committed
+
+
+def test_a_restarted_database_is_reconnected_without_losing_committed_work(pg, postgres_server) -> None:
+    ledger = pg()
+    message = add_message(ledger)
+    postgres_server.stop("immediate")  # a crash: recovery at the next start
+    postgres_server.start()
+    for attempt in range(2):  # the broken connection fails once, then is made again
+        try:
+            assert [m.key for m in ledger.messages()] == [message.key]
+            break
+        except psycopg.OperationalError:
+            assert attempt == 0
+    with ledger.unit_of_work() as tx:
+        assert tx.get_message(message.key).sha256 == message.sha256

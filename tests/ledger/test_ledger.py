@@ -1,0 +1,123 @@
+"""The ledger's contract (adapters/ledger.py), the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from adapters.migrations import migrations
+from gateway.domain.envelope import Header, MessageType
+from gateway.domain.lifecycle import Event, IllegalTransition, State
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+JINAN, ZIBO = "370100", "370300"
+HEADER = Header("37030020261102090000AAAA0001", MessageType.A3, ZIBO, JINAN, "2026-10", "ZB-1", 1, T0)
+
+
+def add_message(ledger, header: Header | None = HEADER, sha: str = "ab" * 32):
+    with ledger.unit_of_work() as tx:
+        key = tx.add_capture(ZIBO, "a.xml", sha, 10, 1.5, T0)
+        capture = next(c for c in tx.pending_captures() if c.key == key)
+        return tx.add_message(capture, header, T0)
+
+
+def test_migrations_are_applied_once_each_and_recorded(open_ledger, backend: str) -> None:
+    first = open_ledger()
+    assert first.schema_version() == len(migrations(backend)) >= 2
+    first.close()
+    again = open_ledger()
+    rows = again._db().execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
+    assert rows == len(migrations(backend)) and again.schema_version() == rows
+
+
+def test_each_transition_is_logged_and_the_state_survives_a_reopen(open_ledger) -> None:
+    ledger = open_ledger()
+    message = add_message(ledger)
+    with ledger.unit_of_work() as tx:
+        tx.transition(message.key, Event.CHECK_PASSED, T0, "checks passed")
+        tx.note_delivery(message.key, T0)
+        tx.transition(message.key, Event.DELIVERED, T0, "written")
+    ledger.close()
+    [(record, transitions)] = open_ledger().trace(HEADER.message_id)
+    assert record.state is State.DELIVERED and record.deliveries == 1 and record.last_delivered_at == T0
+    assert record.received_at == T0 and record.revision == 1 and record.sender == ZIBO
+    assert [(t.source, t.target, t.event) for t in transitions] == [
+        (None, State.RECEIVED, "captured"),
+        (State.RECEIVED, State.ROUTED, "check_passed"),
+        (State.ROUTED, State.DELIVERED, "delivered"),
+    ]
+
+
+def test_a_unit_of_work_is_all_or_nothing(ledger) -> None:
+    message = add_message(ledger)
+    with pytest.raises(IllegalTransition):
+        with ledger.unit_of_work() as tx:
+            tx.transition(message.key, Event.CHECK_PASSED, T0, "checks passed")
+            tx.add_outgoing(JINAN, "x.xml", "inbox", message.sha256, "delivery", message.key, T0)
+            tx.transition(message.key, Event.RECEIPT_ACCEPTED, T0, "impossible from ROUTED")
+    assert ledger.messages()[0].state is State.RECEIVED
+    assert ledger.outgoing() == []
+    assert len(ledger.trace(HEADER.message_id)[0][1]) == 1
+
+
+def test_outgoing_files_are_owed_until_marked_once_and_can_be_cancelled(ledger) -> None:
+    message = add_message(ledger)
+    with ledger.unit_of_work() as tx:
+        first = tx.add_outgoing(JINAN, "a.xml", "inbox", message.sha256, "delivery", message.key, T0)
+        tx.add_outgoing(ZIBO, "ACK_1.xml", "outbox", "cd" * 32, "ack", message.key, T0)
+    with ledger.unit_of_work() as tx:
+        assert [o.name for o in tx.pending_outgoing(JINAN)] == ["a.xml"]
+        assert tx.mark_written(first, T0) is True
+        assert tx.mark_written(first, T0) is False  # a second writer learns it was marked already
+        assert tx.pending_outgoing(JINAN) == []
+        assert tx.reply_name_taken(ZIBO, "ACK_1.xml") and not tx.reply_name_taken(JINAN, "ACK_1.xml")
+        tx.add_outgoing(JINAN, "a.xml", "inbox", message.sha256, "delivery", message.key, T0)
+        assert tx.cancel_outgoing(message.key, "delivery") == 1
+        assert tx.pending_outgoing(JINAN) == []
+    assert [(o.kind, o.written_at is not None, o.cancelled) for o in ledger.outgoing(JINAN)] == [
+        ("delivery", True, False), ("delivery", False, True)]
+
+
+def test_captures_are_pending_until_processed_and_a_crashed_removal_is_found(ledger) -> None:
+    with ledger.unit_of_work() as tx:
+        key = tx.add_capture(ZIBO, "a.xml", "ab" * 32, 10, 1.25, T0)
+        assert tx.capture_pending(key)
+        assert tx.unremoved_capture(ZIBO, "a.xml", "ab" * 32, 1.25).key == key
+        assert tx.unremoved_capture(ZIBO, "a.xml", "ab" * 32, 1.5) is None  # another mtime: another file
+        tx.mark_capture_removed(key)
+        assert tx.unremoved_capture(ZIBO, "a.xml", "ab" * 32, 1.25) is None
+        tx.mark_capture_processed(key, None)
+        assert not tx.capture_pending(key) and tx.pending_captures() == []
+
+
+def test_views_for_the_operators(ledger) -> None:
+    message = add_message(ledger)
+    add_message(ledger, None, "ef" * 32)  # an unreadable file: no header
+    with ledger.unit_of_work() as tx:
+        tx.set_findings(message.key, [{"code": "sum.total", "message": "总额不符"}])
+        tx.transition(message.key, Event.CHECK_FAILED, T0, "refused: sum.total")
+        tx.record_event(T0, "alert", ZIBO, {"kind": "refused_file", "name": "x.tmp"})
+        tx.record_event(T0, "duplicate", ZIBO, {"id": "x"})
+        assert [m.key for m in tx.messages_in([State.REJECTED])] == [message.key]
+        assert [m.key for m in tx.messages_by_document(HEADER.document_key)] == [message.key]
+        assert tx.message_by_sha("ab" * 32, ZIBO).key == message.key and tx.message_by_sha("ab" * 32, JINAN) is None
+    assert [m.findings for m in ledger.messages(state="rejected")] == [({"code": "sum.total", "message": "总额不符"},)]
+    assert len(ledger.messages(city=ZIBO)) == 2 and ledger.messages(period="2026-09") == []
+    assert [(kind, city, detail) for _, kind, city, detail in ledger.events("alert")] == [
+        ("alert", ZIBO, {"kind": "refused_file", "name": "x.tmp"})]
+    [counts] = ledger.city_counts()
+    assert (counts.city, counts.received, counts.rejected, counts.delivered) == (ZIBO, 2, 1, 0)
+    assert counts.oldest_unacknowledged == T0
+
+
+def test_one_instance_alone_holds_every_city_and_claims_every_capture(ledger) -> None:
+    add_message(ledger)
+    with ledger.unit_of_work() as tx:
+        tx.add_capture(ZIBO, "b.xml", "cd" * 32, 10, 1.0, T0)
+    assert ledger.heartbeat("gw-a", [JINAN, ZIBO], 30) == {JINAN, ZIBO}
+    assert [c.name for c in ledger.claim_captures("gw-a", 10, 30)] == ["a.xml", "b.xml"]
+    [me] = ledger.instances()
+    assert (me.instance, me.alive, me.cities) == ("gw-a", True, (JINAN, ZIBO))
+    ledger.leave("gw-a")
+    assert ledger.instances() == []
