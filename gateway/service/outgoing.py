@@ -6,6 +6,8 @@ same name from the same stored bytes, so the city still holds one file.
 
 from __future__ import annotations
 
+import os
+
 from adapters.transport import Transport
 from gateway.domain.lifecycle import DELIVERY_OWED, Event, State
 from gateway.service import events
@@ -20,10 +22,12 @@ def flush_city(gw: Gateway, transport: Transport) -> int:
     written = 0
     for out in owed:
         with gw.spool.open(out.area, out.sha256) as src:
+            size = os.fstat(src.fileno()).st_size
             transport.deliver(out.name, src)
         now = gw.clock()
         with gw.ledger.unit_of_work() as tx:
-            tx.mark_written(out.key, now)
+            if not tx.mark_written(out.key, now):
+                continue  # another instance wrote it too (same name, same bytes) and marked it first
             message = tx.get_message(out.message_key) if out.message_key is not None else None
             if message is not None and out.kind == "delivery" and message.state in DELIVERY_OWED:
                 message = tx.note_delivery(message.key, now)
@@ -32,7 +36,7 @@ def flush_city(gw: Gateway, transport: Transport) -> int:
                 tx.transition(message.key, Event.FORWARDED, now, f"receipt written to {city}'s inbox as {out.name}")
         written += 1
         events.emit(
-            "written", city=city, file=out.name, kind=out.kind,
+            "written", city=city, file=out.name, kind=out.kind, size=size,
             id=message.message_id if message is not None else None,
             deliveries=message.deliveries if message is not None and out.kind == "delivery" else None,
         )
