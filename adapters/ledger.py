@@ -194,6 +194,13 @@ class Ledger(Protocol):
     def city_counts(self) -> list[CityCounts]: ...
     def events(self, kind: str | None = None) -> Iterator[tuple[datetime, str, str | None, dict[str, Any]]]: ...
     def outgoing(self, city: str | None = None) -> list[Outgoing]: ...
+    # observability (issue 5): metrics, health, alerts in `ltcgw status` and the console
+    def message_counts(self) -> list[tuple[str | None, str, str, int]]:
+        """(type, state, drop city, count) for every combination present (type None: unreadable)."""
+    def recent_events(self, kind: str | None = None, limit: int = 50) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
+        """The newest `limit` events (of `kind`), newest first."""
+    def writable_problem(self) -> str | None:
+        """None when a write can be committed now; else why not (for /healthz). Writes nothing."""
     def close(self) -> None: ...
 
     # several instances: leases that expire on the ledger's clock, so the work of a dead instance is taken over

@@ -363,6 +363,41 @@ class SqliteLedger:
             args.append(city)
         return [_outgoing(r) for r in self._db().execute(sql + " ORDER BY key", args)]
 
+    # observability (issue 5): portable SQL, so the PostgreSQL ledger inherits these -------------------------
+    def message_counts(self) -> list[tuple[str | None, str, str, int]]:
+        rows = self._db().execute(
+            "SELECT type, state, drop_city, COUNT(*) AS n FROM messages GROUP BY type, state, drop_city "
+            "ORDER BY type, state, drop_city"
+        ).fetchall()
+        return [(r["type"], r["state"], r["drop_city"], int(r["n"])) for r in rows]
+
+    def recent_events(self, kind: str | None = None, limit: int = 50) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
+        sql, args = "SELECT * FROM events", []
+        if kind:
+            sql += " WHERE kind=?"
+            args.append(kind)
+        rows = self._db().execute(sql + " ORDER BY key DESC LIMIT ?", [*args, int(limit)]).fetchall()
+        return [(_dt(row["at"]), row["kind"], row["city"], json.loads(row["detail"])) for row in rows]
+
+    def writable_problem(self) -> str | None:
+        path = getattr(self, "path", None)
+        if isinstance(path, Path) and path.exists():
+            for target in (path, path.parent):
+                if not os.access(target, os.W_OK):
+                    return f"ledger {target} is not writable"
+
+        class _Probe(Exception):
+            pass
+
+        try:
+            with self.unit_of_work() as tx:  # a real write, rolled back: proves the lock and the permission
+                tx.record_event(datetime.now(timezone.utc), "health_probe", None, {})
+                raise _Probe
+        except _Probe:
+            return None
+        except Exception as exc:
+            return f"ledger not writable: {exc}"
+
     # one instance ---------------------------------------------------------------------------------------
     def heartbeat(self, instance: str, cities: Sequence[str], lease_seconds: float) -> frozenset[str]:
         """The first call takes the one-instance lock: a second `ltcgw run` on this file is refused."""

@@ -220,7 +220,7 @@ def reload_gateway(engine: Any, old: Config, new: Config) -> dict[str, list[str]
         engine.remove_city(city)
     for city in changed + added:
         engine.add_city(city, build_transport(city, new.cities[city].transport))
-    restart = [name for name in ("ledger_path", "spool_dir", "log", "metrics", "code")
+    restart = [name for name in ("ledger_path", "spool_dir", "log", "metrics")
                if getattr(old, name, None) != getattr(new, name, None)]
     return {"added": added, "removed": removed, "changed": changed, "restart": restart}
 

@@ -37,7 +37,7 @@ def capture_city(gw: Gateway, transport: Transport) -> CaptureReport:
     for refusal in _new_refusals(gw, city, scan.refused):
         with gw.ledger.unit_of_work() as tx:
             tx.record_event(gw.clock(), "refused", city, {"name": refusal.name, "reason": refusal.reason})
-        events.alert("refused_file", city=city, name=refusal.name, reason=refusal.reason)
+        events.alert("file_quarantined", city=city, name=refusal.name, reason=refusal.reason, cause="refused_file")
     for item in scan.ready:
         try:
             sha, size = gw.spool.receive(lambda f: transport.download(item, f), gw.max_message_bytes)

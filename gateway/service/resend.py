@@ -40,13 +40,15 @@ def resend_due(gw: Gateway) -> ResendReport:
                 report.cities_owed.add(message.receiver)
             elif event is Event.RETRIES_EXHAUSTED:
                 tx.transition(message.key, event, now, f"no receipt after {message.deliveries} deliveries")
-                tx.record_event(now, "alert", message.receiver, {"kind": "receipt_missing", "id": message.message_id,
-                                                                  "deliveries": message.deliveries})
+                tx.record_event(now, "alert", message.receiver, {
+                    "kind": "message_failed", "cause": "receipt_missing", "id": message.message_id,
+                    "deliveries": message.deliveries,
+                })
                 report.failed.append(message.message_id)
     for message_id in report.resent:
         events.emit("resend_due", id=message_id)
     for message_id in report.failed:
-        events.alert("receipt_missing", id=message_id)
+        events.alert("message_failed", id=message_id, cause="receipt_missing")
     return report
 
 

@@ -118,7 +118,8 @@ def test_when_the_schedule_is_spent_the_message_fails_with_an_alert_and_a_late_r
     record = ws.message(claim.message_id)
     assert record.state is State.FAILED and record.deliveries == 2
     alerts = list(ws.gw.ledger.events("alert"))
-    assert alerts and alerts[0][3] == {"kind": "receipt_missing", "id": claim.message_id, "deliveries": 2}
+    assert alerts and alerts[0][3] == {"kind": "message_failed", "cause": "receipt_missing", "id": claim.message_id,
+                                     "deliveries": 2}
     assert "receipt_missing" in capsys.readouterr().out
 
     assert resend_by_hand(ws.gw, claim.message_id) == JINAN

@@ -1,0 +1,168 @@
+"""Alerts: what an operator must act on, logged as `alert` events, kept in the ledger, sent to a webhook.
+
+The service raises them through gateway/service/events.py `alert(kind, ...)`; `AlertSink` listens there, so
+one call logs, records and notifies. The webhook runs on its own thread behind a bounded queue: a slow or dead
+receiver costs the daemon nothing (an alert that cannot be queued is logged and counted, never waited for).
+Alert texts are masked like every log line before they leave the process.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from gateway.observability.masking import mask_value
+
+# kind -> what it means and what to do (docs/operations.md has the same table).
+ALERT_KINDS: dict[str, str] = {
+    "message_failed": "delivered as often as the schedule allows and no receipt came: FAILED",
+    "receipt_overdue": "a receipt did not come within its wait: the message is delivered again",
+    "city_unreachable": "a city's drop cannot be listed or written (down, permissions, timeout)",
+    "host_key_refused": "a city's SFTP server offered an unknown or changed host key: refused",
+    "certificate_expiring": "a pinned or the gateway's own certificate expires soon",
+    "file_quarantined": "a file was refused (NACKed and kept in quarantine) or cannot be taken from a drop",
+    "config_refused": "a reloaded configuration has problems: the old one is kept",
+    "watch_unavailable": "no file-system events for a drop: the periodic rescan still finds every file",
+    "city_worker_error": "an unexpected error in a city's worker (it goes on after a pause)",
+    "engine_error": "an unexpected error in the engine (it goes on after a pause)",
+}
+# Kinds the service records in the ledger itself, in the transaction that caused them.
+RECORDED_BY_SERVICE = frozenset({"message_failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    url: str
+    timeout: float = 5.0
+    retries: int = 3
+    backoff: float = 1.0  # seconds before the 2nd try; doubled each time
+
+
+class Webhook:
+    """POSTs each alert as JSON to `url` from a background thread, retrying a few times."""
+
+    def __init__(self, settings: WebhookSettings, *, queue_size: int = 1000,
+                 on_drop: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.sent = 0
+        self.failed = 0
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(queue_size)
+        self._on_drop = on_drop
+        self._thread = threading.Thread(target=self._run, name="alert-webhook", daemon=True)
+        self._thread.start()
+
+    def post(self, payload: dict[str, Any]) -> bool:
+        """Queue an alert; False (and nothing waits) when the queue is full."""
+        try:
+            self._queue.put_nowait(payload)
+            return True
+        except queue.Full:
+            self.failed += 1
+            if self._on_drop:
+                self._on_drop("webhook queue full")
+            return False
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Let the queued alerts go out (up to `timeout`), then stop the thread."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while (payload := self._queue.get()) is not None:
+            if self._send(payload):
+                self.sent += 1
+            else:
+                self.failed += 1
+                if self._on_drop:
+                    self._on_drop(f"webhook gave up after {self.settings.retries} tries")
+
+    def _send(self, payload: dict[str, Any]) -> bool:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        wait = self.settings.backoff
+        for attempt in range(max(self.settings.retries, 1)):
+            request = urllib.request.Request(
+                self.settings.url, data=body, method="POST",
+                headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "ltc-gateway"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=self.settings.timeout) as response:
+                    if 200 <= response.status < 300:
+                        return True
+            except (urllib.error.URLError, OSError, ValueError):
+                pass  # refused, timed out, 4xx/5xx: tried again
+            if attempt + 1 < self.settings.retries:
+                time.sleep(wait)
+                wait *= 2
+        return False
+
+
+class AlertSink:
+    """The events listener that records alerts in the ledger and passes them to the webhook."""
+
+    def __init__(self, ledger: Any, *, webhook: Webhook | None = None, gateway: str = "",
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.ledger = ledger
+        self.webhook = webhook
+        self.gateway = gateway
+        self.clock = clock
+
+    def __call__(self, event: str, fields: dict[str, Any]) -> None:
+        if event != "alert":
+            return
+        fields = mask_value(dict(fields))
+        kind = str(fields.get("kind", "unknown"))
+        at = self.clock()
+        if kind not in RECORDED_BY_SERVICE:
+            with self.ledger.unit_of_work() as tx:
+                tx.record_event(at, "alert", fields.get("city"), fields)
+        if self.webhook is not None:
+            self.webhook.post({"gateway": self.gateway, "at": at.isoformat(timespec="seconds"), **fields,
+                               "meaning": ALERT_KINDS.get(kind)})
+
+    def close(self) -> None:
+        if self.webhook is not None:
+            self.webhook.close()
+
+
+def recent_alerts(ledger: Any, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest alerts first, each {at, kind, city, ...detail} (for `ltcgw status` and the console)."""
+    rows = ledger.recent_events("alert", limit)
+    return [{"at": at.isoformat(timespec="seconds"), "city": city, **mask_value(detail)} for at, _, city, detail in rows]
+
+
+def expiring_certificates(paths: dict[str, list[Path]], within: timedelta,
+                          now: datetime | None = None) -> list[dict[str, Any]]:
+    """Certificates that expire within `within` (or have expired), by owner (a city code or "gateway").
+
+    A rotation PEM holds the old and the new certificate: the old one expiring is no news when a newer one
+    for the same owner is valid beyond the window, so only owners without such a successor are reported."""
+    from cryptography import x509
+
+    now = now or datetime.now(timezone.utc)
+    found = []
+    for owner, files in paths.items():
+        certs = []
+        for path in files:
+            try:
+                certs.extend((path, c) for c in x509.load_pem_x509_certificates(Path(path).read_bytes()))
+            except (OSError, ValueError):
+                continue  # `config check` reports unreadable files
+        if any(c.not_valid_after_utc > now + within for _, c in certs):
+            continue
+        for path, cert in certs:
+            days = (cert.not_valid_after_utc - now).total_seconds() / 86400
+            found.append({"ref": owner, "file": str(path), "days": round(days, 1),
+                          "not_after": cert.not_valid_after_utc.isoformat(timespec="seconds"),
+                          "subject": cert.subject.rfc4514_string()})
+    return found
