@@ -22,7 +22,8 @@ from lxml import etree
 
 from gateway.documents import safe_xml, schema
 from gateway.documents.envelope import body_of, header_lines, peek_sender, read_header
-from gateway.documents.keys import certificate_fingerprint, load_certificates
+from gateway.documents.keys import Algorithm, certificate_fingerprint, load_certificates
+from gateway.documents.sm2 import DEFAULT_USER_ID
 from gateway.documents.reader import read_document
 from gateway.documents.signature import verify_message
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS, PROVINCIAL_POOLS
@@ -37,12 +38,23 @@ ServiceTypes = Collection[str] | Mapping[str, Collection[str] | None] | None
 
 class TrustStore:
     """The certificates pinned for each area code (several during a key rollover); picklable for worker
-    processes. Only these are ever trusted: a certificate inside a message is not."""
+    processes. Only these are ever trusted: a certificate inside a message is not.
 
-    def __init__(self, pinned: Mapping[str, Iterable[x509.Certificate]] | None = None) -> None:
+    Per area also the signature algorithm families it may use (absent: any) and its SM2 signer id (absent:
+    the standard 1234567812345678), both from the city's config."""
+
+    def __init__(
+        self,
+        pinned: Mapping[str, Iterable[x509.Certificate]] | None = None,
+        *,
+        algorithms: Mapping[str, Iterable[Algorithm]] | None = None,
+        sm2_user_ids: Mapping[str, bytes] | None = None,
+    ) -> None:
         self._pinned: dict[str, tuple[x509.Certificate, ...]] = {}
         for area, certificates in (pinned or {}).items():
             self.add(area, certificates)
+        self._algorithms = {area: tuple(names) for area, names in (algorithms or {}).items()}
+        self._sm2_user_ids = dict(sm2_user_ids or {})
 
     @classmethod
     def from_files(cls, files: Mapping[str, str | Path | Iterable[str | Path]]) -> TrustStore:
@@ -60,20 +72,30 @@ class TrustStore:
     def certificates(self, area: str) -> tuple[x509.Certificate, ...]:
         return self._pinned.get(area, ())
 
+    def algorithms(self, area: str) -> tuple[Algorithm, ...] | None:
+        """The families `area` may sign with; None when not limited."""
+        return self._algorithms.get(area)
+
+    def sm2_user_id(self, area: str) -> bytes:
+        return self._sm2_user_ids.get(area, DEFAULT_USER_ID)
+
     @property
     def areas(self) -> frozenset[str]:
         return frozenset(self._pinned)
 
-    def __getstate__(self) -> dict[str, list[bytes]]:
-        return {
+    def __getstate__(self) -> dict[str, Any]:
+        pinned = {
             area: [cert.public_bytes(serialization.Encoding.DER) for cert in certs]
             for area, certs in self._pinned.items()
         }
+        return {"pinned": pinned, "algorithms": self._algorithms, "sm2_user_ids": self._sm2_user_ids}
 
-    def __setstate__(self, state: dict[str, list[bytes]]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self._pinned = {
-            area: tuple(x509.load_der_x509_certificate(der) for der in ders) for area, ders in state.items()
+            area: tuple(x509.load_der_x509_certificate(der) for der in ders) for area, ders in state["pinned"].items()
         }
+        self._algorithms = state["algorithms"]
+        self._sm2_user_ids = state["sm2_user_ids"]
 
     def __repr__(self) -> str:
         return f"TrustStore({ {area: len(certs) for area, certs in self._pinned.items()} })"
@@ -128,7 +150,10 @@ def check_message(
         result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
         return result
     try:
-        verified = verify_message(data, trust.certificates(sender), at=now, tree=tree)
+        verified = verify_message(
+            data, trust.certificates(sender), at=now, tree=tree, algorithms=trust.algorithms(sender),
+            sm2_user_id=trust.sm2_user_id(sender),
+        )
     except Refused as refused:
         result.findings.extend(refused.findings)
         return result
