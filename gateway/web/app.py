@@ -194,7 +194,7 @@ class ConsoleApp:
         if action == "original" and not self.can_download:
             raise HttpError(HTTPStatus.FORBIDDEN, "refused: downloads need a console token file ([console] token_file)")
         if not token_matches(form.get("token", ""), self.settings.token_file):
-            events.alert("console_token_refused", kind=action, sha256=sha256)
+            events.alert("console_token_refused", name=action, sha256=sha256)
             raise HttpError(HTTPStatus.FORBIDDEN, "refused: the operator token is missing or wrong")
         key = int(query["key"]) if query.get("key", "").isdigit() else None
         view = queries.message_view(self.ledger, sha256, self.policy, key)

@@ -169,9 +169,9 @@ def city_health(ledger: Ledger, cities: dict[str, str], now: datetime, alert_win
     return sorted(health.values(), key=lambda h: h.city)
 
 
-def recent_alerts(ledger: Ledger, since: datetime) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
-    """Alerts the ledger recorded since `since`, newest first (kind, city and the detail's codes)."""
-    return sorted((e for e in ledger.events("alert") if e[0] >= since), key=lambda e: e[0], reverse=True)
+def recent_alerts(ledger: Ledger, since: datetime, limit: int = 200) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
+    """Alerts the ledger recorded since `since` (the newest `limit`), newest first."""
+    return [e for e in ledger.recent_events("alert", limit) if e[0] >= since]
 
 
 @dataclass
