@@ -119,19 +119,33 @@ class DocumentChecker:
 
 
 class SignedReplies:
-    """The gateway's ACK/NACK, signed with its own key (gateway.documents.replies)."""
+    """The gateway's ACK/NACK, signed with its own key (gateway.documents.replies); to a city that requires
+    SM2 (国密, `signature_algorithms`) with the gateway's SM2 key, in the receiving city's preferred family."""
 
     def __init__(self, config: Config) -> None:
-        from gateway.documents.keys import load_certificates, load_private_key
+        from gateway.documents.keys import key_algorithm, load_certificates, load_private_key
 
         self.key = load_private_key(config.key)
         self.cert = _current(load_certificates(config.certificate))
         self.code = config.code
+        self._signers = {key_algorithm(self.key): (self.key, self.cert)}
+        if config.sm2_key is not None and config.sm2_certificate is not None:
+            sm2_key = load_private_key(config.sm2_key).with_user_id(config.sm2_user_id)
+            self._signers["sm2"] = (sm2_key, _current(load_certificates(config.sm2_certificate)))
+        self._accepted = {code: city.signature_algorithms for code, city in config.cities.items()}
+
+    def signer(self, city: str) -> tuple[Any, Any]:
+        """The key and certificate replies to `city` are signed with: its first accepted family we hold."""
+        for family in self._accepted.get(city, ()):
+            if family in self._signers:
+                return self._signers[family]
+        return self.key, self.cert  # config check makes sure a configured city never gets here
 
     def ack(self, answered: Header, sha256: str, now: datetime) -> bytes:
         from gateway.documents.replies import make_ack
 
-        return make_ack(answered, sha256, key=self.key, cert=self.cert, gateway_code=self.code, now=now)
+        key, cert = self.signer(answered.sender)
+        return make_ack(answered, sha256, key=key, cert=cert, gateway_code=self.code, now=now)
 
     def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes:
         from gateway.documents.replies import make_nack
@@ -143,7 +157,8 @@ class SignedReplies:
         if answered is not None and (answered.sender != drop_city or answered.type.is_reply):
             # Never address a NACK by a header we did not trust to another city: it goes back to the drop.
             answered = None
-        return make_nack(answered, sha256, findings, key=self.key, cert=self.cert, gateway_code=self.code,
+        key, cert = self.signer(drop_city)
+        return make_nack(answered, sha256, findings, key=key, cert=cert, gateway_code=self.code,
                          sender=drop_city, period=None, now=now)
 
     def receipt_accepts(self, outcome: CheckOutcome) -> bool:

@@ -22,6 +22,9 @@ from gateway.observability.transfer_log import LogSettings
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
 DEFAULT_RETRY = ("10m", "30m", "1h", "2h", "4h")
 AREA_CODE = re.compile(r"^\d{6}$")
+DEFAULT_SIGNATURE_ALGORITHMS = ("rsa", "ecdsa")
+SIGNATURE_ALGORITHMS = ("rsa", "ecdsa", "sm2")
+DEFAULT_SM2_USER_ID = b"1234567812345678"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -64,6 +67,9 @@ class CityConfig:
     transport: TransportSettings
     service_types: frozenset[str] | None = None  # None: every type the schema knows
     unreachable_after: timedelta | None = None  # None: [health] unreachable_after
+    # Signature families the city signs with and receives replies in, preferred first ("rsa", "ecdsa", "sm2").
+    signature_algorithms: tuple[str, ...] = DEFAULT_SIGNATURE_ALGORITHMS
+    sm2_user_id: bytes = DEFAULT_SM2_USER_ID  # the city's SM2 signer id (GM/T 0009 default unless agreed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,19 +135,30 @@ class Config:
     spool_store: str = "folder"  # "database": the spool in the PostgreSQL ledger
     instance: str | None = None  # this process's name among the instances (None: host:pid)
     lease_seconds: float = 30.0
+    sm2_key: Path | None = None  # the gateway's SM2 key, for replies to cities that require SM2
+    sm2_certificate: Path | None = None
+    sm2_user_id: bytes = DEFAULT_SM2_USER_ID
 
     def trust_store(self) -> Any:
-        """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify)."""
+        """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify), with
+        the signature families each may use and its SM2 signer id."""
         from gateway.documents.check import TrustStore
-        from gateway.documents.keys import load_certificates
+        from gateway.documents.keys import certificate_algorithm, load_certificates
 
-        pinned: dict[str, list[Any]] = {self.code: list(load_certificates(self.certificate))}
+        gateway_certs = list(load_certificates(self.certificate))
+        if self.sm2_certificate is not None:
+            gateway_certs += load_certificates(self.sm2_certificate)
+        pinned: dict[str, list[Any]] = {self.code: gateway_certs}
+        algorithms = {self.code: tuple(sorted({certificate_algorithm(cert) for cert in gateway_certs}))}
+        sm2_user_ids = {self.code: self.sm2_user_id}
         for city in self.cities.values():
             certs: list[Any] = []
             for path in city.certificates:
                 certs.extend(load_certificates(path))
             pinned[city.code] = certs
-        return TrustStore(pinned)
+            algorithms[city.code] = city.signature_algorithms
+            sm2_user_ids[city.code] = city.sm2_user_id
+        return TrustStore(pinned, algorithms=algorithms, sm2_user_ids=sm2_user_ids)
 
 
 def resolve(base: Path, value: str) -> Path:
@@ -259,7 +276,8 @@ class _Reader:
 
 def _read_gateway(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     gw = r.table(data, "gateway", "gateway")
-    r.unknown_keys(gw, {"code", "key", "certificate", "workers", "max_message_bytes", "rescan_seconds"}, "gateway")
+    r.unknown_keys(gw, {"code", "key", "certificate", "workers", "max_message_bytes", "rescan_seconds", "sm2_key",
+                        "sm2_certificate", "sm2_user_id"}, "gateway")
     code = r.value(gw, "code", "gateway.code", str, GATEWAY_AREA)
     if code is not None and not AREA_CODE.match(code):
         r.problem("gateway.code", f"{code!r} is not a six-digit area code")
@@ -283,10 +301,74 @@ def _read_gateway(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
         "code": code or GATEWAY_AREA,
         "key": key,
         "certificate": certificate,
+        **_read_gateway_sm2(r, gw),
         "workers": workers or 1,
         "max_message_bytes": max_bytes or DEFAULT_MAX_MESSAGE_BYTES,
         "rescan_seconds": float(rescan),
     }
+
+
+def _read_gateway_sm2(r: _Reader, gw: Mapping[str, Any]) -> dict[str, Any]:
+    """`sm2_key` / `sm2_certificate`: the gateway's SM2 pair for replies to cities that require SM2 (国密)."""
+    if "sm2_key" not in gw and "sm2_certificate" not in gw:
+        return {"sm2_key": None, "sm2_certificate": None, "sm2_user_id": _sm2_user_id(r, gw, "gateway.sm2_user_id")}
+    key = r.file_path(gw, "sm2_key", "gateway.sm2_key")
+    if key is not None and key.is_file() and (problem := _key_problem(key)):
+        r.problem("gateway.sm2_key", problem)
+    certificate = r.file_path(gw, "sm2_certificate", "gateway.sm2_certificate")
+    if certificate is not None and certificate.is_file():
+        if (problem := _pem_problem(certificate)) is not None:
+            r.problem("gateway.sm2_certificate", problem)
+        elif _algorithms_of(certificate) != {"sm2"}:
+            r.problem("gateway.sm2_certificate", f"{certificate} holds no SM2 certificate")
+    return {"sm2_key": key, "sm2_certificate": certificate, "sm2_user_id": _sm2_user_id(r, gw, "gateway.sm2_user_id")}
+
+
+def _sm2_user_id(r: _Reader, table: Mapping[str, Any], where: str) -> bytes:
+    value = table.get("sm2_user_id", DEFAULT_SM2_USER_ID.decode())
+    if not isinstance(value, str) or not value or len(value.encode()) > 8191:
+        r.problem(where, "must be a non-empty string (the SM2 signer id; default 1234567812345678)")
+        return DEFAULT_SM2_USER_ID
+    return value.encode()
+
+
+def _algorithms_of(path: Path) -> set[str]:
+    from gateway.documents.keys import certificate_algorithm, load_certificates
+
+    try:
+        return {certificate_algorithm(cert) for cert in load_certificates(path)}
+    except ValueError:
+        return set()
+
+
+def _read_city_signatures(r: _Reader, table: Mapping[str, Any], where: str, certs: list[Path]) -> dict[str, Any]:
+    """`signature_algorithms` (preferred first) and `sm2_user_id` of a city."""
+    raw = table.get("signature_algorithms", list(DEFAULT_SIGNATURE_ALGORITHMS))
+    algorithms = DEFAULT_SIGNATURE_ALGORITHMS
+    if not isinstance(raw, list) or not raw or any(name not in SIGNATURE_ALGORITHMS for name in raw):
+        r.problem(f"{where}.signature_algorithms", f"must be a non-empty list of {', '.join(SIGNATURE_ALGORITHMS)}")
+    else:
+        algorithms = tuple(dict.fromkeys(raw))
+        held = set().union(*(_algorithms_of(path) for path in certs if path.is_file())) if certs else set()
+        if held and not held & set(algorithms):
+            r.problem(f"{where}.signature_algorithms", f"none of the city's certificates is {' or '.join(algorithms)} "
+                      f"(they are {', '.join(sorted(held))})")
+    return {"signature_algorithms": algorithms, "sm2_user_id": _sm2_user_id(r, table, f"{where}.sm2_user_id")}
+
+
+def _check_reply_keys(r: _Reader, gateway: Mapping[str, Any], cities: Mapping[str, CityConfig]) -> None:
+    """Every city must be answerable: the gateway holds a key of a family the city accepts."""
+    held: set[str] = set()
+    for name in ("certificate", "sm2_certificate"):
+        path = gateway.get(name)
+        if path is not None and path.is_file():
+            held |= _algorithms_of(path)
+    if not held:
+        return  # the certificate's own problem is reported already
+    for city in cities.values():
+        if not held & set(city.signature_algorithms):
+            r.problem(f"cities.{city.code}.signature_algorithms", f"the gateway has no {' or '.join(city.signature_algorithms)} "
+                      "key to sign its replies to this city: add [gateway] sm2_key and sm2_certificate")
 
 
 def _read_storage(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -354,7 +436,8 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     if not isinstance(table, dict):
         r.problem(where, "must be a table")
         return None
-    r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after"}, where)
+    r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after",
+                           "signature_algorithms", "sm2_user_id"}, where)
     name = table.get("name", KNOWN_AREAS.get(code, code))
     certs_raw = table.get("certificates", table.get("certificate"))
     certs: list[Path] = []
@@ -387,7 +470,8 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
         for p in check(settings, f"{where}.transport"):
             r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
     unreachable_after = _duration(r, table, "unreachable_after", f"{where}.unreachable_after", None)
-    return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after)
+    return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after,
+                      **_read_city_signatures(r, table, where, certs))
 
 
 def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
@@ -549,6 +633,7 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
         r.problem("cities", "at least two cities are needed for an exchange")
     if gateway["code"] in cities:
         r.problem(f"cities.{gateway['code']}", "the gateway's own code cannot be a city")
+    _check_reply_keys(r, gateway, cities)
     console = _read_console(r, data)
     observability = _read_observability(r, data)
     settlement = _read_settlement(r, data, cities)
