@@ -51,6 +51,23 @@ class _LedgerCollector:
             up.add_metric([city], 0 if state.failures else 1)
         yield contact
         yield up
+        yield from self._instances()
+
+    def _instances(self) -> Iterator[GaugeMetricFamily]:
+        """Which instance is alive and holds which city's drop and how many captures (issue 8: leases)."""
+        alive = GaugeMetricFamily("ltcgw_instance_up", "1 while the instance renews its leases", labels=["instance"])
+        drops = GaugeMetricFamily("ltcgw_city_held", "1 for the instance that polls the city's drop now",
+                                  labels=["city", "instance"])
+        checking = GaugeMetricFamily("ltcgw_captures_leased", "Captured files an instance is checking now",
+                                     labels=["instance"])
+        for record in self.ledger.instances():
+            alive.add_metric([record.instance], 1 if record.alive else 0)
+            checking.add_metric([record.instance], record.captures)
+            for city in record.cities:
+                drops.add_metric([city, record.instance], 1)
+        yield alive
+        yield drops
+        yield checking
 
 
 class GatewayMetrics:

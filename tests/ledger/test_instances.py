@@ -124,3 +124,32 @@ def test_a_restarted_database_is_reconnected_without_losing_committed_work(pg, p
             assert attempt == 0
     with ledger.unit_of_work() as tx:
         assert tx.get_message(message.key).sha256 == message.sha256
+
+
+def test_metrics_show_which_instance_holds_which_drop(pg) -> None:
+    from gateway.observability.health import ContactBoard
+    from gateway.observability.metrics import GatewayMetrics
+
+    a, b = pg(), pg()
+    _captures(a, 2)
+    a.heartbeat("gw-a", CITIES[:2], 30)
+    b.heartbeat("gw-b", CITIES[:2], 30)
+    a.heartbeat("gw-a", CITIES[:2], 30)
+    b.heartbeat("gw-b", CITIES[:2], 30)
+    a.claim_captures("gw-a", 5, 30)
+    text = GatewayMetrics(a, ContactBoard()).exposition().decode()
+    held = {line for line in text.splitlines() if line.startswith("ltcgw_city_held{")}
+    assert len(held) == 2 and any('instance="gw-a"' in h for h in held) and any('instance="gw-b"' in h for h in held)
+    assert 'ltcgw_captures_leased{instance="gw-a"} 2.0' in text and 'ltcgw_instance_up{instance="gw-b"} 1.0' in text
+
+
+def test_observability_queries_read_alike_on_postgresql(pg) -> None:
+    ledger = pg()
+    message = add_message(ledger)
+    with ledger.unit_of_work() as tx:
+        tx.record_event(T0, "alert", ZIBO, {"kind": "first"})
+        tx.record_event(T0, "alert", ZIBO, {"kind": "second"})
+    assert ledger.message_counts() == [("A3", "RECEIVED", ZIBO, 1)] and message.type == "A3"
+    assert [d["kind"] for _, _, _, d in ledger.recent_events("alert", limit=1)] == ["second"]
+    assert ledger.writable_problem() is None
+    assert [k for _, k, _, _ in ledger.events()] == ["alert", "alert"]  # the probe's write was rolled back
