@@ -28,6 +28,7 @@ from gateway.documents.envelope import (
 )
 from gateway.documents.keys import KeyFileError, generate_keys, load_certificates, load_private_key
 from gateway.documents.replies import make_receipt
+from gateway.documents.sm2 import Sm2PrivateKey
 from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Refused
@@ -52,6 +53,8 @@ def _add_addressing(p: argparse.ArgumentParser) -> None:
 def _add_signer(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", required=True, metavar="KEY", help="the signing city's private key (PEM, mode 0600)")
     p.add_argument("--cert", required=True, metavar="CERT", help="its certificate (PEM)")
+    p.add_argument("--sm2-user-id", metavar="ID", help="SM2 keys only: the signer id agreed with the gateway "
+                   "(default 1234567812345678)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("city", metavar="CITY", help="six-digit area code, e.g. 370300")
     p.add_argument("-o", "--out", metavar="DIR", default=".", help="folder to write into (default: here)")
-    p.add_argument("--algorithm", choices=("rsa", "ecdsa"), default="rsa", help="RSA-2048 (default) or ECDSA P-256")
+    p.add_argument("--algorithm", choices=("rsa", "ecdsa", "sm2"), default="rsa",
+                   help="RSA-2048 (default), ECDSA P-256, or SM2 (国密, certificate signed SM2-with-SM3)")
     p.add_argument("--days", type=int, default=825, help="validity of the certificate in days (default 825)")
     p.set_defaults(handler=_guarded(_keys))
 
@@ -111,6 +115,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="certificate(s) to pin for the message's sender (repeatable)")
     trust.add_argument("-c", "--config", metavar="CONFIG", help="the gateway's config: its pinned certificates")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--sm2-user-id", metavar="ID", help="with --cert: the sender's SM2 signer id (default "
+                   "1234567812345678)")
     p.set_defaults(handler=_guarded(_verify))
 
     p = subparsers.add_parser(
@@ -238,7 +244,7 @@ def _pack(args: argparse.Namespace) -> int:
         header = replace(header, reply_to=about.message_id, reply_to_sha256=sha256(data).hexdigest())
     elif args.ref is not None:
         raise KitError(f"--ref is for disputes: an {args.type} names no other message")
-    data = pack(document, header, load_private_key(args.key), _one_certificate(args.cert))
+    data = pack(document, header, _signing_key(args), _one_certificate(args.cert))
     _write(data, args.output, file_name(header))
     return OK
 
@@ -246,6 +252,15 @@ def _pack(args: argparse.Namespace) -> int:
 def _document_serial(document) -> str | None:
     node = document.find(f"{{{SETTLEMENT_NS}}}Serial")
     return node.text.strip() if node is not None and node.text else None
+
+
+def _signing_key(args: argparse.Namespace):
+    key = load_private_key(args.key)
+    if args.sm2_user_id:
+        if not isinstance(key, Sm2PrivateKey):
+            raise KitError("--sm2-user-id is for SM2 keys only")
+        key = key.with_user_id(args.sm2_user_id.encode())
+    return key
 
 
 def _one_certificate(path: str):
@@ -271,7 +286,9 @@ def _verify(args: argparse.Namespace) -> int:
         }
     else:
         certificates = [cert for path in args.cert for cert in load_certificates(path)]
-        trust = TrustStore({sender: certificates} if (sender := _sender_of(data)) else {})
+        sender = _sender_of(data)
+        user_ids = {sender: args.sm2_user_id.encode()} if sender and args.sm2_user_id else {}
+        trust = TrustStore({sender: certificates} if sender else {}, sm2_user_ids=user_ids)
     result = check_message(data, trust, **options)
     if args.json:
         print(json.dumps(_as_json(result), ensure_ascii=False, indent=2))
@@ -325,7 +342,7 @@ def _receipt(args: argparse.Namespace) -> int:
     answered = read_header(safe_xml.parse(data).getroot())
     answered_sha256 = sha256(data).hexdigest()
     receipt = make_receipt(
-        answered, answered_sha256=answered_sha256, key=load_private_key(args.key), cert=_one_certificate(args.cert),
+        answered, answered_sha256=answered_sha256, key=_signing_key(args), cert=_one_certificate(args.cert),
         reject_reason=args.reject,
     )
     _write(receipt, args.output, reply_file_name(MessageType.RECEIPT, answered.message_id, answered_sha256))
