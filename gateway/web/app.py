@@ -134,6 +134,8 @@ class ConsoleApp:
             raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed")
         if path == "/":
             return self.overview()
+        if path == "/favicon.ico":
+            return Response(HTTPStatus.NO_CONTENT, b"")
         if path == "/messages":
             return self.messages(query)
         if match and not match.group(2):
