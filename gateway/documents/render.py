@@ -1,4 +1,5 @@
-"""Printable forms: any attachment (附件1–5) laid out as the official form of the procedure, as PDF bytes.
+"""Printable forms: any attachment (附件1–5) laid out as the official form of the procedure, as PDF bytes (and
+a dispute or its answer, which have no official form, as a plain one in the same style).
 
 Clerks print, sign and stamp (盖章) what was exchanged, so the layout follows the seed's forms: title (with the
 city name in "_____市"), header fields (机构编码, 流水号, 机构名称, 月份), the table of figures (per insurance
@@ -36,6 +37,9 @@ from gateway.domain.settlement import (
     CityClaim,
     CitySettlement,
     ClaimRow,
+    Dispute,
+    DisputeAnswer,
+    DisputeDocument,
     FacilityClaim,
     FacilitySettlement,
     PersonStatement,
@@ -293,8 +297,51 @@ def _city_settlement(form: _Form, doc: CitySettlement, width: float) -> None:
         form.grid(data, [width * w for w in (0.08, 0.27, 0.17, 0.17, 0.31)], header_rows=1)
 
 
+# 第三十一条 disputes have no form in the procedure: a plain one in the same style, to print, sign and stamp.
+DISPUTE_SUBJECTS = {"amount": "金额", "person": "人员（个人结算单）", "facility": "定点长护服务机构"}
+DISPUTE_OUTCOMES = {"accepted": "同意", "rejected": "不同意", "partially_accepted": "部分同意"}
+
+
+def _dispute(form: _Form, doc: Dispute, width: float) -> None:
+    form.title("省内异地长期护理保险费用争议单")
+    _dispute_head(form, doc, width)
+    quarter = width / 4
+    form.grid([
+        ["争议单据", f"附件{doc.disputed_type[1:]}（{doc.disputed_type}）", "单据流水号", doc.disputed_serial],
+        ["争议事项", DISPUTE_SUBJECTS.get(doc.subject, doc.subject), "机构编码", doc.facility_code or ""],
+        ["核定金额", _figure(doc.expected), "单据所列金额", _figure(doc.stated)],
+        ["差额", _figure(doc.stated - doc.expected), "", ""],
+    ], [quarter] * 4, spans=[((1, 3), (3, 3))])
+    form.pairs([[("争议说明", doc.explanation)]], width)
+    if doc.statement_serials:
+        data: list[list[object]] = [["序号", "涉及个人结算单（附件2）流水号"]]
+        data += [[str(n), serial] for n, serial in enumerate(doc.statement_serials, start=1)]
+        form.grid(data, [width * 0.15, width * 0.85], header_rows=1)
+    form.pairs([[("经办人", doc.raised_by), ("经办机构（章）", doc.unit), ("提出日期", doc.raised_at.isoformat())]],
+               width)
+    form.story.append(form.p("注：收到争议之日起15个工作日内答复（规程第三十一条）", form.s.text))
+
+
+def _dispute_answer(form: _Form, doc: DisputeAnswer, width: float) -> None:
+    form.title("省内异地长期护理保险费用争议答复单")
+    _dispute_head(form, doc, width)
+    quarter = width / 4
+    form.grid([
+        ["所答复争议单流水号", doc.dispute_serial, "处理结果", DISPUTE_OUTCOMES.get(doc.outcome, doc.outcome)],
+        ["更正后金额", _figure(doc.corrected_amount), "更正单据流水号", doc.correction_serial or ""],
+    ], [quarter] * 4)
+    form.pairs([[("答复说明", doc.explanation)],
+                [("答复人", doc.answered_by), ("经办机构（章）", doc.unit), ("答复日期", doc.answered_at.isoformat())]],
+               width)
+
+
+def _dispute_head(form: _Form, doc: DisputeDocument, width: float) -> None:
+    form.pairs([[("流水号", doc.serial), ("月份", doc.period)],
+                [("居住地", area_name(doc.residence_city)), ("参保地", area_name(doc.insured_city))]], width)
+
+
 def render_pdf(
-    document: Attachment,
+    document: Attachment | DisputeDocument,
     *,
     details: bool = False,
     service_types: Mapping[str, str] = codes.DEFAULT_SERVICE_TYPES,
@@ -315,8 +362,12 @@ def render_pdf(
         _city_claim(form, document, width, details=details)
     elif isinstance(document, CitySettlement):
         _city_settlement(form, document, width)
+    elif isinstance(document, Dispute):
+        _dispute(form, document, width)
+    elif isinstance(document, DisputeAnswer):
+        _dispute_answer(form, document, width)
     else:
-        raise TypeError(f"not an attachment (附件1–5): {type(document).__name__}")
+        raise TypeError(f"not an attachment (附件1–5) or a dispute: {type(document).__name__}")
     out = io.BytesIO()
     pdf = SimpleDocTemplate(out, pagesize=page, leftMargin=margin, rightMargin=margin, topMargin=margin,
                             bottomMargin=margin, title=_pdf_title(document), author="ltc-gateway")
@@ -324,5 +375,5 @@ def render_pdf(
     return out.getvalue()
 
 
-def _pdf_title(document: Attachment) -> str:
+def _pdf_title(document: Attachment | DisputeDocument) -> str:
     return f"{document.type.value} {document.serial} {document.period}"

@@ -76,9 +76,10 @@ def _holidays_dir(args: argparse.Namespace, gateway: _Gateway | None) -> Path | 
     return gateway.holidays or gateway.config_path.parent / "holidays"
 
 
-def read_attachment(data: bytes) -> tuple[Header | None, Attachment]:
+def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | None, Attachment]:
     """The attachment in a bare document or in a message (signed or not: the signature is the daemon's and
-    `ltcgw verify`'s business; here the document is only read). Schema-checked before it is read."""
+    `ltcgw verify`'s business; here the document is only read). Schema-checked before it is read.
+    `disputes`: a Dispute or DisputeAnswer is welcome too (render)."""
     from gateway.documents import safe_xml, schema
     from gateway.documents.envelope import ENVELOPE_NS, body_of, read_header
     from gateway.documents.reader import read_document
@@ -95,14 +96,14 @@ def read_attachment(data: bytes) -> tuple[Header | None, Attachment]:
     if findings:
         raise Refused(*findings)
     document = read_document(root)
-    if not document.type.is_attachment:
+    if not (document.type.is_attachment or (disputes and document.type.is_dispute)):
         raise UsageError(f"a {document.type} is not an attachment (附件1–5)")
     return header, document
 
 
-def _read_file(path: Path) -> tuple[Header | None, Attachment]:
+def _read_file(path: Path, *, disputes: bool = False) -> tuple[Header | None, Attachment]:
     try:
-        return read_attachment(path.read_bytes())
+        return read_attachment(path.read_bytes(), disputes=disputes)
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror}") from None
     except Refused as refused:
@@ -389,7 +390,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from gateway.documents.render import FontMissing, render_pdf
 
     source = Path(args.file)
-    _, document = _read_file(source)
+    _, document = _read_file(source, disputes=True)
     try:
         data = render_pdf(document, details=args.details)
     except FontMissing as exc:
@@ -435,7 +436,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
     p.set_defaults(handler=_guarded(_cmd_reconcile))
 
-    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5) as its printable form (PDF)")
+    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5) or a dispute as a printable form (PDF)")
     p.add_argument("file", help="a document or a message")
     p.add_argument("-o", "--output", help="PDF file to write (default: FILE with .pdf)")
     p.add_argument("--details", action="store_true", help="A3: follow it with its A1 forms and a list of its A2")

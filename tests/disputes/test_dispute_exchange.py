@@ -6,6 +6,8 @@ name no routed message, or a message of other cities, are refused; `ltcgw deadli
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -142,6 +144,13 @@ def test_dispute_delivered_receipted_and_answered_in_time(exchange: Exchange) ->
     ex.receipt(INSURED, answer_file)
     ex.run()
     assert ex.state(answer.header.message_id) is State.ACKNOWLEDGED
+
+    for path, title in ((delivered, "争议单"), (answer_file, "争议答复单")):  # printable, to sign and stamp
+        pdf = ex.desk / f"{path.stem}.pdf"
+        ex.ltcgw("render", str(path), "-o", str(pdf))
+        text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True,
+                                                 text=True).stdout)
+        assert f"省内异地长期护理保险费用{title}" in text and dispute.document.serial in text
 
     today = china_today().isoformat()
     [answered] = ex.deadlines("--today", today)
