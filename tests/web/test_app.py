@@ -217,7 +217,7 @@ def test_a_read_only_console_offers_no_resend_and_refuses_one(setup) -> None:
     html = client.page(f"/message/{sha}")
     assert 'id="resend"' not in html and "read-only" in html
     status, _, data = client.request("POST", f"/message/{sha}/resend", {"csrf": client.app.csrf.issue("resend", sha), "token": TOKEN})
-    assert status == 403 and b"read-only" in data
+    assert status == 403 and b"refused: this console is read-only" in data
     client.app.settings = replace(client.app.settings, token_file=None)
     assert 'id="download"' not in client.page(f"/message/{sha}")
     status, _, _ = client.request("POST", f"/message/{sha}/original", {"csrf": client.app.csrf.issue("original", sha), "token": TOKEN})

@@ -88,6 +88,7 @@ def site(traffic_template, tmp_path_factory):
             daemon.kill()
             daemon.wait()
         log.close()
+    assert daemon.returncode == 0, (root / "daemon.log").read_text()[-3000:]  # stopped cleanly, console included
 
 
 @pytest.fixture(scope="module")
