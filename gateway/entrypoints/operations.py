@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS, area_name
@@ -63,9 +64,21 @@ def _refuses_second_instance(handler):
 
 # --- init -------------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class SftpLayout:
+    """How `ltcgw init --transport sftp` names each city's account and folders on the server (`{code}` is
+    replaced by the city's area code); the operator pins the server's host key in keys/known_hosts."""
+
+    host: str
+    port: int = 22
+    user: str = "ltcgw{code}"
+    folder: str = "."  # the account's drop: outbox/ and inbox/ inside it (relative: to the login folder)
+
+
 def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = None, workers: int = 1,
-                    rescan_seconds: float = 5.0) -> Path:
-    """A working gateway folder: gateway.toml, keys/, drops/CODE/{outbox,inbox}, spool/, ledger path."""
+                    rescan_seconds: float = 5.0, sftp: SftpLayout | None = None) -> Path:
+    """A working gateway folder: gateway.toml, keys/, drops/CODE/{outbox,inbox}, spool/, ledger path.
+    With `sftp`, the cities' drops are on that server instead, and the gateway gets its SSH key."""
     from gateway.documents.keys import generate_keys
 
     root.mkdir(parents=True, exist_ok=True)
@@ -79,7 +92,12 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
         if not (keys / f"{code}.key.pem").exists():
             generate_keys(code, keys)
         for sub in ("outbox", "inbox"):
-            (root / "drops" / code / sub).mkdir(parents=True, exist_ok=True)
+            if sftp is None:
+                (root / "drops" / code / sub).mkdir(parents=True, exist_ok=True)
+    if sftp is not None and not (keys / "gateway_ssh_ed25519").exists():
+        from adapters.ssh_keys import write_private_key
+
+        write_private_key(keys / "gateway_ssh_ed25519", comment="ltc-gateway")
     (root / "spool").mkdir(exist_ok=True)
     waits = ", ".join(f'"{w}"' for w in (retry or ["10m", "30m", "1h", "2h", "4h"]))
     lines = [
@@ -107,12 +125,23 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
             f'name = "{area_name(code)}"',
             f'certificates = ["keys/{code}.crt.pem"]',
             f"[cities.{code}.transport]",
-            'kind = "local"',
-            f'drop = "drops/{code}"',
+            *(_sftp_table(root, code, sftp) if sftp else ['kind = "local"', f'drop = "drops/{code}"']),
         ]
     path = root / "gateway.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _sftp_table(root: Path, code: str, layout: SftpLayout) -> list[str]:
+    from adapters.sftp import SftpSettings
+
+    folder = layout.folder.format(code=code).rstrip("/") or "/"
+    settings = SftpSettings(
+        host=layout.host, port=layout.port, user=layout.user.format(code=code),
+        private_key=root / "keys" / "gateway_ssh_ed25519", known_hosts=root / "keys" / "known_hosts",
+        outbox=f"{folder}/outbox" if folder != "." else "outbox", inbox=f"{folder}/inbox" if folder != "." else "inbox",
+    )
+    return settings.to_toml(root)
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -121,9 +150,23 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if unknown or len(cities) < 2:
         print(f"give at least two known area codes (unknown: {', '.join(unknown) or 'none'})", file=sys.stderr)
         return 2
-    path = write_workspace(Path(args.dir), cities, retry=args.retry.split(",") if args.retry else None)
-    print(f"wrote {path}; keys in {path.parent / 'keys'}; drops in {path.parent / 'drops'}")
-    print(f"next: ltcgw config check -c {path} && ltcgw run -c {path}")
+    sftp = None
+    if args.transport == "sftp":
+        if not args.sftp_host:
+            print("--transport sftp needs --sftp-host", file=sys.stderr)
+            return 2
+        sftp = SftpLayout(args.sftp_host, args.sftp_port, args.sftp_user, args.sftp_dir)
+    path = write_workspace(Path(args.dir), cities, retry=args.retry.split(",") if args.retry else None, sftp=sftp)
+    keys = path.parent / "keys"
+    if sftp is None:
+        print(f"wrote {path}; keys in {keys}; drops in {path.parent / 'drops'}")
+    else:
+        public = (keys / "gateway_ssh_ed25519.pub").read_text().strip()
+        print(f"wrote {path}; keys in {keys}; the cities' drops are on {sftp.host}:{sftp.port}")
+        print(f"1. on the server, authorize the gateway's SSH key for each city's account ({sftp.user}):\n   {public}")
+        print(f"2. pin the server's host key, after checking its fingerprint with the server's operator:\n"
+              f"   ssh-keyscan -p {sftp.port} {sftp.host} > {keys / 'known_hosts'}")
+    print(f"next: ltcgw config check --connect -c {path} && ltcgw run -c {path}")
     return 0
 
 
@@ -135,17 +178,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from gateway.service import events
     from gateway.service.daemon import Engine, run_once
 
+    from gateway.observability.runtime import Runtime, sd_notify
+    from gateway.observability.transfer_log import reset as reset_log
+
     config = load_from_args(args)
-    events.configure(json_lines=args.json_log, quiet=args.quiet)
+    events.configure(json_lines=args.json_log, quiet=args.quiet, settings=config.log)
     gw = build_gateway(config)
     gw.spool.clean_temporaries()
     if args.once:
-        totals = run_once(gw, settle_seconds=1.1)
-        gw.checker.close()
+        runtime = Runtime(config, gw).start(serve=False)
+        try:
+            totals = run_once(gw, settle_seconds=1.1)
+        finally:
+            runtime.close()
+            gw.checker.close()
+            reset_log()
         print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
         return 0
     engine = Engine(gw, config.rescan_seconds)
-    signal.signal(signal.SIGTERM, lambda *_: engine.stopping.set())
+    runtime = Runtime(config, gw, engine=engine).start()
+    signal.signal(signal.SIGTERM, lambda *_: (engine.stopping.set(), engine.wake.set()))
+    signal.signal(signal.SIGHUP, lambda *_: runtime.request_reload())
+    sd_notify("READY=1")
     console = None
     if config.console.enabled:
         from gateway.web import start_with_daemon
@@ -154,8 +208,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         engine.run_forever()
     finally:
+        sd_notify("STOPPING=1")
         if console is not None:
             console.stop()
+        runtime.close()
+        events.emit("stopped", cities=sorted(engine.workers))
+        reset_log()  # `ltcgw run` called in-process (tests) leaves the log as it found it
     return 0
 
 
@@ -187,24 +245,42 @@ def _when(value) -> str:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from gateway.observability.alerts import recent_alerts
+    from gateway.observability.masking import mask_value
+
     ledger = _ledger(args)
     counts = ledger.city_counts()
     instances = ledger.instances()
+    alerts = recent_alerts(ledger, args.alerts)
     if args.json:
-        print(json.dumps([
+        print(json.dumps(mask_value({"cities": [
             {"city": c.city, "name": area_name(c.city), "received": c.received, "delivered": c.delivered,
              "waiting_for_receipt": c.waiting_for_receipt, "failed": c.failed, "rejected": c.rejected,
              "oldest_unacknowledged": _when(c.oldest_unacknowledged) if c.oldest_unacknowledged else None,
              "held_by": next((i.instance for i in instances if i.alive and c.city in i.cities), None)}
             for c in counts
-        ], ensure_ascii=False, indent=2))
+        ], "alerts": alerts}), ensure_ascii=False, indent=2))
         return 0
     print(f"{'city':<14}{'received':>9}{'delivered':>10}{'waiting':>8}{'failed':>7}{'rejected':>9}  oldest unacknowledged")
     for c in counts:
         print(f"{c.city} {area_name(c.city):<7}{c.received:>9}{c.delivered:>10}{c.waiting_for_receipt:>8}"
               f"{c.failed:>7}{c.rejected:>9}  {_when(c.oldest_unacknowledged)}")
     _print_instances(instances)
+    _print_alerts(alerts)
     return 0
+
+
+def _print_alerts(alerts: list[dict]) -> None:
+    """The newest alerts first (kind, city, what): what needs an operator's attention."""
+    from gateway.observability.masking import mask_text
+
+    if not alerts:
+        print("\nalerts: none")
+        return
+    print(f"\nalerts (newest first, {len(alerts)}):")
+    for a in alerts:
+        detail = " ".join(f"{k}={v}" for k, v in a.items() if k not in ("at", "kind", "city") and v not in (None, ""))
+        print(mask_text(f"  {a['at']}  {a.get('kind', '-'):<21}{a.get('city') or '-':<8}{detail}"))
 
 
 def _print_instances(instances) -> None:
@@ -219,9 +295,11 @@ def _print_instances(instances) -> None:
 
 
 def _cmd_messages(args: argparse.Namespace) -> int:
+    from gateway.observability.masking import mask_value
+
     records = _ledger(args).messages(state=args.state, city=args.city, period=args.period)
     if args.json:
-        print(json.dumps([r.as_dict() for r in records], ensure_ascii=False, indent=2))
+        print(json.dumps(mask_value([r.as_dict() for r in records]), ensure_ascii=False, indent=2))
         return 0
     for r in records:
         print(f"{r.message_id or '(unreadable ' + r.sha256[:12] + ')':<44} {r.type or '-':<7} {r.sender or r.drop_city}"
@@ -230,26 +308,35 @@ def _cmd_messages(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
+    from gateway.observability.masking import mask_text, mask_value
+
     traces = _ledger(args).trace(args.id)
     if not traces:
         print(f"no message {args.id}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps([
+        print(json.dumps(mask_value([
             {**record.as_dict(), "transitions": [
                 {"at": t.at.isoformat(), "from": t.source and t.source.value, "to": t.target.value,
                  "event": t.event, "cause": t.cause} for t in transitions]}
             for record, transitions in traces
-        ], ensure_ascii=False, indent=2))
+        ]), ensure_ascii=False, indent=2))
         return 0
+    say = _masked_print(mask_text)  # causes name files, findings quote parsers: masked like the log
     for record, transitions in traces:
-        print(f"{record.message_id} {record.type} {record.sender}->{record.receiver} {record.period} "
+        say(f"{record.message_id} {record.type} {record.sender}->{record.receiver} {record.period} "
               f"serial {record.serial} r{record.revision}: {record.state.value}")
         for t in transitions:
-            print(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
+            say(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
         for finding in record.findings:
-            print(f"    {finding['code']}: {finding['message']}")
+            say(f"    {finding['code']}: {finding['message']}")
     return 0
+
+
+def _masked_print(mask):
+    import builtins
+
+    return lambda text="", **kw: builtins.print(mask(str(text)), **kw)
 
 
 def _cmd_resend(args: argparse.Namespace) -> int:
@@ -277,6 +364,47 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
         return 1
     print(f"{path}: OK ({len(config.cities)} cities: {', '.join(sorted(config.cities))})")
+    if getattr(args, "connect", False):
+        return _check_connections(config)
+    return 0
+
+
+def _check_connections(config) -> int:
+    """`config check --connect`: build each city's transport, try it (check_connection where the transport has
+    one: SFTP logs in, lists both folders, writes a probe), print what was found; exit 1 on any problem."""
+    from gateway.bootstrap import build_transport
+
+    failed = 0
+    for code, city in sorted(config.cities.items()):
+        try:
+            transport = build_transport(code, city.transport)
+        except Exception as exc:
+            print(f"{code} {area_name(code)}: cannot be set up: {exc}")
+            failed += 1
+            continue
+        try:
+            check = getattr(transport, "check_connection", None)
+            if check is not None:
+                report = check()
+                ok, details, problems = report.ok, report.details, report.problems
+            else:
+                scan = transport.scan()
+                ok, problems = True, []
+                details = [f"{city.transport.kind} drop: {len(scan.ready)} ready, {scan.waiting} waiting, "
+                           f"{len(scan.refused)} refused in the outbox"]
+        except Exception as exc:
+            ok, details, problems = False, [], [str(exc)]
+        finally:
+            transport.close()
+        print(f"{code} {area_name(code)}: {'OK' if ok else 'PROBLEM'}")
+        for line in details:
+            print(f"    {line}")
+        for line in problems:
+            print(f"    problem: {line}")
+        failed += 0 if ok else 1
+    if failed:
+        print(f"{failed} of {len(config.cities)} cities cannot be reached", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -291,6 +419,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("dir", help="the folder to create")
     p.add_argument("--cities", required=True, help="area codes, comma-separated (e.g. 370100,370300)")
     p.add_argument("--retry", help="receipt waits, comma-separated (default 10m,30m,1h,2h,4h)")
+    p.add_argument("--transport", choices=("local", "sftp"), default="local", help="the cities' drops (default local)")
+    p.add_argument("--sftp-host", help="SFTP server of the cities' drops (with --transport sftp)")
+    p.add_argument("--sftp-port", type=int, default=22)
+    p.add_argument("--sftp-user", default=SftpLayout.user, help="account per city, {code} = area code (default ltcgw{code})")
+    p.add_argument("--sftp-dir", default=SftpLayout.folder,
+                   help="each account's drop holding outbox/ and inbox/, {code} = area code (default: the login folder)")
     p.set_defaults(handler=_cmd_init)
 
     p = subparsers.add_parser("run", help="run the gateway daemon")
@@ -309,6 +443,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("status", help="per city: received, delivered, waiting for receipt, failed")
     config_arg(p)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--alerts", type=int, default=10, metavar="N", help="show the N newest alerts (default 10)")
     p.set_defaults(handler=_cmd_status)
 
     p = subparsers.add_parser("messages", help="list messages")
@@ -334,6 +469,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     c = sub.add_parser("check", help="report every problem in a config file, with where it is")
     config_arg(c)
+    c.add_argument("--connect", action="store_true",
+                   help="also connect to every city's drop (SFTP: log in, list, write a probe) and report")
     c.set_defaults(handler=_cmd_config_check)
 
     p = subparsers.add_parser("demo", help="a month of claims and settlements between simulated cities")

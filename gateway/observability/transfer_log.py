@@ -34,6 +34,18 @@ class LogSettings:
     level: str = "INFO"
 
 
+class _Stdout(logging.StreamHandler):
+    """The terminal as it is now (sys.stdout may be replaced after configuration, e.g. by a test's capture)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def _file_handler(settings: LogSettings) -> logging.Handler:
     assert settings.path is not None
     settings.path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +77,7 @@ def configure(settings: LogSettings | None = None, *, json_lines: bool = False, 
     logger.propagate = False
     logger.setLevel(getattr(logging, settings.level.upper(), logging.INFO))
     json_renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
-    terminal = logging.StreamHandler(stream or sys.stdout)
+    terminal = logging.StreamHandler(stream) if stream is not None else _Stdout()
     terminal.setFormatter(_formatter(json_renderer if json_lines else structlog.dev.ConsoleRenderer(colors=False)))
     terminal.setLevel(logging.WARNING if quiet else logging.DEBUG)
     logger.addHandler(terminal)

@@ -77,7 +77,7 @@ def test_init_run_once_and_the_operators_views(tmp_path, _template, capsys) -> N
     assert [m["id"] for m in json.loads(capsys.readouterr().out)] == [header.message_id]
 
     assert main(["status", "-c", str(path), "--json"]) == 0
-    [status] = json.loads(capsys.readouterr().out)
+    [status] = json.loads(capsys.readouterr().out)["cities"]
     assert status["city"] == ZIBO and status["received"] == 2 and status["delivered"] == 1
     assert status["waiting_for_receipt"] == 1 and status["rejected"] == 1 and status["oldest_unacknowledged"]
 
