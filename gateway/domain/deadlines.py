@@ -161,7 +161,7 @@ def schedule(period: str, calendar: WorkingCalendar) -> Schedule:
 
 
 def dispute_answer_due(raised: date, calendar: WorkingCalendar) -> date:
-    """第三十一条: the residence city answers a dispute within 15 working days of receiving it."""
+    """第三十一条: the city that received a dispute answers it within 15 working days."""
     return calendar.add_working_days(raised, DISPUTE_WORKING_DAYS)
 
 
@@ -269,14 +269,14 @@ def all_pairs(cities: Iterable[str]) -> list[CityPair]:
 class Dispute:
     """第三十一条: an objection about a month's settlement between two cities, and its answer if any.
 
-    The envelope has no DISPUTE message type yet: callers build these from whatever records disputes (see
-    docs/settlement.md); the deadline logic does not depend on how they travel."""
+    Built from the ledger's DISPUTE and DISPUTE_ANSWER messages (gateway/entrypoints/settlement.py,
+    `ledger_disputes`); the deadline logic does not depend on how they travel."""
 
     dispute_id: str
     pair: CityPair
     period: str
-    raised: datetime  # when the residence city received it (aware; naive = UTC)
-    answered: datetime | None = None  # when the residence city's answer went out
+    raised: datetime  # when the disputed city received it (aware; naive = UTC)
+    answered: datetime | None = None  # when its answer went out
 
 
 def check_disputes(
