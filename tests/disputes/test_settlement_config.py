@@ -83,3 +83,25 @@ def test_without_pairs_every_ordered_pair_is_expected(workspace: Path, capsys: p
                  "2026-11-25", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)["items"]
     assert len({(i["residence"], i["insured"]) for i in items}) == 6
+
+
+def test_reconcile_keeps_to_the_configured_pairs(workspace: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = configured(workspace, tmp_path, f'[settlement]\npairs = ["{OTHER}->{INSURED}"]\n')
+    root = path.parent
+    for kind, sender, receiver in (("A3", RESIDENCE, INSURED), ("A4", INSURED, RESIDENCE)):
+        document = tmp_path / f"{kind}.xml"
+        assert main(["sample", kind, "--sender", sender, "--receiver", receiver, "--period", "2026-01",
+                     "--persons", "2", "-o", str(document)]) == 0
+        assert main(["pack", str(document), "--type", kind, "--sender", sender, "--receiver", receiver, "--period",
+                     "2026-01", "--key", str(root / "keys" / f"{sender}.key.pem"), "--cert",
+                     str(root / "keys" / f"{sender}.crt.pem"), "-o",
+                     str(root / "drops" / sender / "outbox" / f"{kind}.xml")]) == 0
+    assert main(["run", "-c", str(path), "--once", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["reconcile", "-c", str(path), "--period", "2026-01"]) == 0
+    out, err = capsys.readouterr()
+    assert "nothing to reconcile" in out and f"not reconciled: {RESIDENCE}->{INSURED}" in err
+    # asked for by name: reconciled all the same (its A5s are missing: differences, exit status 1)
+    assert main(["reconcile", "-c", str(path), "--period", "2026-01", "--pair", f"{RESIDENCE},{INSURED}"]) == 1
+    assert f"{RESIDENCE}->{INSURED}  claim A3-" in capsys.readouterr().out
