@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from gateway.domain.envelope import Header, MessageType
+from gateway.domain.envelope import ATTACHMENTS, Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import State
 
@@ -161,10 +161,8 @@ def _reference_findings(header: Header, referenced: Known | None, names: tuple[s
             f"name {about} the gateway routed (InReplyTo id and SHA-256 of the file as delivered)",
         )]
     findings = []
-    expected_type = MessageType.DISPUTE.value if answer else None
-    if (answer and referenced.type != expected_type) or (
-        not answer and (referenced.type is None or not MessageType(referenced.type).is_attachment)
-    ):
+    allowed = {MessageType.DISPUTE.value} if answer else {t.value for t in ATTACHMENTS}
+    if referenced.type not in allowed:
         findings.append(Finding(
             "route.reference_type",
             f"a {kind} is about {about}, and message {header.reply_to} is a {referenced.type}",
