@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adapters.ledger import Ledger
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def start_console(config: "Config", ledger: "Ledger", spool: "Spool", *, resend: Callable[[str], str] | None = None,
-                  host: str | None = None, port: int | None = None) -> "ConsoleServer":
+                  host: str | None = None, port: int | None = None,
+                  contacts: Callable[[], Any] | None = None) -> "ConsoleServer":
     """Serve the console for `config` in a background thread; `resend` None keeps it read-only."""
     from gateway.web.app import ConsoleApp
     from gateway.web.server import ConsoleServer
@@ -26,7 +27,8 @@ def start_console(config: "Config", ledger: "Ledger", spool: "Spool", *, resend:
     settings = config.console
     settings = replace(settings, host=host or settings.host, port=settings.port if port is None else port)
     cities = {code: city.name for code, city in config.cities.items()}
-    app = ConsoleApp(ledger, spool, policy=config.retry, cities=cities, settings=settings, resend=resend)
+    app = ConsoleApp(ledger, spool, policy=config.retry, cities=cities, settings=settings, resend=resend,
+                     contacts=contacts)
     server = ConsoleServer(app, settings.host, settings.port)
     app.listening_on(settings.host, server.port)
     return server.start()
@@ -44,6 +46,7 @@ def start_with_daemon(config: "Config", gw, engine) -> "ConsoleServer":
             worker.wake.set()
         return city
 
-    server = start_console(config, gw.ledger, gw.spool, resend=resend)
+    board = getattr(engine, "contacts", None)  # per-city contact (gateway/observability/health.py ContactBoard)
+    server = start_console(config, gw.ledger, gw.spool, resend=resend, contacts=board.snapshot if board else None)
     events.emit("console_started", name=server.url)
     return server

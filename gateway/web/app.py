@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from http import HTTPStatus
@@ -81,8 +81,10 @@ class ConsoleApp:
 
     def __init__(self, ledger: Ledger, spool: Spool, *, policy: RetryPolicy, cities: dict[str, str],
                  settings: ConsoleSettings, resend: Resend | None = None,
-                 clock: Callable[[], datetime] = utc_now, page_size: int = 50) -> None:
+                 clock: Callable[[], datetime] = utc_now, page_size: int = 50,
+                 contacts: Callable[[], Mapping[str, Any]] | None = None) -> None:
         self.ledger, self.spool, self.policy, self.cities = ledger, spool, policy, cities
+        self.contacts = contacts  # the daemon's per-city contact board (ContactBoard.snapshot), inside `ltcgw run`
         self.settings, self.resend, self.clock, self.page_size = settings, resend, clock, page_size
         self.csrf = CsrfTokens()
         self.mask = queries.masker()
@@ -151,7 +153,8 @@ class ConsoleApp:
 
     def overview(self) -> Response:
         now = self.clock()
-        health = queries.city_health(self.ledger, self.cities, now)
+        health = queries.city_health(self.ledger, self.cities, now, contacts=self.contacts() if self.contacts else None,
+                                     mask=self.mask)
         todo = queries.attention(self.ledger, self.policy, now)
         return self.page(HTTPStatus.OK, "overview.html", health=health, todo=todo, section="overview")
 

@@ -8,7 +8,7 @@ document: pages show header fields, states, causes and finding codes, never a pe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -123,23 +123,33 @@ class CityHealth:
     oldest_unacknowledged: datetime | None = None
     files_waiting: int = 0  # files owed to its inbox and not yet written (a drop down or slow)
     alerts: int = 0
+    last_scan: datetime | None = None  # the daemon's last successful look at its drop (inside `ltcgw run` only)
+    failing_since: datetime | None = None  # its drop has failed since then (None: reachable or unknown)
+    failures: int = 0
+    last_error: str = ""
 
     @property
     def last_contact(self) -> datetime | None:
-        return max((t for t in (self.last_received, self.last_written) if t), default=None)
+        return max((t for t in (self.last_received, self.last_written, self.last_scan) if t), default=None)
 
     @property
     def attention(self) -> bool:
-        return bool(self.failed or self.files_waiting or self.alerts)
+        return bool(self.failed or self.files_waiting or self.alerts or self.failing_since)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
     return max((t for t in (a, b) if t), default=None)
 
 
-def city_health(ledger: Ledger, cities: dict[str, str], now: datetime, alert_window: timedelta = timedelta(days=1)) -> list[CityHealth]:
-    """Per city (the configured ones and any the ledger knows): contact, backlog, failures."""
+def city_health(ledger: Ledger, cities: dict[str, str], now: datetime, alert_window: timedelta = timedelta(days=1),
+                contacts: Mapping[str, Any] | None = None, mask: Callable[[str], str] = _fallback_mask) -> list[CityHealth]:
+    """Per city (the configured ones and any the ledger knows): contact, backlog, failures. `contacts` is the
+    running daemon's ContactBoard snapshot (gateway/observability/health.py), when there is one."""
     health = {code: CityHealth(code, name) for code, name in cities.items()}
+    for code, contact in (contacts or {}).items():
+        city = health.setdefault(code, CityHealth(code, code))
+        city.last_scan, city.failing_since = contact.last_success, contact.failing_since
+        city.failures, city.last_error = contact.failures, mask(contact.last_error or "")
 
     def of(code: str) -> CityHealth:
         return health.setdefault(code, CityHealth(code, code))

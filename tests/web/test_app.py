@@ -265,3 +265,22 @@ def test_console_config_section(traffic) -> None:
     _, problems = check_config(traffic.config_path)
     where = sorted(p.where.split(":", 1)[1] for p in problems)
     assert where == ["console.colour", "console.port", "console.read_only"]
+
+
+def test_inside_the_daemon_an_unreachable_drop_shows_on_its_city(setup) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.observability.health import CityContact
+
+    _, _, client = setup
+    now = datetime.now(timezone.utc)
+    board = {ZIBO: CityContact(ZIBO, last_success=now - timedelta(hours=2), failing_since=now - timedelta(minutes=30),
+                               failures=7, last_error="370300: list /outbox: 370302195003041234 permission denied",
+                               error_kind="TransportError"),
+             JINAN: CityContact(JINAN, last_success=now)}
+    client.app.contacts = lambda: board
+    rows = dict(re.findall(r'data-city="(\d{6})">(.*?)</tr>', client.page("/"), re.S))
+    assert "unreachable for 30 min (7 failures)" in rows[ZIBO] and "permission denied" in rows[ZIBO]
+    assert "370302195003041234" not in rows[ZIBO]
+    assert "unreachable" not in rows[JINAN] and "0 s ago" in rows[JINAN]
+    assert re.search(rf'<tr class="attn" data-city="{ZIBO}"', client.page("/"))
