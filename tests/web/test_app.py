@@ -239,6 +239,13 @@ def test_personal_data_in_findings_and_causes_is_masked(setup) -> None:
     assert "person.id_number" in html
     assert "370302195003041234" not in html and "5003041" not in html
     assert [row["code"] for row in finding_rows(record.findings, masker())] == ["sig.digest"]
+    # a refused file's header is not trusted: whatever it says is masked too
+    import sqlite3
+
+    with sqlite3.connect(traffic.root / "ledger.sqlite3") as db:
+        db.execute("UPDATE messages SET serial=? WHERE key=?", ("张三丰 370302195003041234", record.key))
+    for html in (client.page("/messages"), client.page(f"/message/{record.sha256}")):
+        assert "370302195003041234" not in html and "张三丰" not in html
     assert "370302195003041234" not in masker()("id 370302195003041234")
 
 
