@@ -13,6 +13,7 @@ tests; issue 7's benchmark folds the rows into its table:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import subprocess
@@ -123,7 +124,8 @@ def main() -> int:
         _run("PostgreSQL, database spool", base / "pg1", keys, planned, args.workers, 1, server.new_database())
         _run("PostgreSQL, database spool", base / "pg2", keys, planned, args.workers, 2, server.new_database())
         _spool_costs(server)
-        print(f"\nPostgreSQL test cluster: fsync off (tests/support/postgres.py); {server.bin}")
+        print(f"\nPostgreSQL test cluster: fsync off (tests/support/postgres.py); {server.bin}; "
+              f"{os.cpu_count()} cores, load average now {os.getloadavg()[0]:.1f}")
     finally:
         server.close()
         shutil.rmtree(base, ignore_errors=True)

@@ -74,10 +74,13 @@ def drop_failed(contacts: ContactBoard, city: str, exc: TransportError) -> int:
     return state.failures
 
 
+RENEW_SECONDS = 2.0
+
+
 class Leases(threading.Thread):
     """Keeps this instance alive in the ledger and holds its share of the cities' drops.
 
-    Renewed every third of the lease; a city counts as held only while the last renewal is fresh (80% of the
+    Renewed every third of the lease (at most RENEW_SECONDS apart); a city counts as held only while the last renewal is fresh (80% of the
     lease, timed from before the call), so an instance cut off from the database stops touching a drop before
     another instance may take it over. One instance alone holds every city.
     """
@@ -104,7 +107,9 @@ class Leases(threading.Thread):
         return city in self.held and time.monotonic() - self.renewed < self.gw.lease_seconds * 0.8
 
     def run(self) -> None:
-        while not self.engine.stopping.wait(self.gw.lease_seconds / 3):
+        # Often enough that a lease never lapses by accident, and that a new instance gets its share of the
+        # drops within seconds (the others give back their surplus at their next renewal).
+        while not self.engine.stopping.wait(min(self.gw.lease_seconds / 3, RENEW_SECONDS)):
             try:
                 self.renew()
                 self.failures = 0
