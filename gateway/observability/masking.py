@@ -35,7 +35,7 @@ PERSONAL_FIELDS = frozenset(
     {"idnumber", "id_number", "id_no", "idno", "personname", "person_name", "insured_name", "patient_name",
      "姓名", "证件号码", "身份证号码", "公民身份号码"}
 )
-_PERSONAL_ELEMENTS = ("Name", "IdNumber", "PersonName")
+_PERSONAL_ELEMENTS = ("Name", "IdNumber", "PersonName", "Checker", "FirstReviewer", "PreparedBy", "ReviewedBy", "Reviewer")
 # The gateway's own words that begin like a name (费用审核 starts with the surname 费): never masked.
 DOMAIN_WORDS = frozenset({"申请单", "申请拨付", "费用初审", "费用复核", "费用审核", "费用总额", "项目", "金额", "万亿", "查明原因",
                           "明细", "时间", "单位", "经办", "经办人", "审核", "审核人", "复核", "复核人", "负责人", "汇总", "合计"})
@@ -94,7 +94,7 @@ def mask_text(text: str) -> str:
 def _mask_any(element: str, value: str) -> str:
     if not value.strip():
         return value
-    return mask_name(value) if element.endswith("Name") else mask_id_number(value)
+    return mask_id_number(value) if element == "IdNumber" else mask_name(value)
 
 
 def mask_value(value: Any, key: str | None = None) -> Any:
