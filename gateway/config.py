@@ -209,10 +209,10 @@ def _pem_problem(path: Path) -> str | None:
     """Why the file holds no usable certificate (None when it holds at least one still valid)."""
     from datetime import datetime, timezone
 
-    from cryptography import x509
+    from gateway.documents.keys import load_certificates
 
     try:
-        certs = x509.load_pem_x509_certificates(path.read_bytes())
+        certs = load_certificates(path)  # PEM (several for a rollover) or one DER certificate, SM2 ones too
     except ValueError:
         return f"{path} holds no PEM certificate"
     now = datetime.now(timezone.utc)
@@ -378,7 +378,7 @@ def _read_storage(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     if backend not in ("sqlite", "postgresql"):
         r.problem("ledger.backend", f"unknown backend {backend!r} (known: sqlite, postgresql; or give [ledger] url)")
     instances = _read_instances(r, ledger)
-    ledger_value = r.value(ledger, "path", "ledger.path", str) if not instances["ledger_url"] else None
+    ledger_value = r.value(ledger, "path", "ledger.path", str) if "url" not in ledger else None
     if instances["ledger_url"] and instances["ledger_url"].startswith("sqlite:///"):
         ledger_value, instances["ledger_url"] = instances["ledger_url"][len("sqlite:///"):], None
     ledger_path = resolve(r.base, ledger_value) if ledger_value else r.base / "ledger.sqlite3"
@@ -417,6 +417,7 @@ def _read_instances(r: _Reader, ledger: Mapping[str, Any]) -> dict[str, Any]:
     url = r.value(ledger, "url", "ledger.url", str) if "url" in ledger else None
     if url and not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
         r.problem("ledger.url", "must start with postgresql:// (several instances) or sqlite:/// (one)")
+        url = None
     if url and ledger.get("path"):
         r.problem("ledger.url", "give either url or path, not both")
     lease = ledger.get("lease_seconds", 30)
