@@ -173,15 +173,24 @@ def city_health(ledger: Ledger, cities: dict[str, str], now: datetime, alert_win
             city.last_written = _later(city.last_written, out.written_at)
         elif not out.cancelled:
             city.files_waiting += 1
-    for at, _kind, city, _detail in recent_alerts(ledger, now - alert_window):
-        if city:
-            of(city).alerts += 1
+    for alert in recent_alerts(ledger, now - alert_window):
+        if alert.get("city"):
+            of(alert["city"]).alerts += 1
     return sorted(health.values(), key=lambda h: h.city)
 
 
-def recent_alerts(ledger: Ledger, since: datetime, limit: int = 200) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
-    """Alerts the ledger recorded since `since` (the newest `limit`), newest first."""
-    return [e for e in ledger.recent_events("alert", limit) if e[0] >= since]
+def recent_alerts(ledger: Ledger, since: datetime, limit: int = 200) -> list[dict[str, Any]]:
+    """Alerts recorded since `since` (the newest `limit`), newest first: {at, kind, city, meaning, ...detail},
+    masked, as gateway/observability/alerts.py gives them to `ltcgw status`."""
+    from gateway.observability.alerts import ALERT_KINDS
+    from gateway.observability.alerts import recent_alerts as newest
+
+    found = []
+    for alert in newest(ledger, limit):
+        at = datetime.fromisoformat(alert["at"])
+        if at >= since:
+            found.append({**alert, "at": at, "meaning": ALERT_KINDS.get(alert.get("kind", ""), "")})
+    return found
 
 
 @dataclass
@@ -189,7 +198,7 @@ class Attention:
     overdue: list[tuple[MessageRecord, datetime]] = field(default_factory=list)  # receipt overdue (and when due)
     failed: list[MessageRecord] = field(default_factory=list)
     rejected_today: list[MessageRecord] = field(default_factory=list)
-    alerts: list[tuple[datetime, str, str | None, dict[str, Any]]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
     unreadable: int = 0
 
     @property

@@ -287,7 +287,7 @@ def test_inside_the_daemon_an_unreachable_drop_shows_on_its_city(setup) -> None:
              JINAN: CityContact(JINAN, last_success=now)}
     client.app.contacts = lambda: board
     rows = dict(re.findall(r'data-city="(\d{6})">(.*?)</tr>', client.page("/"), re.S))
-    assert "unreachable for 30 min (7 failures)" in rows[ZIBO] and "permission denied" in rows[ZIBO]
+    assert re.search(r"unreachable for (30|31) min \(7 failures\)", rows[ZIBO]) and "permission denied" in rows[ZIBO]
     assert "370302195003041234" not in rows[ZIBO]
-    assert "unreachable" not in rows[JINAN] and "0 s ago" in rows[JINAN]
+    assert "unreachable" not in rows[JINAN] and re.search(r"<td>\d+ s ago</td>", rows[JINAN])  # its last scan
     assert re.search(rf'<tr class="attn" data-city="{ZIBO}"', client.page("/"))
