@@ -62,7 +62,7 @@ def mask_name(name: str) -> str:
     """`王秀英` → `王**`: the surname alone identifies nobody."""
     name = name.strip()
     keep = 2 if name[:2] in COMPOUND_SURNAMES else 1
-    return name[:keep] + MASK * max(len(name) - keep, 1) if name else name
+    return name[:keep] + MASK * (len(name) - keep)
 
 
 def _looks_like_name(token: str) -> bool:
