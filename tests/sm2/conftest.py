@@ -26,3 +26,9 @@ def openssl() -> str:
     path = shutil.which("openssl")
     assert path, "openssl is needed: scripts/test installs it"
     return path
+
+
+@pytest.fixture(scope="session")
+def parties(sm2_parties) -> dict[str, Party]:
+    """The envelope tests' cast, all on SM2, for the RSA/ECDSA tests run again here (test_signature.py)."""
+    return {name: sm2_parties[name] for name in ("zibo", "jinan", "attacker")}

@@ -19,6 +19,25 @@ from gateway.domain.findings import Refused
 
 from tests.envelope.helpers import CLAIM_BODY, make_party, packed_sample, signed_claim
 
+# The RSA/ECDSA tests of tampering, pinning and wrapping, run again here with SM2 parties (the `parties`
+# fixture of tests/sm2/conftest.py): the same attacks, the same findings.
+from tests.envelope.test_signature import (  # noqa: F401  (collected by pytest from this module)
+    test_any_changed_byte_is_caught,
+    test_attacker_signature_under_the_pinned_certificate_is_invalid,
+    test_attacker_with_own_embedded_certificate_is_untrusted,
+    test_changed_signature_value_is_invalid,
+    test_comment_inside_a_value_does_not_change_what_was_signed,
+    test_embedded_certificate_is_never_trusted_by_itself,
+    test_injected_second_body_beside_the_signed_one,
+    test_injected_second_header_after_the_signature,
+    test_other_citys_key_is_untrusted,
+    test_signature_moved_to_an_attacker_root_around_the_signed_content,
+    test_signed_content_carries_the_lines_of_the_file_as_received,
+    test_signed_message_wrapped_inside_an_attacker_root,
+    test_two_signatures_are_refused,
+    test_unsigned_message_is_missing_its_signature,
+)
+
 E = "{%s}" % ENVELOPE_NS
 S = "{%s}" % SETTLEMENT_NS
 
@@ -28,6 +47,10 @@ def refused_code(data: bytes, certificates, **options) -> str:
         verify_message(data, certificates, **options)
     assert len(caught.value.findings) == 1
     return caught.value.findings[0].code
+
+
+def test_the_mirrored_tests_really_use_sm2(parties):
+    assert all(f'"{SM2_SM3}"'.encode() in signed_claim(party) for party in parties.values())
 
 
 def test_round_trip_in_our_one_shape(sm2_parties):
@@ -46,39 +69,18 @@ def test_round_trip_in_our_one_shape(sm2_parties):
     assert root.find(f"{{{DS}}}Signature") is None
 
 
-def test_signed_content_carries_the_lines_of_the_file(sm2_parties):
+def test_a_changed_digest_value_is_an_invalid_signature(sm2_parties):
     data = signed_claim(sm2_parties["zibo"])
-    lines = data.decode().splitlines()
-    claimed = verify(data, [sm2_parties["zibo"].cert]).find(f"{E}Body/{S}CityClaim/{S}Total/{S}Claimed")
-    assert "<Claimed>1234.56</Claimed>" in lines[claimed.sourceline - 1]
-
-
-@pytest.mark.parametrize(
-    "old, new",
-    [
-        (b"<Receiver>370100</Receiver>", b"<Receiver>370200</Receiver>"),
-        (b"<Claimed>1234.56</Claimed>", b"<Claimed>1234.57</Claimed>"),
-        (b"first line\nsecond line", b"first line \nsecond line"),
-        (b"\n      <Total>", b"\n       <Total>"),
-        (b"\xe5\xb1\x85\xe5\xae\xb6", b"\xe6\x9c\xba\xe6\x9e\x84"),  # 居家 -> 机构
-    ],
-    ids=["header", "amount", "text-whitespace", "indentation", "chinese-text"],
-)
-def test_any_changed_byte_is_caught(sm2_parties, old, new):
-    data = signed_claim(sm2_parties["zibo"])
-    assert data.count(old) == 1
-    assert refused_code(data.replace(old, new), [sm2_parties["zibo"].cert]) == "sig.digest"
-
-
-def test_changed_signature_value_or_signed_info_is_invalid(sm2_parties):
-    data = signed_claim(sm2_parties["zibo"])
-    value = re.search(rb"<ds:SignatureValue>(.)", data)
-    flipped = b"A" if value.group(1) != b"A" else b"B"
-    tampered = data[: value.start(1)] + flipped + data[value.end(1):]
-    assert refused_code(tampered, [sm2_parties["zibo"].cert]) == "sig.invalid"
     digest = re.search(rb"<ds:DigestValue>(.)", data)
     other = b"A" if digest.group(1) != b"A" else b"B"
     assert refused_code(data[: digest.start(1)] + other + data[digest.end(1):], [sm2_parties["zibo"].cert]) == "sig.invalid"
+
+
+def test_a_second_reference_is_refused(sm2_parties):
+    genuine = signed_claim(sm2_parties["zibo"])
+    reference = re.search(rb"<ds:Reference URI=\"\">.*</ds:Reference>", genuine, re.S).group(0)
+    doubled = genuine.replace(reference, reference + reference.replace(b'URI=""', b'URI="#h"'))
+    assert refused_code(doubled, [sm2_parties["zibo"].cert]) == "sig.references"
 
 
 def test_der_signature_values_are_accepted_too(sm2_parties):
@@ -86,28 +88,6 @@ def test_der_signature_values_are_accepted_too(sm2_parties):
     value = re.search(rb"<ds:SignatureValue>([^<]*)<", data)
     der = base64.b64encode(sm2.to_der(base64.b64decode(value.group(1))))
     assert verify(data.replace(value.group(1), der), [sm2_parties["zibo"].cert]).tag == E + "Message"
-
-
-def test_attacker_with_own_embedded_certificate_is_untrusted(sm2_parties):
-    forged = signed_claim(sm2_parties["attacker"])
-    assert refused_code(forged, [sm2_parties["zibo"].cert]) == "sig.untrusted"
-
-
-def test_other_citys_key_is_untrusted(sm2_parties):
-    forged = signed_claim(sm2_parties["jinan"], sender="370300")
-    assert refused_code(forged, [sm2_parties["zibo"].cert]) == "sig.untrusted"
-
-
-def test_attacker_signature_under_the_pinned_certificate_is_invalid(sm2_parties):
-    forged = signed_claim(sm2_parties["attacker"])
-    genuine = signed_claim(sm2_parties["zibo"])
-    cert = re.compile(rb"<ds:X509Certificate>.*?</ds:X509Certificate>", re.S)
-    forged = cert.sub(lambda _: cert.search(genuine).group(0), forged)
-    assert refused_code(forged, [sm2_parties["zibo"].cert]) == "sig.invalid"
-
-
-def test_embedded_certificate_is_never_trusted_by_itself(sm2_parties):
-    assert refused_code(signed_claim(sm2_parties["zibo"]), []) == "sig.untrusted"
 
 
 def test_an_rsa_certificate_pinned_beside_is_skipped_and_both_kinds_verify(sm2_parties):
@@ -168,57 +148,6 @@ def test_algorithms_outside_the_sm2_profile(sm2_parties, old, new):
     data = signed_claim(sm2_parties["zibo"])
     assert old in data
     assert refused_code(data.replace(old, new, 1), [sm2_parties["zibo"].cert]) == "sig.algorithm"
-
-
-# --- signature wrapping ------------------------------------------------------------------------------------
-
-
-def test_injected_second_body_beside_the_signed_one(sm2_parties):
-    data = signed_claim(sm2_parties["zibo"])
-    evil = CLAIM_BODY.replace(b"1234.56", b"9999999.99")
-    injected = data.replace(b"<Body>", b"<Body>" + evil + b"</Body>\n  <Body>", 1)
-    assert refused_code(injected, [sm2_parties["zibo"].cert]) == "sig.digest"
-
-
-def test_injected_second_header_after_the_signature(sm2_parties):
-    data = signed_claim(sm2_parties["zibo"])
-    injected = data.replace(b"</Message>", b"<Header><Sender>370300</Sender><Receiver>371700</Receiver></Header></Message>")
-    assert refused_code(injected, [sm2_parties["zibo"].cert]) == "sig.digest"
-
-
-def test_signed_message_wrapped_inside_an_attacker_root(sm2_parties):
-    inner = signed_claim(sm2_parties["zibo"]).split(b"?>", 1)[1]
-    wrapped = (
-        f'<Message xmlns="{ENVELOPE_NS}"><Header><Sender>370300</Sender><Receiver>371700</Receiver></Header>'
-        f"<Body/><Wrapper>"
-    ).encode() + inner + b"</Wrapper></Message>"
-    assert refused_code(wrapped, [sm2_parties["zibo"].cert]) == "sig.references"
-
-
-def test_signature_moved_to_an_attacker_root_around_the_signed_content(sm2_parties):
-    genuine = signed_claim(sm2_parties["zibo"])
-    signature = re.search(rb"<ds:Signature.*</ds:Signature>", genuine, re.S).group(0)
-    content = genuine.split(b"?>", 1)[1].replace(signature, b"")
-    wrapped = (
-        f'<Message xmlns="{ENVELOPE_NS}"><Header><Sender>370300</Sender></Header><Object>'.encode()
-        + content + b"</Object>" + signature + b"</Message>"
-    )
-    assert refused_code(wrapped, [sm2_parties["zibo"].cert]) == "sig.digest"
-
-
-def test_two_signatures_and_a_second_reference_are_refused(sm2_parties):
-    genuine = signed_claim(sm2_parties["zibo"])
-    signature = re.search(rb"<ds:Signature.*</ds:Signature>", genuine, re.S).group(0)
-    assert refused_code(genuine.replace(b"</Message>", signature + b"</Message>"), [sm2_parties["zibo"].cert]) == "sig.references"
-    reference = re.search(rb"<ds:Reference URI=\"\">.*</ds:Reference>", genuine, re.S).group(0)
-    doubled = genuine.replace(reference, reference + reference.replace(b'URI=""', b'URI="#h"'))
-    assert refused_code(doubled, [sm2_parties["zibo"].cert]) == "sig.references"
-
-
-def test_comment_inside_a_value_is_not_content(sm2_parties):
-    data = signed_claim(sm2_parties["zibo"]).replace(b"1234.56", b"1234<!-- x -->.56")
-    claimed = verify(data, [sm2_parties["zibo"].cert]).find(f"{E}Body/{S}CityClaim/{S}Total/{S}Claimed")
-    assert claimed.text == "1234.56"
 
 
 # --- per-city algorithms -----------------------------------------------------------------------------------
