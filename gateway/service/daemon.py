@@ -258,7 +258,7 @@ class Engine:
         for worker in self.workers.values():
             if worker.is_alive() and worker is not threading.current_thread():
                 worker.join(timeout=STOP_TIMEOUT)
-        if self.leases.is_alive():
+        if self.leases.ident is not None:  # started (it may have ended already: it ends when stopping is set)
             self.leases.join(timeout=10)
             try:
                 self.gw.ledger.leave(self.gw.instance)  # the others take over at once, not after the lease
