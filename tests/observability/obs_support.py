@@ -40,10 +40,13 @@ def wait_for(condition: Callable[[], object], seconds: float = 30, what: str = "
 class Daemon:
     """`ltcgw run -c CONFIG` as a real process; stdout and stderr kept in files for the assertions."""
 
+    runs = 0
+
     def __init__(self, config: Path, *args: str) -> None:
         self.config = config
-        self.out = config.parent / "daemon.out"
-        self.err = config.parent / "daemon.err"
+        Daemon.runs += 1
+        self.out = config.parent / f"daemon-{Daemon.runs}.out"
+        self.err = config.parent / f"daemon-{Daemon.runs}.err"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.process = subprocess.Popen(
@@ -58,7 +61,9 @@ class Daemon:
         self.process.send_signal(number)
 
     def stop(self, timeout: float = 60) -> int:
+        """SIGTERM once it runs (a signal during start-up would find Python's default handler)."""
         if self.process.poll() is None:
+            wait_for(lambda: "started" in self.output() or self.process.poll() is not None, what="the start")
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
 
