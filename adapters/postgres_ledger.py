@@ -29,10 +29,9 @@ from typing import Any
 import psycopg
 
 from adapters.ledger import Capture, InstanceRecord
-from adapters.migrations import migrations
+from adapters.migrations import apply as apply_migrations
 from adapters.sqlite_ledger import SqliteLedger, SqliteTx, _capture
 
-MIGRATIONS = migrations("postgres")
 DECISIONS = 0x4C544347_0001  # advisory lock keys: "LTCG" + purpose
 MIGRATING = 0x4C544347_0002
 CONNECT_TIMEOUT = 5
@@ -186,14 +185,7 @@ class PostgresLedger(SqliteLedger):
 
     def _migrate(self) -> None:
         with self._transaction(MIGRATING) as db:  # instances starting together: one migrates, the others wait
-            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
-            done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                for statement in migration.statements:
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_migrations(version, applied_at) VALUES (?, now())", (migration.version,))
+            apply_migrations(db, "postgres")
 
     @contextmanager
     def unit_of_work(self) -> Iterator[PostgresTx]:  # type: ignore[override]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.ledger import AnotherInstance, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
-from adapters.migrations import migrations
+from adapters.migrations import apply as apply_migrations, migrations
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State, next_state
 
@@ -263,16 +263,7 @@ class SqliteLedger:
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-            for migration in MIGRATIONS:
-                if migration.version in done:
-                    continue
-                for statement in migration.statements:
-                    db.execute(statement)
-                db.execute(
-                    "INSERT INTO schema_migrations(version, applied_at) VALUES (?, datetime('now'))", (migration.version,)
-                )
+            apply_migrations(db, "sqlite")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

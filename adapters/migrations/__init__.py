@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 HERE = Path(__file__).parent
 DIALECTS = ("sqlite", "postgres")
@@ -41,3 +42,27 @@ def migrations(dialect: str) -> list[Migration]:
 def _statements(text: str) -> tuple[str, ...]:
     lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
     return tuple(s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.M) if s.strip())
+
+
+class _Db(Protocol):
+    def execute(self, sql: str, args: Any = ...) -> Any: ...
+
+
+# How each dialect records when a version was applied.
+_APPLIED_AT = {"sqlite": ("TEXT", "datetime('now')"), "postgres": ("TIMESTAMPTZ", "now()")}
+
+
+def apply(db: _Db, dialect: str) -> list[int]:
+    """Apply, inside the caller's transaction, every migration of `dialect` not recorded yet; returns them."""
+    kind, now = _APPLIED_AT[dialect]
+    db.execute(f"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at {kind} NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+    applied = []
+    for migration in migrations(dialect):
+        if migration.version in done:
+            continue
+        for statement in migration.statements:
+            db.execute(statement)
+        db.execute(f"INSERT INTO schema_migrations(version, applied_at) VALUES (?, {now})", (migration.version,))
+        applied.append(migration.version)
+    return applied
