@@ -25,11 +25,11 @@ JINAN, ZIBO, YANTAI = "370100", "370300", "370600"  # 济南 and 淄博 on SM2, 
 PERIOD = "2026-10"
 
 
-def _workspace(root: Path, *, gateway_sm2: bool = True) -> Path:
+def _workspace(root: Path, *, gateway_sm2: bool = True, workers: int = 1) -> Path:
     keys = root / "keys"
     for code in (JINAN, ZIBO):
         generate_keys(code, keys, algorithm="sm2")
-    config = write_workspace(root, [JINAN, ZIBO, YANTAI], retry=["1h"])
+    config = write_workspace(root, [JINAN, ZIBO, YANTAI], retry=["1h"], workers=workers)
     text = config.read_text(encoding="utf-8")
     if gateway_sm2:
         key, cert = generate_keys("370000", keys / "sm2", algorithm="sm2")
@@ -105,6 +105,17 @@ def test_an_sm2_city_signing_with_rsa_is_refused_with_an_sm2_nack(tmp_path):
     assert _signed_sm2(nack) and b"sig.algorithm" in nack
     assert check_message(nack, trust).valid
     assert not any((tmp_path / "drops" / JINAN / "inbox").iterdir())
+
+
+def test_sm2_checks_in_the_process_pool(tmp_path):
+    """With workers > 1 the checks run in spawned processes, each with its own copy of the trust store."""
+    config_path = _workspace(tmp_path, workers=2)
+    zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
+    claims = [zibo.send(MessageType.A3, JINAN, PERIOD, seed=seed)[0] for seed in (5, 6, 7)]
+    _run(config_path)
+    for claim in claims:
+        assert _signed_sm2((zibo.inbox / f"ACK_{claim.message_id}.xml").read_bytes())
+        assert (tmp_path / "drops" / JINAN / "inbox" / file_name(claim)).exists()
 
 
 def test_config_demands_a_gateway_key_each_city_accepts(tmp_path):
