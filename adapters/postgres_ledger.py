@@ -175,10 +175,15 @@ class PostgresLedger(SqliteLedger):
     def _transaction(self, lock: int | None) -> Iterator[Connection]:
         db = self._db()
         try:
-            with db.raw.transaction():
-                if lock is not None:
-                    db.execute("SELECT pg_advisory_xact_lock(%s)" % lock)
+            # BEGIN and the lock in one round trip: a unit of work is a few short statements, so each counts.
+            db.raw.execute("BEGIN" if lock is None else f"BEGIN; SELECT pg_advisory_xact_lock({int(lock)})")
+            try:
                 yield db
+            except BaseException:
+                if db.usable:
+                    db.raw.execute("ROLLBACK")
+                raise
+            db.raw.execute("COMMIT")
         except psycopg.OperationalError:
             self._forget(db)  # the next call connects again (database restarted, connection cut)
             raise
