@@ -45,8 +45,8 @@ S = "{%s}" % SETTLEMENT_NS
 def refused_code(data: bytes, certificates, **options) -> str:
     with pytest.raises(Refused) as caught:
         verify_message(data, certificates, **options)
-    assert len(caught.value.findings) == 1
-    return caught.value.findings[0].code
+    [finding] = caught.value.findings  # exactly one
+    return finding.code
 
 
 def test_the_mirrored_tests_really_use_sm2(parties):
