@@ -213,3 +213,5 @@ class Ledger(Protocol):
     def leave(self, instance: str) -> None:
         """A clean stop: give up the leases at once instead of letting them expire."""
     def instances(self) -> list[InstanceRecord]: ...
+    # Optional, where several instances run (PostgreSQL): announce_owed(cities) after a decision, and
+    # wait_owed(timeout) -> set of cities announced by any instance, so the holder of a drop writes at once.

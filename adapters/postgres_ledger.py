@@ -268,6 +268,27 @@ class PostgresLedger(SqliteLedger):
                                       row["heartbeat_at"], row["alive"], tuple(c[0] for c in cities), captures))
         return out
 
+    # waking the instance that holds a city ----------------------------------------------------------------
+    def announce_owed(self, cities: Sequence[str]) -> None:
+        """Tell every instance that files are owed to `cities`: the holder of each writes them now, not at its
+        next rescan (the decision may have been taken by another instance)."""
+        if cities:
+            with self._transaction(None) as db:
+                for city in sorted(cities):
+                    db.execute("SELECT pg_notify('ltcgw_owed', ?)", (city,))
+
+    def wait_owed(self, timeout: float) -> set[str]:
+        """Cities announced by any instance within `timeout` seconds (a connection of its own, LISTENing)."""
+        listener = getattr(self, "_listener", None)
+        if listener is None or listener.closed or listener.broken:
+            listener = self._listener = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+            listener.execute("LISTEN ltcgw_owed")
+        try:
+            return {n.payload for n in listener.notifies(timeout=timeout)}
+        except psycopg.OperationalError:
+            listener.close()
+            raise
+
     def schema_version(self) -> int:
         return int(self._db().execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0)
 
@@ -276,6 +297,9 @@ class PostgresLedger(SqliteLedger):
         return self._db()
 
     def close(self) -> None:
+        listener = getattr(self, "_listener", None)
+        if listener is not None:
+            listener.close()
         with self._lock:
             connections, self._connections = list(self._connections), []
         for db in connections:

@@ -119,6 +119,26 @@ class Leases(threading.Thread):
                     events.alert("ledger_unreachable", error=repr(exc), count=self.failures)
 
 
+class OwedListener(threading.Thread):
+    """Wakes this instance's city workers when another instance decided files owed to a city it holds."""
+
+    def __init__(self, engine: "Engine", wait_owed: Callable[[float], set[str]]) -> None:
+        super().__init__(name="owed-listener", daemon=True)
+        self.engine, self.wait_owed = engine, wait_owed
+
+    def run(self) -> None:
+        while not self.engine.stopping.is_set():
+            try:
+                cities = self.wait_owed(1.0)
+            except Exception:  # the database restarting: the rescan still writes everything, only later
+                self.engine.stopping.wait(2.0)
+                continue
+            for city in cities:
+                worker = self.engine.workers.get(city)
+                if worker is not None and self.engine.leases.holds(city):
+                    worker.wake.set()
+
+
 STOP_TIMEOUT = 120  # seconds a worker may take to finish the file in hand (a large upload) when stopping
 
 
@@ -191,6 +211,9 @@ class Engine:
         events.emit("started", cities=sorted(self.workers), workers=getattr(self.gw.checker, "workers", 1),
                     by=self.gw.instance)
         self.leases.start()
+        wait_owed = getattr(self.gw.ledger, "wait_owed", None)
+        if wait_owed is not None:
+            OwedListener(self, wait_owed).start()
         for worker in self.workers.values():
             worker.start()
 
@@ -233,9 +256,14 @@ class Engine:
         resent = resend_due(self.gw)
         for message_id in resent.resent:
             events.alert("receipt_overdue", id=message_id)
-        for city in processed.cities_owed | resent.cities_owed:
+        owed = processed.cities_owed | resent.cities_owed
+        for city in owed:
             if city in self.workers:
                 self.workers[city].wake.set()
+        announce = getattr(self.gw.ledger, "announce_owed", None)
+        elsewhere = {city for city in owed if not self.leases.holds(city)}
+        if announce is not None and elsewhere:
+            announce(elsewhere)  # held by another instance: it writes them now, not at its next rescan
 
     def run_forever(self) -> None:
         self.start()

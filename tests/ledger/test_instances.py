@@ -153,3 +153,14 @@ def test_observability_queries_read_alike_on_postgresql(pg) -> None:
     assert [d["kind"] for _, _, _, d in ledger.recent_events("alert", limit=1)] == ["second"]
     assert ledger.writable_problem() is None
     assert [k for _, k, _, _ in ledger.events()] == ["alert", "alert"]  # the probe's write was rolled back
+
+
+def test_files_owed_to_a_city_are_announced_to_the_instance_that_holds_it(pg) -> None:
+    a, b = pg(), pg()
+    assert a.wait_owed(0.1) == set()  # listening from here on
+    b.announce_owed({"370100", "370300"})
+    got: set[str] = set()
+    deadline = time.monotonic() + 5
+    while got != {"370100", "370300"} and time.monotonic() < deadline:
+        got |= a.wait_owed(0.5)
+    assert got == {"370100", "370300"}
