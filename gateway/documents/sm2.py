@@ -111,24 +111,38 @@ def load_private_key(data: bytes) -> Sm2PrivateKey:
     raise Sm2KeyError("not an SM2 private key (PKCS#8 or EC private key on curve 1.2.156.10197.1.301)")
 
 
+class _AlgorithmIdentifier(core.Sequence):
+    _fields = [("algorithm", core.ObjectIdentifier), ("parameters", core.Any, {"optional": True})]
+
+
+class _PrivateKeyInfo(core.Sequence):
+    """PKCS#8 read loosely enough for either SM2 spelling (asn1crypto's own refuses the SM2 OID as algorithm)."""
+
+    _fields = [
+        ("version", core.Integer),
+        ("algorithm", _AlgorithmIdentifier),
+        ("private_key", core.OctetString),
+        ("attributes", core.Any, {"implicit": 0, "optional": True}),
+        ("public_key", core.Any, {"implicit": 1, "optional": True}),
+    ]
+
+
 def _from_pkcs8(der: bytes) -> Sm2PrivateKey | None:
-    info = asn1_keys.PrivateKeyInfo.load(der, strict=True)
-    algorithm = info["private_key_algorithm"]
+    info = _PrivateKeyInfo.load(der, strict=True)
+    algorithm = info["algorithm"]
     oid = algorithm["algorithm"].dotted
     params = algorithm["parameters"]
-    if oid == _EC_PUBLIC_KEY and _named_curve(params) != SM2_CURVE_OID:
+    curve = core.ObjectIdentifier.load(params.dump()).dotted if params.native is not None else None
+    if not (oid == SM2_CURVE_OID or (oid == _EC_PUBLIC_KEY and curve == SM2_CURVE_OID)):
         return None
-    if oid not in (_EC_PUBLIC_KEY, SM2_CURVE_OID):
-        return None
-    inner = asn1_keys.ECPrivateKey.load(info["private_key"].contents, strict=True)
-    return _from_structure(inner, require_curve=False)
+    return _from_structure(asn1_keys.ECPrivateKey.load(info["private_key"].native, strict=True))
 
 
 def _from_ec_private_key(der: bytes) -> Sm2PrivateKey | None:
     inner = asn1_keys.ECPrivateKey.load(der, strict=True)
     if _named_curve(inner["parameters"]) != SM2_CURVE_OID:
         return None
-    return _from_structure(inner, require_curve=True)
+    return _from_structure(inner)
 
 
 def _named_curve(params: object) -> str | None:
@@ -137,12 +151,11 @@ def _named_curve(params: object) -> str | None:
     return None
 
 
-def _from_structure(inner: asn1_keys.ECPrivateKey, *, require_curve: bool) -> Sm2PrivateKey:
+def _from_structure(inner: asn1_keys.ECPrivateKey) -> Sm2PrivateKey:
     secret = inner["private_key"].native
     secret_bytes = (secret if isinstance(secret, int) else int.from_bytes(secret, "big")).to_bytes(_SIZE, "big")
-    point = inner["public_key"].native if inner["public_key"].native is not None else None
-    public = gmssl_pyx.normalize_sm2_public_key(point) if point else None
-    return Sm2PrivateKey(secret_bytes, public)
+    point = inner["public_key"].native  # optional in both structures: then the certificate's is used
+    return Sm2PrivateKey(secret_bytes, gmssl_pyx.normalize_sm2_public_key(point) if point else None)
 
 
 def private_key_pem(key: Sm2PrivateKey) -> bytes:

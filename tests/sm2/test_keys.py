@@ -114,3 +114,31 @@ def test_expired_sm2_certificates_are_seen_as_expired(tmp_path):
     [cert] = load_certificates(cert_path)
     assert cert.not_valid_after_utc < datetime.now(timezone.utc)
     assert cert.public_bytes(serialization.Encoding.PEM) == cert_path.read_bytes()
+
+
+def test_pkcs8_with_the_sm2_oid_as_algorithm_and_without_public_point(tmp_path, sm2_parties):
+    """Some GM/T tools name the key algorithm by the SM2 OID itself and leave the public point out: the key
+    then signs with the point of its certificate."""
+    from asn1crypto import core, keys as asn1_keys
+
+    from tests.envelope.helpers import signed_claim
+    from gateway.documents.signature import verify_message
+
+    class Algorithm(core.Sequence):
+        _fields = [("algorithm", core.ObjectIdentifier)]
+
+    class Pkcs8(core.Sequence):
+        _fields = [("version", core.Integer), ("algorithm", Algorithm), ("private_key", core.OctetString)]
+
+    zibo = sm2_parties["zibo"]
+    inner = asn1_keys.ECPrivateKey({"version": "ecPrivkeyVer1", "private_key": int.from_bytes(zibo.key.secret, "big")})
+    der = Pkcs8({"version": 0, "algorithm": {"algorithm": sm2.SM2_CURVE_OID}, "private_key": inner.dump()}).dump()
+    path = tmp_path / "zibo.der"
+    path.write_bytes(der)
+    os.chmod(path, 0o600)
+    key = load_private_key(path)
+    assert key.secret == zibo.key.secret and key.public is None
+    from dataclasses import replace
+
+    data = signed_claim(replace(zibo, key=key))
+    assert verify_message(data, [zibo.cert]).certificate == zibo.cert
