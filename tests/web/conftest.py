@@ -40,6 +40,7 @@ def _make_traffic(root: Path) -> dict[str, str]:
     from gateway.domain.areas import GATEWAY_AREA
     from gateway.domain.envelope import MessageType
     from gateway.entrypoints.operations import write_workspace
+    from gateway.observability.runtime import Runtime
     from gateway.service.daemon import run_once
 
     real_now = datetime.now(timezone.utc)
@@ -52,7 +53,9 @@ def _make_traffic(root: Path) -> dict[str, str]:
     config_path = write_workspace(root, CITIES, retry=["5m", "30m"])
     clock = _Clock(real_now - timedelta(hours=3))
     transports = {code: LocalTransport(code, root / "drops" / code, settle_seconds=0) for code in CITIES}
-    gw = build_gateway(load_config(config_path), clock=clock, transports=transports)
+    config = load_config(config_path)
+    gw = build_gateway(config, clock=clock, transports=transports)
+    runtime = Runtime(config, gw).start(serve=False)  # alerts recorded in the ledger, as `ltcgw run` does
     city = {code: CitySystem(code, keys, root / "drops" / code) for code in CITIES}
     ids: dict[str, str] = {}
 
@@ -86,6 +89,7 @@ def _make_traffic(root: Path) -> dict[str, str]:
     ids["rejected"] = header.message_id
     city[ZIBO].drop_file("garbage.xml", b"this is not XML at all")
     run()
+    runtime.close()
     gw.ledger.close()
     gw.checker.close()
     token = root / "console.token"
