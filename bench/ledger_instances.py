@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,7 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
     for sender, header, data in planned:
         cities[sender].drop_file(file_name(header), data)
     ledger = PostgresLedger(url) if url else SqliteLedger(root / "ledger.sqlite3")
+    cpu_before = _children_cpu()
     started = time.monotonic()
     logs = [open(root / f"instance-{i}.log", "wb") for i in range(instances)]
     processes = [subprocess.Popen([sys.executable, "-m", "gateway.entrypoints.cli", "run", "-c", str(config), "--quiet"],
@@ -78,6 +80,9 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
                 raise SystemExit(f"{label}: not done after 900 s ({done}/{len(planned)})")
             time.sleep(0.1)
         elapsed = time.monotonic() - started
+        if url:  # who checked what: captures keep the instance that last leased them
+            split = ledger._db().execute("SELECT COUNT(*) FROM captures GROUP BY leased_by ORDER BY 1 DESC").fetchall()
+            label += " (checks " + "/".join(str(r[0]) for r in split) + ")"
     finally:
         for process in processes:
             process.terminate()
@@ -87,8 +92,15 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
             log.close()
         ledger.close()
     rate = len(planned) / elapsed
-    print(f"| {label:<38} | {instances:>9} | {workers:>7} | {elapsed:>8.1f} | {rate:>10.1f} |", flush=True)
+    cpu = _children_cpu() - cpu_before
+    print(f"| {label:<44} | {instances:>9} | {workers:>7} | {elapsed:>7.1f} | {rate:>10.1f} | {cpu:>14.1f} |", flush=True)
     return rate
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the instances run so far: how busy the gateway kept the cores."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _spool_costs(server: PostgresServer) -> None:
@@ -119,7 +131,8 @@ def main() -> int:
         keys = base / "keys-source" / "keys"
         print(f"signing {args.messages} messages ({args.persons} persons each)...", flush=True)
         planned = _plan(keys, args.messages, args.persons)
-        print("\n| ledger | instances | workers | seconds | messages/s |\n|---|---:|---:|---:|---:|")
+        print("\n| ledger | instances | workers | seconds | messages/s | instances' CPU s |\n"
+              "|---|---:|---:|---:|---:|---:|")
         _run("SQLite (WAL, synchronous=FULL)", base / "sqlite", keys, planned, args.workers, 1, None)
         _run("PostgreSQL, database spool", base / "pg1", keys, planned, args.workers, 1, server.new_database())
         _run("PostgreSQL, database spool", base / "pg2", keys, planned, args.workers, 2, server.new_database())
