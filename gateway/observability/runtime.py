@@ -65,8 +65,8 @@ class Runtime:
         if serve and m.enabled:
             self.server = ObservabilityServer(m.host, m.port, self.metrics, self.health).start()
             events.emit("metrics_listening", source=f"http://{self.server.host}:{self.server.port}/metrics")
-        self.check_certificates()
-        if serve:
+        if serve:  # the daemon only: `run --once` from cron would raise the same alert at every run
+            self.check_certificates()
             threading.Thread(target=self._certificate_loop, name="certificates", daemon=True).start()
         return self
 

@@ -254,8 +254,6 @@ class Engine:
         self._run_calls()
         processed = process_pending(self.gw)
         resent = resend_due(self.gw)
-        for message_id in resent.resent:
-            events.alert("receipt_overdue", id=message_id)
         owed = processed.cities_owed | resent.cities_owed
         for city in owed:
             if city in self.workers:

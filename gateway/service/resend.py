@@ -47,6 +47,7 @@ def resend_due(gw: Gateway) -> ResendReport:
                 report.failed.append(message.message_id)
     for message_id in report.resent:
         events.emit("resend_due", id=message_id)
+        events.alert("receipt_overdue", id=message_id)
     for message_id in report.failed:
         events.alert("message_failed", id=message_id, cause="receipt_missing")
     return report
