@@ -190,3 +190,27 @@ def test_certificates_expiring_within_the_window_are_found(tmp_path: Path) -> No
     rotating.write_bytes(soon.read_bytes() + later.read_bytes())
     found = expiring_certificates({"370100": [soon], "370300": [later], "370600": [rotating]}, timedelta(days=30))
     assert [(f["ref"], round(f["days"])) for f in found] == [("370100", 10)]
+
+
+def test_the_daemon_alerts_an_expiring_pinned_certificate_once(tmp_path: Path, receiver: AlertReceiver) -> None:
+    from gateway.bootstrap import build_gateway
+    from gateway.config import load_config
+    from gateway.observability.runtime import Runtime
+
+    config_path = workspace(tmp_path, [JINAN, ZIBO], f'[alerts]\nwebhook = "{receiver.url}"\ncertificate_days = 30')
+    for suffix in ("key", "crt"):
+        (tmp_path / "keys" / f"{ZIBO}.{suffix}.pem").unlink()
+    generate_keys(ZIBO, tmp_path / "keys", days=12)  # 淄博 re-keyed with a certificate good for 12 days
+    config = load_config(config_path)
+    gw = build_gateway(config)
+    runtime = Runtime(config, gw).start()
+    try:
+        runtime.check_certificates()  # the twice-daily check again: no second alert for the same certificate
+        wait_for(lambda: receiver.kinds(ZIBO), what="the webhook alert")
+        alerts = [detail for _, _, city, detail in gw.ledger.recent_events("alert", 10)]
+        assert [(a["kind"], a["ref"], round(a["days"])) for a in alerts] == [("certificate_expiring", ZIBO, 12)]
+        assert receiver.kinds() == ["certificate_expiring"]
+    finally:
+        runtime.close()
+        gw.ledger.close()
+        gw.checker.close()
