@@ -223,18 +223,20 @@ def reload_gateway(engine: Any, old: Config, new: Config) -> dict[str, list[str]
     spool, log and metrics settings are read at start only: a change there is reported as needing a restart.
     """
     gw = engine.gw
-    checker, gw.checker = gw.checker, DocumentChecker(new)
-    checker.close()
-    gw.replies = SignedReplies(new)
-    gw.policy = new.retry
-    gw.max_message_bytes = new.max_message_bytes
     added = sorted(set(new.cities) - set(old.cities))
     removed = sorted(set(old.cities) - set(new.cities))
     changed = sorted(c for c in set(new.cities) & set(old.cities) if new.cities[c].transport != old.cities[c].transport)
+    # Everything new is built before anything running is touched: a failure leaves the old config whole.
+    transports = {city: build_transport(city, new.cities[city].transport) for city in changed + added}
+    checker, replies = DocumentChecker(new), SignedReplies(new)
+    old_checker, gw.checker, gw.replies = gw.checker, checker, replies
+    old_checker.close()
+    gw.policy = new.retry
+    gw.max_message_bytes = new.max_message_bytes
     for city in removed + changed:
         engine.remove_city(city)
     for city in changed + added:
-        engine.add_city(city, build_transport(city, new.cities[city].transport))
+        engine.add_city(city, transports[city])
     restart = [name for name in ("ledger_path", "spool_dir", "log", "metrics")
                if getattr(old, name, None) != getattr(new, name, None)]
     return {"added": added, "removed": removed, "changed": changed, "restart": restart}
