@@ -30,6 +30,7 @@ ALERT_KINDS: dict[str, str] = {
     "certificate_expiring": "a pinned or the gateway's own certificate expires soon",
     "file_quarantined": "a file was refused (NACKed and kept in quarantine) or cannot be taken from a drop",
     "config_refused": "a reloaded configuration has problems: the old one is kept",
+    "metrics_unavailable": "the metrics endpoint cannot listen (port taken?): the exchange goes on without it",
     "watch_unavailable": "no file-system events for a drop: the periodic rescan still finds every file",
     "city_worker_error": "an unexpected error in a city's worker (it goes on after a pause)",
     "engine_error": "an unexpected error in the engine (it goes on after a pause)",

@@ -63,8 +63,11 @@ class Runtime:
         events.subscribe(self.sink)
         m = self.config.metrics
         if serve and m.enabled:
-            self.server = ObservabilityServer(m.host, m.port, self.metrics, self.health).start()
-            events.emit("metrics_listening", source=f"http://{self.server.host}:{self.server.port}/metrics")
+            try:
+                self.server = ObservabilityServer(m.host, m.port, self.metrics, self.health).start()
+                events.emit("metrics_listening", source=f"http://{self.server.host}:{self.server.port}/metrics")
+            except OSError as exc:  # the port is taken: the exchange matters more than its metrics
+                events.alert("metrics_unavailable", source=f"{m.host}:{m.port}", error=str(exc))
         if serve:  # the daemon only: `run --once` from cron would raise the same alert at every run
             self.check_certificates()
             threading.Thread(target=self._certificate_loop, name="certificates", daemon=True).start()
