@@ -124,7 +124,7 @@ def report_throughput(times: dict[str, list[float]], size: int, label: str) -> N
         print(f"  ratio gateway / {name:28} up {gateway[0] / up:.2f}   down {gateway[1] / down:.2f}")
 
 
-def poll_cycle(cities: int, files_per_city: int, cycles: int) -> None:
+def poll_cycle(cities: int, files_per_city: int, cycles: int) -> dict[str, float]:
     server = SshdServer()
     try:
         # One Unix account would do for the listing cost; as root that is root itself (no useradd x N).
@@ -150,6 +150,8 @@ def poll_cycle(cities: int, files_per_city: int, cycles: int) -> None:
         print(f"  whole cycle, cities one after another: median {statistics.median(totals) * 1000:.0f} ms")
         for transport in transports:
             transport.close()
+        return {"connect_ms": statistics.median(connect) * 1000, "scan_ms": statistics.median(per_city) * 1000,
+                "cycle_ms": statistics.median(totals) * 1000}
     finally:
         server.cleanup()
 
