@@ -218,12 +218,13 @@ class PostgresLedger(SqliteLedger):
             )]
             keep, surplus = held[:share], held[share:]
             if surplus:
-                db.execute("UPDATE city_leases SET holder=NULL, expires_at=NULL WHERE holder=? AND city = ANY(?)",
-                           (instance, surplus))
+                # Free after a grace: this instance's worker finishes the file in hand before another polls.
+                db.execute("UPDATE city_leases SET holder=NULL, expires_at=now() + ?::interval WHERE holder=? "
+                           "AND city = ANY(?)", (f"{min(float(lease_seconds) / 3, 2.0)} seconds", instance, surplus))
             if len(keep) < share:
                 # SKIP LOCKED: two instances taking at once never wait on, nor take, the same city.
                 free = [r[0] for r in db.execute(
-                    """SELECT city FROM city_leases WHERE city = ANY(?) AND (holder IS NULL OR expires_at <= now())
+                    """SELECT city FROM city_leases WHERE city = ANY(?) AND (expires_at IS NULL OR expires_at <= now())
                        ORDER BY city LIMIT ? FOR UPDATE SKIP LOCKED""",
                     (list(cities), share - len(keep)),
                 )]

@@ -7,6 +7,7 @@ only then the file removed from the city's drop. A crash anywhere leaves the fil
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.spool import TooLarge
@@ -30,7 +31,9 @@ def _new_refusals(gw: Gateway, city: str, refusals: list[Refusal]) -> list[Refus
     return [r for r in refusals if (r.name, r.reason) not in seen]
 
 
-def capture_city(gw: Gateway, transport: Transport) -> CaptureReport:
+def capture_city(gw: Gateway, transport: Transport, still_held: Callable[[], bool] = lambda: True) -> CaptureReport:
+    """`still_held`: asked before each file, so an instance that lost the city's lease (several instances)
+    stops after the file in hand instead of racing the new holder through the rest of the scan."""
     city = transport.city
     scan = transport.scan()
     report = CaptureReport(waiting=scan.waiting, refused=scan.refused)
@@ -39,6 +42,8 @@ def capture_city(gw: Gateway, transport: Transport) -> CaptureReport:
             tx.record_event(gw.clock(), "refused", city, {"name": refusal.name, "reason": refusal.reason})
         events.alert("file_quarantined", city=city, name=refusal.name, reason=refusal.reason, cause="refused_file")
     for item in scan.ready:
+        if not still_held():
+            break
         try:
             sha, size = gw.spool.receive(lambda f: transport.download(item, f), gw.max_message_bytes)
         except TooLarge:

@@ -174,7 +174,7 @@ class CityWorker(threading.Thread):
                 self.wake.clear()
                 continue
             try:
-                report = capture_city(self.gw, self.transport)
+                report = capture_city(self.gw, self.transport, lambda: self.engine.leases.holds(self.city))
                 if report.captured:
                     self.engine.wake.set()
                 flush_city(self.gw, self.transport)

@@ -16,6 +16,8 @@ from gateway.config import check_config
 from gateway.entrypoints.cli import main
 from gateway.entrypoints.operations import write_workspace
 
+from .test_instances import share
+
 JINAN, ZIBO = "370100", "370300"
 
 
@@ -89,10 +91,7 @@ def test_status_names_the_instances_and_the_drops_they_hold(tmp_path, keys, post
     url = postgres_server.new_database()
     path = _config(tmp_path, keys, f'url = "{url}"')
     ledger = PostgresLedger(url)
-    ledger.heartbeat("gw-a", [JINAN, ZIBO], 30)
-    ledger.heartbeat("gw-b", [JINAN, ZIBO], 30)
-    ledger.heartbeat("gw-a", [JINAN, ZIBO], 30)
-    ledger.heartbeat("gw-b", [JINAN, ZIBO], 30)
+    share(ledger, ledger, [JINAN, ZIBO])
     assert main(["status", "-c", str(path)]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("gw-")}

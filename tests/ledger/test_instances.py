@@ -33,6 +33,18 @@ def pg(postgres_server):
         ledger.close()
 
 
+SHORT = 3  # seconds of lease in the sharing tests: a surplus drop is free after min(SHORT / 3, 2) = 1 s
+
+
+def share(a, b, cities: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """a alone, then b arrives: a gives back its surplus, which b takes once the grace is over."""
+    a.heartbeat("gw-a", cities, SHORT)
+    b.heartbeat("gw-b", cities, SHORT)
+    mine = a.heartbeat("gw-a", cities, SHORT)
+    time.sleep(SHORT / 3 + 0.1)
+    return mine, b.heartbeat("gw-b", cities, SHORT)
+
+
 def _captures(ledger, n: int) -> None:
     with ledger.unit_of_work() as tx:
         for i in range(n):
@@ -70,12 +82,14 @@ def test_instances_claim_disjoint_captures_and_a_dead_ones_expire_to_the_others(
 
 def test_cities_are_shared_fairly_taken_over_after_expiry_and_given_back_on_leave(pg) -> None:
     a, b, c = pg(), pg(), pg()
-    assert a.heartbeat("gw-a", CITIES, 30) == set(CITIES)  # alone: every drop
-    assert b.heartbeat("gw-b", CITIES, 30) == set()  # nothing free yet
-    mine = a.heartbeat("gw-a", CITIES, 30)  # two alive: a gives back the surplus
+    assert a.heartbeat("gw-a", CITIES, SHORT) == set(CITIES)  # alone: every drop
+    assert b.heartbeat("gw-b", CITIES, SHORT) == set()  # nothing free yet
+    mine = a.heartbeat("gw-a", CITIES, SHORT)  # two alive: a gives back the surplus...
     assert len(mine) == 2
-    theirs = b.heartbeat("gw-b", CITIES, 30)
-    assert theirs == set(CITIES) - mine
+    assert b.heartbeat("gw-b", CITIES, SHORT) == set()  # ...after a grace, its worker finishing the file in hand
+    time.sleep(SHORT / 3 + 0.1)
+    theirs = b.heartbeat("gw-b", CITIES, SHORT)
+    assert theirs == set(CITIES) - mine and a.heartbeat("gw-a", CITIES, SHORT) == mine
     holders = {i.instance: set(i.cities) for i in c.instances()}
     assert holders == {"gw-a": mine, "gw-b": theirs}
 
@@ -132,10 +146,7 @@ def test_metrics_show_which_instance_holds_which_drop(pg) -> None:
 
     a, b = pg(), pg()
     _captures(a, 2)
-    a.heartbeat("gw-a", CITIES[:2], 30)
-    b.heartbeat("gw-b", CITIES[:2], 30)
-    a.heartbeat("gw-a", CITIES[:2], 30)
-    b.heartbeat("gw-b", CITIES[:2], 30)
+    share(a, b, CITIES[:2])
     a.claim_captures("gw-a", 5, 30)
     text = GatewayMetrics(a, ContactBoard()).exposition().decode()
     held = {line for line in text.splitlines() if line.startswith("ltcgw_city_held{")}
