@@ -109,31 +109,68 @@ class Webhook:
 
 
 class AlertSink:
-    """The events listener that records alerts in the ledger and passes them to the webhook."""
+    """The events listener that records alerts in the ledger and passes them to the webhook.
+
+    Alerts are raised from inside the service's transactions (a NACK is decided and its alert raised in one
+    unit of work), so the sink never writes where it is called: it queues the alert and its own thread records
+    it once the caller's transaction has let go of the ledger. Nested transactions on one connection fail, and
+    on SQLite they would wait on themselves.
+    """
 
     def __init__(self, ledger: Any, *, webhook: Webhook | None = None, gateway: str = "",
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), queue_size: int = 10_000) -> None:
         self.ledger = ledger
         self.webhook = webhook
         self.gateway = gateway
         self.clock = clock
+        self.dropped = 0
+        self._queue: queue.Queue[tuple[datetime, dict[str, Any]] | None] = queue.Queue(queue_size)
+        self._thread = threading.Thread(target=self._run, name="alert-recorder", daemon=True)
+        self._thread.start()
 
     def __call__(self, event: str, fields: dict[str, Any]) -> None:
         if event != "alert":
             return
-        fields = mask_value(dict(fields))
+        try:
+            self._queue.put_nowait((self.clock(), mask_value(dict(fields))))
+        except queue.Full:
+            self.dropped += 1  # the alert event itself is already in the transfer log
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every alert queued so far is recorded (tests, `run --once`); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self._queue.unfinished_tasks
+
+    def close(self, timeout: float = 10.0) -> None:
+        self.flush(timeout)
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            pass
+        self._thread.join(timeout)
+        if self.webhook is not None:
+            self.webhook.close()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                self._record(*item)
+            except Exception:  # noqa: BLE001 - an alert that cannot be recorded must not stop the next ones
+                self.dropped += 1
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _record(self, at: datetime, fields: dict[str, Any]) -> None:
         kind = str(fields.get("kind", "unknown"))
-        at = self.clock()
         if kind not in RECORDED_BY_SERVICE:
             with self.ledger.unit_of_work() as tx:
                 tx.record_event(at, "alert", fields.get("city"), fields)
         if self.webhook is not None:
             self.webhook.post({"gateway": self.gateway, "at": at.isoformat(timespec="seconds"), **fields,
                                "meaning": ALERT_KINDS.get(kind)})
-
-    def close(self) -> None:
-        if self.webhook is not None:
-            self.webhook.close()
 
 
 def recent_alerts(ledger: Any, limit: int = 20) -> list[dict[str, Any]]:
