@@ -115,8 +115,8 @@ def signed_claims(keys: Path, count: int, persons: int, *, seed: int = 0, jobs: 
 # --- a real gateway process --------------------------------------------------------------------------------
 
 class RunningGateway:
-    """`ltcgw run` on local drops in its own workspace; files are staged beside each outbox and renamed in
-    (as a city's system does), and completion is read from the drops themselves: a delivery in the
+    """`ltcgw run` on local drops in its own workspace; files are staged as NAME.part in the outbox and renamed
+    (as a city's system does: a rename within the folder tells the gateway the file is whole), and completion is read from the drops themselves: a delivery in the
     receiver's inbox and an ACK in the sender's."""
 
     def __init__(self, root: Path, keys: Path, *, workers: int = 1, max_bytes: int | None = None,
@@ -130,8 +130,6 @@ class RunningGateway:
             self.config.write_text(text, encoding="utf-8")
         self.cities = cities
         self.drops = {code: root / "drops" / code for code in cities}
-        for drop in self.drops.values():
-            (drop / "staging").mkdir()
         self.process: subprocess.Popen | None = None
         self.log = open(root / "gateway.log", "wb")
 
@@ -142,12 +140,12 @@ class RunningGateway:
         )
 
     def stage(self, sender: str, name: str, data: bytes) -> Path:
-        path = self.drops[sender] / "staging" / name
+        path = self.drops[sender] / "outbox" / f"{name}.part"
         path.write_bytes(data)
         return path
 
     def drop(self, staged: Path) -> None:
-        os.rename(staged, staged.parent.parent / "outbox" / staged.name)
+        os.rename(staged, staged.with_name(staged.name.removesuffix(".part")))
 
     def counts(self) -> tuple[int, int]:
         """(deliveries, ACKs) in all inboxes now."""

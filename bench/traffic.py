@@ -153,12 +153,15 @@ def scaling(base: Path, keys: Path, counts: list[int], persons: int = 5) -> list
     for n in counts:
         elapsed, rss = through_gateway(base / f"scale-{n}", keys, claims[: n + 1], 1)
         rows.append((n, elapsed / n, rss))
-    first = rows[0]
+    # One message alone is the latency, not a throughput: the reference is the 10x step.
+    first = rows[1] if len(rows) > 1 else rows[0]
     figures = []
     for n, per, rss in rows:
+        judged = n >= first[0]
         figures.append(Figure(SECTION_5, f"{n} messages: ms per message", per * 1000, "ms",
-                              f"{first[0]} messages", first[1] * 1000, "flat (<= 1.5 x)",
-                              per <= 1.5 * first[1], False))
+                              f"{first[0]} messages", first[1] * 1000, "flat (<= 1.5 x)" if judged else "",
+                              per <= 1.5 * first[1] if judged else None, False))
         figures.append(Figure(SECTION_5, f"{n} messages: peak RSS", rss / MB, "MB", f"{first[0]} messages",
-                              first[2] / MB, "flat (<= 1.5 x)", rss <= 1.5 * first[2], False))
+                              first[2] / MB, "flat (<= 1.5 x)" if judged else "",
+                              rss <= 1.5 * first[2] if judged else None, False))
     return figures
