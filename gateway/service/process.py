@@ -92,6 +92,10 @@ def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> b
 def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport) -> None:
     header = outcome.header
     now = gw.clock()
+    # Signed before the unit of work: the ACK depends only on the header, the bytes and the time, and the
+    # decisions of every instance wait on one another (one lock), so nothing slow belongs inside one.
+    trusted = header is not None and outcome.header_trusted and outcome.valid
+    ack = gw.replies.ack(header, capture.sha256, now) if trusted and header.type.is_attachment else None
     with gw.ledger.unit_of_work() as tx:
         if not tx.capture_pending(capture.key):
             return  # another instance decided it while this one checked (its lease had run out)
@@ -123,7 +127,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
             report.receipts += 1
             report.cities_owed.add(header.receiver)
         else:
-            _route(gw, tx, message, header, decision, now)
+            _route(gw, tx, message, header, decision, now, ack)
             report.routed += 1
             report.cities_owed.update({capture.city, header.receiver})
         tx.mark_capture_processed(capture.key, message.key)
@@ -159,7 +163,8 @@ def _reject(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header | 
     events.alert("file_quarantined", **_fields(message, header), codes=codes, cause="NACK")
 
 
-def _route(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, decision: routing.Decision, now: datetime) -> None:
+def _route(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, decision: routing.Decision, now: datetime,
+           ack: bytes | None = None) -> None:
     tx.transition(message.key, Event.CHECK_PASSED, now, f"checks passed; routed to {header.receiver}")
     for key in decision.supersedes:
         earlier = tx.transition(key, Event.SUPERSEDED, now, f"superseded by {header.message_id} (revision {header.revision})")
@@ -168,7 +173,7 @@ def _route(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, de
     name = gw.replies.file_name(header)
     tx.set_delivery_name(message.key, name)
     tx.add_outgoing(header.receiver, name, "inbox", message.sha256, "delivery", message.key, now)
-    ack = gw.replies.ack(header, message.sha256, now)
+    ack = ack if ack is not None else gw.replies.ack(header, message.sha256, now)
     sha = gw.spool.store("outbox", ack)
     tx.add_outgoing(message.drop_city, reply_name(tx, message.drop_city, "ACK", header, message.sha256), "outbox", sha, "ack", message.key, now)
     events.emit("routed", **_fields(message, header), size=message.size)
