@@ -22,6 +22,7 @@ from bench.common import ROOT, Figure, make_keys, signed_claims
 
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
+FINDINGS = ROOT / "bench" / "findings.md"  # hand-written reading of the figures, appended to DOC
 
 
 def _sizes(quick: bool) -> dict:
@@ -39,7 +40,12 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile the floor's loop (pyinstrument)")
     parser.add_argument("--messages", type=int, help="claims in section 1 (default 1000)")
     parser.add_argument("--no-write", action="store_true", help="print only (no JSON, no docs/benchmarks.md)")
+    parser.add_argument("--render", action="store_true", help="rewrite docs/benchmarks.md from latest.json only")
     args = parser.parse_args()
+    if args.render:
+        run = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
+        DOC.write_text(_document(run, render(run)), encoding="utf-8")
+        return 0
     size = _sizes(args.quick)
     if args.messages:
         size["messages"] = args.messages
@@ -54,7 +60,10 @@ def main() -> int:
             if number in args.only:
                 t = time.monotonic()
                 print(f"section {number} ...", flush=True)
-                figures.extend(run())
+                try:
+                    figures.extend(run())
+                except Exception as exc:  # one section's failure is a row, not the end of the run
+                    figures.append(Figure(f"{number}. (failed)", repr(exc)[:300], float("nan"), ""))
                 durations[str(number)] = round(time.monotonic() - t, 1)
 
         from bench import folded, large, traffic
@@ -136,7 +145,8 @@ sender's, through a real `ltcgw run` on local drops with a SQLite ledger.
 {table}
 
 Seconds per section: {', '.join(f'{k}: {v:.0f}' for k, v in run['section_seconds'].items())}.
-"""
+
+{FINDINGS.read_text(encoding="utf-8") if FINDINGS.exists() else ""}"""
 
 
 def _profile(base: Path, keys: Path, size: dict) -> None:
