@@ -14,6 +14,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -77,6 +78,7 @@ class Spool:
         sha = hashlib.sha256(data).hexdigest()
         final = self._path(area, sha)
         if final.exists() and final.stat().st_size == len(data):
+            os.utime(final)  # stored again now: retention counts from here (Spool.purge)
             return sha
         folder = final.parent
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".out-", suffix=".tmp")
@@ -98,6 +100,22 @@ class Spool:
 
     def open(self, area: str, sha256: str) -> BinaryIO:
         return open(self._path(area, sha256), "rb")
+
+    def exists(self, area: str, sha256: str) -> bool:
+        return self._path(area, sha256).is_file()
+
+    def purge(self, area: str, sha256: str, stored_before: datetime) -> bool:
+        """Delete the bytes (retention) unless stored again after `stored_before`: the same bytes captured anew
+        while the purge was deciding are a live message's. True when deleted."""
+        path = self._path(area, sha256)
+        try:
+            if path.stat().st_mtime >= stored_before.timestamp():
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        fsync_dir(path.parent)
+        return True
 
     def clean_temporaries(self) -> int:
         """Remove temporaries left by a crash (their bytes were never recorded anywhere)."""
@@ -159,6 +177,19 @@ class DatabaseSpool:
         f.write(self.read(area, sha256))
         f.seek(0)
         return f
+
+    def exists(self, area: str, sha256: str) -> bool:
+        return self._connection().execute(
+            "SELECT 1 FROM spool_files WHERE area=? AND sha256=?", (_area(area), sha256)).fetchone() is not None
+
+    def purge(self, area: str, sha256: str, stored_before: datetime) -> bool:
+        """As Spool.purge; bytes a capture still waits to check are kept whatever their age."""
+        row = self._connection().execute(
+            "DELETE FROM spool_files WHERE area=? AND sha256=? AND stored_at < ? AND NOT EXISTS "
+            "(SELECT 1 FROM captures WHERE sha256=? AND processed=0) RETURNING sha256",
+            (_area(area), sha256, stored_before, sha256),
+        ).fetchone()
+        return row is not None
 
     def clean_temporaries(self) -> int:
         return 0  # nothing half-written can be left: an insert is whole or absent

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
 from gateway.domain.lifecycle import RetryPolicy
+from gateway.domain.retention import PURGE_EVERY, RetentionPolicy
 from gateway.observability.transfer_log import LogSettings
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
@@ -131,6 +132,7 @@ class Config:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     settlement: SettlementSettings = field(default_factory=SettlementSettings)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # off unless [retention] says
     ledger_url: str | None = None  # postgresql://…: several instances share the ledger (None: SQLite at ledger_path)
     spool_store: str = "folder"  # "database": the spool in the PostgreSQL ledger
     instance: str | None = None  # this process's name among the instances (None: host:pid)
@@ -610,6 +612,21 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _read_retention(r: _Reader, data: Mapping[str, Any]) -> RetentionPolicy:
+    """`[retention]`: days to keep originals once done with (gateway/domain/retention.py); each off unless set."""
+    table = r.table(data, "retention", "retention", required=False)
+    r.unknown_keys(table, {"spool_days", "quarantine_days", "outbox_days", "every"}, "retention")
+    days: dict[str, int | None] = {}
+    for key in ("spool_days", "quarantine_days", "outbox_days"):
+        value = r.value(table, key, f"retention.{key}", int) if key in table else None
+        if value is not None and value < 1:
+            r.problem(f"retention.{key}", "must be at least 1 day (leave it out to keep originals for ever)")
+            value = None
+        days[key] = value
+    every = _duration(r, table, "every", "retention.every", PURGE_EVERY)
+    return RetentionPolicy(**days, every=every or PURGE_EVERY)
+
+
 def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     """Read and check the file: the config (when usable) and every problem found."""
     path = Path(path).resolve()
@@ -621,7 +638,7 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [ConfigProblem(path.name, f"not valid TOML: {exc}")]
     _register_optional_transports()
-    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement", "log", "metrics", "alerts", "health"}, "")
+    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement", "log", "metrics", "alerts", "health", "retention"}, "")
     gateway = _read_gateway(r, data)
     storage = _read_storage(r, data)
     cities_table = r.table(data, "cities", "cities")
@@ -638,9 +655,10 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     console = _read_console(r, data)
     observability = _read_observability(r, data)
     settlement = _read_settlement(r, data, cities)
+    retention = _read_retention(r, data)
     if r.problems:
         return None, r.problems
-    config = Config(path=path, cities=cities, console=console, settlement=settlement, **gateway, **storage, **observability)
+    config = Config(path=path, cities=cities, console=console, settlement=settlement, retention=retention, **gateway, **storage, **observability)
     return config, []
 
 

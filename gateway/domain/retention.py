@@ -80,10 +80,11 @@ def message_holder(state: State, updated_at: datetime, sha256: str, policy: Rete
 
 
 def write_holder(area: str, sha256: str, written_at: datetime | None, cancelled: bool, created_at: datetime,
-                 policy: RetentionPolicy, city: str | None = None) -> Holder:
+                 policy: RetentionPolicy, city: str | None = None, *, message_open: bool = False) -> Holder:
     """A file owed to a city: holds its bytes until written (or cancelled). Outbox bytes then age by
-    `outbox_days`; a delivery's inbox bytes are the message's, whose own holder decides."""
-    if written_at is None and not cancelled:
+    `outbox_days`, but not while the message they answer is open (its sender may drop it again and is then
+    answered with the same reply); a delivery's inbox bytes are the message's, whose own holder decides."""
+    if (written_at is None and not cancelled) or (area == "outbox" and message_open):
         return Holder(area, sha256, None, None, "write", city=city)
     done = written_at or created_at
     return Holder(area, sha256, done, policy.outbox_days if area == "outbox" else 0, "write", city=city)

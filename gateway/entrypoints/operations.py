@@ -1,4 +1,4 @@
-"""The daemon and the operators' commands: init, run, console, status, messages, trace, resend, config, demo."""
+"""The daemon and the operators' commands: init, run, console, status, messages, trace, purge, resend, config, demo."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             reset_log()
         print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
         return 0
-    engine = Engine(gw, config.rescan_seconds)
+    engine = Engine(gw, config.rescan_seconds, retention=config.retention)
     runtime = Runtime(config, gw, engine=engine).start()
     signal.signal(signal.SIGTERM, lambda *_: (engine.stopping.set(), engine.wake.set()))
     signal.signal(signal.SIGHUP, lambda *_: runtime.request_reload())
@@ -310,13 +310,20 @@ def _cmd_messages(args: argparse.Namespace) -> int:
 def _cmd_trace(args: argparse.Namespace) -> int:
     from gateway.observability.masking import mask_text, mask_value
 
-    traces = _ledger(args).trace(args.id)
+    from gateway.bootstrap import open_ledger, open_spool
+    from gateway.service.retention import original_purged_at
+
+    config = load_from_args(args)
+    ledger = open_ledger(config)
+    traces = ledger.trace(args.id)
     if not traces:
         print(f"no message {args.id}", file=sys.stderr)
         return 1
+    spool = open_spool(config, ledger)
+    purged = {record.key: original_purged_at(ledger, spool, record.sha256) for record, _ in traces}
     if args.json:
         print(json.dumps(mask_value([
-            {**record.as_dict(), "transitions": [
+            {**record.as_dict(), "purged_at": _when(purged[record.key]) if purged[record.key] else None, "transitions": [
                 {"at": t.at.isoformat(), "from": t.source and t.source.value, "to": t.target.value,
                  "event": t.event, "cause": t.cause} for t in transitions]}
             for record, transitions in traces
@@ -330,6 +337,33 @@ def _cmd_trace(args: argparse.Namespace) -> int:
             say(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
         for finding in record.findings:
             say(f"    {finding['code']}: {finding['message']}")
+        if purged[record.key]:
+            say(f"  original purged on {purged[record.key].date().isoformat()} (retention; the ledger keeps its record)")
+    return 0
+
+
+def _cmd_purge(args: argparse.Namespace) -> int:
+    """Delete the originals `[retention]` lets go now (the daemon does it hourly); --dry-run lists them."""
+    from gateway.bootstrap import open_ledger, open_spool
+    from gateway.service.context import utc_now
+    from gateway.service.retention import purge
+
+    config = load_from_args(args)
+    ledger = open_ledger(config)
+    try:
+        report = purge(ledger, open_spool(config, ledger), config.retention, utc_now(), dry_run=args.dry_run)
+    finally:
+        ledger.close()
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0
+    if not config.retention.enabled:
+        print("retention is off: no [retention] days in the config, nothing is ever purged")
+        return 0
+    verb = "would purge" if args.dry_run else "purged"
+    for item in report.purged:
+        print(f"{verb} {item.area}/{item.sha256} ({item.reason}; {len(item.message_keys)} message(s))")
+    print(f"{verb} {len(report.purged)} file(s)" + (f"; {report.kept} kept (stored again since)" if report.kept else ""))
     return 0
 
 
@@ -459,6 +493,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("id", help="message id (or the SHA-256 of an unreadable file)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_trace)
+
+    p = subparsers.add_parser("purge", help="delete originals older than [retention] allows (the ledger keeps their record)")
+    config_arg(p)
+    p.add_argument("--dry-run", action="store_true", help="list what would be purged, change nothing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_purge)
 
     p = subparsers.add_parser("resend", help="deliver a message again by hand")
     config_arg(p)

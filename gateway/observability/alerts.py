@@ -34,6 +34,8 @@ ALERT_KINDS: dict[str, str] = {
     "watch_unavailable": "no file-system events for a drop: the periodic rescan still finds every file",
     "city_worker_error": "an unexpected error in a city's worker (it goes on after a pause)",
     "engine_error": "an unexpected error in the engine (it goes on after a pause)",
+    "console_token_refused": "the web console refused an action: the operator token was missing or wrong",
+    "purge_failed": "the retention purge failed (it is tried again at its next hour); nothing was lost",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})

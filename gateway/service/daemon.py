@@ -20,6 +20,8 @@ from gateway.service.context import Gateway, utc_now
 from gateway.service.outgoing import flush_city
 from gateway.service.process import process_pending
 from gateway.service.resend import resend_due
+from gateway.domain.retention import RetentionPolicy
+from gateway.service.retention import Scheduler
 
 
 def run_once(gw: Gateway, settle_seconds: float = 0.0) -> dict[str, int]:
@@ -196,8 +198,9 @@ class CityWorker(threading.Thread):
 class Engine:
     """Checks and decisions (CPU and ledger); wakes the cities that are owed files."""
 
-    def __init__(self, gw: Gateway, rescan_seconds: float = 5.0) -> None:
+    def __init__(self, gw: Gateway, rescan_seconds: float = 5.0, retention: RetentionPolicy | None = None) -> None:
         self.gw = gw
+        self.purger = Scheduler(gw.ledger, gw.spool, retention) if retention is not None and retention.enabled else None
         self.rescan = rescan_seconds
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -262,6 +265,15 @@ class Engine:
         elsewhere = {city for city in owed if not self.leases.holds(city)}
         if announce is not None and elsewhere:
             announce(elsewhere)  # held by another instance: it writes them now, not at its next rescan
+        if self.purger is not None:
+            self._purge()
+
+    def _purge(self) -> None:
+        """Retention, hourly (gateway/service/retention.py); a failure is alerted and tried at the next hour."""
+        try:
+            self.purger.maybe_run(self.gw.clock())  # type: ignore[union-attr]
+        except Exception as exc:
+            events.alert("purge_failed", error=repr(exc))
 
     def run_forever(self) -> None:
         self.start()

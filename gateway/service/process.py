@@ -75,7 +75,8 @@ def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> b
             return False
         replayed = 0
         for out in tx.outgoing_of(earlier.key):
-            if out.kind in ("ack", "nack") and out.city == capture.city:
+            # A reply purged after its retention is not replayed (nothing to write; the ledger says purged).
+            if out.kind in ("ack", "nack") and out.city == capture.city and gw.spool.exists(out.area, out.sha256):
                 tx.add_outgoing(out.city, out.name, out.area, out.sha256, out.kind, out.message_key, gw.clock())
                 replayed += 1
                 break

@@ -32,6 +32,7 @@ from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import RetryPolicy, State
 from gateway.service import events
 from gateway.service.context import utc_now
+from gateway.service.retention import original_purged_at
 from gateway.web import queries
 from gateway.web.security import SECURITY_HEADERS, CsrfTokens, allowed_hosts, is_loopback, token_matches
 
@@ -182,6 +183,7 @@ class ConsoleApp:
         return self.page(
             HTTPStatus.OK, "message.html", view=view, findings=queries.finding_rows(view.record.findings, self.mask),
             resendable=resendable and self.can_resend, can_download=self.can_download,
+            purged_on=original_purged_at(self.ledger, self.spool, sha256),
             csrf_resend=self.csrf.issue("resend", sha256), csrf_original=self.csrf.issue("original", sha256),
             notice=notice or {"resent": "Resend requested: the daemon writes it to the receiver's inbox now."}.get(
                 query.get("note", ""), ""), section="messages")
@@ -213,7 +215,10 @@ class ConsoleApp:
         try:
             data = self.spool.read("inbox", record.sha256)
         except FileNotFoundError:
-            raise HttpError(HTTPStatus.GONE, "the original is no longer in the spool (purged after its retention)") from None
+            purged = original_purged_at(self.ledger, self.spool, record.sha256)
+            when = f" on {purged.date().isoformat()}" if purged else ""
+            raise HttpError(HTTPStatus.GONE, f"the original was purged{when} after its retention; "
+                                             "the ledger keeps its record") from None
         events.emit("console_download", id=record.message_id, sha256=record.sha256, size=len(data))
         name = record.delivery_name or f"{record.sha256}.xml"
         return Response(HTTPStatus.OK, data, [

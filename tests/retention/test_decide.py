@@ -63,6 +63,7 @@ def test_replies_age_from_their_last_write() -> None:
     assert (purge.area, purge.reason, purge.city) == ("outbox", "outbox", "370300")
     assert decide([reply, replayed], NOW) == []
     assert decide([reply, write_holder("outbox", B, None, False, NOW, POLICY)], NOW) == []
+    assert decide([write_holder("outbox", B, NOW - timedelta(days=61), False, NOW, POLICY, message_open=True)], NOW) == []
     cancelled = write_holder("outbox", B, None, True, NOW - timedelta(days=61), POLICY)
     assert [p.sha256 for p in decide([cancelled], NOW)] == [B]
 
