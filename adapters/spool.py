@@ -142,7 +142,9 @@ class DatabaseSpool:
 
     def _keep(self, area: str, sha: str, data: bytes) -> None:
         self._connection().execute(
-            "INSERT INTO spool_files(area, sha256, size, data) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING area",
+            # Stored again: retention counts from now, as the folder spool's mtime does (purge).
+            "INSERT INTO spool_files(area, sha256, size, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (area, sha256) DO UPDATE SET stored_at = now() RETURNING area",
             (_area(area), sha, len(data), data),
         )
 

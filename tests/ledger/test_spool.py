@@ -41,3 +41,16 @@ def test_the_database_spool_is_shared_by_every_instance(postgres_server) -> None
     assert DatabaseSpool(two.connection).read("inbox", sha) == data
     one.close()
     two.close()
+
+
+def test_bytes_stored_again_in_the_database_count_from_then(postgres_server) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    ledger = PostgresLedger(postgres_server.new_database())
+    spool = DatabaseSpool(ledger.connection)
+    sha = spool.store("outbox", b"<nack/>")
+    ledger.connection().execute("UPDATE spool_files SET stored_at = now() - interval '10 days'")
+    spool.store("outbox", b"<nack/>")  # the same bytes again: kept from now on
+    assert not spool.purge("outbox", sha, datetime.now(timezone.utc) - timedelta(days=1))
+    assert spool.read("outbox", sha) == b"<nack/>"
+    ledger.close()
