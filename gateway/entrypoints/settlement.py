@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
+from gateway.bootstrap import open_ledger, open_spool
+from gateway.config import Config
 from gateway.domain.calendar import HolidayFileError, WorkingCalendar, parse_holiday_file
 from gateway.domain.deadlines import (
     CHINA_TIME,
@@ -73,7 +75,7 @@ def _holidays_dir(args: argparse.Namespace, gateway: _Gateway | None) -> Path | 
         return Path(os.environ[HOLIDAYS_ENV])
     if gateway is None:
         return Path("config/holidays")
-    return gateway.holidays or gateway.config_path.parent / "holidays"
+    return gateway.holidays or Path(gateway.config.path).parent / "holidays"
 
 
 def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | None, Attachment]:
@@ -115,10 +117,8 @@ def _read_file(path: Path, *, disputes: bool = False) -> tuple[Header | None, At
 class _Gateway:
     """What the ledger-backed commands need of the configured gateway (and its [settlement] section)."""
 
-    config_path: Path
+    config: Config
     cities: list[str]
-    ledger_path: Path
-    spool_dir: Path
     holidays: Path | None = None
     warn_days: int = DEFAULT_WARN_WORKING_DAYS
     pairs: list[CityPair] | None = None  # None: every ordered pair of the cities
@@ -133,15 +133,12 @@ def _gateway(args: argparse.Namespace) -> _Gateway:
     cities = [code for code in config.cities if code != config.code]
     settings = config.settlement
     pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
-    return _Gateway(Path(config.path), cities, Path(config.ledger_path), Path(config.spool_dir),
-                    settings.holidays, settings.warn_days, pairs)
+    return _Gateway(config, cities, settings.holidays, settings.warn_days, pairs)
 
 
 def _ledger_messages(gateway: _Gateway, period: str | None = None) -> list:
-    """Every message the ledger holds (read-only query)."""
-    from adapters.sqlite_ledger import SqliteLedger
-
-    ledger = SqliteLedger(gateway.ledger_path)
+    """Every message the ledger holds (read-only query), on whichever backend the config names."""
+    ledger = open_ledger(gateway.config)
     try:
         return ledger.messages(period=period)
     finally:
@@ -291,13 +288,19 @@ def _documents_from_files(files: Sequence[str]) -> list[tuple[Header | None, Att
 
 
 def _documents_from_ledger(gateway: _Gateway, period: str) -> list[tuple[Header | None, Attachment]]:
-    from adapters.spool import Spool
-
-    spool = Spool(gateway.spool_dir)
-    documents = []
-    for record in _latest_revisions(_received(gateway, period)):
-        documents.append(_read_file(spool.path("inbox", record.sha256)))
-    return documents
+    ledger = open_ledger(gateway.config)
+    try:
+        spool = open_spool(gateway.config, ledger)  # a folder, or the database's table (several instances)
+        documents = []
+        for record in _latest_revisions(_received(gateway, period, ledger.messages(period=period))):
+            try:
+                documents.append(read_attachment(spool.read("inbox", record.sha256)))
+            except Refused as refused:
+                codes = ", ".join(sorted({f.code for f in refused.findings}))
+                raise UsageError(f"message {record.message_id}: its spooled bytes are not readable ({codes})") from None
+        return documents
+    finally:
+        ledger.close()
 
 
 def _reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], period: str,

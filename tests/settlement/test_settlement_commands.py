@@ -18,6 +18,7 @@ from gateway.documents.sample import sample_document
 from gateway.documents.writer import to_bytes
 from gateway.domain.deadlines import CHINA_TIME
 from gateway.entrypoints.cli import main
+from tests.support.postgres import postgres_server  # noqa: F401  (the session's server, shared)
 
 RESIDENCE, INSURED, OTHER = "370300", "370100", "370600"  # 淄博 claims from 济南; 烟台 sends nothing
 
@@ -34,11 +35,18 @@ def write_sample(folder: Path, kind: str, sender: str, receiver: str, period: st
     return path
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A gateway of three cities that received and routed one month of 淄博→济南 traffic (signed A3, A4, A5)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gateway of three cities that received and routed one month of 淄博→济南 traffic (signed A3, A4, A5),
+    on the embedded SQLite ledger and spool folder, or on PostgreSQL with the spool in the database."""
     root = tmp_path_factory.mktemp("gw") / "ws"
     assert main(["init", str(root), "--cities", f"{INSURED},{RESIDENCE},{OTHER}"]) == 0
+    if request.param == "postgres":
+        config = root / "gateway.toml"
+        url = request.getfixturevalue("postgres_server").new_database()
+        text = config.read_text(encoding="utf-8")
+        assert '[ledger]\npath = "ledger.sqlite3"' in text
+        config.write_text(text.replace('[ledger]\npath = "ledger.sqlite3"', f'[ledger]\nurl = "{url}"'), encoding="utf-8")
     keys, docs = root / "keys", root.parent
     for kind, sender, receiver in (("A3", RESIDENCE, INSURED), ("A4", INSURED, RESIDENCE), ("A5", RESIDENCE, INSURED)):
         document = write_sample(docs, kind, sender, receiver, "2026-01")
@@ -46,6 +54,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Path:
                      "--key", str(keys / f"{sender}.key.pem"), "--cert", str(keys / f"{sender}.crt.pem"),
                      "-o", str(root / "drops" / sender / "outbox" / f"{kind}.xml"), str(document)]) == 0
     assert main(["run", "-c", str(root / "gateway.toml"), "--once", "--quiet"]) == 0
+    if request.param == "postgres":  # the commands below must read the bytes from the database, not a folder
+        assert not list(root.glob("spool/inbox/*"))
     return root
 
 
