@@ -76,21 +76,21 @@ class SftpLayout:
 
 
 def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = None, workers: int = 1,
-                    rescan_seconds: float = 5.0, sftp: SftpLayout | None = None) -> Path:
+                    rescan_seconds: float = 5.0, sftp: SftpLayout | None = None, algorithm: str = "rsa") -> Path:
     """A working gateway folder: gateway.toml, keys/, drops/CODE/{outbox,inbox}, spool/, ledger path.
-    With `sftp`, the cities' drops are on that server instead, and the gateway gets its SSH key."""
+    With `sftp`, the cities' drops are on that server instead, and the gateway gets its SSH key. `algorithm`
+    is the cities' keys' ("sm2": SM2 cities, and the gateway gets an SM2 pair besides its RSA one to answer them)."""
     from gateway.documents.keys import generate_keys
 
     root.mkdir(parents=True, exist_ok=True)
     keys = root / "keys"
     keys.mkdir(exist_ok=True)
-    if not (keys / "gateway.key.pem").exists():
-        key, cert = generate_keys(GATEWAY_AREA, keys)
-        key.rename(keys / "gateway.key.pem")
-        cert.rename(keys / "gateway.crt.pem")
+    _gateway_keys(keys, "gateway", "ecdsa" if algorithm == "ecdsa" else "rsa")
+    if algorithm == "sm2":
+        _gateway_keys(keys, "gateway_sm2", "sm2")
     for code in cities:
         if not (keys / f"{code}.key.pem").exists():
-            generate_keys(code, keys)
+            generate_keys(code, keys, algorithm=algorithm)
         for sub in ("outbox", "inbox"):
             if sftp is None:
                 (root / "drops" / code / sub).mkdir(parents=True, exist_ok=True)
@@ -99,6 +99,7 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
 
         write_private_key(keys / "gateway_ssh_ed25519", comment="ltc-gateway")
     (root / "spool").mkdir(exist_ok=True)
+    sm2 = algorithm == "sm2"
     waits = ", ".join(f'"{w}"' for w in (retry or ["10m", "30m", "1h", "2h", "4h"]))
     lines = [
         "# Written by `ltcgw init`; reference: docs/operations.md. Paths are relative to this file.",
@@ -106,6 +107,8 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
         f'code = "{GATEWAY_AREA}"',
         'key = "keys/gateway.key.pem"',
         'certificate = "keys/gateway.crt.pem"',
+        *(['sm2_key = "keys/gateway_sm2.key.pem"',
+           'sm2_certificate = "keys/gateway_sm2.crt.pem"'] if sm2 else []),
         f"workers = {workers}",
         f"rescan_seconds = {rescan_seconds}",
         "",
@@ -124,12 +127,24 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
             f"[cities.{code}]",
             f'name = "{area_name(code)}"',
             f'certificates = ["keys/{code}.crt.pem"]',
+            *(['signature_algorithms = ["sm2"]'] if sm2 else []),
             f"[cities.{code}.transport]",
             *(_sftp_table(root, code, sftp) if sftp else ['kind = "local"', f'drop = "drops/{code}"']),
         ]
     path = root / "gateway.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _gateway_keys(keys: Path, name: str, algorithm: str) -> None:
+    """keys/NAME.key.pem and NAME.crt.pem for the gateway (its area code in the certificate), unless present."""
+    from gateway.documents.keys import generate_keys
+
+    if (keys / f"{name}.key.pem").exists():
+        return
+    key, cert = generate_keys(GATEWAY_AREA, keys, algorithm=algorithm)  # type: ignore[arg-type]
+    key.rename(keys / f"{name}.key.pem")
+    cert.rename(keys / f"{name}.crt.pem")
 
 
 def _sftp_table(root: Path, code: str, layout: SftpLayout) -> list[str]:
@@ -156,7 +171,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
             print("--transport sftp needs --sftp-host", file=sys.stderr)
             return 2
         sftp = SftpLayout(args.sftp_host, args.sftp_port, args.sftp_user, args.sftp_dir)
-    path = write_workspace(Path(args.dir), cities, retry=args.retry.split(",") if args.retry else None, sftp=sftp)
+    path = write_workspace(Path(args.dir), cities, retry=args.retry.split(",") if args.retry else None, sftp=sftp,
+                           algorithm=args.algorithm)
     keys = path.parent / "keys"
     if sftp is None:
         print(f"wrote {path}; keys in {keys}; drops in {path.parent / 'drops'}")
@@ -453,6 +469,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("dir", help="the folder to create")
     p.add_argument("--cities", required=True, help="area codes, comma-separated (e.g. 370100,370300)")
     p.add_argument("--retry", help="receipt waits, comma-separated (default 10m,30m,1h,2h,4h)")
+    p.add_argument("--algorithm", choices=("rsa", "ecdsa", "sm2"), default="rsa",
+                   help="the cities' signing keys (default rsa); sm2: SM2 cities, and an SM2 pair for the gateway's replies")
     p.add_argument("--transport", choices=("local", "sftp"), default="local", help="the cities' drops (default local)")
     p.add_argument("--sftp-host", help="SFTP server of the cities' drops (with --transport sftp)")
     p.add_argument("--sftp-port", type=int, default=22)
