@@ -118,12 +118,15 @@ def ledger_problem(ledger: Any) -> str | None:
 
 
 def health_report(
-    *, ledger: Any, spool_dir: Path, contacts: ContactBoard | Mapping[str, CityContact], cities: list[str],
+    *, ledger: Any, spool_dir: Path | None, contacts: ContactBoard | Mapping[str, CityContact], cities: list[str],
     unreachable_after: timedelta | Mapping[str, timedelta] = DEFAULT_UNREACHABLE_AFTER, now: datetime | None = None,
 ) -> HealthReport:
-    """Healthy, or every reason it is not: ledger, spool, and each city unreachable past its threshold."""
+    """Healthy, or every reason it is not: ledger, spool, and each city unreachable past its threshold.
+
+    `spool_dir` is None when the spool lives in the ledger's database: the ledger's own check covers it."""
     now = now or datetime.now(timezone.utc)
-    reasons = [p for p in (ledger_problem(ledger), spool_problem(spool_dir)) if p]
+    spool = spool_problem(spool_dir) if spool_dir is not None else None
+    reasons = [p for p in (ledger_problem(ledger), spool) if p]
     board = contacts.snapshot() if isinstance(contacts, ContactBoard) else dict(contacts)
     rows = []
     for city in sorted(cities):

@@ -77,7 +77,8 @@ class Runtime:
         """The health now (also what H6b's console shows per city)."""
         config = self.config
         thresholds = {code: city.unreachable_after or config.alerts.unreachable_after for code, city in config.cities.items()}
-        return health_report(ledger=self.gw.ledger, spool_dir=config.spool_dir, contacts=self.contacts,
+        spool_dir = config.spool_dir if config.spool_store == "folder" else None  # else: in the ledger's database
+        return health_report(ledger=self.gw.ledger, spool_dir=spool_dir, contacts=self.contacts,
                              cities=sorted(self.gw.transports), unreachable_after=thresholds)
 
     def check_certificates(self) -> list[dict[str, Any]]:
