@@ -493,23 +493,29 @@ def _register_optional_transports() -> None:
         register_transport_check("sftp", _check_sftp)
 
 
+def _listener(r: _Reader, table: Mapping[str, Any], section: str,
+              default: ConsoleSettings | MetricsSettings) -> tuple[bool, str, int]:
+    """`enabled`, `host` and `port` of a table that serves HTTP ([console], [metrics]), defaults filled in."""
+    enabled = r.value(table, "enabled", f"{section}.enabled", bool, default.enabled)
+    host = r.value(table, "host", f"{section}.host", str, default.host)
+    port = r.value(table, "port", f"{section}.port", int, default.port)
+    if port is not None and not 0 <= port <= 65535:
+        r.problem(f"{section}.port", "must be a TCP port (0 picks a free one)")
+    return bool(enabled), host or default.host, default.port if port is None else port
+
+
 def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     table = r.table(data, "console", "console", required=False)
     r.unknown_keys(table, {"enabled", "host", "port", "token_file", "read_only"}, "console")
     default = ConsoleSettings()
-    enabled = r.value(table, "enabled", "console.enabled", bool, default.enabled)
-    host = r.value(table, "host", "console.host", str, default.host)
-    port = r.value(table, "port", "console.port", int, default.port)
-    if port is not None and not 0 <= port <= 65535:
-        r.problem("console.port", "must be a TCP port (0 picks a free one)")
+    enabled, host, port = _listener(r, table, "console", default)
     read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
     token_file = r.file_path(table, "token_file", "console.token_file") if "token_file" in table else None
     if token_file is not None and token_file.is_file() and (problem := _key_problem(token_file)):
         r.problem("console.token_file", problem)
     if read_only is False and token_file is None:
         r.problem("console.read_only", "false needs token_file: a state change is only taken with the token")
-    return ConsoleSettings(bool(enabled), host or default.host, default.port if port is None else port, token_file,
-                           default.read_only if read_only is None else read_only)
+    return ConsoleSettings(enabled, host, port, token_file, default.read_only if read_only is None else read_only)
 
 
 def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:
@@ -581,12 +587,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
 
     metrics = r.table(data, "metrics", "metrics", required=False)
     r.unknown_keys(metrics, {"enabled", "host", "port"}, "metrics")
-    m = MetricsSettings()
-    enabled = r.value(metrics, "enabled", "metrics.enabled", bool, m.enabled)
-    host = r.value(metrics, "host", "metrics.host", str, m.host)
-    port = r.value(metrics, "port", "metrics.port", int, m.port)
-    if port is not None and not 0 <= port <= 65535:
-        r.problem("metrics.port", "must be a TCP port (0 picks a free one)")
+    listener = _listener(r, metrics, "metrics", MetricsSettings())
 
     alerts = r.table(data, "alerts", "alerts", required=False)
     r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days"}, "alerts")
@@ -606,7 +607,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     unreachable = _duration(r, health, "unreachable_after", "health.unreachable_after", a.unreachable_after)
     return {
         "log": log_settings,
-        "metrics": MetricsSettings(bool(enabled), host or m.host, m.port if port is None else port),
+        "metrics": MetricsSettings(*listener),
         "alerts": AlertSettings(webhook, timeout.total_seconds(), retries or a.webhook_retries,
                                 days or a.certificate_days, unreachable),
     }

@@ -39,14 +39,10 @@ def load_from_args(args: argparse.Namespace):
         raise SystemExit(2) from None
 
 
-# The names before they were shared with gateway/entrypoints/settlement.py (kept while wave-2 work uses them).
-_config_arg, _load = config_arg, load_from_args
-
-
 def _ledger(args: argparse.Namespace):
     from gateway.bootstrap import open_ledger
 
-    return open_ledger(_load(args))
+    return open_ledger(load_from_args(args))
 
 
 def _refuses_second_instance(handler):
@@ -240,7 +236,7 @@ def _cmd_console(args: argparse.Namespace) -> int:
     from gateway.bootstrap import open_ledger, open_spool
     from gateway.web import start_console
 
-    config = _load(args)
+    config = load_from_args(args)
     ledger = open_ledger(config)
     server = start_console(config, ledger, open_spool(config, ledger), host=args.host, port=args.port)
     print(f"console (read-only) on {server.url}", flush=True)
@@ -487,7 +483,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_run)
 
     p = subparsers.add_parser("console", help="serve the web console alone, read-only (docs/operations.md)")
-    _config_arg(p)
+    config_arg(p)
     p.add_argument("--host", help="address to bind (default [console] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default [console] port, 8470; 0 picks a free one)")
     p.set_defaults(handler=_cmd_console)

@@ -22,24 +22,15 @@ from gateway.service import context
 from gateway.service.daemon import Engine
 from gateway.service.retention import PURGED, original_purged_at, purge
 from gateway.web.app import ConsoleApp
-from tests.daemon.conftest import JINAN, PERIOD, ZIBO, Workspace
+from tests.daemon.conftest import JINAN, PERIOD, ZIBO, Workspace, _template  # noqa: F401  (keys made once)
 
 RETENTION = "\n[retention]\nspool_days = 30\nquarantine_days = 10\noutbox_days = 30\n"
 TOKEN = "retention-test-operator-token-0123"
 
 
-@pytest.fixture(scope="module")
-def _keys(tmp_path_factory) -> Path:
-    from gateway.entrypoints.operations import write_workspace
-
-    root = tmp_path_factory.mktemp("keys")
-    write_workspace(root, [JINAN, ZIBO])
-    return root / "keys"
-
-
 @pytest.fixture
-def ws(tmp_path: Path, _keys: Path):
-    shutil.copytree(_keys, tmp_path / "keys")
+def ws(tmp_path: Path, _template: Path):
+    shutil.copytree(_template, tmp_path / "keys")
     ws = Workspace(tmp_path, [JINAN, ZIBO], retry=["10m", "30m"])
     with ws.config_path.open("a") as f:
         f.write(RETENTION)
