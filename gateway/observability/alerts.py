@@ -36,6 +36,8 @@ ALERT_KINDS: dict[str, str] = {
     "engine_error": "an unexpected error in the engine (it goes on after a pause)",
     "console_token_refused": "the web console refused an action: the operator token was missing or wrong",
     "purge_failed": "the retention purge failed (it is tried again at its next hour); nothing was lost",
+    "ledger_unreachable": "the ledger's database cannot be reached (leases not renewed): retried with back-off",
+    "console_error": "an unexpected error behind a console page (the page shows no detail)",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})
