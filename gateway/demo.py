@@ -2,7 +2,8 @@
 
 The simulated cities behave like the legacy systems the gateway serves: they write `NAME.part` and rename it
 into their outbox, read their inbox, and answer each delivery with a signed receipt (one of them late, so a
-resend happens). One file is broken on purpose, so a NACK shows what a refusal looks like.
+resend happens). One file is broken on purpose, so a NACK shows what a refusal looks like, and one claim is
+disputed (第三十一条) and the dispute answered, both receipted like any delivery.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gateway.domain.envelope import Header, MessageType
 
 DEMO_CITIES = ("370100", "370200", "370300", "370600", "370700")
 DEMO_PERIOD = "2026-10"
+DELIVERED_PREFIXES = ("A1_", "A2_", "A3_", "A4_", "A5_", "DISPUTE_")  # DISPUTE_ANSWER_ too
 
 
 def _serial_of(document_xml: bytes) -> str:
@@ -51,8 +53,10 @@ class CitySystem:
         self.inbox = self.drop / "inbox"
 
     def pack(self, kind: MessageType | str, receiver: str, period: str, *, seed: int = 0, persons: int = 5,
-             revision: int = 1, message_id: str | None = None, document: bytes | None = None) -> tuple[Header, bytes]:
-        """A signed message as this city's system would produce it."""
+             revision: int = 1, message_id: str | None = None, document: bytes | None = None,
+             about: tuple[str, str] | None = None) -> tuple[Header, bytes]:
+        """A signed message as this city's system would produce it; `about`: (id, SHA-256) of the message a
+        dispute (or its answer) is about."""
         from gateway.documents.envelope import new_message_id, pack
         from gateway.documents.sample import sample_bytes
 
@@ -60,7 +64,7 @@ class CitySystem:
         document = document or sample_bytes(kind, self.code, receiver, period, persons=persons, seed=seed)
         now = datetime.now(timezone.utc).replace(microsecond=0)
         header = Header(message_id or new_message_id(self.code, now), kind, self.code, receiver, period,
-                        _serial_of(document), revision, now)
+                        _serial_of(document), revision, now, *(about or (None, None)))
         return header, pack(document, header, self.key, self.cert)
 
     def drop_file(self, name: str, data: bytes) -> Path:
@@ -79,8 +83,8 @@ class CitySystem:
         return header, data
 
     def deliveries(self) -> list[Path]:
-        """Attachments delivered to this city (replies and receipts are the other files in its inbox)."""
-        return sorted(p for p in self.inbox.iterdir() if p.name[:2] in ("A1", "A2", "A3", "A4", "A5"))
+        """Attachments and disputes delivered to this city (replies and receipts are the other files in its inbox)."""
+        return sorted(p for p in self.inbox.iterdir() if p.name.startswith(DELIVERED_PREFIXES))
 
     def replies(self, kind: str) -> list[Path]:
         return sorted(p for p in self.inbox.iterdir() if p.name.startswith(f"{kind}_"))
@@ -100,6 +104,41 @@ class CitySystem:
             self.answered.add(path.name)
             done.append(path.name)
         return done
+
+
+def _read_delivered(path: Path) -> tuple[Header, object, str]:
+    """(header, document, SHA-256) of a file in a city's inbox: what a dispute or its answer refers to."""
+    import hashlib
+
+    from gateway.documents import safe_xml
+    from gateway.documents.envelope import body_of, read_header
+    from gateway.documents.reader import read_document
+
+    data = path.read_bytes()
+    root = safe_xml.parse(data).getroot()
+    return read_header(root), read_document(body_of(root)), hashlib.sha256(data).hexdigest()
+
+
+def _dispute(city: CitySystem, delivered: Path, seed: int) -> Header:
+    """第三十一条: `city` objects to an amount of a document delivered to it, back to the city that sent it."""
+    from gateway.documents.sample import sample_dispute
+    from gateway.documents.writer import to_bytes
+
+    about, document, sha = _read_delivered(delivered)
+    dispute = sample_dispute(document, about, city.code, seed=seed)  # type: ignore[arg-type]
+    return city.send(MessageType.DISPUTE, about.sender, about.period, document=to_bytes(dispute),
+                     about=(about.message_id, sha))[0]
+
+
+def _answer(city: CitySystem, delivered: Path, seed: int) -> Header:
+    """The disputed city's answer (partially accepted: the midpoint of the two amounts)."""
+    from gateway.documents.sample import sample_dispute_answer
+    from gateway.documents.writer import to_bytes
+
+    about, dispute, sha = _read_delivered(delivered)
+    answer = sample_dispute_answer(dispute, city.code, seed=seed)  # type: ignore[arg-type]
+    return city.send(MessageType.DISPUTE_ANSWER, about.sender, about.period, document=to_bytes(answer),
+                     about=(about.message_id, sha))[0]
 
 
 # --- the demo ----------------------------------------------------------------------------------------------
@@ -139,6 +178,9 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
 
         _say("\n2. insured cities receive them, answer with receipts, and settle (附件4) ...")
         settled: set[str] = set()
+        disputed = claims[0]  # its insured city objects to the amount claimed, once the claim has come
+        dispute: Header | None = None
+        answer: Header | None = None
         late_started: float | None = None
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -154,9 +196,20 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
                 if header.message_id not in settled and any(header.message_id in p.name for p in receiver.deliveries()):
                     receiver.send(MessageType.A4, header.sender, DEMO_PERIOD, seed=claims.index(header) + 1, persons=4)
                     settled.add(header.message_id)
+            if dispute is None and disputed.message_id in settled:
+                insured = cities[disputed.receiver]
+                dispute = _dispute(insured, next(p for p in insured.deliveries() if disputed.message_id in p.name), 1)
+                _say(f"   {disputed.receiver} disputes claim {disputed.message_id} from {disputed.sender} (第三十一条)")
+            if dispute is not None and answer is None:
+                residence = cities[dispute.receiver]
+                arrived = [p for p in residence.deliveries() if dispute.message_id in p.name]
+                if arrived:
+                    answer = _answer(residence, arrived[0], 1)
+                    _say(f"   {dispute.receiver} answers the dispute: partially accepted")
             ledger_states = Counter(m.state.value for m in SqliteLedger(config.ledger_path).messages())
             open_ = sum(ledger_states[s] for s in ("RECEIVED", "ROUTED", "DELIVERED", "WAITING_FOR_RETRY"))
-            if len(settled) == len(claims) and not open_ and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims):
+            if (len(settled) == len(claims) and answer is not None and not open_
+                    and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims) + 2):
                 break
             time.sleep(0.3)
     finally:
@@ -193,6 +246,10 @@ def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
         cells = [f"{flows[(sender, r, 'A3')]}/{flows[(sender, r, 'A4')]}" if r != sender else "-" for r in codes]
         _say(f"  {sender} {area_name(sender)}" + "".join(f"{cell:>9}" for cell in cells))
     _say(f"receipts forwarded to senders: {sum(m.state.value == 'FORWARDED' for m in receipts)}")
+    disputes = [m for m in messages if m.type in ("DISPUTE", "DISPUTE_ANSWER")]
+    for m in disputes:
+        what = "dispute (第三十一条)" if m.type == "DISPUTE" else "its answer"
+        _say(f"{what}: {m.sender}->{m.receiver} about {m.reply_to}, {m.state.value}")
     _say("per city (as sender): received / delivered / waiting for receipt / failed / rejected")
     for c in ledger.city_counts():
         _say(f"  {c.city} {area_name(c.city)}  {c.received} / {c.delivered} / {c.waiting_for_receipt} / {c.failed} / {c.rejected}")
