@@ -233,6 +233,7 @@ def reload_gateway(engine: Any, old: Config, new: Config) -> dict[str, list[str]
     old_checker.close()
     gw.policy = new.retry
     gw.max_message_bytes = new.max_message_bytes
+    engine.set_retention(new.retention)
     for city in removed + changed:
         engine.remove_city(city)
     for city in changed + added:

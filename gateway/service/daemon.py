@@ -200,7 +200,8 @@ class Engine:
 
     def __init__(self, gw: Gateway, rescan_seconds: float = 5.0, retention: RetentionPolicy | None = None) -> None:
         self.gw = gw
-        self.purger = Scheduler(gw.ledger, gw.spool, retention) if retention is not None and retention.enabled else None
+        self.purger: Scheduler | None = None
+        self.set_retention(retention)
         self.rescan = rescan_seconds
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -267,6 +268,11 @@ class Engine:
             announce(elsewhere)  # held by another instance: it writes them now, not at its next rescan
         if self.purger is not None:
             self._purge()
+
+    def set_retention(self, retention: RetentionPolicy | None) -> None:
+        """At start and on reload: purge per `retention` (None or all keys off: never)."""
+        enabled = retention is not None and retention.enabled
+        self.purger = Scheduler(self.gw.ledger, self.gw.spool, retention) if enabled else None  # type: ignore[arg-type]
 
     def _purge(self) -> None:
         """Retention, hourly (gateway/service/retention.py); a failure is alerted and tried at the next hour."""

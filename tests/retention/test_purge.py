@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from gateway.config import ConsoleSettings, load_config
 from gateway.documents.envelope import file_name
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
+from gateway.domain.retention import RetentionPolicy
 from gateway.entrypoints import cli
 from gateway.service import context
 from gateway.service.daemon import Engine
@@ -186,6 +188,17 @@ def test_the_daemon_purges_at_start_and_then_hourly(ws) -> None:
     assert engine.purger.maybe_run(ws.clock()) is not None
     assert Engine(ws.gw, retention=load_config(ws.config_path).retention).purger is not None
     assert Engine(ws.gw).purger is None  # no [retention]: no purge
+
+
+def test_a_reload_applies_a_changed_retention(ws) -> None:
+    from gateway.bootstrap import reload_gateway
+
+    engine = Engine(ws.gw)
+    assert engine.purger is None
+    reload_gateway(engine, replace(ws.config, retention=RetentionPolicy()), ws.config)
+    assert engine.purger is not None and engine.purger.policy.spool_days == 30
+    reload_gateway(engine, ws.config, replace(ws.config, retention=RetentionPolicy()))
+    assert engine.purger is None
 
 
 def _call(app, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
