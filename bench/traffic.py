@@ -75,10 +75,16 @@ def throughput(base: Path, keys: Path, messages: int, persons: int, shell_files:
     claims = signed_claims(keys, messages + 1, persons, seed=1)
     size = sum(len(c[2]) for c in claims[1:])
     measured = claims[1:]
-    floor_seconds, per_message = floor(measured, keys)
-    floor_rate = len(measured) / floor_seconds
+    # The floor is measured before, between and after the gateway's runs and its median pass taken: the
+    # machine is shared, and a load that comes and goes should weigh on both sides alike.
+    passes = [floor(measured, keys)]
     one, one_rss = through_gateway(base / "w1", keys, claims, 1)
+    passes.append(floor(measured, keys))
     two, two_rss = through_gateway(base / "w2", keys, claims, 2)
+    passes.append(floor(measured, keys))
+    floor_seconds, per_message = sorted(passes, key=lambda p: p[0])[1]
+    floor_rate = len(measured) / floor_seconds
+    spread = ", ".join(f"{len(measured) / p[0]:.1f}" for p in passes)
     shell = shell_pipeline(measured[:shell_files], keys, base / "shell")
     shell_rate = 1 / median(shell)
     rate1, rate2 = len(measured) / one, len(measured) / two
@@ -87,7 +93,8 @@ def throughput(base: Path, keys: Path, messages: int, persons: int, shell_files:
     what = f"{len(measured)} A3 claims of {persons} persons (~{kb:.0f} KB) between 6 cities"
     figures = [
         Figure(SECTION_1, "floor: check_message in one loop, one process", floor_rate, "msg/s",
-               note=f"{mb / floor_seconds:.1f} MB/s; median {median(per_message) * 1000:.1f} ms per message; {what}"),
+               note=f"{mb / floor_seconds:.1f} MB/s; median of 3 passes ({spread} msg/s); median "
+                    f"{median(per_message) * 1000:.1f} ms per message; {what}"),
         Figure(SECTION_1, "gateway, workers=1: drop to delivered and ACKed", rate1, "msg/s", "floor", floor_rate,
                ">= 0.8 x floor", rate1 >= 0.8 * floor_rate,
                note=f"{mb / one:.1f} MB/s; peak RSS {one_rss / MB:.0f} MB"),
