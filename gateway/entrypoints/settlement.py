@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from gateway.bootstrap import open_ledger, open_spool
+from gateway.service.retention import purged_at
 from gateway.config import Config
 from gateway.domain.calendar import HolidayFileError, WorkingCalendar, parse_holiday_file
 from gateway.domain.deadlines import (
@@ -295,6 +296,13 @@ def _documents_from_ledger(gateway: _Gateway, period: str) -> list[tuple[Header 
         for record in _latest_revisions(_received(gateway, period, ledger.messages(period=period))):
             try:
                 documents.append(read_attachment(spool.read("inbox", record.sha256)))
+            except FileNotFoundError:
+                when = purged_at(ledger, record.sha256)
+                raise UsageError(
+                    f"message {record.message_id} ({record.type} {record.sender}->{record.receiver}): its original "
+                    + (f"was purged on {when.date().isoformat()} (retention)" if when else "is missing from the spool")
+                    + "; reconcile that period from the cities' copies with --files"
+                ) from None
             except Refused as refused:
                 codes = ", ".join(sorted({f.code for f in refused.findings}))
                 raise UsageError(f"message {record.message_id}: its spooled bytes are not readable ({codes})") from None

@@ -35,18 +35,16 @@ def write_sample(folder: Path, kind: str, sender: str, receiver: str, period: st
     return path
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def routed_month(root: Path, ledger_url: str | None = None) -> Path:
     """A gateway of three cities that received and routed one month of 淄博→济南 traffic (signed A3, A4, A5),
     on the embedded SQLite ledger and spool folder, or on PostgreSQL with the spool in the database."""
-    root = tmp_path_factory.mktemp("gw") / "ws"
     assert main(["init", str(root), "--cities", f"{INSURED},{RESIDENCE},{OTHER}"]) == 0
-    if request.param == "postgres":
+    if ledger_url:
         config = root / "gateway.toml"
-        url = request.getfixturevalue("postgres_server").new_database()
         text = config.read_text(encoding="utf-8")
         assert '[ledger]\npath = "ledger.sqlite3"' in text
-        config.write_text(text.replace('[ledger]\npath = "ledger.sqlite3"', f'[ledger]\nurl = "{url}"'), encoding="utf-8")
+        config.write_text(text.replace('[ledger]\npath = "ledger.sqlite3"', f'[ledger]\nurl = "{ledger_url}"'),
+                          encoding="utf-8")
     keys, docs = root / "keys", root.parent
     for kind, sender, receiver in (("A3", RESIDENCE, INSURED), ("A4", INSURED, RESIDENCE), ("A5", RESIDENCE, INSURED)):
         document = write_sample(docs, kind, sender, receiver, "2026-01")
@@ -54,9 +52,15 @@ def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
                      "--key", str(keys / f"{sender}.key.pem"), "--cert", str(keys / f"{sender}.crt.pem"),
                      "-o", str(root / "drops" / sender / "outbox" / f"{kind}.xml"), str(document)]) == 0
     assert main(["run", "-c", str(root / "gateway.toml"), "--once", "--quiet"]) == 0
-    if request.param == "postgres":  # the commands below must read the bytes from the database, not a folder
+    if ledger_url:  # the commands must read the bytes from the database, not a folder
         assert not list(root.glob("spool/inbox/*"))
     return root
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    url = request.getfixturevalue("postgres_server").new_database() if request.param == "postgres" else None
+    return routed_month(tmp_path_factory.mktemp("gw") / "ws", url)
 
 
 def test_deadlines_from_the_ledger(gateway: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,3 +203,15 @@ def test_national_day_month_of_four_cities_reconciles_from_files(tmp_path: Path,
     assert unbalanced == [(odd.residence, odd.insured)]
     codes = {d["code"] for r in reports for d in r["differences"]}
     assert codes == {"reconcile.adjustment_sum", "reconcile.facility_sum"}
+
+
+def test_reconcile_names_a_message_whose_original_is_gone_instead_of_failing(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    root = routed_month(tmp_path / "ws")
+    originals = list(root.glob("spool/inbox/*"))
+    assert originals
+    for path in originals:  # as retention (or a lost disk) leaves it: the ledger remembers, the bytes are gone
+        path.unlink()
+    code, out, err = run(capsys, "reconcile", "-c", str(root / "gateway.toml"), "--period", "2026-01")
+    assert code == 2
+    assert "is missing from the spool" in err and "--files" in err and "Traceback" not in err
