@@ -7,12 +7,8 @@ every dropped file is in the ledger.
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,36 +18,19 @@ import pytest
 
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.config import load_config
-from gateway.demo import CitySystem
-from gateway.documents.envelope import file_name
-from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
 from gateway.entrypoints.operations import write_workspace
+from tests.support.crash_rig import (
+    CITIES,
+    KILLS,
+    feed_cities,
+    prepare,
+    processes_using,
+    start_daemon,
+    wait_started,
+)
 
 from .conftest import wait_until
-
-CITIES = ["370100", "370300", "370600"]
-MESSAGES = 240
-BROKEN_EVERY = 12  # one file in twelve is altered after signing: NACK
-KILLS = 30
-
-
-def _prepare(root: Path, keys: Path, workers: int) -> tuple[Path, dict, list]:
-    shutil.copytree(keys, root / "keys", dirs_exist_ok=True)
-    config_path = write_workspace(root, CITIES, retry=["1h"], workers=workers, rescan_seconds=0.3)
-    cities = {code: CitySystem(code, root / "keys", root / "drops" / code) for code in CITIES}
-    rng = random.Random(7)
-    planned = []  # (sender, header, bytes, valid)
-    for i in range(MESSAGES):
-        sender, receiver = rng.sample(CITIES, 2)
-        kind = MessageType.A3 if i % 3 else MessageType.A4
-        header, data = cities[sender].pack(kind, receiver, "2026-10", seed=1000 + i, persons=2)
-        valid = i % BROKEN_EVERY != 5
-        if not valid:
-            data = data.replace(b"<TotalCost>", b"<TotalCost>7", 1)
-        planned.append((sender, header, data, valid))
-    return config_path, cities, planned
-
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory) -> Path:
@@ -60,56 +39,14 @@ def keys(tmp_path_factory) -> Path:
     return root / "keys"
 
 
-def _processes_using(config_path: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if str(config_path).encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
-
-
-def _wait_started(log_path: Path, count: int, seconds: float = 30) -> None:
-    """Until the daemon has logged its `count`-th start (ledger opened, workers about to run)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if log_path.read_bytes().count(b"started") >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError("the daemon did not start")
-
-
-def _start(config_path: Path, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "gateway.entrypoints.cli", "run", "-c", str(config_path)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "process-pool"])
 def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys: Path, workers: int) -> None:
-    config_path, cities, planned = _prepare(tmp_path, keys, workers)
+    config_path, cities, planned = prepare(tmp_path, keys, workers)
     config = load_config(config_path)
     stop = threading.Event()
 
-    def city_systems() -> None:
-        """Drop the planned files a few at a time, and answer deliveries with receipts, like legacy systems."""
-        for start in range(0, len(planned), 6):
-            for sender, header, data, _ in planned[start:start + 6]:
-                cities[sender].drop_file(file_name(header), data)
-            for city in cities.values():
-                city.answer()
-            time.sleep(0.45)
-        while not stop.is_set():
-            for city in cities.values():
-                city.answer()
-            time.sleep(0.2)
-
-    feeder = threading.Thread(target=city_systems, daemon=True)
+    feeder = threading.Thread(target=feed_cities, args=(cities, planned, stop, 0.45), daemon=True)
     rng = random.Random(11)
     started = time.monotonic()
     with open(tmp_path / "gateway.log", "ab") as log:
@@ -117,14 +54,14 @@ def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys
         ledger = SqliteLedger(config.ledger_path)
         seen_at_kills = []
         for started_count in range(1, KILLS + 1):
-            process = _start(config_path, log)
-            _wait_started(tmp_path / "gateway.log", started_count)  # a loaded machine starts Python slowly
+            process = start_daemon(config_path, log)
+            wait_started(tmp_path / "gateway.log", started_count)  # a loaded machine starts Python slowly
             time.sleep(rng.uniform(0.05, 0.9))
             process.send_signal(signal.SIGKILL)
             process.wait()
             seen_at_kills.append(len(ledger.messages()))
         during = Counter(m.state for m in ledger.messages())
-        process = _start(config_path, log)
+        process = start_daemon(config_path, log)
         try:
             deadline = time.monotonic() + 240
             valid = sum(1 for p in planned if p[3])
@@ -172,8 +109,8 @@ def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys
             assert [p.name for p in acks] == [f"NACK_{header.message_id}.xml"]
             assert record.state is State.REJECTED
     # Nothing of a killed daemon lives on (a process pool's workers leave with their parent).
-    wait_until(lambda: not _processes_using(config_path), seconds=10)
-    assert _processes_using(config_path) == []
+    wait_until(lambda: not processes_using(config_path), seconds=10)
+    assert processes_using(config_path) == []
     # No half-written file is visible to a city; leftovers of a kill are hidden temporaries only.
     for city in cities.values():
         assert not [p for p in city.inbox.iterdir() if p.name.endswith(".part") and not p.name.startswith(".")]

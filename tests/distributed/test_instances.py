@@ -20,10 +20,9 @@ import pytest
 
 from adapters.postgres_ledger import PostgresLedger
 from gateway.config import load_config
-from gateway.documents.envelope import file_name
 from gateway.domain.lifecycle import State
 from gateway.entrypoints.operations import write_workspace
-from tests.daemon.test_crash import CITIES, _prepare, _processes_using, _start
+from tests.support.crash_rig import CITIES, feed_cities, prepare, processes_using, start_daemon
 from tests.support.postgres import postgres_server  # noqa: F401
 
 INSTANCES = 3
@@ -51,11 +50,11 @@ class Instances:
         self.root, self.config_path = root, config_path
         self.logs = [open(root / f"instance-{i}.log", "ab") for i in range(INSTANCES)]
         self.starts = [0] * INSTANCES
-        self.processes = [self._start(i) for i in range(INSTANCES)]
+        self.processes = [self.start_daemon(i) for i in range(INSTANCES)]
 
-    def _start(self, slot: int):
+    def start_daemon(self, slot: int):
         self.starts[slot] += 1
-        return _start(self.config_path, self.logs[slot])
+        return start_daemon(self.config_path, self.logs[slot])
 
     def wait_started(self, slot: int, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
@@ -68,7 +67,7 @@ class Instances:
     def kill_and_restart(self, slot: int) -> None:
         self.processes[slot].send_signal(signal.SIGKILL)
         self.processes[slot].wait()
-        self.processes[slot] = self._start(slot)
+        self.processes[slot] = self.start_daemon(slot)
 
     def holders(self, ledger: PostgresLedger) -> dict[str, tuple[str, ...]]:
         """The drops each running instance holds, once a killed one's leases have expired (a few seconds)."""
@@ -93,26 +92,13 @@ class Instances:
 def test_three_instances_killed_at_random_and_a_database_restart_lose_and_duplicate_nothing(
     tmp_path: Path, keys: Path, postgres_server,  # noqa: F811
 ) -> None:
-    config_path, cities, planned = _prepare(tmp_path, keys, workers=1)
+    config_path, cities, planned = prepare(tmp_path, keys, workers=1)
     _on_postgres(config_path, postgres_server.new_database())
     config = load_config(config_path)
     assert config.ledger_url and config.spool_store == "database"
     stop = threading.Event()
 
-    def city_systems() -> None:
-        """Drop the planned files a few at a time, and answer deliveries with receipts, like legacy systems."""
-        for start in range(0, len(planned), 6):
-            for sender, header, data, _ in planned[start:start + 6]:
-                cities[sender].drop_file(file_name(header), data)
-            for city in cities.values():
-                city.answer()
-            time.sleep(0.3)
-        while not stop.is_set():
-            for city in cities.values():
-                city.answer()
-            time.sleep(0.2)
-
-    feeder = threading.Thread(target=city_systems, daemon=True)
+    feeder = threading.Thread(target=feed_cities, args=(cities, planned, stop, 0.3), daemon=True)
     rng = random.Random(23)
     started = time.monotonic()
     ledger = PostgresLedger(config.ledger_url)
@@ -183,7 +169,7 @@ def test_three_instances_killed_at_random_and_a_database_restart_lose_and_duplic
             assert delivered == [] and record.state is State.REJECTED
             assert acks == [f"NACK_{header.message_id}.xml"]
     ledger.close()
-    assert not _processes_using(config_path)
+    assert not processes_using(config_path)
     for city in cities.values():
         assert not [p for p in city.inbox.iterdir() if p.name.endswith(".part") and not p.name.startswith(".")]
 
