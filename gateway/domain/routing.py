@@ -10,7 +10,7 @@ between the same two cities (its answer: about such a dispute, going back).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.domain.envelope import ATTACHMENTS, Header, MessageType
 from gateway.domain.findings import Finding

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from gateway.documents.check import CheckResult, TrustStore, check_message
-from gateway.documents.envelope import ENVELOPE_NS, SETTLEMENT_NS, header_element
+from gateway.documents.envelope import ENVELOPE_NS, header_element
 from gateway.documents.signature import sign
 from gateway.domain.envelope import MessageType
 from gateway.domain.settlement import CityClaim

@@ -31,7 +31,7 @@ TOKEN = "retention-test-operator-token-0123"
 
 
 @pytest.fixture
-def ws(tmp_path: Path, _template: Path):
+def ws(tmp_path: Path, _template: Path):  # noqa: F811 (the fixture imported above)
     shutil.copytree(_template, tmp_path / "keys")
     ws = Workspace(tmp_path, [JINAN, ZIBO], retry=["10m", "30m"])
     with ws.config_path.open("a") as f:

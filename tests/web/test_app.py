@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 import pytest
 
 from adapters.spool import Spool
-from adapters.sqlite_ledger import SqliteLedger
 from gateway.bootstrap import build_gateway
 from gateway.config import ConsoleSettings, check_config
 from gateway.domain.lifecycle import State
@@ -99,7 +98,7 @@ def test_overview_lists_what_needs_attention_and_city_health(setup) -> None:
     assert kinds & {"message_failed", "receipt_missing"}  # the message that ran out of resends (and others)
     assert re.search(r'id="n-failed">1<', html) and re.search(rf'id="n-alerts">{len(recorded)}<', html)
     alerts = html[html.index('id="alerts"'):]
-    assert all(f"<code title=" in alerts and kind in alerts for kind in kinds)
+    assert all("<code title=" in alerts and kind in alerts for kind in kinds)
     by_city = {city: sum(1 for e in recorded if e[2] == city) for city in (JINAN, QINGDAO, ZIBO, YANTAI)}
     # 青岛 owes the failed claim's receipt; 淄博 the overdue one's
     rows = dict(re.findall(r'data-city="(\d{6})">(.*?)</tr>', html, re.S))
