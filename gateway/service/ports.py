@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -25,8 +25,9 @@ class CheckOutcome(Protocol):
 
 
 class Checker(Protocol):
-    def check_many(self, items: Sequence[bytes], now: datetime) -> list[CheckOutcome]:
-        """Check each file (in process or in a pool): pure, CPU-bound."""
+    def check_many(self, items: Sequence[bytes], now: datetime) -> Iterable[CheckOutcome]:
+        """Check each file (in process or in a pool): pure, CPU-bound. Outcomes in the order of `items`,
+        possibly as they complete (a pool's), so that the first can be decided while the others are checked."""
 
     def close(self) -> None: ...
 
