@@ -256,9 +256,14 @@ class Engine:
 
     def step(self) -> None:
         self._run_calls()
-        processed = process_pending(self.gw)
+        processed = process_pending(self.gw, on_owed=self._wake_owed)
         resent = resend_due(self.gw)
-        owed = processed.cities_owed | resent.cities_owed
+        self._wake_owed(processed.cities_owed | resent.cities_owed)
+        if self.purger is not None:
+            self._purge()
+
+    def _wake_owed(self, owed: set[str]) -> None:
+        """The writers of cities owed files write now (each decision's, as it commits, with a pool)."""
         for city in owed:
             if city in self.workers:
                 self.workers[city].wake.set()
@@ -266,8 +271,6 @@ class Engine:
         elsewhere = {city for city in owed if not self.leases.holds(city)}
         if announce is not None and elsewhere:
             announce(elsewhere)  # held by another instance: it writes them now, not at its next rescan
-        if self.purger is not None:
-            self._purge()
 
     def set_retention(self, retention: RetentionPolicy | None) -> None:
         """At start and on reload: purge per `retention` (None or all keys off: never)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -30,6 +31,14 @@ class Checker(Protocol):
         possibly as they complete (a pool's), so that the first can be decided while the others are checked."""
 
     def close(self) -> None: ...
+
+
+class PooledChecker(Checker, Protocol):
+    """A checker with a process pool (workers > 1): checks submitted one by one, each decided as it ends."""
+
+    workers: int
+
+    def submit(self, data: bytes, now: datetime) -> Future[CheckOutcome]: ...
 
 
 class Replies(Protocol):

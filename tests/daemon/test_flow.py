@@ -1,0 +1,55 @@
+"""With a pool (workers=2) checks flow: a long check holds back neither the decision nor the delivery of small
+claims dropped after it, and a large file never takes the last worker."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gateway.bootstrap
+import gateway.service.process
+from gateway.config import load_config
+from gateway.demo import CitySystem
+from gateway.domain.envelope import MessageType
+from gateway.entrypoints.operations import write_workspace
+
+from .conftest import JINAN, PERIOD, ZIBO, running_daemon, wait_until
+from .gate import gated_check
+
+
+def test_a_held_large_check_does_not_hold_back_small_claims(tmp_path: Path, _template: Path, monkeypatch) -> None:
+    shutil.copytree(_template, tmp_path / "keys")
+    config = load_config(write_workspace(tmp_path, [JINAN, ZIBO], workers=2, rescan_seconds=0.2))
+    zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
+    jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
+    large = [zibo.pack(MessageType.A3, JINAN, PERIOD, seed=70 + i, persons=120, message_id=f"SLOW-{i}") for i in (1, 2)]
+    small = [zibo.pack(MessageType.A3, JINAN, PERIOD, seed=80 + i, persons=2) for i in range(3)]
+    threshold = max(len(data) for _, data in small)
+    assert threshold < min(len(data) for _, data in large)
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("LTCGW_TEST_GATE", str(gate))
+    monkeypatch.setenv("LTCGW_TEST_GATE_HOLD", "SLOW-1,SLOW-2")
+    monkeypatch.setattr(gateway.service.process, "LARGE_BYTES", threshold)  # both SLOW claims count as large
+    monkeypatch.setattr(gateway.bootstrap, "_check_in_worker", gated_check)  # the pool's task, taken at build
+    started = [Path(f"{gate}.started.SLOW-{i}") for i in (1, 2)]
+
+    with running_daemon(config, rescan_seconds=0.2) as gw:
+        assert gw.checker.task is gated_check and gw.checker.workers == 2
+        for header, data in large:
+            zibo.drop_file(f"{header.message_id}.xml", data)
+        wait_until(started[0].exists, 30)
+        assert started[0].exists(), "the first large claim never reached a pool worker"
+        for header, data in small:
+            zibo.drop_file(f"{header.message_id}.xml", data)
+        wait_until(lambda: len(jinan.deliveries()) >= len(small), 30)
+        # Decided and delivered (with their ACKs) while the large claim is still held in its worker.
+        assert sorted(p.read_bytes() for p in jinan.deliveries()) == sorted(data for _, data in small)
+        wait_until(lambda: len(zibo.replies("ACK")) >= len(small), 10)
+        assert len(zibo.replies("ACK")) == len(small)
+        assert not gate.exists()
+        # The second large claim waits for the first: it never took the worker the small claims needed.
+        assert not started[1].exists()
+        gate.touch()
+        wait_until(lambda: len(jinan.deliveries()) == len(small) + len(large), 60)
+        assert sorted(p.read_bytes() for p in jinan.deliveries()) == sorted(data for _, data in small + large)
+        assert started[1].exists()
