@@ -26,7 +26,8 @@ from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.service.context import Gateway, utc_now
-from gateway.service.ports import CheckOutcome, Clock
+from gateway.service.ports import CheckOutcome, Checked, Clock
+from gateway.service.process import ack_owed
 
 TransportFactory = Callable[[str, TransportSettings], Transport]
 
@@ -73,11 +74,14 @@ class _CheckSettings:
 
 
 _WORKER_SETTINGS: _CheckSettings | None = None
+_WORKER_REPLIES: "SignedReplies | None" = None
 
 
-def _init_worker(settings: _CheckSettings, parent: int) -> None:
-    global _WORKER_SETTINGS
+def _init_worker(settings: _CheckSettings, parent: int, config: Config) -> None:
+    global _WORKER_SETTINGS, _WORKER_REPLIES
     _WORKER_SETTINGS = settings
+    # The gateway's key read once per worker from its file (never pickled with a task): ACKs signed here.
+    _WORKER_REPLIES = SignedReplies(config)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -99,11 +103,21 @@ def _check_in_worker(data: bytes, now: datetime) -> CheckOutcome:
     return outcome
 
 
+def _check_and_ack(check: Callable[[bytes, datetime], CheckOutcome], data: bytes, now: datetime) -> Checked:
+    """The check and, when one is owed, the signed ACK (it depends only on the header, the digest and the time):
+    signing here takes it off the engine's thread, which decides every message."""
+    assert _WORKER_REPLIES is not None
+    outcome = check(data, now)
+    owed = ack_owed(outcome)
+    return Checked(outcome, _WORKER_REPLIES.ack(outcome.header, outcome.sha256, now) if owed else None)  # type: ignore[arg-type]
+
+
 class DocumentChecker:
     """gateway.documents.check in process (workers=1) or in a process pool (workers>1)."""
 
     def __init__(self, config: Config) -> None:
         self.settings = _CheckSettings(config)
+        self.config = config  # for the workers' own SignedReplies (the key is read from its file there)
         self.workers = config.workers
         self._pool: ProcessPoolExecutor | None = None
         # What a pool worker runs (module level: sent by name); tests put a check that waits on a gate here.
@@ -116,16 +130,17 @@ class DocumentChecker:
         # (bench/: workers=2 was below the single-core floor when it waited for the whole batch).
         return self._started().map(self.task, items, [now] * len(items))
 
-    def submit(self, data: bytes, now: datetime) -> Future[CheckOutcome]:
-        """One check in the pool (workers > 1): the engine keeps several in flight and decides each as it ends."""
-        return self._started().submit(self.task, data, now)
+    def submit(self, data: bytes, now: datetime) -> Future[Checked]:
+        """One check (and its ACK) in the pool (workers > 1): the engine keeps several in flight and decides
+        each as it ends."""
+        return self._started().submit(_check_and_ack, self.task, data, now)
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn, not fork: the daemon has threads (city workers, watchdog) and open files a fork would copy.
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker, initargs=(self.settings, os.getpid()),
+                initializer=_init_worker, initargs=(self.settings, os.getpid(), self.config),
             )
         return self._pool
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from gateway.domain.envelope import Header
 from gateway.domain.findings import Finding
@@ -33,12 +33,19 @@ class Checker(Protocol):
     def close(self) -> None: ...
 
 
+class Checked(NamedTuple):
+    """A pool's answer: the outcome, and the ACK it owes signed in the worker (None: none owed)."""
+
+    outcome: CheckOutcome
+    ack: bytes | None
+
+
 class PooledChecker(Checker, Protocol):
     """A checker with a process pool (workers > 1): checks submitted one by one, each decided as it ends."""
 
     workers: int
 
-    def submit(self, data: bytes, now: datetime) -> Future[CheckOutcome]: ...
+    def submit(self, data: bytes, now: datetime) -> Future[Checked]: ...
 
 
 class Replies(Protocol):

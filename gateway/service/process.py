@@ -22,7 +22,7 @@ from gateway.domain.lifecycle import AWAITING_RECEIPT, Event, State
 from gateway.domain.settlement import Dispute, DisputeAnswer
 from gateway.service import events
 from gateway.service.context import Gateway
-from gateway.service.ports import CheckOutcome, PooledChecker
+from gateway.service.ports import CheckOutcome, Checked, PooledChecker
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
@@ -90,17 +90,17 @@ def _process_flowing(gw: Gateway, checker: PooledChecker, batch: int, on_owed: C
     commits: a crash with checks in flight only means they are checked again."""
     report = ProcessReport()
     slots = 2 * checker.workers
-    flight: dict[Future[CheckOutcome], Capture] = {}
+    flight: dict[Future[Checked], Capture] = {}
     waiting: list[Capture] = []  # claimed, not yet submitted (a large one may wait here for a free worker)
     asked = float("-inf")
 
-    def settle(capture: Capture, outcome: CheckOutcome | None) -> bool:
-        """Whether `capture` is a duplicate (answered as one); if not, decided by `outcome` when it is given.
+    def settle(capture: Capture, checked: Checked | None) -> bool:
+        """Whether `capture` is a duplicate (answered as one); if not, decided by `checked` when it is given.
         The cities owed files are told at once, not when the flow runs dry."""
         one = ProcessReport()
         duplicate = _replay_duplicate(gw, capture, one)
-        if not duplicate and outcome is not None:
-            _decide(gw, capture, outcome, one)
+        if not duplicate and checked is not None:
+            _decide(gw, capture, checked.outcome, one, checked.ack)
         report.add(one)
         if one.cities_owed:
             on_owed(one.cities_owed)
@@ -156,13 +156,20 @@ def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> b
     return True
 
 
-def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport) -> None:
+def ack_owed(outcome: CheckOutcome) -> bool:
+    """A valid attachment under a trusted header is answered with an ACK (if routing lets it through)."""
+    header = outcome.header
+    return header is not None and outcome.header_trusted and outcome.valid and header.type.is_attachment
+
+
+def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport, ack: bytes | None = None) -> None:
     header = outcome.header
     now = gw.clock()
-    # Signed before the unit of work: the ACK depends only on the header, the bytes and the time, and the
-    # decisions of every instance wait on one another (one lock), so nothing slow belongs inside one.
-    trusted = header is not None and outcome.header_trusted and outcome.valid
-    ack = gw.replies.ack(header, capture.sha256, now) if trusted and header.type.is_attachment else None
+    # Signed before the unit of work (or in the pool worker, with the check): the ACK depends only on the
+    # header, the bytes and the time, and the decisions of every instance wait on one another (one lock), so
+    # nothing slow belongs inside one.
+    if ack is None and ack_owed(outcome):
+        ack = gw.replies.ack(header, capture.sha256, now)  # type: ignore[arg-type]
     with gw.ledger.unit_of_work() as tx:
         if not tx.capture_pending(capture.key):
             return  # another instance decided it while this one checked (its lease had run out)

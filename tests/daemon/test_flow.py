@@ -4,12 +4,14 @@ claims dropped after it, and a large file never takes the last worker."""
 from __future__ import annotations
 
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import gateway.bootstrap
 import gateway.service.process
 from gateway.config import load_config
 from gateway.demo import CitySystem
+from gateway.documents.check import check_message
 from gateway.domain.envelope import MessageType
 from gateway.entrypoints.operations import write_workspace
 
@@ -45,7 +47,10 @@ def test_a_held_large_check_does_not_hold_back_small_claims(tmp_path: Path, _tem
         # Decided and delivered (with their ACKs) while the large claim is still held in its worker.
         assert sorted(p.read_bytes() for p in jinan.deliveries()) == sorted(data for _, data in small)
         wait_until(lambda: len(zibo.replies("ACK")) >= len(small), 10)
-        assert len(zibo.replies("ACK")) == len(small)
+        assert [p.name for p in zibo.replies("ACK")] == sorted(f"ACK_{h.message_id}.xml" for h, _ in small)
+        for path in zibo.replies("ACK"):  # signed in the pool worker with the gateway's key: valid, trusted
+            ack = check_message(path.read_bytes(), config.trust_store(), now=datetime.now(timezone.utc))
+            assert ack.valid and ack.header_trusted, ack.findings
         assert not gate.exists()
         # The second large claim waits for the first: it never took the worker the small claims needed.
         assert not started[1].exists()
