@@ -38,9 +38,22 @@ ALERT_KINDS: dict[str, str] = {
     "purge_failed": "the retention purge failed (it is tried again at its next hour); nothing was lost",
     "ledger_unreachable": "the ledger's database cannot be reached (leases not renewed): retried with back-off",
     "console_error": "an unexpected error behind a console page (the page shows no detail)",
+    "console_unavailable": "the web console cannot listen (port taken?): the exchange goes on without it",
+    "spool_full": "the spool's disk is full: files wait in the cities' drops; what is owed is still written",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """`[alerts]` and `[health]`: where alerts go besides the log and the ledger, and when to raise them."""
+
+    webhook: str | None = None
+    webhook_timeout: float = 5.0
+    webhook_retries: int = 3
+    certificate_days: int = 30
+    unreachable_after: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
