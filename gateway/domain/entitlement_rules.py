@@ -221,5 +221,5 @@ class _Check:
                          if sent_by_residence_city(doc.type) else
                          "from the insured city (参保地) to the residence city (居住地)")
             self.add("envelope.cities", f"InsuredCity {doc.insured_city} / ResidenceCity {doc.residence_city} do not "
-                     f"match Sender {header.sender} and Receiver {header.receiver}: a {doc.type.value} goes "
+                     f"match Sender {header.sender} and Receiver {header.receiver}: {doc.type.value} goes "
                      f"{direction}", "InsuredCity")
