@@ -101,7 +101,7 @@ def sample_entitlement_notice(
     elif kind == ent.END:
         end_date = max(start, person.past(start + timedelta(days=90)))
         end = ent.EntitlementEnd(end_date, end_reason, _END_NOTES.get(end_reason))
-        issued = max(person.past(end_date + timedelta(days=3)), end_date if end_reason != ent.DEATH else issued)
+        issued = max(person.past(end_date + timedelta(days=3)), issued)  # notified after the fact, or ahead
     return ent.EntitlementNotice(
         serial=_serial("EN", insured, residence, person.yyyymm, seed),
         period=period,

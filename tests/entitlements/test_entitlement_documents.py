@@ -4,6 +4,8 @@ the register's view of a notice and a filing."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
@@ -11,6 +13,7 @@ import pytest
 from lxml import etree
 
 from gateway.documents import safe_xml, schema
+from gateway.documents.render import render_pdf
 from gateway.documents.reader import read_document
 from gateway.documents.sample_entitlement import (
     sample_assessment_request,
@@ -321,3 +324,24 @@ def _without_lines(value):
     if isinstance(value, list):
         return [_without_lines(v) for v in value]
     return value
+
+
+TITLES = {("ENTITLEMENT", "start"): "待遇享受通知单", ("ENTITLEMENT", "change"): "待遇变更通知单",
+          ("ENTITLEMENT", "end"): "待遇终止通知单", ("CHANGE_FILING", "assignment"): "定点服务机构派单备案表",
+          ("CHANGE_FILING", "change"): "定点服务机构及护理服务类型变更备案表",
+          ("ASSESSMENT_REQUEST", None): "失能等级委托评估函", ("ASSESSMENT_RESULT", None): "失能等级委托评估结果反馈单"}
+
+
+@pytest.mark.parametrize(("kind", "sender", "receiver", "variant"), KINDS)
+def test_each_renders_as_a_printable_form(tmp_path, kind, sender, receiver, variant) -> None:
+    doc = sample_entitlement(kind, sender, receiver, PERIOD, seed=5, kind=variant, today=TODAY)
+    pdf = tmp_path / "form.pdf"
+    pdf.write_bytes(render_pdf(doc))
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True,
+                                             text=True).stdout)
+    assert "省内异地长期护理保险" + TITLES[(kind, variant)] in text
+    assert doc.serial in text and "济南市" in text and "淄博市" in text
+    if kind == "ASSESSMENT_RESULT":
+        assert all(a.name in text for a in doc.assessors)
+    if kind == "CHANGE_FILING":
+        assert all(f.code in text for f in doc.facilities)
