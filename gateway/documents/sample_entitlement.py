@@ -1,9 +1,10 @@
 """Sample entitlement documents (第十条, 第十五条, 第十七条): for tests, demos and cities trying the kit.
 
-One person per (insured city, residence city, period, seed): the same ID number and name in the notice, the
-filings, the assessment request and its result of that seed, so that a sample flow is about one person. Dates
-lie in the month `period` and never after `today` (a fact cannot be reported before it happens): sample a month
-that has begun. Facilities are coded like the claim samples' (L + residence city + number), so that a sample
+One person per (insured city, residence city, seed), whatever the month: the same ID number and name in the
+notice, the filings, the assessment request and its result of that seed, so that a sample flow is about one
+person. Dates lie in the month `period` and never after `today` (a fact cannot be reported before it happens):
+sample a month that has begun. `notice_for` and `filing_for` make the entitlement of a person of a sample claim
+(附件2), so that claims and entitlements can be sampled about the same people. Facilities are coded like the claim samples' (L + residence city + number), so that a sample
 filing names a facility the sample claims of that residence city bill from. Every sample passes the schema and
 every rule.
 """
@@ -20,6 +21,7 @@ from gateway.domain import entitlement as ent
 from gateway.domain.areas import area_name
 from gateway.domain.deadlines import CHINA_TIME
 from gateway.domain.envelope import MessageType
+from gateway.domain.settlement import PersonStatement
 from gateway.domain.idnumber import make_id_number
 
 _END_NOTES = {
@@ -47,12 +49,13 @@ def _facility(residence: str, k: int, role: str = ent.CARE) -> ent.Facility:
 
 
 class _Person:
-    """The one person of a seed: identity, scheme, and the month's dates."""
+    """The one person of a seed (identity, scheme, level, facility, care types: the same in every month), and the
+    month's dates."""
 
     def __init__(self, insured: str, residence: str, period: str, seed: int, today: date | None) -> None:
         self.insured, self.residence, self.period, self.seed = insured, residence, period, seed
         self.today = today or _today()
-        rng = self.rng = random.Random(zlib.crc32(f"ENT{insured}{residence}{period}{seed}".encode()))
+        rng = random.Random(zlib.crc32(f"ENT{insured}{residence}{seed}".encode()))
         self.sex = rng.choice("12")
         birth = date(rng.randint(1930, 1960), rng.randint(1, 12), rng.randint(1, 28))
         sequence = rng.randrange(0, 500) * 2 + (1 if self.sex == "1" else 0)
@@ -60,12 +63,13 @@ class _Person:
         self.name = _random_name(rng)
         self.category = rng.choice("12")
         self.level = rng.choice("345")
+        self.facility = rng.randrange(0, 6)
+        self.service_types = sorted(rng.sample(["01", "02", "03", "04"], rng.randint(1, 2)))
+        self.rng = random.Random(zlib.crc32(f"ENT{insured}{residence}{period}{seed}".encode()))  # the month's
         year, month = (int(x) for x in period.split("-"))
         self.first = date(year, month, 1)
         self.last = date(year, month, calendar.monthrange(year, month)[1])
         self.yyyymm = f"{year:04d}{month:02d}"
-        self.facility = rng.randrange(0, 6)
-        self.service_types = sorted(rng.sample(["01", "02", "03", "04"], rng.randint(1, 2)))
 
     def day_in_month(self, latest: int = 20) -> date:
         """A day of the month, not after today (for a month that has begun)."""
@@ -131,8 +135,9 @@ def sample_change_filing(
     entitlement_serial: str | None = None, today: date | None = None,
 ) -> ent.ChangeFiling:
     """A CHANGE_FILING from `residence` to `insured` taking effect in `period`, about the person of the notice
-    of the same seed (`entitlement_serial`: that notice's serial, unless given). `kind` assignment: the facility
-    the person chose (派单); change: another care facility and an assistive-device rental facility."""
+    of the same seed (`entitlement_serial`: that notice's serial; by default the serial of the notice of the same
+    seed and month). `kind` assignment: the facility the person chose (派单); change: another care facility and an
+    assistive-device rental facility."""
     person = _Person(insured, residence, period, seed, today)
     rng = person.rng
     effective = person.day_in_month(15)
@@ -243,3 +248,62 @@ def sample_entitlement(
         request = sample_assessment_request(receiver, sender, period, seed=seed, today=today)
         return sample_assessment_result(request, seed=seed, today=today)
     raise ValueError(f"{kind_of} is not an entitlement document")
+
+
+def notice_for(statement: PersonStatement, *, seed: int = 0, start: date | None = None,
+               today: date | None = None) -> ent.EntitlementNotice:
+    """The ENTITLEMENT (Kind start) of the person of a sample statement (附件2): the statement's cities, person,
+    scheme, level, care type and facility, entitled from `start` (default: the first day of its month) on a
+    conclusion of 20–40 days before."""
+    rng = random.Random(zlib.crc32(f"{statement.serial}{statement.id_number}{seed}".encode()))
+    now = today or _today()
+    year, month = (int(x) for x in statement.period.split("-"))
+    start = start or date(year, month, 1)
+    assessed = min(start - timedelta(days=rng.randint(20, 40)), now)
+    return ent.EntitlementNotice(
+        serial=_serial("EN", statement.serial),  # unique within the pair, as the statement's 流水号 is
+        period=f"{start:%Y-%m}",
+        insured_city=statement.insured_city,
+        residence_city=statement.residence_city,
+        kind=ent.START,
+        id_type=statement.id_type,
+        id_number=statement.id_number,
+        name=statement.name,
+        sex=statement.sex,
+        person_category=statement.person_category,
+        disability_level=statement.disability_level,
+        assessed_at=assessed,
+        valid_until=ent.validity_limit(assessed) - timedelta(days=1),
+        service_types=[statement.service_type],
+        start_date=start,
+        facilities=[ent.Facility(ent.CARE, statement.facility_code, statement.facility_name)],
+        end=None,
+        issued_by=_random_name(rng),
+        unit=_agency(statement.insured_city),
+        issued_at=min(start - timedelta(days=2), now),
+    )
+
+
+def filing_for(notice: ent.EntitlementNotice, *, seed: int = 0, today: date | None = None) -> ent.ChangeFiling:
+    """The residence city's 派单 filing for `notice`: its facilities (or the residence city's first sample
+    facility) and care types, from its start."""
+    rng = random.Random(zlib.crc32(f"{notice.serial}{seed}".encode()))
+    facilities = [f for f in notice.facilities if f.role == ent.CARE][:1] or [_facility(notice.residence_city, 0)]
+    return ent.ChangeFiling(
+        serial=_serial("CF", notice.serial.removeprefix("EN-")),
+        period=notice.period,
+        insured_city=notice.insured_city,
+        residence_city=notice.residence_city,
+        kind=ent.ASSIGNMENT,
+        entitlement_serial=notice.serial,
+        id_type=notice.id_type,
+        id_number=notice.id_number,
+        name=notice.name,
+        effective_from=notice.start_date,
+        service_types=list(notice.service_types),
+        facilities=facilities,
+        reason="参保人员自主选择定点长护服务机构，居住地经办机构派单",
+        filed_by=_random_name(rng),
+        unit=_agency(notice.residence_city),
+        filed_at=min(notice.issued_at + timedelta(days=1), today or _today()),
+    )

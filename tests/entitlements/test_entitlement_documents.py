@@ -15,7 +15,10 @@ from lxml import etree
 from gateway.documents import safe_xml, schema
 from gateway.documents.render import render_pdf
 from gateway.documents.reader import read_document
+from gateway.documents.sample import sample_document
 from gateway.documents.sample_entitlement import (
+    filing_for,
+    notice_for,
     sample_assessment_request,
     sample_assessment_result,
     sample_change_filing,
@@ -98,6 +101,32 @@ def test_one_seed_is_one_person_through_the_flow() -> None:
     assert assignment.entitlement_serial == start.serial
     assert sex_of(start.id_number) == start.sex
     assert request.requested_at <= answer.assessed_at <= answer.reported_at <= TODAY
+
+
+def test_a_seed_is_the_same_person_in_every_month() -> None:
+    october = sample_entitlement_notice(INSURED, RESIDENCE, PERIOD, seed=4, today=TODAY)
+    november = sample_change_filing(RESIDENCE, INSURED, "2026-11", seed=4, kind="change", today=TODAY,
+                                    entitlement_serial=october.serial)
+    assert november.id_number == october.id_number and november.name == october.name
+    assert november.effective_from.month == 11 and november.entitlement_serial == october.serial
+    other = sample_entitlement_notice(INSURED, RESIDENCE, PERIOD, seed=5, today=TODAY)
+    assert other.id_number != october.id_number and other.serial != october.serial
+
+
+def test_the_people_of_a_sample_claim_can_be_given_their_entitlements() -> None:
+    claim = sample_document("A3", RESIDENCE, INSURED, PERIOD, persons=12, seed=3)
+    notices = [notice_for(s, today=TODAY) for s in claim.statements]
+    assert len({n.serial for n in notices}) == len(notices)
+    for statement, doc in zip(claim.statements, notices):
+        assert (doc.id_number, doc.insured_city, doc.residence_city) == (statement.id_number, INSURED, RESIDENCE)
+        assert doc.service_types == [statement.service_type]
+        assert doc.start_date <= statement.start_date and statement.end_date <= doc.valid_until
+        view = ent.arrangement(doc)
+        assert view.care_facility == statement.facility_code
+        assert codes(doc, header(doc, INSURED, RESIDENCE)) == set()
+        assigned = filing_for(doc, today=TODAY)
+        assert assigned.entitlement_serial == doc.serial and assigned.facility(ent.CARE).code == statement.facility_code
+        assert codes(assigned, header(assigned, RESIDENCE, INSURED)) == set()
 
 
 def test_notice_and_filing_feed_a_register_without_names() -> None:
