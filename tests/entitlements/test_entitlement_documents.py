@@ -374,3 +374,19 @@ def test_each_renders_as_a_printable_form(tmp_path, kind, sender, receiver, vari
         assert all(a.name in text for a in doc.assessors)
     if kind == "CHANGE_FILING":
         assert all(f.code in text for f in doc.facilities)
+
+
+def test_the_kit_samples_each_type_and_refuses_a_kind_of_another(tmp_path, capsys) -> None:
+    from gateway.entrypoints.cli import main
+
+    addressing = ["--sender", INSURED, "--receiver", RESIDENCE, "--period", PERIOD]
+    assert main(["sample", "ENTITLEMENT", *addressing, "--kind", "assignment"]) == 2
+    assert "--kind assignment is not a kind of ENTITLEMENT" in capsys.readouterr().err
+    assert main(["sample", "ASSESSMENT_REQUEST", "--sender", INSURED]) == 2
+    assert "needs --receiver, --period" in capsys.readouterr().err
+    target = tmp_path / "notice.xml"
+    assert main(["sample", "ENTITLEMENT", *addressing, "--kind", "end", "-o", str(target)]) == 0
+    notice = read_document(safe_xml.parse(target.read_bytes()).getroot())
+    assert notice.kind == "end" and notice.end is not None
+    assert main(["sample", "ASSESSMENT_RESULT", "--ref", str(target)]) == 2  # a bare document has no header
+    capsys.readouterr()
