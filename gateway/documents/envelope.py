@@ -35,6 +35,11 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.RECEIPT: "Receipt",
     MessageType.DISPUTE: "Dispute",
     MessageType.DISPUTE_ANSWER: "DisputeAnswer",
+    # entitlement documents
+    MessageType.ENTITLEMENT: "EntitlementNotice",
+    MessageType.CHANGE_FILING: "ChangeFiling",
+    MessageType.ASSESSMENT_REQUEST: "AssessmentRequest",
+    MessageType.ASSESSMENT_RESULT: "AssessmentResult",
 }
 
 _FIELDS = ("MessageId", "Type", "Sender", "Receiver", "Period", "Serial", "Revision", "Created")

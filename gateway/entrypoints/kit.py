@@ -42,6 +42,7 @@ class KitError(Exception):
 
 ATTACHMENT_TYPES = [t.value for t in MessageType if t.is_attachment]
 DISPUTE_TYPES = [t.value for t in MessageType if t.is_dispute]
+ENTITLEMENT_TYPES = [t.value for t in MessageType if t.is_entitlement]  # 第十条, 第十五条, 第十七条
 
 
 def _add_addressing(p: argparse.ArgumentParser) -> None:
@@ -74,15 +75,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sample", help="write a sample settlement document (not an envelope)",
         description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots; "
         "DISPUTE: a dispute by --sender about the message --ref FILE; DISPUTE_ANSWER: the answer to the "
-        "dispute message --ref FILE (cities and month come from FILE).",
+        "dispute message --ref FILE (cities and month come from FILE). ENTITLEMENT, CHANGE_FILING, "
+        "ASSESSMENT_REQUEST: one person's document (the same person for the same seed); ASSESSMENT_RESULT: the "
+        "answer to the request --ref FILE, or to the sample request of the same seed.",
     )
-    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES)
+    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES)
     p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
     p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
     p.add_argument("--period", metavar="YYYY-MM", help="service month (disputes: --ref's)")
     p.add_argument("--ref", metavar="FILE", help="DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute")
     p.add_argument("--outcome", choices=("accepted", "rejected", "partially_accepted"),
                    default="partially_accepted", help="DISPUTE_ANSWER: how it ends (default partially_accepted)")
+    p.add_argument("--kind", choices=("start", "change", "end", "assignment"),
+                   help="ENTITLEMENT: start (default), change or end (same serial: pack it with a higher --revision); "
+                   "CHANGE_FILING: assignment 派单 (default) or change 变更备案")
     p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same document")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
@@ -94,7 +100,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output is named canonically (see docs/protocol.md) unless -o is given.",
     )
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
-    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES, help="which document DOC is")
+    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES,
+                   help="which document DOC is")
     _add_addressing(p)
     _add_signer(p)
     p.add_argument("--ref", metavar="FILE", help="DISPUTE, DISPUTE_ANSWER: the message it is about, as delivered")
@@ -181,6 +188,9 @@ def _sample(args: argparse.Namespace) -> int:
     if args.type in DISPUTE_TYPES:
         _write(_sample_dispute(args), args.output)
         return OK
+    if args.type in ENTITLEMENT_TYPES:
+        _write(_sample_entitlement(args), args.output)
+        return OK
     missing = [f"--{name}" for name in ("sender", "receiver", "period") if getattr(args, name) is None]
     if missing:
         raise KitError(f"a sample {args.type} needs {', '.join(missing)}")
@@ -219,6 +229,25 @@ def _sample_dispute(args: argparse.Namespace) -> bytes:
     if header.type is not MessageType.DISPUTE:
         raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE_ANSWER answers a DISPUTE")
     return to_bytes(sample_dispute_answer(document, header.receiver, outcome=args.outcome, seed=args.seed))
+
+
+def _sample_entitlement(args: argparse.Namespace) -> bytes:
+    from gateway.documents.sample_entitlement import sample_assessment_result, sample_entitlement
+    from gateway.documents.writer import to_bytes
+
+    kinds = {"ENTITLEMENT": ("start", "change", "end"), "CHANGE_FILING": ("assignment", "change")}
+    if args.kind is not None and args.kind not in kinds.get(args.type, ()):
+        raise KitError(f"--kind {args.kind} is not a kind of {args.type}")
+    if args.type == MessageType.ASSESSMENT_RESULT.value and args.ref is not None:
+        header, document, _ = _referenced(args.ref, args.type)
+        if header.type is not MessageType.ASSESSMENT_REQUEST:
+            raise KitError(f"{args.ref} is a {header.type.value}: an ASSESSMENT_RESULT answers an ASSESSMENT_REQUEST")
+        return to_bytes(sample_assessment_result(document, seed=args.seed))
+    missing = [f"--{name}" for name in ("sender", "receiver", "period") if getattr(args, name) is None]
+    if missing:
+        raise KitError(f"a sample {args.type} needs {', '.join(missing)}")
+    return to_bytes(sample_entitlement(args.type, args.sender, args.receiver, args.period, seed=args.seed,
+                                       kind=args.kind))
 
 
 def _pack(args: argparse.Namespace) -> int:

@@ -164,9 +164,10 @@ def _header_of(message: MessageRecord) -> Header:
 
 
 def ack_owed(outcome: CheckOutcome) -> bool:
-    """A valid attachment under a trusted header is answered with an ACK (if routing lets it through)."""
+    """A valid city document (an attachment or an entitlement document) under a trusted header is answered with
+    an ACK (if routing lets it through)."""
     header = outcome.header
-    return header is not None and outcome.header_trusted and outcome.valid and header.type.is_attachment
+    return header is not None and outcome.header_trusted and outcome.valid and header.type.is_city_document
 
 
 def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport, ack: bytes | None = None) -> None:
@@ -185,7 +186,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
         decision: routing.Decision | None = None
         # Routing is asked whenever the header is signed, so that a NACK lists every finding at once.
         if header is not None and outcome.header_trusted:
-            if header.type.is_attachment or header.type.is_dispute:
+            if header.type.is_city_document or header.type.is_dispute:
                 same = (
                     capture.city, header, capture.sha256, gw.cities,
                     [_known(m) for m in tx.messages_by_id(header.message_id) if m.key != message.key],
