@@ -18,10 +18,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.check import TrustStore
 from gateway.documents.envelope import file_name
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 CITIES = ["370100", "370200", "370300", "370600", "370700", "370800"]

@@ -44,7 +44,7 @@ def sftp(size_mb: int, runs: int, cities: int) -> list[Figure]:
 
 def ledgers(base: Path, messages: int, persons: int) -> list[Figure]:
     from bench import ledger_instances as li
-    from gateway.entrypoints.operations import write_workspace
+    from gateway.workspace.layout import write_workspace
     from tests.support.postgres import PostgresServer
 
     server = PostgresServer()

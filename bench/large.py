@@ -109,7 +109,7 @@ def _make(keys: str, path: str, persons: str) -> dict:
     """As CitySystem.pack, past the default 16 MiB parse limit that a city's own kit keeps."""
     from datetime import datetime, timezone
 
-    from gateway.demo import CitySystem
+    from gateway.workspace.city_system import CitySystem
     from gateway.documents import safe_xml
     from gateway.documents.envelope import SETTLEMENT_NS, file_name, new_message_id, pack
     from gateway.documents.sample import sample_bytes

@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters.postgres_ledger import PostgresLedger  # noqa: E402
 from adapters.spool import DatabaseSpool  # noqa: E402
 from adapters.sqlite_ledger import SqliteLedger  # noqa: E402
-from gateway.demo import CitySystem  # noqa: E402
+from gateway.workspace.city_system import CitySystem  # noqa: E402
 from gateway.documents.envelope import file_name  # noqa: E402
 from gateway.domain.envelope import MessageType  # noqa: E402
 from gateway.domain.lifecycle import State  # noqa: E402
-from gateway.entrypoints.operations import write_workspace  # noqa: E402
+from gateway.workspace.layout import write_workspace  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 
 CITIES = ["370100", "370200", "370300", "370600"]

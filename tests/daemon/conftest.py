@@ -14,8 +14,8 @@ import pytest
 from adapters.local import LocalTransport
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
-from gateway.demo import CitySystem
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.city_system import CitySystem
+from gateway.workspace.layout import write_workspace
 from gateway.service.daemon import Engine, run_once
 
 JINAN, ZIBO = "370100", "370300"  # 济南 (insured city of the claims), 淄博 (residence city)

@@ -7,7 +7,7 @@ import os
 import shutil
 
 from gateway.config import check_config, load_config, parse_duration
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.domain.envelope import MessageType
 from gateway.entrypoints.cli import main
 
@@ -15,7 +15,7 @@ from .conftest import JINAN, PERIOD, ZIBO
 
 
 def _workspace(tmp_path, template):
-    from gateway.entrypoints.operations import write_workspace
+    from gateway.workspace.layout import write_workspace
 
     shutil.copytree(template, tmp_path / "keys")
     return write_workspace(tmp_path, [JINAN, ZIBO], retry=["10m", "1h"])

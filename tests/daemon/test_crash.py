@@ -19,7 +19,7 @@ import pytest
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.config import load_config
 from gateway.domain.lifecycle import State
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 from tests.support.crash_rig import (
     CITIES,
     KILLS,

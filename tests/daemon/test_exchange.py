@@ -9,13 +9,13 @@ from dataclasses import replace
 
 from gateway.bootstrap import build_checker
 from gateway.config import load_config
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.check import check_message
 from gateway.documents.envelope import file_name
 from gateway.documents.replies import make_receipt
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 from gateway.service.resend import resend_by_hand
 
 from .conftest import JINAN, PERIOD, ZIBO, Workspace, running_daemon, wait_until

@@ -10,10 +10,10 @@ from pathlib import Path
 import adapters.checker
 import gateway.service.process
 from gateway.config import load_config
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.check import check_message
 from gateway.domain.envelope import MessageType
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 
 from .conftest import JINAN, PERIOD, ZIBO, running_daemon, wait_until
 from .gate import gated_check

@@ -21,7 +21,7 @@ import pytest
 from adapters.postgres_ledger import PostgresLedger
 from gateway.config import load_config
 from gateway.domain.lifecycle import State
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 from tests.support.crash_rig import CITIES, feed_cities, prepare, processes_using, start_daemon
 from tests.support.postgres import postgres_server  # noqa: F401
 

@@ -14,10 +14,10 @@ import pytest
 from adapters.local import LocalTransport
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 from gateway.service.capture import capture_city
 from gateway.service.outgoing import flush_city
 from gateway.service.process import process_pending

@@ -17,7 +17,7 @@ from adapters.local import LocalTransport
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents import safe_xml
 from gateway.documents.check import check_message
 from gateway.documents.envelope import file_name, read_header
@@ -27,7 +27,7 @@ from gateway.documents.writer import to_bytes
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
 from gateway.entrypoints.cli import main
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 from gateway.service.daemon import run_once
 
 INSURED, RESIDENCE, OTHER = "370100", "370300", "370600"  # 济南 insures, 淄博 cares; 烟台 stands by

@@ -13,7 +13,7 @@ from adapters.sqlite_ledger import SqliteLedger
 from gateway.bootstrap import open_ledger, open_spool
 from gateway.config import check_config
 from gateway.entrypoints.cli import main
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 
 from .test_instances import share
 

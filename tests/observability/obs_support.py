@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 
 JINAN, ZIBO, YANTAI = "370100", "370300", "370600"  # 济南, 淄博, 烟台
 PERIOD = "2026-10"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway.service.ports.transport import HostKeyRefused, TransportError
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.keys import generate_keys
 from gateway.domain.envelope import MessageType
 from gateway.observability.alerts import Webhook, WebhookSettings, expiring_certificates

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.sample import sample_bytes
 from gateway.domain.envelope import MessageType
 from gateway.domain.idnumber import is_valid, make_id_number

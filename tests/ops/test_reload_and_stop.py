@@ -7,7 +7,7 @@ import re
 import signal
 from pathlib import Path
 
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.keys import generate_keys
 from gateway.domain.envelope import MessageType
 from tests.observability.obs_support import JINAN, PERIOD, YANTAI, ZIBO, Daemon, cli, wait_for, workspace

@@ -9,7 +9,7 @@ from pathlib import Path
 from adapters.local import LocalTransport
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.check import check_message
 from gateway.documents.keys import certificate_algorithm, load_certificates
 from gateway.documents.xmldsig_sm2 import SM2_SM3

@@ -13,11 +13,11 @@ import pytest
 
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.envelope import file_name
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 from gateway.service.daemon import Engine
 
 from adapters.sftp import SftpTransport

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.config import check_config, load_config
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.check import check_message
 from gateway.documents.envelope import file_name
 from gateway.documents.keys import generate_keys
@@ -19,7 +19,7 @@ from gateway.documents.xmldsig_sm2 import SM2_SM3
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
 from gateway.entrypoints.cli import main
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 
 JINAN, ZIBO, YANTAI = "370100", "370300", "370600"  # 济南 and 淄博 on SM2, 烟台 on RSA
 PERIOD = "2026-10"

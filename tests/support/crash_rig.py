@@ -12,10 +12,10 @@ import threading
 import time
 from pathlib import Path
 
-from gateway.demo import CitySystem
+from gateway.workspace.city_system import CitySystem
 from gateway.documents.envelope import file_name
 from gateway.domain.envelope import MessageType
-from gateway.entrypoints.operations import write_workspace
+from gateway.workspace.layout import write_workspace
 
 CITIES = ["370100", "370300", "370600"]
 MESSAGES = 240

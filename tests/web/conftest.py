@@ -34,12 +34,12 @@ def _make_traffic(root: Path) -> dict[str, str]:
     from adapters.local import LocalTransport
     from gateway.bootstrap import build_gateway, watched
     from gateway.config import load_config
-    from gateway.demo import CitySystem
+    from gateway.workspace.city_system import CitySystem
     from gateway.documents.envelope import file_name
     from gateway.documents.keys import generate_keys
     from gateway.domain.areas import GATEWAY_AREA
     from gateway.domain.envelope import MessageType
-    from gateway.entrypoints.operations import write_workspace
+    from gateway.workspace.layout import write_workspace
     from gateway.observability.runtime import Supervision
     from gateway.service.daemon import run_once
 

@@ -14,130 +14,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
+from adapters.sqlite_ledger import SqliteLedger
+from gateway.config import load_config
 from gateway.domain.areas import area_name
 from gateway.domain.envelope import Header, MessageType
+from gateway.workspace.city_system import CitySystem, send_dispute, send_dispute_answer
+from gateway.workspace.layout import write_workspace
 
 DEMO_CITIES = ("370100", "370200", "370300", "370600", "370700")
 DEMO_PERIOD = "2026-10"
-DELIVERED_PREFIXES = ("A1_", "A2_", "A3_", "A4_", "A5_", "DISPUTE_")  # DISPUTE_ANSWER_ too
-
-
-def _serial_of(document_xml: bytes) -> str:
-    from gateway.documents import safe_xml
-    from gateway.documents.envelope import SETTLEMENT_NS
-
-    node = safe_xml.parse(document_xml).getroot().find(f"{{{SETTLEMENT_NS}}}Serial")
-    return node.text.strip()
-
-
-@dataclass
-class CitySystem:
-    """A city's legacy system, as far as the exchange sees it: a key, and a drop with outbox/ and inbox/."""
-
-    code: str
-    keys: Path
-    drop: Path
-    answered: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        from gateway.documents.keys import load_certificates, load_private_key
-
-        self.key = load_private_key(self.keys / f"{self.code}.key.pem")
-        self.cert = load_certificates(self.keys / f"{self.code}.crt.pem")[0]
-        self.outbox = self.drop / "outbox"
-        self.inbox = self.drop / "inbox"
-
-    def pack(self, kind: MessageType | str, receiver: str, period: str, *, seed: int = 0, persons: int = 5,
-             revision: int = 1, message_id: str | None = None, document: bytes | None = None,
-             about: tuple[str, str] | None = None) -> tuple[Header, bytes]:
-        """A signed message as this city's system would produce it; `about`: (id, SHA-256) of the message a
-        dispute (or its answer) is about."""
-        from gateway.documents.envelope import new_message_id, pack
-        from gateway.documents.sample import sample_bytes
-
-        kind = MessageType(kind)
-        document = document or sample_bytes(kind, self.code, receiver, period, persons=persons, seed=seed)
-        now = datetime.now(timezone.utc).replace(microsecond=0)
-        header = Header(message_id or new_message_id(self.code, now), kind, self.code, receiver, period,
-                        _serial_of(document), revision, now, *(about or (None, None)))
-        return header, pack(document, header, self.key, self.cert)
-
-    def drop_file(self, name: str, data: bytes) -> Path:
-        """Write NAME.part, then rename: the gateway never sees half a file."""
-        part = self.outbox / f"{name}.part"
-        part.write_bytes(data)
-        final = self.outbox / name
-        part.rename(final)
-        return final
-
-    def send(self, kind: MessageType | str, receiver: str, period: str, **options) -> tuple[Header, bytes]:
-        from gateway.documents.envelope import file_name
-
-        header, data = self.pack(kind, receiver, period, **options)
-        self.drop_file(file_name(header), data)
-        return header, data
-
-    def deliveries(self) -> list[Path]:
-        """Attachments and disputes delivered to this city (replies and receipts are the other files in its inbox)."""
-        return sorted(p for p in self.inbox.iterdir() if p.name.startswith(DELIVERED_PREFIXES))
-
-    def replies(self, kind: str) -> list[Path]:
-        return sorted(p for p in self.inbox.iterdir() if p.name.startswith(f"{kind}_"))
-
-    def answer(self, *, reject: dict[str, str] | None = None) -> list[str]:
-        """A signed receipt for each delivery not answered yet; returns the answered file names."""
-        from gateway.documents.replies import make_receipt
-
-        done = []
-        for path in self.deliveries():
-            if path.name in self.answered:
-                continue
-            data = path.read_bytes()
-            reason = (reject or {}).get(path.name)
-            receipt = make_receipt(data, key=self.key, cert=self.cert, reject_reason=reason)
-            self.drop_file(f"RECEIPT_{path.stem}.xml", receipt)
-            self.answered.add(path.name)
-            done.append(path.name)
-        return done
-
-
-def _read_delivered(path: Path) -> tuple[Header, object, str]:
-    """(header, document, SHA-256) of a file in a city's inbox: what a dispute or its answer refers to."""
-    import hashlib
-
-    from gateway.documents import safe_xml
-    from gateway.documents.envelope import body_of, read_header
-    from gateway.documents.reader import read_document
-
-    data = path.read_bytes()
-    root = safe_xml.parse(data).getroot()
-    return read_header(root), read_document(body_of(root)), hashlib.sha256(data).hexdigest()
-
-
-def _dispute(city: CitySystem, delivered: Path, seed: int) -> Header:
-    """第三十一条: `city` objects to an amount of a document delivered to it, back to the city that sent it."""
-    from gateway.documents.sample import sample_dispute
-    from gateway.documents.writer import to_bytes
-
-    about, document, sha = _read_delivered(delivered)
-    dispute = sample_dispute(document, about, city.code, seed=seed)  # type: ignore[arg-type]
-    return city.send(MessageType.DISPUTE, about.sender, about.period, document=to_bytes(dispute),
-                     about=(about.message_id, sha))[0]
-
-
-def _answer(city: CitySystem, delivered: Path, seed: int) -> Header:
-    """The disputed city's answer (partially accepted: the midpoint of the two amounts)."""
-    from gateway.documents.sample import sample_dispute_answer
-    from gateway.documents.writer import to_bytes
-
-    about, dispute, sha = _read_delivered(delivered)
-    answer = sample_dispute_answer(dispute, city.code, seed=seed)  # type: ignore[arg-type]
-    return city.send(MessageType.DISPUTE_ANSWER, about.sender, about.period, document=to_bytes(answer),
-                     about=(about.message_id, sha))[0]
 
 
 # --- the demo ----------------------------------------------------------------------------------------------
@@ -147,9 +34,6 @@ def _say(text: str = "") -> None:
 
 
 def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
-    from adapters.sqlite_ledger import SqliteLedger
-    from gateway.config import load_config
-    from gateway.entrypoints.operations import write_workspace
 
     temporary = workdir is None
     root = Path(tempfile.mkdtemp(prefix="ltcgw-demo-")) if temporary else workdir
@@ -197,13 +81,13 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
                     settled.add(header.message_id)
             if dispute is None and disputed.message_id in settled:
                 insured = cities[disputed.receiver]
-                dispute = _dispute(insured, next(p for p in insured.deliveries() if disputed.message_id in p.name), 1)
+                dispute = send_dispute(insured, next(p for p in insured.deliveries() if disputed.message_id in p.name), 1)
                 _say(f"   {disputed.receiver} disputes claim {disputed.message_id} from {disputed.sender} (第三十一条)")
             if dispute is not None and answer is None:
                 residence = cities[dispute.receiver]
                 arrived = [p for p in residence.deliveries() if dispute.message_id in p.name]
                 if arrived:
-                    answer = _answer(residence, arrived[0], 1)
+                    answer = send_dispute_answer(residence, arrived[0], 1)
                     _say(f"   {dispute.receiver} answers the dispute: partially accepted")
             ledger_states = Counter(m.state.value for m in SqliteLedger(config.ledger_path).messages())
             open_ = sum(ledger_states[s] for s in ("RECEIVED", "ROUTED", "DELIVERED", "WAITING_FOR_RETRY"))
@@ -225,8 +109,6 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
 
 
 def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
-    from adapters.sqlite_ledger import SqliteLedger
-
     ledger = SqliteLedger(config.ledger_path)
     messages = ledger.messages()
     attachments = [m for m in messages if m.type in ("A3", "A4")]
