@@ -20,6 +20,7 @@ from pathlib import Path
 
 from gateway.domain.areas import area_name
 from gateway.domain.envelope import Header, MessageType
+from gateway.domain.lifecycle import IN_FLIGHT
 
 DEMO_CITIES = ("370100", "370200", "370300", "370600", "370700")
 DEMO_PERIOD = "2026-10"
@@ -206,7 +207,7 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
                     answer = _answer(residence, arrived[0], 1)
                     _say(f"   {dispute.receiver} answers the dispute: partially accepted")
             ledger_states = Counter(m.state.value for m in SqliteLedger(config.ledger_path).messages())
-            open_ = sum(ledger_states[s] for s in ("RECEIVED", "ROUTED", "DELIVERED", "WAITING_FOR_RETRY"))
+            open_ = sum(ledger_states[s] for s in IN_FLIGHT)
             if (len(settled) == len(claims) and answer is not None and not open_
                     and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims) + 2):
                 break

@@ -36,7 +36,7 @@ Nothing here does I/O: the service layer asks these functions and writes what th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -91,7 +91,7 @@ def _move(target: State, *sources: State | None, counts_delivery: bool = False) 
 
 S, E = State, Event
 
-# event: leads to, from. Nothing else is a legal transition.
+# event:            _move(leads to, from these states[, what it records]). Nothing else is a legal transition.
 TABLE: Mapping[Event, Move] = MappingProxyType(
     {
         E.CAPTURED: _move(S.RECEIVED, NEW),
@@ -138,12 +138,12 @@ def events_from(state: State | None) -> list[Event]:
 def next_state(state: State | None, event: Event) -> State:
     """The state after `event`, or IllegalTransition."""
     if not allows(state, event):
-        where = "before capture" if state is NEW else f"in state {state.value}"
+        where = "before capture" if state is None else f"in state {state.value}"
         raise IllegalTransition(f"{event.value} is not allowed {where}")
     return TABLE[event].target
 
 
-def reachable(start: Iterable[State]) -> frozenset[State]:
+def reachable(start: Collection[State]) -> frozenset[State]:
     """`start` and every state some run of events leads to from it."""
     found, frontier = set(start), list(start)
     while frontier:
@@ -198,7 +198,8 @@ RESENDABLE = sources(Event.RESEND_REQUESTED)
 SUPERSEDABLE = sources(Event.SUPERSEDED)
 # It passed every check: routed, and whatever followed (a receipt's FORWARDED included).
 PASSED_CHECKS = reachable([target(Event.CHECK_PASSED)])
-# Delivered at least once, or closed or superseded after that: what `status` counts as delivered.
+# DELIVERED and every state it leads to (SUPERSEDED too, which a message may also reach before any delivery):
+# what `status` counts as delivered.
 AFTER_DELIVERY = reachable([target(Event.DELIVERED)])
 # A document the gateway passed on to its receiver (routing: a revision at or below one of these is stale; a
 # receipt or a dispute may answer it): routed, and every state a delivery leads to.

@@ -1,6 +1,8 @@
 """The lifecycle table and the resend schedule, as pure decisions."""
 
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +156,27 @@ def test_a_custom_schedule_is_honoured_and_validated() -> None:
         RetryPolicy(schedule=())
     with pytest.raises(ValueError):
         RetryPolicy(schedule=(timedelta(0),))
+
+
+ROOT = Path(__file__).resolve().parents[2]
+_NAMES = "|".join(State.__members__)
+HAND_COPIED = (
+    re.compile(r"State\.[A-Z_]+\s*,\s*State\.[A-Z_]+"),  # (State.X, State.Y) / {State.X, State.Y}
+    re.compile(rf"""["']({_NAMES})["']\s*,\s*["']({_NAMES})["']"""),  # ("X", "Y"), SQL IN ('X','Y')
+    re.compile(rf"""state\s*(=|<>|!=|IN)\s*\(?\s*'({_NAMES})'""", re.IGNORECASE),  # SQL: state='X'
+    re.compile(r"\|\s*\{State\.[A-Z_]+\}"),  # A_SET | {State.X}
+    re.compile(r"\bin\s+[A-Z_]+\s+or\s+[\w.]+\s+is\s+State\."),  # x in A_SET or x is State.X
+)
+
+
+def test_no_module_copies_a_set_of_states_by_hand() -> None:
+    """Sets of states are asked of the lifecycle table (its named sets, sources(), allows()), not written out."""
+    copies = []
+    for folder in ("gateway", "adapters", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == ROOT / "gateway" / "domain" / "lifecycle.py":
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if any(pattern.search(line) for pattern in HAND_COPIED):
+                    copies.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert copies == [], "derive these from gateway/domain/lifecycle.py:\n" + "\n".join(copies)
