@@ -23,8 +23,9 @@ from typing import Any
 
 from gateway.service.ports.ledger import AnotherInstance, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
 from adapters.migrations import apply as apply_migrations, migrations
+from gateway.domain import lifecycle
 from gateway.domain.envelope import Header
-from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State, next_state
+from gateway.domain.lifecycle import AFTER_DELIVERY, AWAITING_RECEIPT, FINAL_STATES, Event, State
 
 MIGRATIONS = migrations("sqlite")  # adapters/migrations/*.sql: numbered, applied once each
 
@@ -112,7 +113,7 @@ class SqliteTx:
 
     # messages -----------------------------------------------------------------------------------------
     def add_message(self, capture: Capture, header: Header | None, at: datetime) -> MessageRecord:
-        h = header
+        h, change = header, lifecycle.apply(lifecycle.NEW, Event.CAPTURED, at)
         cur = self.db.execute(
             """INSERT INTO messages(message_id, type, sender, receiver, period, serial, revision, reply_to,
                reply_to_sha256, sha256, size, drop_city, state, received_at, updated_at)
@@ -120,11 +121,11 @@ class SqliteTx:
             (
                 h and h.message_id, h and h.type.value, h and h.sender, h and h.receiver, h and h.period,
                 h and h.serial, h and h.revision, h and h.reply_to, h and h.reply_to_sha256,
-                capture.sha256, capture.size, capture.city, State.RECEIVED.value, _t(at), _t(at),
+                capture.sha256, capture.size, capture.city, change.target.value, _t(at), _t(at),
             ),
         )
         key = int(cur.lastrowid)
-        self._log(key, at, None, State.RECEIVED, "captured", f"taken from {capture.city}'s drop as {capture.name}")
+        self._log(key, change, f"taken from {capture.city}'s drop as {capture.name}")
         return self.get_message(key)
 
     def get_message(self, key: int) -> MessageRecord:
@@ -159,23 +160,21 @@ class SqliteTx:
         self.db.execute("UPDATE messages SET delivery_name=? WHERE key=?", (name, key))
 
     def transition(self, key: int, event: Event, at: datetime, cause: str) -> MessageRecord:
-        current = self.get_message(key)
-        target = next_state(current.state, event)
-        self.db.execute("UPDATE messages SET state=?, updated_at=? WHERE key=?", (target.value, _t(at), key))
-        self._log(key, at, current.state, target, event.value, cause)
-        return self.get_message(key)
-
-    def note_delivery(self, key: int, at: datetime) -> MessageRecord:
+        """Write what the lifecycle's guard answers (gateway/domain/lifecycle.py apply): the new state and,
+        for a delivery, its count and time, in one statement; an illegal one raises before anything is written."""
+        change = lifecycle.apply(self.get_message(key).state, event, at)
         self.db.execute(
-            "UPDATE messages SET deliveries=deliveries+1, last_delivered_at=?, updated_at=? WHERE key=?",
-            (_t(at), _t(at), key),
+            "UPDATE messages SET state=?, updated_at=?, deliveries=deliveries+?, "
+            "last_delivered_at=COALESCE(?, last_delivered_at) WHERE key=?",
+            (change.target.value, _t(at), change.deliveries, _t(change.delivered_at), key),
         )
+        self._log(key, change, cause)
         return self.get_message(key)
 
-    def _log(self, key: int, at: datetime, source: State | None, target: State, event: str, cause: str) -> None:
+    def _log(self, key: int, change: lifecycle.Change, cause: str) -> None:
         self.db.execute(
             "INSERT INTO transitions(message_key, at, source, target, event, cause) VALUES (?,?,?,?,?,?)",
-            (key, _t(at), source and source.value, target.value, event, cause),
+            (key, _t(change.at), change.source and change.source.value, change.target.value, change.event.value, cause),
         )
 
     # outgoing -----------------------------------------------------------------------------------------
@@ -325,7 +324,7 @@ class SqliteLedger:
                                                     "rejected": 0, "oldest": None})
             state = State(row["state"])
             c["received"] += row["n"]
-            if state not in (State.RECEIVED, State.REJECTED, State.ROUTED):
+            if state in AFTER_DELIVERY:
                 c["delivered"] += row["n"]
             if state in AWAITING_RECEIPT:
                 c["waiting"] += row["n"]

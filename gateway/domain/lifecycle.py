@@ -2,13 +2,14 @@
 
 Rules (read these before the table):
 
-1. Every file taken from a city's drop becomes a message in state RECEIVED, after its bytes are in the spool
-   and the ledger, and before it leaves the drop.
+1. Every file taken from a city's drop is CAPTURED: it becomes a message in state RECEIVED, after its bytes are
+   in the spool and the ledger, and before it leaves the drop. Before that there is no message (NEW).
 2. A message that fails any check (XML, signature, schema, settlement rules, routing) is REJECTED: a signed
    NACK goes to the sender and its bytes stay in quarantine. REJECTED is final.
 3. A message that passes every check is ROUTED: an ACK goes to the sender; delivery to the receiver is owed.
-4. Delivery (byte for byte, under a temporary name then renamed) makes it DELIVERED. The receiver's system owes
-   a signed RECEIPT.
+4. Delivery (byte for byte, under a temporary name then renamed) makes it DELIVERED, and every delivery is
+   counted and timed beside the state (the resend schedule reads both). The receiver's system owes a signed
+   RECEIPT.
 5. A RECEIPT that accepts makes it ACKNOWLEDGED; one that rejects makes it DECLINED. Both are final; a late
    receipt after FAILED still closes the message, because the receiver did answer.
 6. With no receipt when the retry schedule says so, the message waits for its resend (WAITING_FOR_RETRY) and
@@ -20,16 +21,27 @@ Rules (read these before the table):
    is written, byte for byte, to the inbox of the city whose message it answers.
 9. Every transition is written to the ledger with its time and cause: that is the transfer log.
 
+How the table answers:
+
+- The table is the only place that knows states: each event names the states it may leave from and the one
+  state it leads to. Anything not in it is an illegal transition. A state no event leaves is final.
+- Every set of states the gateway acts on (what a resend may start from, what a receipt closes, what a higher
+  revision supersedes, what retention counts as closed, what the console counts as owing a receipt) is derived
+  below from the table, never written out by hand elsewhere: tests/domain/test_lifecycle.py pins each one.
+- `apply` is the one guard: what the ledger writes for a transition (the new state, and beside it the delivery
+  count and time) is its answer, whichever database holds the ledger.
+
 Nothing here does I/O: the service layer asks these functions and writes what they answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Final
 
 
 class State(StrEnum):
@@ -46,6 +58,7 @@ class State(StrEnum):
 
 
 class Event(StrEnum):
+    CAPTURED = "captured"
     CHECK_FAILED = "check_failed"
     CHECK_PASSED = "check_passed"
     DELIVERED = "delivered"
@@ -58,56 +71,143 @@ class Event(StrEnum):
     FORWARDED = "forwarded"
 
 
+# Before capture there is no message: the pseudo-state the first transition leaves from (the transfer log
+# writes it as an empty source).
+NEW: Final = None
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One row of the table: where an event leads, from which states, and what it records beside the state."""
+
+    target: State
+    sources: frozenset[State | None]
+    counts_delivery: bool = False  # rule 4: deliveries + 1 and last_delivered_at = the time of the transition
+
+
+def _move(target: State, *sources: State | None, counts_delivery: bool = False) -> Move:
+    return Move(target, frozenset(sources), counts_delivery)
+
+
 S, E = State, Event
 
-# (state, event) -> next state. Anything not listed is an illegal transition.
-TRANSITIONS: Mapping[tuple[State, Event], State] = MappingProxyType(
+# event:            _move(leads to, from these states[, what it records]). Nothing else is a legal transition.
+TABLE: Mapping[Event, Move] = MappingProxyType(
     {
-        (S.RECEIVED, E.CHECK_FAILED): S.REJECTED,
-        (S.RECEIVED, E.CHECK_PASSED): S.ROUTED,
-        (S.ROUTED, E.DELIVERED): S.DELIVERED,
-        (S.WAITING_FOR_RETRY, E.DELIVERED): S.DELIVERED,
-        (S.DELIVERED, E.RECEIPT_ACCEPTED): S.ACKNOWLEDGED,
-        (S.WAITING_FOR_RETRY, E.RECEIPT_ACCEPTED): S.ACKNOWLEDGED,
-        (S.FAILED, E.RECEIPT_ACCEPTED): S.ACKNOWLEDGED,
-        (S.DELIVERED, E.RECEIPT_REJECTED): S.DECLINED,
-        (S.WAITING_FOR_RETRY, E.RECEIPT_REJECTED): S.DECLINED,
-        (S.FAILED, E.RECEIPT_REJECTED): S.DECLINED,
-        (S.DELIVERED, E.RECEIPT_OVERDUE): S.WAITING_FOR_RETRY,
-        (S.DELIVERED, E.RETRIES_EXHAUSTED): S.FAILED,
-        (S.WAITING_FOR_RETRY, E.RETRIES_EXHAUSTED): S.FAILED,
-        (S.DELIVERED, E.RESEND_REQUESTED): S.WAITING_FOR_RETRY,
-        (S.WAITING_FOR_RETRY, E.RESEND_REQUESTED): S.WAITING_FOR_RETRY,
-        (S.FAILED, E.RESEND_REQUESTED): S.WAITING_FOR_RETRY,
-        (S.ROUTED, E.SUPERSEDED): S.SUPERSEDED,
-        (S.DELIVERED, E.SUPERSEDED): S.SUPERSEDED,
-        (S.WAITING_FOR_RETRY, E.SUPERSEDED): S.SUPERSEDED,
-        (S.FAILED, E.SUPERSEDED): S.SUPERSEDED,
-        (S.ROUTED, E.FORWARDED): S.FORWARDED,
+        E.CAPTURED: _move(S.RECEIVED, NEW),
+        E.CHECK_FAILED: _move(S.REJECTED, S.RECEIVED),
+        E.CHECK_PASSED: _move(S.ROUTED, S.RECEIVED),
+        E.DELIVERED: _move(S.DELIVERED, S.ROUTED, S.WAITING_FOR_RETRY, counts_delivery=True),
+        E.RECEIPT_ACCEPTED: _move(S.ACKNOWLEDGED, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED),
+        E.RECEIPT_REJECTED: _move(S.DECLINED, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED),
+        E.RECEIPT_OVERDUE: _move(S.WAITING_FOR_RETRY, S.DELIVERED),
+        E.RETRIES_EXHAUSTED: _move(S.FAILED, S.DELIVERED, S.WAITING_FOR_RETRY),
+        E.RESEND_REQUESTED: _move(S.WAITING_FOR_RETRY, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED),
+        E.SUPERSEDED: _move(S.SUPERSEDED, S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED),
+        E.FORWARDED: _move(S.FORWARDED, S.ROUTED),
     }
 )
 
-FINAL_STATES = frozenset({S.REJECTED, S.ACKNOWLEDGED, S.DECLINED, S.SUPERSEDED, S.FORWARDED})
-# States in which the receiver owes a receipt (what `status` counts as "waiting for receipt").
-AWAITING_RECEIPT = frozenset({S.DELIVERED, S.WAITING_FOR_RETRY})
-# States whose delivery to the receiver is still owed (the daemon delivers these).
-DELIVERY_OWED = frozenset({S.ROUTED, S.WAITING_FOR_RETRY})
+
+# ---------------------------------------------------------------------------------------------------------
+# Asking the table.
 
 
 class IllegalTransition(ValueError):
     pass
 
 
-def next_state(state: State, event: Event) -> State:
-    """The state after `event`, or IllegalTransition: the only way the service changes a state."""
-    try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
-        raise IllegalTransition(f"{event.value} is not allowed in state {state.value}") from None
+def sources(event: Event) -> frozenset[State]:
+    """The states `event` may leave from (the message exists: NEW is left out)."""
+    return frozenset(s for s in TABLE[event].sources if s is not NEW)
 
 
-def events_from(state: State) -> list[Event]:
-    return [event for (source, event) in TRANSITIONS if source is state]
+def target(event: Event) -> State:
+    """The one state `event` leads to, whichever state it leaves."""
+    return TABLE[event].target
+
+
+def allows(state: State | None, event: Event) -> bool:
+    return state in TABLE[event].sources
+
+
+def events_from(state: State | None) -> list[Event]:
+    return [event for event, move in TABLE.items() if state in move.sources]
+
+
+def next_state(state: State | None, event: Event) -> State:
+    """The state after `event`, or IllegalTransition."""
+    if not allows(state, event):
+        where = "before capture" if state is None else f"in state {state.value}"
+        raise IllegalTransition(f"{event.value} is not allowed {where}")
+    return TABLE[event].target
+
+
+def reachable(start: Collection[State]) -> frozenset[State]:
+    """`start` and every state some run of events leads to from it."""
+    found, frontier = set(start), list(start)
+    while frontier:
+        state = frontier.pop()
+        for event in events_from(state):
+            if (after := target(event)) not in found:
+                found.add(after)
+                frontier.append(after)
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one transition writes: the new state, and beside it what the event records (rule 4)."""
+
+    source: State | None
+    event: Event
+    target: State
+    at: datetime
+    deliveries: int = 0  # added to the message's count of deliveries
+    delivered_at: datetime | None = None  # the message's new last delivery, when this transition is one
+
+
+def apply(state: State | None, event: Event, at: datetime) -> Change:
+    """The one guard: the change `event` makes to a message in `state` at `at`, or IllegalTransition.
+
+    Whatever holds the ledger writes exactly this, so a delivery never goes without its count and time.
+    """
+    after = next_state(state, event)
+    if TABLE[event].counts_delivery:
+        return Change(state, event, after, at, deliveries=1, delivered_at=at)
+    return Change(state, event, after, at)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The sets of states the gateway acts on, each derived from the table (never copied by hand elsewhere).
+
+# No event leaves them: the message is closed.
+FINAL_STATES = frozenset(s for s in State if not events_from(s))
+# Delivery to the receiver is owed (the daemon delivers these).
+DELIVERY_OWED = sources(Event.DELIVERED)
+# The resend schedule watches these: delivered, and its receipt not yet overdue.
+SCHEDULED = sources(Event.RECEIPT_OVERDUE)
+# The receiver holds it and owes a receipt while the schedule runs (what `status` counts as "waiting for
+# receipt"): the states the schedule may still give up on.
+AWAITING_RECEIPT = sources(Event.RETRIES_EXHAUSTED)
+# A receipt still closes it: awaited, or late after FAILED (the same states for an accepting or rejecting one).
+RECEIPT_CLOSES = sources(Event.RECEIPT_ACCEPTED)
+# An operator may deliver it again (`ltcgw resend`, the console's resend button).
+RESENDABLE = sources(Event.RESEND_REQUESTED)
+# A higher revision still stops it (closed ones were answered: nothing left to stop).
+SUPERSEDABLE = sources(Event.SUPERSEDED)
+# It passed every check: routed, and whatever followed (a receipt's FORWARDED included).
+PASSED_CHECKS = reachable([target(Event.CHECK_PASSED)])
+# DELIVERED and every state it leads to (SUPERSEDED too, which a message may also reach before any delivery):
+# what `status` counts as delivered.
+AFTER_DELIVERY = reachable([target(Event.DELIVERED)])
+# A document the gateway passed on to its receiver (routing: a revision at or below one of these is stale; a
+# receipt or a dispute may answer it): routed, and every state a delivery leads to.
+PASSED_ON = frozenset({target(Event.CHECK_PASSED)}) | AFTER_DELIVERY
+# The gateway itself still moves it on: a check, a delivery or the schedule is owed (FAILED waits for a person).
+IN_FLIGHT = sources(Event.CHECK_PASSED) | DELIVERY_OWED | AWAITING_RECEIPT
+# Refused by the checks: its bytes are the quarantine.
+QUARANTINED = target(Event.CHECK_FAILED)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -156,10 +256,14 @@ def on_receipt_timeout(policy: RetryPolicy, deliveries: int, last_delivered_at: 
 
 
 def mermaid() -> str:
-    """The lifecycle as a Mermaid state diagram, drawn from TRANSITIONS so the docs cannot drift."""
-    lines = ["stateDiagram-v2", f"    [*] --> {S.RECEIVED.value}: file taken from a city's drop"]
-    for (source, event), target in TRANSITIONS.items():
-        lines.append(f"    {source.value} --> {target.value}: {event.value}")
+    """The lifecycle as a Mermaid state diagram, drawn from TABLE so the docs cannot drift."""
+    lines = ["stateDiagram-v2"]
+    order = {state: i for i, state in enumerate(State)}
+    for event, move in TABLE.items():
+        note = " (deliveries + 1)" if move.counts_delivery else ""
+        for source in sorted(move.sources, key=lambda s: -1 if s is NEW else order[s]):
+            start = "[*]" if source is NEW else source.value
+            lines.append(f"    {start} --> {move.target.value}: {event.value}{note}")
     for final in sorted(FINAL_STATES):
         lines.append(f"    {final.value} --> [*]")
     return "\n".join(lines)

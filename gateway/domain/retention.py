@@ -7,9 +7,10 @@ age:
 - inbox bytes (a city's file) are shared by every message and capture with the same SHA-256 (the spool is
   content-addressed), so they go only when every message with that digest is closed, none is still being
   checked (an unprocessed capture) and no write of them is owed;
-- "closed" is the lifecycle's final states (ACKNOWLEDGED, DECLINED, SUPERSEDED, FORWARDED; REJECTED after the
-  quarantine age). FAILED is not closed: an operator may still resend it by hand (`ltcgw resend`), and a late
-  receipt still closes it; so are RECEIVED, ROUTED, DELIVERED, WAITING_FOR_RETRY, whose bytes are still owed;
+- "closed" is the lifecycle's final states (today ACKNOWLEDGED, DECLINED, SUPERSEDED, FORWARDED; REJECTED
+  after the quarantine age), taken from its table. FAILED is not closed: an operator may still resend it by
+  hand (`ltcgw resend`), and a late receipt still closes it; nor are RECEIVED, ROUTED, DELIVERED,
+  WAITING_FOR_RETRY, whose bytes are still owed;
 - outbox bytes (a reply the gateway signed) go when every write of them is done or cancelled.
 
 The age counts from the message's last transition (the moment it closed) or from the reply's last write, never
@@ -22,10 +23,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.domain.lifecycle import State
+from gateway.domain.lifecycle import FINAL_STATES, QUARANTINED, State
 
-CLOSED = frozenset({State.ACKNOWLEDGED, State.DECLINED, State.SUPERSEDED, State.FORWARDED})
-QUARANTINED = State.REJECTED
+CLOSED = FINAL_STATES - {QUARANTINED}  # the quarantine is final too, but kept by its own age
 PURGE_EVERY = timedelta(hours=1)  # cheap: one reading of the ledger when nothing is due
 
 

@@ -14,17 +14,9 @@ from dataclasses import dataclass
 
 from gateway.domain.envelope import ATTACHMENTS, Header, MessageType
 from gateway.domain.findings import Finding
-from gateway.domain.lifecycle import State
-
-# States in which a document counts as passed on (a revision at or below it is stale).
-PASSED_ON = frozenset(
-    {State.ROUTED, State.DELIVERED, State.WAITING_FOR_RETRY, State.ACKNOWLEDGED, State.DECLINED, State.FAILED,
-     State.SUPERSEDED}
-)
-# States a higher revision still supersedes (closed ones were answered: nothing left to stop).
-SUPERSEDABLE = frozenset({State.ROUTED, State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED})
-# States in which a receipt is awaited or still welcome (a late one closes a FAILED message).
-RECEIPT_WELCOME = frozenset({State.ROUTED, State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED})
+# Which states count as passed on (a revision at or below one is stale; a receipt or a dispute may answer
+# one) and which a higher revision still supersedes: the lifecycle table's answers, not copies.
+from gateway.domain.lifecycle import PASSED_ON, SUPERSEDABLE, State
 
 
 @dataclass(frozen=True, slots=True)

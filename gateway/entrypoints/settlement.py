@@ -38,14 +38,16 @@ from gateway.domain.deadlines import (
 )
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
+from gateway.domain.lifecycle import PASSED_CHECKS, State
 from gateway.domain.reconciliation import Reconciliation, reconcile
 from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, FacilitySettlement
 from gateway.entrypoints.operations import config_arg, load_from_args
 
 HOLIDAYS_ENV = "LTCGW_HOLIDAYS"
-# Messages that do not count as received: not checked yet, refused by the check, or replaced by a higher
-# revision. A message the receiver declined (DECLINED) did arrive on its day: the decline is a dispute matter.
-NOT_RECEIVED = frozenset({"RECEIVED", "REJECTED", "SUPERSEDED"})
+# Messages that count as received: passed every check and not replaced by a higher revision (not checked yet
+# or refused do not count). A message the receiver declined (DECLINED) did arrive on its day: the decline is a
+# dispute matter.
+COUNTS_AS_RECEIVED = PASSED_CHECKS - {State.SUPERSEDED}
 
 
 class UsageError(Exception):
@@ -150,14 +152,14 @@ def _received(gateway: _Gateway, period: str | None = None, records: list | None
     """The ledger's messages of the tracked types that count as received."""
     tracked = {t.value for t in TRACKED}
     records = _ledger_messages(gateway, period) if records is None else records
-    return [r for r in records if r.type in tracked and r.state.value not in NOT_RECEIVED and r.sender]
+    return [r for r in records if r.type in tracked and r.state in COUNTS_AS_RECEIVED and r.sender]
 
 
 def ledger_disputes(records: Sequence) -> list[tuple[Dispute, str]]:
     """Each DISPUTE the gateway passed on, with a note saying who raised it about what: raised when its first
     revision arrived, answered when the first DISPUTE_ANSWER to any of its revisions arrived (received_at).
     Its city pair is the disputed document's, read off that message's type and direction."""
-    passed = [r for r in records if r.state.value not in ("RECEIVED", "REJECTED")]
+    passed = [r for r in records if r.state in PASSED_CHECKS]
     by_id = {r.message_id: r for r in passed}
     answered: dict[str, datetime] = {}
     for r in passed:

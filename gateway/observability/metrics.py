@@ -20,11 +20,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from gateway.domain.lifecycle import AWAITING_RECEIPT
 from gateway.observability.health import HealthReport
 from gateway.service.contacts import ContactBoard
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
-_AWAITING_RECEIPT = ("DELIVERED", "WAITING_FOR_RETRY")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class _LedgerCollector:
         outstanding = 0
         for kind, state, city, count in self.ledger.message_counts():
             messages.add_metric([kind or "unreadable", state, city], count)
-            if state in _AWAITING_RECEIPT:
+            if state in AWAITING_RECEIPT:
                 outstanding += count
         yield messages
         yield GaugeMetricFamily("ltcgw_receipts_outstanding", "Delivered messages waiting for their receipt",

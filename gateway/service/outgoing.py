@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
+from gateway.domain.lifecycle import DELIVERY_OWED, Event, allows
 from gateway.service.ports.transport import Transport
-from gateway.domain.lifecycle import DELIVERY_OWED, Event, State
 from gateway.service.context import Gateway
 
 
@@ -29,9 +29,9 @@ def flush_city(gw: Gateway, transport: Transport) -> int:
                 continue  # another instance wrote it too (same name, same bytes) and marked it first
             message = tx.get_message(out.message_key) if out.message_key is not None else None
             if message is not None and out.kind == "delivery" and message.state in DELIVERY_OWED:
-                message = tx.note_delivery(message.key, now)
-                message = tx.transition(message.key, Event.DELIVERED, now, f"written to {city}'s inbox as {out.name} (delivery {message.deliveries})")
-            elif message is not None and out.kind == "receipt" and message.state is State.ROUTED:
+                message = tx.transition(message.key, Event.DELIVERED, now,
+                                        f"written to {city}'s inbox as {out.name} (delivery {message.deliveries + 1})")
+            elif message is not None and out.kind == "receipt" and allows(message.state, Event.FORWARDED):
                 tx.transition(message.key, Event.FORWARDED, now, f"receipt written to {city}'s inbox as {out.name}")
             events.emit(
                 "written", city=city, file=out.name, kind=out.kind, size=size,

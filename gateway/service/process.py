@@ -18,7 +18,7 @@ from gateway.service.ports.ledger import Capture, LedgerTx, MessageRecord
 from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
-from gateway.domain.lifecycle import AWAITING_RECEIPT, Event, State
+from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
 from gateway.domain.settlement import Dispute, DisputeAnswer
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
@@ -218,7 +218,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
 def _answered(tx: LedgerTx, header: Header) -> routing.Known | None:
     if not header.reply_to:
         return None
-    candidates = [m for m in tx.messages_by_id(header.reply_to) if m.state in routing.PASSED_ON]
+    candidates = [m for m in tx.messages_by_id(header.reply_to) if m.state in PASSED_ON]
     return _known(candidates[-1]) if candidates else None
 
 
@@ -269,11 +269,10 @@ def _forward_receipt(
     tx.transition(message.key, Event.CHECK_PASSED, now, f"receipt for {header.reply_to}; forwarded to {header.receiver}")
     answered = tx.get_message(decision.answers.key)
     accepts = gw.replies.receipt_accepts(outcome)
-    if answered.state is State.ROUTED:
+    if answered.state not in RECEIPT_CLOSES and answered.state in DELIVERY_OWED:
         # The receipt proves the delivery whose mark a crash lost.
-        tx.note_delivery(answered.key, now)
         answered = tx.transition(answered.key, Event.DELIVERED, now, "delivery proven by the receiver's receipt")
-    if answered.state in AWAITING_RECEIPT or answered.state is State.FAILED:
+    if answered.state in RECEIPT_CLOSES:
         event = Event.RECEIPT_ACCEPTED if accepts else Event.RECEIPT_REJECTED
         closed = tx.transition(answered.key, event, now, f"receipt {header.message_id} from {header.sender}")
         tx.cancel_outgoing(answered.key, "delivery")

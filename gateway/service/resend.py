@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gateway.domain.lifecycle import Event, State, on_receipt_timeout
+from gateway.domain.lifecycle import RESENDABLE, SCHEDULED, Event, on_receipt_timeout
 from gateway.service.context import Gateway
 
 
@@ -28,7 +28,7 @@ def resend_due(gw: Gateway) -> ResendReport:
     report = ResendReport()
     now = gw.clock()
     with gw.unit_of_work() as (tx, events):
-        for message in tx.messages_in([State.DELIVERED]):
+        for message in tx.messages_in(sorted(SCHEDULED)):
             if message.last_delivered_at is None:
                 continue
             event = on_receipt_timeout(gw.policy, message.deliveries, message.last_delivered_at, now)
@@ -54,7 +54,7 @@ def resend_by_hand(gw: Gateway, message_id: str, cause: str = "operator: ltcgw r
     """Deliver a message again now (RESEND_REQUESTED); returns the city it goes to."""
     now = gw.clock()
     with gw.unit_of_work() as (tx, events):
-        candidates = [m for m in tx.messages_by_id(message_id) if m.state in (State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED)]
+        candidates = [m for m in tx.messages_by_id(message_id) if m.state in RESENDABLE]
         if not candidates:
             states = [m.state.value for m in tx.messages_by_id(message_id)]
             raise UnknownMessage(

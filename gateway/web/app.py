@@ -28,7 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gateway.service.ports.ledger import Ledger
 from gateway.service.ports.spool import Spool
 from gateway.domain.envelope import MessageType
-from gateway.domain.lifecycle import RetryPolicy, State
+from gateway.domain.lifecycle import RESENDABLE, RetryPolicy, State
 from gateway.service.ports.events import EventLog
 from gateway.service.context import utc_now
 from gateway.service.retention import original_purged_at
@@ -183,7 +183,7 @@ class ConsoleApp:
         view = queries.message_view(self.ledger, sha256, self.policy, key)
         if view is None:
             raise HttpError(HTTPStatus.NOT_FOUND, "no message with these bytes in the ledger")
-        resendable = view.record.state in (State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED) and bool(view.record.message_id)
+        resendable = view.record.state in RESENDABLE and bool(view.record.message_id)
         return self.page(
             HTTPStatus.OK, "message.html", view=view, findings=queries.finding_rows(view.record.findings, self.mask),
             resendable=resendable and self.can_resend, can_download=self.can_download,

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from gateway.service.ports.ledger import Ledger, MessageRecord, Outgoing, TransitionRecord
-from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, RetryPolicy, State
+from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, RECEIPT_CLOSES, RetryPolicy, State
 
 ATTACHMENTS = frozenset({"A1", "A2", "A3", "A4", "A5"})
 _ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
@@ -161,7 +161,7 @@ def city_health(ledger: Ledger, cities: dict[str, str], now: datetime, alert_win
             continue
         sender.sent += 1
         sender.rejected += record.state is State.REJECTED
-        if record.receiver and record.state in AWAITING_RECEIPT | {State.FAILED}:
+        if record.receiver and record.state in RECEIPT_CLOSES:
             receiver = of(record.receiver)
             receiver.failed += record.state is State.FAILED
             receiver.owes_receipts += record.state in AWAITING_RECEIPT

@@ -20,6 +20,7 @@ from adapters.sqlite_ledger import SqliteLedger
 from gateway.config import load_config
 from gateway.domain.areas import area_name
 from gateway.domain.envelope import Header, MessageType
+from gateway.domain.lifecycle import IN_FLIGHT
 from gateway.workspace.city_system import CitySystem, send_dispute, send_dispute_answer
 from gateway.workspace.layout import write_workspace
 
@@ -90,7 +91,7 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
                     answer = send_dispute_answer(residence, arrived[0], 1)
                     _say(f"   {dispute.receiver} answers the dispute: partially accepted")
             ledger_states = Counter(m.state.value for m in SqliteLedger(config.ledger_path).messages())
-            open_ = sum(ledger_states[s] for s in ("RECEIVED", "ROUTED", "DELIVERED", "WAITING_FOR_RETRY"))
+            open_ = sum(ledger_states[s] for s in IN_FLIGHT)
             if (len(settled) == len(claims) and answer is not None and not open_
                     and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims) + 2):
                 break

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -36,8 +36,7 @@ def test_each_transition_is_logged_and_the_state_survives_a_reopen(open_ledger) 
     message = add_message(ledger)
     with ledger.unit_of_work() as tx:
         tx.transition(message.key, Event.CHECK_PASSED, T0, "checks passed")
-        tx.note_delivery(message.key, T0)
-        tx.transition(message.key, Event.DELIVERED, T0, "written")
+        tx.transition(message.key, Event.DELIVERED, T0, "written")  # counts and times the delivery itself
     ledger.close()
     [(record, transitions)] = open_ledger().trace(HEADER.message_id)
     assert record.state is State.DELIVERED and record.deliveries == 1 and record.last_delivered_at == T0
@@ -47,6 +46,31 @@ def test_each_transition_is_logged_and_the_state_survives_a_reopen(open_ledger) 
         (State.RECEIVED, State.ROUTED, "check_passed"),
         (State.ROUTED, State.DELIVERED, "delivered"),
     ]
+
+
+def test_a_delivery_is_counted_and_timed_by_its_transition_and_nothing_else_moves_the_count(ledger) -> None:
+    message = add_message(ledger)
+    later, last = T0 + timedelta(minutes=10), T0 + timedelta(minutes=11)
+    with ledger.unit_of_work() as tx:
+        tx.transition(message.key, Event.CHECK_PASSED, T0, "checks passed")
+        first = tx.transition(message.key, Event.DELIVERED, T0, "written")
+        overdue = tx.transition(message.key, Event.RECEIPT_OVERDUE, later, "no receipt")
+        again = tx.transition(message.key, Event.DELIVERED, last, "written again")
+        closed = tx.transition(message.key, Event.RECEIPT_ACCEPTED, last + timedelta(minutes=1), "receipt")
+    assert (first.deliveries, first.last_delivered_at) == (1, T0)
+    assert (overdue.state, overdue.deliveries, overdue.last_delivered_at) == (State.WAITING_FOR_RETRY, 1, T0)
+    assert (again.deliveries, again.last_delivered_at, again.updated_at) == (2, last, last)
+    assert (closed.state, closed.deliveries, closed.last_delivered_at) == (State.ACKNOWLEDGED, 2, last)
+
+
+def test_an_illegal_delivery_writes_neither_the_state_nor_the_count(ledger) -> None:
+    message = add_message(ledger)
+    with ledger.unit_of_work() as tx:
+        with pytest.raises(IllegalTransition, match="delivered is not allowed in state RECEIVED"):
+            tx.transition(message.key, Event.DELIVERED, T0, "written before the check")
+        record = tx.get_message(message.key)
+    assert (record.state, record.deliveries, record.last_delivered_at) == (State.RECEIVED, 0, None)
+    assert len(ledger.trace(HEADER.message_id)[0][1]) == 1
 
 
 def test_a_unit_of_work_is_all_or_nothing(ledger) -> None:
