@@ -152,7 +152,8 @@ def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> b
     report.duplicates += 1
     if replayed:
         report.cities_owed.add(capture.city)
-    events.emit("duplicate", id=earlier.message_id, city=capture.city, name=capture.name, state=earlier.state.value)
+    events.emit("duplicate", id=earlier.message_id, type=earlier.type, city=capture.city, name=capture.name,
+                state=earlier.state.value)  # type None (unreadable): metrics label it as the first was
     return True
 
 
