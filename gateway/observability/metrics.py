@@ -60,12 +60,16 @@ class _LedgerCollector:
         yield from self._instances()
 
     def _instances(self) -> Iterator[GaugeMetricFamily]:
-        """Which instance is alive and holds which city's drop and how many captures (issue 8: leases)."""
-        alive = GaugeMetricFamily("ltcgw_instance_up", "1 while the instance renews its leases", labels=["instance"])
+        """Which instance is alive and holds which city's drop and how many captures (issue 8: leases).
+
+        Labelled `gateway_instance`, not `instance`: Prometheus gives every scraped series the target's
+        `instance` and would rename ours to `exported_instance` (or, with honor_labels, mix up targets)."""
+        alive = GaugeMetricFamily("ltcgw_instance_up", "1 while the instance renews its leases",
+                                  labels=["gateway_instance"])
         drops = GaugeMetricFamily("ltcgw_city_held", "1 for the instance that polls the city's drop now",
-                                  labels=["city", "instance"])
+                                  labels=["city", "gateway_instance"])
         checking = GaugeMetricFamily("ltcgw_captures_leased", "Captured files an instance is checking now",
-                                     labels=["instance"])
+                                     labels=["gateway_instance"])
         for record in self.ledger.instances():
             alive.add_metric([record.instance], 1 if record.alive else 0)
             checking.add_metric([record.instance], record.captures)
