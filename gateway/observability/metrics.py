@@ -92,8 +92,8 @@ class GatewayMetrics:
         self.bytes = Counter("ltcgw_bytes", "Bytes by city and direction", ["city", "direction"], registry=r)
         self.decisions = Counter("ltcgw_decisions", "Messages checked, by outcome and type", ["outcome", "type"],
                                  registry=r)
-        self.resends = Counter("ltcgw_resends", "Deliveries repeated: cause receipt_overdue (the schedule) or "
-                               "operator (ltcgw resend, the console)", ["cause"], registry=r)
+        self.resends = Counter("ltcgw_resends", "Deliveries repeated by this process: cause receipt_overdue "
+                               "(the schedule) or operator (the console it serves)", ["cause"], registry=r)
         self.alerts = Counter("ltcgw_alerts", "Alerts raised, by kind", ["kind"], registry=r)
         self.processing = Histogram("ltcgw_processing_seconds", "From capture to the routing decision",
                                     buckets=_LATENCY_BUCKETS, registry=r)
