@@ -130,6 +130,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
     p.set_defaults(handler=_guarded(_receipt))
 
+    # export (issue 14): a claim or settlement as a workbook for the insured city's reviewers; handler _export
+    p = subparsers.add_parser(
+        "export", help="write a claim (A3) or settlement (A4) as a workbook (.xlsx) for reviewers",
+        description="Read FILE, a message or a bare document (parsed safely and checked against the schema; "
+        "the signature is not verified: ltcgw verify does that), and write its persons and amounts in the "
+        "form's columns with Chinese headers: A3 申请单, 机构申请单 (附件1), 个人结算单 (附件2); A4 结算单 and "
+        "个人扣款补拨 when it lists them. Amounts are numbers with two decimals, ID numbers are text.",
+    )
+    p.add_argument("file", metavar="FILE", help="an A3 claim or an A4 settlement")
+    p.add_argument("--xlsx", required=True, metavar="OUT", help="the workbook to write")
+    p.add_argument("--max-bytes", type=int, default=safe_xml.DEFAULT_MAX, metavar="N",
+                   help=f"refuse a larger file (default {safe_xml.DEFAULT_MAX:,}, the gateway's default limit)")
+    p.set_defaults(handler=_guarded(_export))
+
 
 def _guarded(handler):
     """Usage and I/O problems become one line on stderr and exit code 2, not a traceback."""
@@ -346,4 +360,34 @@ def _receipt(args: argparse.Namespace) -> int:
         reject_reason=args.reject,
     )
     _write(receipt, args.output, reply_file_name(MessageType.RECEIPT, answered.message_id, answered_sha256))
+    return OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    """`ltcgw export FILE --xlsx OUT` (issue 14): read like `_referenced`, then the spreadsheet writer."""
+    from gateway.documents import schema
+    from gateway.documents.envelope import ENVELOPE_NS, body_of
+    from gateway.documents.reader import read_document
+    from gateway.documents.spreadsheet import workbook_bytes
+
+    root = safe_xml.parse(_read(args.file), max_bytes=args.max_bytes).getroot()
+    if root.tag == f"{{{ENVELOPE_NS}}}Message":
+        root = body_of(root)
+        if root is None:
+            raise KitError(f"{args.file}: the message has no document in its Body")
+    findings = schema.validate(root)
+    if findings:
+        raise Refused(*findings)
+    document = read_document(root)
+    if document.type not in (MessageType.A3, MessageType.A4):
+        raise KitError(f"{args.file}: {document.type.value} is neither a claim (A3, 附件3) nor a settlement "
+                       "(A4, 附件4), the documents export writes")
+    data = workbook_bytes(document)
+    try:
+        Path(args.xlsx).write_bytes(data)
+    except OSError as error:
+        raise KitError(f"cannot write {args.xlsx}: {error.strerror}") from None
+    rows = len(document.statements) if document.type is MessageType.A3 else len(document.adjustments or [])
+    print(f"{args.xlsx}: {document.type.value} {document.serial} {document.period}, {rows} "
+          f"{'个人结算单' if document.type is MessageType.A3 else '个人扣款补拨'}, {len(data):,} bytes")
     return OK
