@@ -36,8 +36,8 @@ def promtool(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 # --- what a running gateway exports ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a running daemon's /metrics after: a claim routed, delivered and answered with a
+def scraped(tmp_path_factory) -> str:
+    """A running daemon's /metrics after: a claim routed, delivered and answered with a
     receipt; an unreadable file refused, then sent again (a duplicate); a city's drop gone."""
     root = tmp_path_factory.mktemp("exporter")
     port = free_port()
@@ -58,9 +58,15 @@ def exported(tmp_path_factory) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
                  and _value(_scrape(base), "ltcgw_decisions_total", outcome="receipt")
                  and _value(_scrape(base), "ltcgw_city_up", city=YANTAI) == 0
                  and _value(_scrape(base), "ltcgw_delivery_seconds_count"), what="the metrics of the exchange")
-        return _samples(_scrape(base))
+        return _scrape(base)
     finally:
         assert daemon.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def exported(scraped: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of that scrape: (series name, labels) -> value."""
+    return _samples(scraped)
 
 
 def _scrape(url: str) -> str | None:
@@ -120,6 +126,16 @@ def test_instance_gauges_do_not_use_prometheus_s_instance_label(exported) -> Non
     for name in ("ltcgw_instance_up", "ltcgw_city_held", "ltcgw_captures_leased"):
         labels = _labels_by_series(exported)[name]
         assert "gateway_instance" in labels and "instance" not in labels, (name, labels)
+
+
+def test_the_metrics_table_of_the_docs_is_what_the_gateway_exports(scraped) -> None:
+    families = {f.name: f.type for f in text_string_to_metric_families(scraped) if f.name.startswith("ltcgw_")}
+    exported = {name + ("_total" if kind == "counter" else "") for name, kind in families.items()
+                if not (name.endswith("_created") and name.removesuffix("_created") in families)}  # client's start times
+    docs = (DEPLOY.parent / "docs" / "operations.md").read_text(encoding="utf-8")
+    table = docs.split("### Metrics and `/healthz`", 1)[1].split("###", 1)[0]
+    documented = set(re.findall(r"^\| `(ltcgw_\w+)`", table, re.MULTILINE))
+    assert documented == exported, (sorted(exported - documented), sorted(documented - exported))
 
 
 # --- the alerting rules ----------------------------------------------------------------------------------
