@@ -1,4 +1,4 @@
-"""The city-side kit: keys, sample, pack, verify, receipt (for legacy systems, operators and tests).
+"""The city-side kit: keys, sample, pack, verify, receipt, export (for legacy systems, operators, reviewers, tests).
 
 A city whose system cannot sign XML itself exports its document, runs `ltcgw pack` and drops the result; it
 checks what it receives with `ltcgw verify` (the very check the gateway runs) and answers with
@@ -136,6 +136,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reject", metavar="REASON", help="decline the message, saying why (no personal data)")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
     p.set_defaults(handler=_guarded(_receipt))
+
+    _register_export(subparsers)
 
 
 def _guarded(handler):
@@ -375,4 +377,51 @@ def _receipt(args: argparse.Namespace) -> int:
         reject_reason=args.reject,
     )
     _write(receipt, args.output, reply_file_name(MessageType.RECEIPT, answered.message_id, answered_sha256))
+    return OK
+
+
+# --- export (issue 14): a claim or settlement as a workbook for the insured city's reviewers ----------------
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export", help="write a claim (A3) or settlement (A4) as a workbook (.xlsx) for reviewers",
+        description="Read FILE, a message or a bare document (parsed safely and checked against the schema; "
+        "the signature is not verified: ltcgw verify does that), and write its persons and amounts in the "
+        "form's columns with Chinese headers: A3 申请单, 机构申请单 (附件1), 个人结算单 (附件2); A4 结算单 and "
+        "个人扣款补拨 when it lists them. Amounts are numbers with two decimals, ID numbers are text.",
+    )
+    p.add_argument("file", metavar="FILE", help="an A3 claim or an A4 settlement")
+    p.add_argument("--xlsx", required=True, metavar="OUT", help="the workbook to write")
+    p.add_argument("--max-bytes", type=int, default=safe_xml.DEFAULT_MAX, metavar="N",
+                   help=f"refuse a larger file (default {safe_xml.DEFAULT_MAX:,}, the gateway's default limit)")
+    p.set_defaults(handler=_guarded(_export))
+
+
+def _export(args: argparse.Namespace) -> int:
+    """`ltcgw export FILE --xlsx OUT` (issue 14): read like `_referenced`, then the spreadsheet writer."""
+    from gateway.documents import schema
+    from gateway.documents.envelope import ENVELOPE_NS, body_of
+    from gateway.documents.reader import read_document
+    from gateway.documents.spreadsheet import workbook_bytes
+
+    root = safe_xml.parse(_read(args.file), max_bytes=args.max_bytes).getroot()
+    if root.tag == f"{{{ENVELOPE_NS}}}Message":
+        root = body_of(root)
+        if root is None:
+            raise KitError(f"{args.file}: the message has no document in its Body")
+    findings = schema.validate(root)
+    if findings:
+        raise Refused(*findings)
+    document = read_document(root)
+    if document.type not in (MessageType.A3, MessageType.A4):
+        raise KitError(f"{args.file}: {document.type.value} is neither a claim (A3, 附件3) nor a settlement "
+                       "(A4, 附件4), the documents export writes")
+    data = workbook_bytes(document)
+    try:
+        Path(args.xlsx).write_bytes(data)
+    except OSError as error:
+        raise KitError(f"cannot write {args.xlsx}: {error.strerror}") from None
+    rows = len(document.statements) if document.type is MessageType.A3 else len(document.adjustments or [])
+    print(f"{args.xlsx}: {document.type.value} {document.serial} {document.period}, {rows} "
+          f"{'个人结算单' if document.type is MessageType.A3 else '个人扣款补拨'}, {len(data):,} bytes")
     return OK

@@ -20,11 +20,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import AWAITING_RECEIPT
+from gateway.observability.alerts import ALERT_KINDS
 from gateway.observability.health import HealthReport
 from gateway.service.contacts import ContactBoard
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
+# The `type` of a message whose header could not be read, the same in every metric that has a `type` label
+# (the ledger stores None, events carry no type): one value to select it by in a dashboard or a rule.
+UNREADABLE = "unreadable"
+_RESEND_CAUSES = {"resend_due": "receipt_overdue", "resend_requested": "operator"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +54,7 @@ class _LedgerCollector:
                                      labels=["type", "state", "city"])
         outstanding = 0
         for kind, state, city, count in self.ledger.message_counts():
-            messages.add_metric([kind or "unreadable", state, city], count)
+            messages.add_metric([kind or UNREADABLE, state, city], count)
             if state in AWAITING_RECEIPT:
                 outstanding += count
         yield messages
@@ -66,12 +72,16 @@ class _LedgerCollector:
         yield from self._instances()
 
     def _instances(self) -> Iterator[GaugeMetricFamily]:
-        """Which instance is alive and holds which city's drop and how many captures (issue 8: leases)."""
-        alive = GaugeMetricFamily("ltcgw_instance_up", "1 while the instance renews its leases", labels=["instance"])
+        """Which instance is alive and holds which city's drop and how many captures (issue 8: leases).
+
+        Labelled `gateway_instance`, not `instance`: Prometheus gives every scraped series the target's
+        `instance` and would rename ours to `exported_instance` (or, with honor_labels, mix up targets)."""
+        alive = GaugeMetricFamily("ltcgw_instance_up", "1 while the instance renews its leases",
+                                  labels=["gateway_instance"])
         drops = GaugeMetricFamily("ltcgw_city_held", "1 for the instance that polls the city's drop now",
-                                  labels=["city", "instance"])
+                                  labels=["city", "gateway_instance"])
         checking = GaugeMetricFamily("ltcgw_captures_leased", "Captured files an instance is checking now",
-                                     labels=["instance"])
+                                     labels=["gateway_instance"])
         for record in self.ledger.instances():
             alive.add_metric([record.instance], 1 if record.alive else 0)
             checking.add_metric([record.instance], record.captures)
@@ -94,13 +104,25 @@ class GatewayMetrics:
         self.bytes = Counter("ltcgw_bytes", "Bytes by city and direction", ["city", "direction"], registry=r)
         self.decisions = Counter("ltcgw_decisions", "Messages checked, by outcome and type", ["outcome", "type"],
                                  registry=r)
-        self.retries = Counter("ltcgw_retries", "Deliveries repeated because a receipt was overdue", registry=r)
-        self.failures = Counter("ltcgw_failures", "Alerts raised, by kind", ["kind"], registry=r)
+        self.resends = Counter("ltcgw_resends", "Deliveries repeated by this process: cause receipt_overdue "
+                               "(the schedule) or operator (the console it serves)", ["cause"], registry=r)
+        self.alerts = Counter("ltcgw_alerts", "Alerts raised, by kind", ["kind"], registry=r)
         self.processing = Histogram("ltcgw_processing_seconds", "From capture to the routing decision",
                                     buckets=_LATENCY_BUCKETS, registry=r)
         self.delivery = Histogram("ltcgw_delivery_seconds", "From capture to written in the receiver's inbox",
                                   buckets=_LATENCY_BUCKETS, registry=r)
         r.register(_LedgerCollector(ledger, contacts))
+        self._zeros()
+
+    def _zeros(self) -> None:
+        """Series an alerting rule watches exist at 0 from the start: Prometheus's increase() cannot see the
+        first rise of a series that is born at 1 (the first host-key refusal would go unnoticed)."""
+        for kind in ALERT_KINDS:
+            self.alerts.labels(kind)
+        for cause in _RESEND_CAUSES.values():
+            self.resends.labels(cause)
+        for kind in [t.value for t in MessageType] + [UNREADABLE]:
+            self.decisions.labels("rejected", kind)
 
     def listener(self, event: str, fields: dict[str, Any]) -> None:
         self.events.labels(event).inc()
@@ -112,11 +134,11 @@ class GatewayMetrics:
             self.files.labels(city, "out", str(fields.get("kind", "-"))).inc()
             self.bytes.labels(city, "out").inc(fields.get("size") or 0)
         elif event in ("routed", "rejected", "receipt", "duplicate"):
-            self.decisions.labels(event, str(fields.get("type", "-"))).inc()
-        elif event in ("resend_due", "resend_requested"):
-            self.retries.inc()
+            self.decisions.labels(event, str(fields.get("type") or UNREADABLE)).inc()
+        elif event in _RESEND_CAUSES:
+            self.resends.labels(_RESEND_CAUSES[event]).inc()
         elif event == "alert":
-            self.failures.labels(str(fields.get("kind", "-"))).inc()
+            self.alerts.labels(str(fields.get("kind", "-"))).inc()
         if "processing_ms" in fields:
             self.processing.observe(fields["processing_ms"] / 1000)
         if "delivery_ms" in fields:

@@ -136,7 +136,8 @@ def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> b
         tx.mark_capture_processed(capture.key, earlier.key)
         tx.record_event(now, "duplicate", capture.city,
                         {"id": earlier.message_id, "name": capture.name, "sha256": capture.sha256})
-        events.emit("duplicate", id=earlier.message_id, city=capture.city, name=capture.name, state=earlier.state.value)
+        events.emit("duplicate", id=earlier.message_id, type=earlier.type, city=capture.city, name=capture.name,
+                    state=earlier.state.value)  # type None (unreadable): metrics label it as the first was
     report.duplicates += 1
     return True
 

@@ -150,8 +150,8 @@ def test_metrics_show_which_instance_holds_which_drop(pg) -> None:
     a.claim_captures("gw-a", 5, 30)
     text = GatewayMetrics(a, ContactBoard()).exposition().decode()
     held = {line for line in text.splitlines() if line.startswith("ltcgw_city_held{")}
-    assert len(held) == 2 and any('instance="gw-a"' in h for h in held) and any('instance="gw-b"' in h for h in held)
-    assert 'ltcgw_captures_leased{instance="gw-a"} 2.0' in text and 'ltcgw_instance_up{instance="gw-b"} 1.0' in text
+    assert len(held) == 2 and any('gateway_instance="gw-a"' in h for h in held) and any('gateway_instance="gw-b"' in h for h in held)
+    assert 'ltcgw_captures_leased{gateway_instance="gw-a"} 2.0' in text and 'ltcgw_instance_up{gateway_instance="gw-b"} 1.0' in text
 
 
 def test_observability_queries_read_alike_on_postgresql(pg) -> None:

@@ -123,7 +123,7 @@ webhook_retries = 3
         report = json.loads(body)
         assert report["status"] == "unhealthy" and any(f"city {YANTAI} unreachable" in r for r in report["reasons"])
         assert metric(http_get(base + "/metrics")[1], "ltcgw_city_up", city=YANTAI) == 0
-        assert metric(http_get(base + "/metrics")[1], "ltcgw_failures_total", kind="city_unreachable") >= 1
+        assert metric(http_get(base + "/metrics")[1], "ltcgw_alerts_total", kind="city_unreachable") >= 1
         for sub in ("outbox", "inbox"):
             (tmp_path / "drops" / YANTAI / sub).mkdir(parents=True)
         wait_for(lambda: _get(base + "/healthz")[0] == 200, seconds=60, what="healthy again")
