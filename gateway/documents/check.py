@@ -201,7 +201,7 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
         if code not in areas and code != gateway_code:
             add("envelope.unknown_area", f"{role} {code} is not an area the gateway serves", role)
     kind = header.type.value
-    if header.type.is_attachment:
+    if not header.type.names_reference:  # attachments and the money: a fixed direction, no InReplyTo
         if header.reply_to_sha256 is not None:
             add("envelope.in_reply_to", "only replies (ACK, NACK, RECEIPT) and disputes carry InReplyTo", "InReplyTo")
         if gateway_code in (header.sender, header.receiver):

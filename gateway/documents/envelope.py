@@ -35,6 +35,8 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.RECEIPT: "Receipt",
     MessageType.DISPUTE: "Dispute",
     MessageType.DISPUTE_ANSWER: "DisputeAnswer",
+    MessageType.PAYMENT: "PaymentAdvice",
+    MessageType.REFUND: "RecoveryRefund",
 }
 
 _FIELDS = ("MessageId", "Type", "Sender", "Receiver", "Period", "Serial", "Revision", "Created")

@@ -112,6 +112,25 @@ DISPUTE_ANSWER = _fields(
     CorrectionSerial:correction_serial:? Explanation:explanation AnsweredBy:answered_by Unit:unit
     AnsweredAt:answered_at:date"""
 )
+# --- the money (第二十六条 PaymentAdvice, 第二十九条 RecoveryRefund) ---
+PAYMENT_HEAD = _fields(
+    """Serial:serial Period:period InsuredCity:insured_city ResidenceCity:residence_city Amount:amount:amount
+    ValueDate:value_date:date PayerReference:payer_reference PayeeReference:payee_reference:?"""
+)
+PAYMENT_TAIL = _fields("Note:note:? PreparedBy:prepared_by Unit:unit PreparedAt:prepared_at:date")
+PAID_SETTLEMENT = _fields("SettlementSerial:serial Period:period Amount:amount:amount")
+REFUND_HEAD = _fields(
+    """Serial:serial Period:period ResidenceCity:residence_city InsuredCity:insured_city
+    FacilityCode:facility_code FacilityName:facility_name"""
+)
+REFUND_ITEM = _fields(
+    "Name:name IdType:id_type IdNumber:id_number Month:month Amount:amount:amount StatementSerial:statement_serial:?"
+)
+REFUND_MIDDLE = _fields("Total:total:amount Reason:reason")
+REFUND_TAIL = _fields(
+    "ValueDate:value_date:date PayerReference:payer_reference PreparedBy:prepared_by Unit:unit PreparedAt:prepared_at:date"
+)
+CORRECTED_SETTLEMENT = PAID_SETTLEMENT[:2]
 ACK = _fields("DeliveredTo:delivered_to Note:note:?")
 RECEIPT = _fields("Status:status Reason:reason:?")
 
@@ -153,6 +172,10 @@ _ACK = _Table(ACK)
 _RECEIPT = _Table(RECEIPT)
 _DISPUTE = _Table(DISPUTE_HEAD, DISPUTE_TAIL)
 _DISPUTE_ANSWER = _Table(DISPUTE_ANSWER)
+_PAYMENT = _Table(PAYMENT_HEAD, PAYMENT_TAIL)
+_PAID_SETTLEMENT = _Table(PAID_SETTLEMENT)
+_REFUND = _Table(REFUND_HEAD, REFUND_MIDDLE, REFUND_TAIL)
+_REFUND_ITEM = _Table(REFUND_ITEM)
 
 
 def _claim_row(element: etree._Element, table: _Table = _CLAIM_LINE) -> m.ClaimRow:
@@ -246,6 +269,23 @@ def read_dispute(element: etree._Element) -> m.Dispute:
     return m.Dispute(**_DISPUTE.read(element), statement_serials=listed, line=element.sourceline)
 
 
+def _settlement_refs(element: etree._Element) -> list[m.SettlementRef]:
+    listed = element.find(_P + "Settlements")
+    return [m.SettlementRef(**_PAID_SETTLEMENT.read(s, {"amount": None}), line=s.sourceline)
+            for s in listed.iterchildren(_P + "Settlement")]
+
+
+def read_payment(element: etree._Element) -> m.PaymentAdvice:
+    return m.PaymentAdvice(**_PAYMENT.read(element), settlements=_settlement_refs(element), line=element.sourceline)
+
+
+def read_refund(element: etree._Element) -> m.RecoveryRefund:
+    items = [m.RecoveredFee(**_REFUND_ITEM.read(i), line=i.sourceline)
+             for i in element.find(_P + "Items").iterchildren(_P + "Item")]
+    return m.RecoveryRefund(**_REFUND.read(element), items=items, settlements=_settlement_refs(element),
+                            line=element.sourceline)
+
+
 READERS: dict[str, Callable[[etree._Element], m.Document]] = {
     _P + "FacilityClaim": read_facility_claim,
     _P + "PersonStatement": read_statement,
@@ -257,11 +297,14 @@ READERS: dict[str, Callable[[etree._Element], m.Document]] = {
     _P + "Receipt": lambda e: m.Receipt(**_RECEIPT.read(e)),
     _P + "Dispute": read_dispute,
     _P + "DisputeAnswer": lambda e: m.DisputeAnswer(**_DISPUTE_ANSWER.read(e), line=e.sourceline),
+    _P + "PaymentAdvice": read_payment,
+    _P + "RecoveryRefund": read_refund,
 }
 
 
 def read_document(element: etree._Element) -> m.Document:
-    """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt, Dispute, DisputeAnswer)."""
+    """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt, Dispute, DisputeAnswer,
+    PaymentAdvice, RecoveryRefund)."""
     reader = READERS.get(element.tag)
     if reader is None:
         raise ValueError(f"not a settlement document root: {etree.QName(element).localname}")

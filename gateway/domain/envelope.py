@@ -21,6 +21,9 @@ class MessageType(StrEnum):
     RECEIPT = "RECEIPT"  # the receiving city's system took (or declined) a delivered message
     DISPUTE = "DISPUTE"  # 第三十一条: one city objects to a document the other sent it (or it sent)
     DISPUTE_ANSWER = "DISPUTE_ANSWER"  # the disputed city's answer: accepted, rejected, partially accepted
+    # --- the money (第二十六条, 第二十九条) ---
+    PAYMENT = "PAYMENT"  # 拨付通知: the insured city paid the residence city for settlements (附件4)
+    REFUND = "REFUND"  # 追回费用退回: the residence city returns fees recovered from a facility
 
     @property
     def is_attachment(self) -> bool:
@@ -33,19 +36,27 @@ class MessageType(StrEnum):
         return self in DISPUTES
 
     @property
+    def is_money(self) -> bool:
+        """A payment advice or a refund: city to city like an attachment, in a fixed direction, naming the
+        settlements (附件4) it pays or corrects in its body."""
+        return self in MONEY
+
+    @property
     def is_reply(self) -> bool:
         """ACK, NACK, RECEIPT: answers about a message's transport, not about its content."""
         return self in REPLIES
 
     @property
     def names_reference(self) -> bool:
-        """Whether the header must carry InReplyTo."""
-        return not self.is_attachment
+        """Whether the header must carry InReplyTo: replies and disputes (documents of a fixed direction
+        name what they are about in their body)."""
+        return self in REPLIES or self in DISPUTES
 
 
 ATTACHMENTS = frozenset({MessageType.A1, MessageType.A2, MessageType.A3, MessageType.A4, MessageType.A5})
 DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER})
 REPLIES = frozenset({MessageType.ACK, MessageType.NACK, MessageType.RECEIPT})
+MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})
 
 # Which way each attachment travels: the residence city (居住地) claims and settles with its facilities;
 # the insured city (参保地) settles the claim. True: sent by the residence city to the insured city.
@@ -56,6 +67,8 @@ SENT_BY_RESIDENCE_CITY = {
     MessageType.A3: True,
     MessageType.A4: False,
     MessageType.A5: True,
+    MessageType.PAYMENT: False,  # the insured city pays
+    MessageType.REFUND: True,  # the residence city returns what it recovered
 }
 
 
