@@ -31,6 +31,7 @@ from gateway.domain.deadlines import (
     Item,
     Status,
     all_pairs,
+    calendar_missing,
     check_deadlines,
     check_disputes,
     parse_period,
@@ -146,9 +147,13 @@ def _ledger_messages(gateway: _Gateway, period: str | None = None) -> list:
         ledger.close()
 
 
-def _received(gateway: _Gateway, period: str | None = None, records: list | None = None) -> list:
-    """The ledger's messages of the tracked types that count as received."""
-    tracked = {t.value for t in TRACKED}
+RECONCILED = frozenset({MessageType.A3, MessageType.A4, MessageType.A5})
+
+
+def _received(gateway: _Gateway, period: str | None = None, records: list | None = None,
+              types: Iterable[MessageType] = TRACKED) -> list:
+    """The ledger's messages of `types` (default: those with deadlines) that count as received."""
+    tracked = {t.value for t in types}
     records = _ledger_messages(gateway, period) if records is None else records
     return [r for r in records if r.type in tracked and r.state.value not in NOT_RECEIVED and r.sender]
 
@@ -239,7 +244,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     records: list = []
     warn_days = args.warn_days
     if args.files is not None:  # `--files` alone: the schedule only, nothing arrived
-        headers = [(_read_file(Path(f))[0], Path(f)) for f in args.files]
+        headers = [(_read_file(Path(f), disputes=True)[0], Path(f)) for f in args.files]
         arrivals = [_file_arrival(h, p) for h, p in headers]
         cities = args.cities.split(",") if args.cities else sorted({c for a in arrivals for c in (a.sender, a.receiver)})
         pairs = all_pairs(cities)
@@ -261,12 +266,19 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     calendar = load_calendar(holidays)
     items = check_deadlines(pairs, periods, arrivals, today=today, calendar=calendar, warn_days=warn_days)
     items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days)
+    missing_year = calendar_missing(today, calendar, warn_days)
     if args.json:
-        json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items]},
+        json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items],
+                   "calendar_missing": missing_year.as_dict() if missing_year else None},
                   sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         _print_deadlines(items)
+        if missing_year:
+            m = missing_year
+            print(f"{m.year:<7}  {'calendar':<14}  {'holidays':<13} due {m.due.isoformat():<10}  {m.status.value:<11} "
+                  + "; ".join(filter(None, (f"{m.working_days_left} working day(s) left"
+                                            if m.working_days_left is not None else "", m.note))))
     unknown = {i.note for i in items if i.status is Status.NO_CALENDAR}
     for note in sorted(unknown):
         print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
@@ -275,7 +287,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
 
 def _file_arrival(header: Header | None, path: Path) -> Arrival:
     """A message file as an arrival: its header says what it is, the file's time when it came."""
-    if header is None or not header.type.is_attachment:
+    if header is None or not (header.type.is_attachment or header.type.is_money):
         raise UsageError(f"{path}: deadlines need messages (with a header), not bare documents")
     moment = datetime.fromtimestamp(path.stat().st_mtime, CHINA_TIME)
     return Arrival(header.type, header.sender, header.receiver, header.period, moment, header.message_id,
@@ -293,7 +305,7 @@ def _documents_from_ledger(gateway: _Gateway, period: str) -> list[tuple[Header 
     try:
         spool = open_spool(gateway.config, ledger)  # a folder, or the database's table (several instances)
         documents = []
-        for record in _latest_revisions(_received(gateway, period, ledger.messages(period=period))):
+        for record in _latest_revisions(_received(gateway, period, ledger.messages(period=period), RECONCILED)):
             try:
                 documents.append(read_attachment(spool.read("inbox", record.sha256)))
             except FileNotFoundError:

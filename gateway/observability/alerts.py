@@ -38,6 +38,7 @@ ALERT_KINDS: dict[str, str] = {
     "purge_failed": "the retention purge failed (it is tried again at its next hour); nothing was lost",
     "ledger_unreachable": "the ledger's database cannot be reached (leases not renewed): retried with back-off",
     "console_error": "an unexpected error behind a console page (the page shows no detail)",
+    "calendar_missing": "from 1 October: next year's official holidays are not known; deadlines in it cannot be counted",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})
