@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from gateway.domain.calendar import UnknownYear, WorkingCalendar, parse_holiday_file
+from gateway.domain.calendar import WorkingCalendar, parse_holiday_file
 from gateway.domain.deadlines import (
     CHINA_TIME,
     Arrival,
