@@ -266,6 +266,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     calendar = load_calendar(holidays)
     items = check_deadlines(pairs, periods, arrivals, today=today, calendar=calendar, warn_days=warn_days)
     items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days)
+    items = _with_confirmation(items, records)
     missing_year = calendar_missing(today, calendar, warn_days)
     if args.json:
         json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items],
@@ -283,6 +284,17 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     for note in sorted(unknown):
         print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
     return 2 if unknown else 0
+
+
+# 第二十六条: the residence city's receipt of a payment advice is its 到账确认 (ledger state of the advice).
+_CONFIRMATION = {"ACKNOWLEDGED": "到账确认: the residence city's receipt accepted the payment",
+                 "DECLINED": "the residence city's receipt declined it: the money has not arrived (未到账)"}
+
+
+def _with_confirmation(items: list[Item], records: Sequence) -> list[Item]:
+    states = {r.message_id: r.state.value for r in records if r.type == MessageType.PAYMENT.value}
+    return [replace(i, note="; ".join(filter(None, (i.note, _CONFIRMATION.get(states.get(i.message_id, ""))))))
+            if i.what == MessageType.PAYMENT.value and i.message_id in states else i for i in items]
 
 
 def _file_arrival(header: Header | None, path: Path) -> Arrival:

@@ -100,6 +100,7 @@ def test_payment_advice_delivered_confirmed_and_tracked(exchange: Exchange) -> N
     paid = deadline(ex, "PAYMENT", "--today", china_today().isoformat())
     assert paid["status"] == "on_time" and paid["arrived"] == china_today().isoformat()
     assert paid["message_id"] == message_id(advice) and paid["due"] == before["due"]
+    assert "到账确认" in paid["note"]
     # the other direction (济南 lives-in, 淄博 insures) has paid nothing: missing once its due day passed
     out = ex.ltcgw("deadlines", "-c", str(ex.config), "--period", PERIOD, "--holidays", str(HOLIDAYS), "--json",
                    "--today", "2099-01-01", "--cities", f"{RESIDENCE},{INSURED}")
