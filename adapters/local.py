@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from adapters.spool import fsync_dir
-from adapters.transport import DropFile, Refusal, Scan, TransportError, is_temporary_name
+from gateway.service.ports.transport import ConnectionReport, DropFile, Refusal, Scan, TransportError, is_temporary_name
 
 CHUNK = 1024 * 1024
 
@@ -43,7 +43,9 @@ def safe_name(name: str) -> str:
 
 
 class LocalTransport:
-    """One city's drop folder (see adapters/transport.py for the contract)."""
+    """One city's drop folder (the contract: gateway/service/ports/transport.py)."""
+
+    poll_interval = None  # watched (watchdog): the daemon's rescan only catches lost events
 
     def __init__(self, city: str, drop: Path, *, settle_seconds: float = 1.0, clock: Callable[[], float] = time.time):
         self.city = city
@@ -169,7 +171,7 @@ class LocalTransport:
                 count += 1
         return count
 
-    def watch(self, wake: Callable[[], None]) -> None:
+    def watch(self, wake: Callable[[], None]) -> bool:
         """Call `wake` on any change in the outbox (watchdog); a periodic rescan covers lost events."""
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
@@ -191,6 +193,16 @@ class LocalTransport:
             observer.daemon = True
             observer.start()
             self._observer = observer
+        return True
+
+    def check_connection(self) -> ConnectionReport:
+        """The drop's folders exist and the outbox is readable; what waits there."""
+        try:
+            scan = self.scan()
+        except TransportError as exc:
+            return ConnectionReport(self.city, False, [str(exc)])
+        return ConnectionReport(self.city, True, details=[
+            f"local drop {self.drop}: {len(scan.ready)} ready, {scan.waiting} waiting, {len(scan.refused)} refused in the outbox"])
 
     def close(self) -> None:
         if self._observer is not None:

@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from adapters.ledger import Capture, InstanceRecord
+from gateway.service.ports.ledger import Capture, InstanceRecord
 from adapters.migrations import apply as apply_migrations
 from adapters.sqlite_ledger import SqliteLedger, SqliteTx, _capture
 
@@ -124,7 +124,7 @@ class PostgresTx(SqliteTx):
 
 
 class PostgresLedger(SqliteLedger):
-    """adapters/ledger.py Ledger on a PostgreSQL database named by a `postgresql://` URL."""
+    """The ledger port (gateway/service/ports/ledger.py) on a PostgreSQL database named by a `postgresql://` URL."""
 
     def __init__(self, url: str, *, wait_seconds: float = 60.0) -> None:
         self.url = url
@@ -270,6 +270,8 @@ class PostgresLedger(SqliteLedger):
         return out
 
     # waking the instance that holds a city ----------------------------------------------------------------
+    notifies_owed = True
+
     def announce_owed(self, cities: Sequence[str]) -> None:
         """Tell every instance that files are owed to `cities`: the holder of each writes them now, not at its
         next rescan (the decision may have been taken by another instance)."""

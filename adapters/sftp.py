@@ -27,7 +27,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,7 +37,8 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from adapters.local import _kind as kind_of  # one wording for refusals, whichever the drop
 from adapters.local import safe_name
 from adapters.ssh_keys import KeyProblem, fingerprint, load_private_key, parse_pinned_host_keys
-from adapters.transport import (
+from gateway.service.ports.transport import (
+    ConnectionReport,
     DropFile,
     HostKeyRefused,
     Refusal,
@@ -198,16 +199,6 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionReport:
-    """What `ltcgw config check --connect` prints for one city."""
-
-    city: str
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    details: list[str] = field(default_factory=list)
-
-
 class _RefuseUnknownHost(paramiko.RejectPolicy):
     """RejectPolicy that says which key was offered, so an operator can compare fingerprints."""
 
@@ -279,6 +270,10 @@ class SftpTransport:
             self._disconnect()
             self._failures = 0
             self._retry_at = 0.0
+
+    def watch(self, wake: Callable[[], None]) -> bool:
+        """SFTP tells nothing of changes: the daemon looks every `poll_interval`."""
+        return False
 
     def clean_temporaries(self) -> int:
         """Remove our own half-written deliveries (`.NAME.part` in the inbox) left by a cut or a crash.

@@ -1,4 +1,4 @@
-"""The gateway's own disk: every file taken from a drop, and every reply it signed, by SHA-256.
+"""The spool port's two adapters (gateway/service/ports/spool.py): a folder, and the PostgreSQL ledger's table.
 
 Content addressing makes writes idempotent (the same bytes land on the same name, whatever the restarts) and
 lets the ledger refer to bytes by their digest. A file is written under a temporary name, fsynced, renamed,
@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from gateway.service.ports.spool import TooLarge
+
 CHUNK = 1024 * 1024
 
 
@@ -29,11 +31,9 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class TooLarge(Exception):
-    """The source held more bytes than allowed; nothing was kept."""
+class FolderSpool:
+    """The spool in a folder (`inbox/`, `outbox/`): one instance, or several over a shared mount."""
 
-
-class Spool:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.inbox = self.root / "inbox"
@@ -78,7 +78,7 @@ class Spool:
         sha = hashlib.sha256(data).hexdigest()
         final = self._path(area, sha)
         if final.exists() and final.stat().st_size == len(data):
-            os.utime(final)  # stored again now: retention counts from here (Spool.purge)
+            os.utime(final)  # stored again now: retention counts from here (purge)
             return sha
         folder = final.parent
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".out-", suffix=".tmp")
@@ -131,7 +131,7 @@ class Spool:
 class DatabaseSpool:
     """The spool in the PostgreSQL ledger (table spool_files): every instance reads what any instance took.
 
-    Same interface as Spool. A file arrives in a local temporary file first (an oversize one is refused there,
+    The same port as FolderSpool. A file arrives in a local temporary file first (an oversize one is refused there,
     never read into memory), then is inserted once per digest; the insert is committed before `receive`/`store`
     returns, which is the same promise as the folder's fsync. bytea, not large objects: messages are capped
     (16 MB by default) and bytea rows need no cleanup of orphaned objects (figures: docs/operations.md).
@@ -185,7 +185,7 @@ class DatabaseSpool:
             "SELECT 1 FROM spool_files WHERE area=? AND sha256=?", (_area(area), sha256)).fetchone() is not None
 
     def purge(self, area: str, sha256: str, stored_before: datetime) -> bool:
-        """As Spool.purge; bytes a capture still waits to check are kept whatever their age."""
+        """As FolderSpool.purge; bytes a capture still waits to check are kept whatever their age."""
         row = self._connection().execute(
             "DELETE FROM spool_files WHERE area=? AND sha256=? AND stored_at < ? AND NOT EXISTS "
             "(SELECT 1 FROM captures WHERE sha256=? AND processed=0) RETURNING sha256",

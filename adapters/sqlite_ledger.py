@@ -14,13 +14,14 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from adapters.ledger import AnotherInstance, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
+from gateway.service.ports.ledger import AnotherInstance, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
 from adapters.migrations import apply as apply_migrations, migrations
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State, next_state
@@ -421,6 +422,15 @@ class SqliteLedger:
         if self._instance_lock is not None:
             os.close(self._instance_lock)  # closing the descriptor releases the lock
             self._instance_lock = None
+
+    notifies_owed = False  # one instance: its own workers are woken directly
+
+    def announce_owed(self, cities: Sequence[str]) -> None:
+        pass
+
+    def wait_owed(self, timeout: float) -> set[str]:
+        time.sleep(timeout)
+        return set()
 
     def instances(self) -> list[InstanceRecord]:
         db = self._db()

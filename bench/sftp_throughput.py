@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import paramiko  # noqa: E402
 
 from adapters.sftp import SftpSettings, SftpTransport  # noqa: E402
-from adapters.transport import DropFile  # noqa: E402
+from gateway.service.ports.transport import DropFile  # noqa: E402
 from tests.support.sshd import Account, SshdServer  # noqa: E402
 
 MB = 1024 * 1024

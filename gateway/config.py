@@ -18,7 +18,10 @@ from typing import Any, Callable
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
 from gateway.domain.lifecycle import RetryPolicy
 from gateway.domain.retention import PURGE_EVERY, RetentionPolicy
+from gateway.observability.alerts import AlertSettings
+from gateway.observability.metrics import MetricsSettings
 from gateway.observability.transfer_log import LogSettings
+from gateway.web.settings import ConsoleSettings
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
 DEFAULT_RETRY = ("10m", "30m", "1h", "2h", "4h")
@@ -74,18 +77,6 @@ class CityConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class ConsoleSettings:
-    """`[console]`: the operators' web console (gateway/web). Off unless enabled; loopback; read-only unless a
-    token file is given and `read_only = false` (the token also guards downloads of originals)."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 8470
-    token_file: Path | None = None
-    read_only: bool = True
-
-
-@dataclass(frozen=True, slots=True)
 class SettlementSettings:
     """`[settlement]`: what `ltcgw deadlines` and `ltcgw reconcile` assume (docs/settlement.md)."""
 
@@ -93,26 +84,6 @@ class SettlementSettings:
     warn_days: int = 3  # warn this many working days before a due date
     pairs: tuple[tuple[str, str], ...] | None = None  # (residence, insured) expected; None: every ordered pair
     a5_pairs: tuple[tuple[str, str], ...] = ()  # (residence, insured) an A5 is carried for (第二十五条: none owed)
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSettings:
-    """`[metrics]`: Prometheus `/metrics` and `/healthz` (gateway/observability/metrics.py); loopback."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 9470
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSettings:
-    """`[alerts]` and `[health]`: where alerts go besides the log and the ledger, and when to raise them."""
-
-    webhook: str | None = None
-    webhook_timeout: float = 5.0
-    webhook_retries: int = 3
-    certificate_days: int = 30
-    unreachable_after: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)

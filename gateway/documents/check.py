@@ -201,7 +201,7 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
         if code not in areas and code != gateway_code:
             add("envelope.unknown_area", f"{role} {code} is not an area the gateway serves", role)
     kind = header.type.value
-    if not header.type.names_reference:  # attachments and the money: a fixed direction, no InReplyTo
+    if header.type.is_city_document:  # an attachment (A1–A5), an entitlement document, a payment or refund
         if header.reply_to_sha256 is not None:
             add("envelope.in_reply_to", "only replies (ACK, NACK, RECEIPT) and disputes carry InReplyTo", "InReplyTo")
         if gateway_code in (header.sender, header.receiver):
@@ -239,7 +239,7 @@ def _read_and_check(
         return None, list(refused.findings)
     options: dict[str, Any] = {}
     if isinstance(service_types, Mapping):
-        service_types = service_types.get(header.residence_city) if header.type.is_attachment else None
+        service_types = service_types.get(header.residence_city) if header.type.is_city_document else None
     if service_types is not None:
         options["service_types"] = service_types
     if known_areas is not None:

@@ -37,6 +37,11 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.DISPUTE_ANSWER: "DisputeAnswer",
     MessageType.PAYMENT: "PaymentAdvice",
     MessageType.REFUND: "RecoveryRefund",
+    # entitlement documents
+    MessageType.ENTITLEMENT: "EntitlementNotice",
+    MessageType.CHANGE_FILING: "ChangeFiling",
+    MessageType.ASSESSMENT_REQUEST: "AssessmentRequest",
+    MessageType.ASSESSMENT_RESULT: "AssessmentResult",
 }
 
 _FIELDS = ("MessageId", "Type", "Sender", "Receiver", "Period", "Serial", "Revision", "Created")

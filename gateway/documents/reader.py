@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from lxml import etree
 
+from gateway.domain import entitlement as ent
 from gateway.domain import settlement as m
 
 NS = "urn:ltcgw:settlement:1"
@@ -131,6 +132,34 @@ REFUND_TAIL = _fields(
     "ValueDate:value_date:date PayerReference:payer_reference PreparedBy:prepared_by Unit:unit PreparedAt:prepared_at:date"
 )
 CORRECTED_SETTLEMENT = PAID_SETTLEMENT[:2]
+
+# --- entitlement documents (第十条, 第十五条, 第十七条): lists (ServiceTypes, Facilities, Assessors, End) apart ---
+CITY_DOCUMENT_HEAD = _fields("Serial:serial Period:period InsuredCity:insured_city ResidenceCity:residence_city")
+NOTICE_HEAD = CITY_DOCUMENT_HEAD + _fields(
+    """Kind:kind IdType:id_type IdNumber:id_number Name:name Sex:sex PersonCategory:person_category
+    DisabilityLevel:disability_level AssessedAt:assessed_at:date ValidUntil:valid_until:date"""
+)
+NOTICE_START = _fields("StartDate:start_date:date")
+NOTICE_TAIL = _fields("IssuedBy:issued_by Unit:unit IssuedAt:issued_at:date")
+NOTICE_END = _fields("EndDate:end_date:date EndReason:reason EndNote:note:?")
+FACILITY = _fields("Role:role Code:code Name:name")
+FILING_HEAD = CITY_DOCUMENT_HEAD + _fields(
+    "Kind:kind EntitlementSerial:entitlement_serial IdType:id_type IdNumber:id_number Name:name "
+    "EffectiveFrom:effective_from:date"
+)
+FILING_TAIL = _fields("Reason:reason:? FiledBy:filed_by Unit:unit FiledAt:filed_at:date")
+ASSESSMENT_REQUEST = CITY_DOCUMENT_HEAD + _fields(
+    """Reason:reason IdType:id_type IdNumber:id_number Name:name Sex:sex PersonCategory:person_category
+    Address:address:? Phone:phone:? Note:note:? RequestedBy:requested_by Unit:unit RequestedAt:requested_at:date"""
+)
+RESULT_HEAD = CITY_DOCUMENT_HEAD + _fields(
+    """RequestSerial:request_serial IdType:id_type IdNumber:id_number Name:name Sex:sex
+    DisabilityLevel:disability_level AssessedAt:assessed_at:date ValidUntil:valid_until:date Method:method
+    AssessmentOrg:assessment_org"""
+)
+RESULT_TAIL = _fields("Conclusion:conclusion:? ReportedBy:reported_by Unit:unit ReportedAt:reported_at:date")
+ASSESSOR = _fields("Name:name Code:code:?")
+
 ACK = _fields("DeliveredTo:delivered_to Note:note:?")
 RECEIPT = _fields("Status:status Reason:reason:?")
 
@@ -176,6 +205,13 @@ _PAYMENT = _Table(PAYMENT_HEAD, PAYMENT_TAIL)
 _PAID_SETTLEMENT = _Table(PAID_SETTLEMENT)
 _REFUND = _Table(REFUND_HEAD, REFUND_MIDDLE, REFUND_TAIL)
 _REFUND_ITEM = _Table(REFUND_ITEM)
+_NOTICE = _Table(NOTICE_HEAD, NOTICE_START, NOTICE_TAIL)
+_NOTICE_END = _Table(NOTICE_END)
+_FACILITY = _Table(FACILITY)
+_FILING = _Table(FILING_HEAD, FILING_TAIL)
+_ASSESSMENT_REQUEST = _Table(ASSESSMENT_REQUEST)
+_RESULT = _Table(RESULT_HEAD, RESULT_TAIL)
+_ASSESSOR = _Table(ASSESSOR)
 
 
 def _claim_row(element: etree._Element, table: _Table = _CLAIM_LINE) -> m.ClaimRow:
@@ -286,7 +322,45 @@ def read_refund(element: etree._Element) -> m.RecoveryRefund:
                             line=element.sourceline)
 
 
-READERS: dict[str, Callable[[etree._Element], m.Document]] = {
+# --- entitlement documents ---
+
+def _service_types(element: etree._Element) -> list[str]:
+    listed = element.find(_P + "ServiceTypes")
+    return [] if listed is None else [_text(t.text) for t in listed.iterchildren(_P + "ServiceType")]
+
+
+def _facilities(element: etree._Element) -> list[ent.Facility]:
+    listed = element.find(_P + "Facilities")
+    if listed is None:
+        return []
+    return [ent.Facility(**_FACILITY.read(f), line=f.sourceline) for f in listed.iterchildren(_P + "Facility")]
+
+
+def read_entitlement_notice(element: etree._Element) -> ent.EntitlementNotice:
+    end = element.find(_P + "End")
+    return ent.EntitlementNotice(
+        **_NOTICE.read(element),
+        service_types=_service_types(element),
+        facilities=_facilities(element),
+        end=None if end is None else ent.EntitlementEnd(**_NOTICE_END.read(end), line=end.sourceline),
+        line=element.sourceline,
+    )
+
+
+def read_change_filing(element: etree._Element) -> ent.ChangeFiling:
+    return ent.ChangeFiling(**_FILING.read(element), service_types=_service_types(element),
+                          facilities=_facilities(element), line=element.sourceline)
+
+
+def read_assessment_result(element: etree._Element) -> ent.AssessmentResult:
+    listed = element.find(_P + "Assessors")
+    assessors = [] if listed is None else [
+        ent.Assessor(**_ASSESSOR.read(a), line=a.sourceline) for a in listed.iterchildren(_P + "Assessor")
+    ]
+    return ent.AssessmentResult(**_RESULT.read(element), assessors=assessors, line=element.sourceline)
+
+
+READERS: dict[str, Callable[[etree._Element], m.Document | ent.EntitlementDocument]] = {
     _P + "FacilityClaim": read_facility_claim,
     _P + "PersonStatement": read_statement,
     _P + "CityClaim": read_city_claim,
@@ -299,12 +373,17 @@ READERS: dict[str, Callable[[etree._Element], m.Document]] = {
     _P + "DisputeAnswer": lambda e: m.DisputeAnswer(**_DISPUTE_ANSWER.read(e), line=e.sourceline),
     _P + "PaymentAdvice": read_payment,
     _P + "RecoveryRefund": read_refund,
+    # entitlement documents
+    _P + "EntitlementNotice": read_entitlement_notice,
+    _P + "ChangeFiling": read_change_filing,
+    _P + "AssessmentRequest": lambda x: ent.AssessmentRequest(**_ASSESSMENT_REQUEST.read(x), line=x.sourceline),
+    _P + "AssessmentResult": read_assessment_result,
 }
 
 
-def read_document(element: etree._Element) -> m.Document:
+def read_document(element: etree._Element) -> m.Document | ent.EntitlementDocument:
     """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt, Dispute, DisputeAnswer,
-    PaymentAdvice, RecoveryRefund)."""
+    PaymentAdvice, RecoveryRefund, and the entitlement documents)."""
     reader = READERS.get(element.tag)
     if reader is None:
         raise ValueError(f"not a settlement document root: {etree.QName(element).localname}")

@@ -423,8 +423,12 @@ def render_pdf(
         _payment(form, document, width)
     elif isinstance(document, RecoveryRefund):
         _refund(form, document, width)
+    elif document.type.is_entitlement:  # 第十条, 第十五条, 第十七条
+        from gateway.documents.render_entitlement import render_entitlement
+
+        render_entitlement(form, document, width)
     else:
-        raise TypeError(f"not an attachment (附件1–5) or a dispute: {type(document).__name__}")
+        raise TypeError(f"not an attachment (附件1–5), a dispute or an entitlement document: {type(document).__name__}")
     out = io.BytesIO()
     pdf = SimpleDocTemplate(out, pagesize=page, leftMargin=margin, rightMargin=margin, topMargin=margin,
                             bottomMargin=margin, title=_pdf_title(document), author="ltc-gateway")

@@ -14,6 +14,7 @@ from functools import cache
 from lxml import etree
 
 from gateway.documents import reader as r
+from gateway.domain import entitlement as ent
 from gateway.domain import settlement as m
 
 _P = r._P
@@ -173,6 +174,52 @@ def _refund(doc: m.RecoveryRefund) -> etree._Element:
     return root
 
 
+# --- entitlement documents ---
+
+def _service_types(root: etree._Element, codes: list[str]) -> None:
+    listed = _element(root, "ServiceTypes")
+    for code in codes:
+        etree.SubElement(listed, _P + "ServiceType").text = code
+
+
+def _facilities(root: etree._Element, facilities: list[ent.Facility]) -> None:
+    listed = _element(root, "Facilities")
+    for facility in facilities:
+        _row(listed, "Facility", facility, r.FACILITY)
+
+
+def _entitlement_notice(doc: ent.EntitlementNotice) -> etree._Element:
+    root = _element(None, "EntitlementNotice")
+    _put(root, doc, r.NOTICE_HEAD)
+    _service_types(root, doc.service_types)
+    _put(root, doc, r.NOTICE_START)
+    if doc.facilities:
+        _facilities(root, doc.facilities)
+    if doc.end is not None:
+        _row(root, "End", doc.end, r.NOTICE_END)
+    _put(root, doc, r.NOTICE_TAIL)
+    return root
+
+
+def _change_filing(doc: ent.ChangeFiling) -> etree._Element:
+    root = _element(None, "ChangeFiling")
+    _put(root, doc, r.FILING_HEAD)
+    _service_types(root, doc.service_types)
+    _facilities(root, doc.facilities)
+    _put(root, doc, r.FILING_TAIL)
+    return root
+
+
+def _assessment_result(doc: ent.AssessmentResult) -> etree._Element:
+    root = _element(None, "AssessmentResult")
+    _put(root, doc, r.RESULT_HEAD)
+    listed = _element(root, "Assessors")
+    for assessor in doc.assessors:
+        _row(listed, "Assessor", assessor, r.ASSESSOR)
+    _put(root, doc, r.RESULT_TAIL)
+    return root
+
+
 _WRITERS = {
     m.FacilityClaim: _facility_claim,
     m.PersonStatement: _statement,
@@ -186,15 +233,20 @@ _WRITERS = {
     m.DisputeAnswer: _simple("DisputeAnswer", r.DISPUTE_ANSWER),
     m.PaymentAdvice: _payment,
     m.RecoveryRefund: _refund,
+    # entitlement documents
+    ent.EntitlementNotice: _entitlement_notice,
+    ent.ChangeFiling: _change_filing,
+    ent.AssessmentRequest: _simple("AssessmentRequest", r.ASSESSMENT_REQUEST),
+    ent.AssessmentResult: _assessment_result,
 }
 
 
-def document_xml(doc: m.Document) -> etree._Element:
+def document_xml(doc: m.Document | ent.EntitlementDocument) -> etree._Element:
     """The document as a root element (to place in an envelope's Body, or to serialise alone)."""
     return _WRITERS[type(doc)](doc)
 
 
-def to_bytes(doc: m.Document) -> bytes:
+def to_bytes(doc: m.Document | ent.EntitlementDocument) -> bytes:
     """The document alone as UTF-8 XML with a declaration, one element per line (so findings' line
     numbers point at one field)."""
     return etree.tostring(document_xml(doc), xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -21,6 +21,11 @@ class MessageType(StrEnum):
     RECEIPT = "RECEIPT"  # the receiving city's system took (or declined) a delivered message
     DISPUTE = "DISPUTE"  # 第三十一条: one city objects to a document the other sent it (or it sent)
     DISPUTE_ANSWER = "DISPUTE_ANSWER"  # the disputed city's answer: accepted, rejected, partially accepted
+    # --- entitlement documents (第十条, 第十五条, 第十七条): who is entitled to care where ---
+    ENTITLEMENT = "ENTITLEMENT"  # 待遇享受通知 (第十七条): insured city → residence city; revised or ended later
+    CHANGE_FILING = "CHANGE_FILING"  # 变更备案 / 派单 (第十五条): residence city → insured city
+    ASSESSMENT_REQUEST = "ASSESSMENT_REQUEST"  # 委托评估 (第十条): insured city asks the residence city to assess
+    ASSESSMENT_RESULT = "ASSESSMENT_RESULT"  # 委托评估结果 (第十条): residence city → insured city
     # --- the money (第二十六条, 第二十九条) ---
     PAYMENT = "PAYMENT"  # 拨付通知: the insured city paid the residence city for settlements (附件4)
     REFUND = "REFUND"  # 追回费用退回: the residence city returns fees recovered from a facility
@@ -42,15 +47,27 @@ class MessageType(StrEnum):
         return self in MONEY
 
     @property
+    def is_entitlement(self) -> bool:
+        """An entitlement document (第十条, 第十五条, 第十七条): not a form of the monthly cycle, but carried like
+        one (fixed direction, routed, ACKed, delivered, receipted, superseded by a higher revision)."""
+        return self in ENTITLEMENT_DOCUMENTS
+
+    @property
+    def is_city_document(self) -> bool:
+        """Goes between an insured and a residence city in a fixed direction and names no other message:
+        an attachment (A1–A5), an entitlement document, a payment or a refund."""
+        return self in ATTACHMENTS or self in ENTITLEMENT_DOCUMENTS or self in MONEY
+
+    @property
     def is_reply(self) -> bool:
         """ACK, NACK, RECEIPT: answers about a message's transport, not about its content."""
         return self in REPLIES
 
     @property
     def names_reference(self) -> bool:
-        """Whether the header must carry InReplyTo: replies and disputes (documents of a fixed direction
-        name what they are about in their body)."""
-        return self in REPLIES or self in DISPUTES
+        """Whether the header must carry InReplyTo: replies and disputes (city documents name what they are
+        about in their body)."""
+        return not self.is_city_document
 
 
 ATTACHMENTS = frozenset({MessageType.A1, MessageType.A2, MessageType.A3, MessageType.A4, MessageType.A5})
@@ -58,7 +75,7 @@ DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER})
 REPLIES = frozenset({MessageType.ACK, MessageType.NACK, MessageType.RECEIPT})
 MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})
 
-# Which way each attachment travels: the residence city (居住地) claims and settles with its facilities;
+# Which way each attachment (and payment, refund) travels: the residence city (居住地) claims and settles with its facilities;
 # the insured city (参保地) settles the claim. True: sent by the residence city to the insured city.
 # Disputes have no entry: either city raises one, and its body names the two cities.
 SENT_BY_RESIDENCE_CITY = {
@@ -70,6 +87,23 @@ SENT_BY_RESIDENCE_CITY = {
     MessageType.PAYMENT: False,  # the insured city pays
     MessageType.REFUND: True,  # the residence city returns what it recovered
 }
+
+# The entitlement documents and their directions, apart from the attachments' table (the settlement calendar
+# and reconciliation read SENT_BY_RESIDENCE_CITY as "the attachments").
+ENTITLEMENT_SENT_BY_RESIDENCE_CITY = {
+    MessageType.ENTITLEMENT: False,
+    MessageType.CHANGE_FILING: True,
+    MessageType.ASSESSMENT_REQUEST: False,
+    MessageType.ASSESSMENT_RESULT: True,
+}
+ENTITLEMENT_DOCUMENTS = frozenset(ENTITLEMENT_SENT_BY_RESIDENCE_CITY)
+
+
+def sent_by_residence_city(kind: MessageType) -> bool:
+    """Whether a city document of `kind` goes from the residence city (居住地) to the insured city (参保地)."""
+    if kind in ENTITLEMENT_SENT_BY_RESIDENCE_CITY:
+        return ENTITLEMENT_SENT_BY_RESIDENCE_CITY[kind]
+    return SENT_BY_RESIDENCE_CITY[kind]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +121,13 @@ class Header:
 
     @property
     def insured_city(self) -> str:
-        """参保地 of an attachment, read off its direction."""
-        return self.receiver if SENT_BY_RESIDENCE_CITY[self.type] else self.sender
+        """参保地 of a city document, read off its direction."""
+        return self.receiver if sent_by_residence_city(self.type) else self.sender
 
     @property
     def residence_city(self) -> str:
-        """居住地 of an attachment, read off its direction."""
-        return self.sender if SENT_BY_RESIDENCE_CITY[self.type] else self.receiver
+        """居住地 of a city document, read off its direction."""
+        return self.sender if sent_by_residence_city(self.type) else self.receiver
 
     @property
     def document_key(self) -> tuple[str, str, str, str, str]:

@@ -35,3 +35,11 @@ def make_id_number(area: str, birth: date, sequence: int) -> str:
         raise ValueError("a six-digit area and a sequence of 0–999 expected")
     first17 = f"{area}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_character(first17)
+
+
+def sex_of(number: str) -> str | None:
+    """The sex (GB/T 2261.1: "1" 男, "2" 女) the 17th digit of a valid identity number states (odd for a man),
+    or None when `number` is not valid."""
+    if not is_valid(number):
+        return None
+    return "1" if int(number[16]) % 2 else "2"

@@ -17,12 +17,15 @@ from gateway.domain import settlement as m
 from gateway.domain.amounts import words_match
 from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.codes import DEFAULT_SERVICE_TYPES, PERSON_CATEGORIES, RESIDENT_ID_CARD
+from gateway.domain.entitlement import AssessmentRequest, AssessmentResult, ChangeFiling, EntitlementNotice
+from gateway.domain.entitlement_rules import check_entitlement_document
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.idnumber import is_valid
 
 ZERO = Decimal("0.00")
 CHINA_TIME = timezone(timedelta(hours=8))  # a value date is a day in China
+ENTITLEMENT_DOCUMENTS = (EntitlementNotice, ChangeFiling, AssessmentRequest, AssessmentResult)
 
 # Element name and form label of each figure, for messages (a clerk finds the field by either).
 LABELS = {
@@ -80,6 +83,8 @@ def check_document(
         check.dispute_answer(doc)
     elif isinstance(doc, (m.PaymentAdvice, m.RecoveryRefund)):
         check.money(doc, _latest_day(today, header))
+    elif isinstance(doc, ENTITLEMENT_DOCUMENTS):  # 第十条, 第十五条, 第十七条: their own rules and header checks
+        out.extend(check_entitlement_document(doc, header, service_types=service_types, known_areas=known_areas))
     if header is not None:
         _check_header(out, doc, header)
     return list(out)

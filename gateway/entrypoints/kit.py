@@ -42,6 +42,7 @@ class KitError(Exception):
 
 ATTACHMENT_TYPES = [t.value for t in MessageType if t.is_attachment]
 DISPUTE_TYPES = [t.value for t in MessageType if t.is_dispute]
+ENTITLEMENT_TYPES = [t.value for t in MessageType if t.is_entitlement]  # 第十条, 第十五条, 第十七条
 MONEY_TYPES = [t.value for t in MessageType if t.is_money]  # 第二十六条 payment, 第二十九条 refund
 
 
@@ -75,11 +76,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sample", help="write a sample settlement document (not an envelope)",
         description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots; "
         "DISPUTE: a dispute by --sender about the message --ref FILE; DISPUTE_ANSWER: the answer to the "
-        "dispute message --ref FILE (cities and month come from FILE); PAYMENT: the insured city --sender pays the "
-        "sample A4 of the same seed (or the A4 --ref FILE); REFUND: the residence city --sender returns fees "
-        "recovered from the first facility of the sample claim of the same seed.",
+        "dispute message --ref FILE (cities and month come from FILE). ENTITLEMENT, CHANGE_FILING, "
+        "ASSESSMENT_REQUEST: one person's document (the same person for the same seed); ASSESSMENT_RESULT: the "
+        "answer to the request --ref FILE, or to the sample request of the same seed. PAYMENT: the insured city "
+        "--sender pays the sample A4 of the same seed (or the A4 --ref FILE); REFUND: the residence city --sender "
+        "returns fees recovered from the first facility of the sample claim of the same seed.",
     )
-    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + MONEY_TYPES)
+    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES)
     p.add_argument("--value-date", metavar="YYYY-MM-DD", help="PAYMENT, REFUND: the value date (default today)")
     p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
     p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
@@ -87,6 +90,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ref", metavar="FILE", help="DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute")
     p.add_argument("--outcome", choices=("accepted", "rejected", "partially_accepted"),
                    default="partially_accepted", help="DISPUTE_ANSWER: how it ends (default partially_accepted)")
+    p.add_argument("--kind", choices=("start", "change", "end", "assignment"),
+                   help="ENTITLEMENT: start (default), change or end (same serial: pack it with a higher --revision); "
+                   "CHANGE_FILING: assignment 派单 (default) or change 变更备案")
     p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same document")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
@@ -98,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output is named canonically (see docs/protocol.md) unless -o is given.",
     )
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
-    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + MONEY_TYPES,
+    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES,
                    help="which document DOC is")
     _add_addressing(p)
     _add_signer(p)
@@ -186,6 +192,9 @@ def _sample(args: argparse.Namespace) -> int:
     if args.type in DISPUTE_TYPES:
         _write(_sample_dispute(args), args.output)
         return OK
+    if args.type in ENTITLEMENT_TYPES:
+        _write(_sample_entitlement(args), args.output)
+        return OK
     if args.type in MONEY_TYPES and args.ref is not None:
         _write(_sample_payment_of(args), args.output)
         return OK
@@ -254,6 +263,23 @@ def _sample_payment_of(args: argparse.Namespace) -> bytes:
     if document.type is not MessageType.A4:
         raise KitError(f"{args.ref} is a {document.type.value}: a PAYMENT pays a settlement (A4)")
     return to_bytes(sample_payment(document, seed=args.seed, value_date=_value_date(args)))
+def _sample_entitlement(args: argparse.Namespace) -> bytes:
+    from gateway.documents.sample_entitlement import sample_assessment_result, sample_entitlement
+    from gateway.documents.writer import to_bytes
+
+    kinds = {"ENTITLEMENT": ("start", "change", "end"), "CHANGE_FILING": ("assignment", "change")}
+    if args.kind is not None and args.kind not in kinds.get(args.type, ()):
+        raise KitError(f"--kind {args.kind} is not a kind of {args.type}")
+    if args.type == MessageType.ASSESSMENT_RESULT.value and args.ref is not None:
+        header, document, _ = _referenced(args.ref, args.type)
+        if header.type is not MessageType.ASSESSMENT_REQUEST:
+            raise KitError(f"{args.ref} is a {header.type.value}: an ASSESSMENT_RESULT answers an ASSESSMENT_REQUEST")
+        return to_bytes(sample_assessment_result(document, seed=args.seed))
+    missing = [f"--{name}" for name in ("sender", "receiver", "period") if getattr(args, name) is None]
+    if missing:
+        raise KitError(f"a sample {args.type} needs {', '.join(missing)}")
+    return to_bytes(sample_entitlement(args.type, args.sender, args.receiver, args.period, seed=args.seed,
+                                       kind=args.kind))
 
 
 def _pack(args: argparse.Namespace) -> int:

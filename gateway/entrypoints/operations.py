@@ -48,7 +48,7 @@ def _ledger(args: argparse.Namespace):
 def _refuses_second_instance(handler):
     """`ltcgw run` on a SQLite ledger another instance holds: one clear line, exit 2 (no traceback)."""
     def run(args: argparse.Namespace) -> int:
-        from adapters.ledger import AnotherInstance
+        from gateway.service.ports.ledger import AnotherInstance
 
         try:
             return handler(args)
@@ -186,59 +186,36 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 @_refuses_second_instance
 def _cmd_run(args: argparse.Namespace) -> int:
-    from gateway.bootstrap import build_gateway
-    from gateway.service import events
-    from gateway.service.daemon import Engine, run_once
-
-    from gateway.observability.runtime import Runtime, sd_notify
-    from gateway.observability.transfer_log import reset as reset_log
+    from gateway.bootstrap import Daemon, run_once_for
+    from gateway.observability.transfer_log import configure, reset
 
     config = load_from_args(args)
-    events.configure(json_lines=args.json_log, quiet=args.quiet, settings=config.log)
-    gw = build_gateway(config)
-    gw.spool.clean_temporaries()
-    if args.once:
-        runtime = Runtime(config, gw).start(serve=False)
-        try:
-            totals = run_once(gw, settle_seconds=1.1)
-        finally:
-            runtime.close()
-            gw.checker.close()
-            reset_log()
-        print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
-        return 0
-    engine = Engine(gw, config.rescan_seconds, retention=config.retention)
-    runtime = Runtime(config, gw, engine=engine).start()
-    signal.signal(signal.SIGTERM, lambda *_: (engine.stopping.set(), engine.wake.set()))
-    signal.signal(signal.SIGHUP, lambda *_: runtime.request_reload())
-    sd_notify("READY=1")
-    console = None
-    if config.console.enabled:
-        from gateway.web import start_with_daemon
-
-        console = start_with_daemon(config, gw, engine)
+    configure(config.log, json_lines=args.json_log, quiet=args.quiet)
     try:
-        engine.run_forever()
+        if args.once:
+            totals = run_once_for(config)
+            print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
+            return 0
+        return Daemon(config).run()
     finally:
-        sd_notify("STOPPING=1")
-        if console is not None:
-            console.stop()
-        runtime.close()
-        events.emit("stopped", cities=sorted(engine.workers))
-        reset_log()  # `ltcgw run` called in-process (tests) leaves the log as it found it
-    return 0
+        reset()  # `ltcgw run` called in-process (tests) leaves the log as it found it
 
 
 def _cmd_console(args: argparse.Namespace) -> int:
     """The web console alone, read-only, over the ledger and spool (the daemon may be running or not)."""
     import threading
+    from dataclasses import replace
 
-    from gateway.bootstrap import open_ledger, open_spool
+    from gateway.bootstrap import city_names, open_ledger, open_spool
+    from gateway.observability.events import TransferLog
     from gateway.web import start_console
 
     config = load_from_args(args)
     ledger = open_ledger(config)
-    server = start_console(config, ledger, open_spool(config, ledger), host=args.host, port=args.port)
+    settings = config.console
+    settings = replace(settings, host=args.host or settings.host, port=settings.port if args.port is None else args.port)
+    server = start_console(settings, ledger, open_spool(config, ledger), TransferLog(), cities=city_names(config),
+                           policy=config.retry)
     print(f"console (read-only) on {server.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -83,7 +83,8 @@ def _holidays_dir(args: argparse.Namespace, gateway: _Gateway | None) -> Path | 
 def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | None, Attachment]:
     """The attachment in a bare document or in a message (signed or not: the signature is the daemon's and
     `ltcgw verify`'s business; here the document is only read). Schema-checked before it is read.
-    `disputes`: a Dispute, DisputeAnswer, PaymentAdvice or RecoveryRefund is welcome too (render)."""
+    `disputes`: a Dispute or DisputeAnswer, an entitlement document, a PaymentAdvice or a RecoveryRefund is
+    welcome too (render)."""
     from gateway.documents import safe_xml, schema
     from gateway.documents.envelope import ENVELOPE_NS, body_of, read_header
     from gateway.documents.reader import read_document
@@ -100,7 +101,8 @@ def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | No
     if findings:
         raise Refused(*findings)
     document = read_document(root)
-    if not (document.type.is_attachment or (disputes and (document.type.is_dispute or document.type.is_money))):
+    if not (document.type.is_attachment
+            or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money))):
         raise UsageError(f"a {document.type} is not an attachment (附件1–5)")
     return header, document
 
@@ -471,7 +473,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
     p.set_defaults(handler=_guarded(_cmd_reconcile))
 
-    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute, a payment or a refund as a printable form (PDF)")
+    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute, an entitlement document, "
+                              "a payment or a refund as a printable form (PDF)")
     p.add_argument("file", help="a document or a message")
     p.add_argument("-o", "--output", help="PDF file to write (default: FILE with .pdf)")
     p.add_argument("--details", action="store_true", help="A3: follow it with its A1 forms and a list of its A2")

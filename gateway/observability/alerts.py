@@ -39,9 +39,22 @@ ALERT_KINDS: dict[str, str] = {
     "ledger_unreachable": "the ledger's database cannot be reached (leases not renewed): retried with back-off",
     "console_error": "an unexpected error behind a console page (the page shows no detail)",
     "calendar_missing": "from 1 October: next year's official holidays are not known; deadlines in it cannot be counted",
+    "console_unavailable": "the web console cannot listen (port taken?): the exchange goes on without it",
+    "spool_full": "the spool's disk is full: files wait in the cities' drops; what is owed is still written",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """`[alerts]` and `[health]`: where alerts go besides the log and the ledger, and when to raise them."""
+
+    webhook: str | None = None
+    webhook_timeout: float = 5.0
+    webhook_retries: int = 3
+    certificate_days: int = 30
+    unreachable_after: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)

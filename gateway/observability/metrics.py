@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,10 +20,21 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from gateway.observability.health import ContactBoard, HealthReport
+from gateway.observability.health import HealthReport
+from gateway.service.contacts import ContactBoard
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 _AWAITING_RECEIPT = ("DELIVERED", "WAITING_FOR_RETRY")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """`[metrics]`: Prometheus `/metrics` and `/healthz` (gateway/observability/metrics.py); loopback."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9470
+
 
 
 class _LedgerCollector:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapters.spool import TooLarge
-from adapters.transport import Refusal, Transport, TransportError
-from gateway.service import events
+from gateway.service.ports.spool import TooLarge
+from gateway.service.ports.transport import Refusal, Transport, TransportError
 from gateway.service.context import Gateway
 
 
@@ -38,9 +37,9 @@ def capture_city(gw: Gateway, transport: Transport, still_held: Callable[[], boo
     scan = transport.scan()
     report = CaptureReport(waiting=scan.waiting, refused=scan.refused)
     for refusal in _new_refusals(gw, city, scan.refused):
-        with gw.ledger.unit_of_work() as tx:
+        with gw.unit_of_work() as (tx, events):
             tx.record_event(gw.clock(), "refused", city, {"name": refusal.name, "reason": refusal.reason})
-        events.alert("file_quarantined", city=city, name=refusal.name, reason=refusal.reason, cause="refused_file")
+            events.alert("file_quarantined", city=city, name=refusal.name, reason=refusal.reason, cause="refused_file")
     for item in scan.ready:
         if not still_held():
             break
@@ -50,16 +49,16 @@ def capture_city(gw: Gateway, transport: Transport, still_held: Callable[[], boo
             # Keep nothing of it, but answer: the city must know its file will never pass.
             sha, size = _receive_oversize(gw, transport, item)
         except (TransportError, FileNotFoundError) as exc:
-            events.emit("capture_skipped", city=city, name=item.name, error=str(exc))
+            gw.log.emit("capture_skipped", city=city, name=item.name, error=str(exc))
             continue
-        with gw.ledger.unit_of_work() as tx:
+        with gw.unit_of_work() as (tx, _):
             known = tx.unremoved_capture(city, item.name, sha, item.mtime)
             key = known.key if known else tx.add_capture(city, item.name, sha, size, item.mtime, gw.clock())
         transport.remove(item)
-        with gw.ledger.unit_of_work() as tx:
+        with gw.unit_of_work() as (tx, events):
             tx.mark_capture_removed(key)
+            events.emit("captured", city=city, name=item.name, size=size, sha256=sha)
         report.captured += 1
-        events.emit("captured", city=city, name=item.name, size=size, sha256=sha)
     return report
 
 

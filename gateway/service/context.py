@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from adapters.ledger import Ledger
-from adapters.spool import Spool
-from adapters.transport import Transport
 from gateway.domain.lifecycle import RetryPolicy
-from gateway.service.ports import Checker, Clock, Replies
+from gateway.service.ports.checks import Checker, Clock, Replies
+from gateway.service.ports.events import EventLog
+from gateway.service.ports.ledger import Ledger, LedgerTx
+from gateway.service.ports.spool import Spool
+from gateway.service.ports.transport import Transport
+from gateway.service.unit_of_work import CommittedEvents, unit_of_work
 
 
 def utc_now() -> datetime:
@@ -31,6 +34,7 @@ class Gateway:
     checker: Checker
     replies: Replies
     transports: Mapping[str, Transport]  # by city code
+    log: EventLog  # the transfer log: events outside a unit of work go here directly
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = utc_now
     max_message_bytes: int = 16 * 1024 * 1024
@@ -42,3 +46,7 @@ class Gateway:
     @property
     def cities(self) -> frozenset[str]:
         return frozenset(self.transports)
+
+    def unit_of_work(self) -> AbstractContextManager[tuple[LedgerTx, CommittedEvents]]:
+        """One ledger transaction and the events it publishes once committed."""
+        return unit_of_work(self.ledger, self.log)

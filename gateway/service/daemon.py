@@ -7,18 +7,19 @@ at once; a periodic rescan (and one at start-up) catches whatever events were lo
 
 from __future__ import annotations
 
+import errno
 import queue
 import threading
 import time
 from collections.abc import Callable
 
-from adapters.transport import HostKeyRefused, Transport, TransportError
-from gateway.observability.health import ContactBoard
-from gateway.service import events
 from gateway.service.capture import capture_city
+from gateway.service.contacts import ContactBoard
 from gateway.service.context import Gateway, utc_now
 from gateway.service.outgoing import flush_city
 from gateway.service.process import process_pending
+from gateway.service.ports.events import EventLog
+from gateway.service.ports.transport import HostKeyRefused, Transport, TransportError
 from gateway.service.resend import resend_due
 from gateway.domain.retention import RetentionPolicy
 from gateway.service.retention import Scheduler
@@ -46,7 +47,7 @@ def _run_once(gw: Gateway, settle_seconds: float, totals: dict[str, int], transp
             try:
                 report = capture_city(gw, transport)
             except TransportError as exc:
-                drop_failed(ContactBoard(), transport.city, exc)  # one pass: each failure is news
+                drop_failed(gw.log, ContactBoard(), transport.city, exc)  # one pass: each failure is news
                 continue
             totals["captured"] += report.captured
             waiting += report.waiting
@@ -61,18 +62,18 @@ def _run_once(gw: Gateway, settle_seconds: float, totals: dict[str, int], transp
         try:
             totals["written"] += flush_city(gw, transport)
         except TransportError as exc:
-            drop_failed(ContactBoard(), transport.city, exc)  # one pass: each failure is news
+            drop_failed(gw.log, ContactBoard(), transport.city, exc)  # one pass: each failure is news
 
 
-def drop_failed(contacts: ContactBoard, city: str, exc: TransportError) -> int:
+def drop_failed(log: EventLog, contacts: ContactBoard, city: str, exc: TransportError) -> int:
     """A city's drop failed: logged each time (`drop_unreachable`), alerted at the first failure, whenever the
     kind of failure changes (a refused host key after a lost connection must not hide behind the throttle),
     and every 10th failure in a row; returns the failures in a row."""
     state, changed = contacts.failure(city, utc_now(), exc)
-    events.emit("drop_unreachable", city=city, error=str(exc), count=state.failures)
+    log.emit("drop_unreachable", city=city, error=str(exc), count=state.failures)
     if changed or state.failures % 10 == 0:
         kind = "host_key_refused" if isinstance(exc, HostKeyRefused) else "city_unreachable"
-        events.alert(kind, city=city, error=str(exc), count=state.failures, cause=state.error_kind)
+        log.alert(kind, city=city, error=str(exc), count=state.failures, cause=state.error_kind)
     return state.failures
 
 
@@ -100,7 +101,7 @@ class Leases(threading.Thread):
         gained, lost = held - self.held, self.held - held
         self.held, self.renewed = held, started
         if gained or lost:
-            events.emit("leases", cities=sorted(held), by=self.gw.instance)
+            self.gw.log.emit("leases", cities=sorted(held), by=self.gw.instance)
         for city in gained:
             if city in self.engine.workers:
                 self.engine.workers[city].wake.set()
@@ -118,7 +119,7 @@ class Leases(threading.Thread):
             except Exception as exc:  # the database restarting: keep trying; the cities wait meanwhile
                 self.failures += 1
                 if self.failures == 1 or self.failures % 10 == 0:
-                    events.alert("ledger_unreachable", error=repr(exc), count=self.failures)
+                    self.gw.log.alert("ledger_unreachable", error=repr(exc), count=self.failures)
 
 
 class OwedListener(threading.Thread):
@@ -145,54 +146,124 @@ STOP_TIMEOUT = 120  # seconds a worker may take to finish the file in hand (a la
 
 
 class CityWorker(threading.Thread):
-    """Takes files from one city's outbox and writes what the gateway owes its inbox."""
+    """Takes files from one city's outbox and writes what the gateway owes its inbox.
+
+    Taking and writing fail apart: a spool that cannot take a file (disk full) must not stop the replies and
+    deliveries the ledger already owes the city (their bytes are stored), so each look writes whatever taking did.
+    """
 
     def __init__(self, gw: Gateway, city: str, engine: "Engine", rescan_seconds: float) -> None:
         super().__init__(name=f"city-{city}", daemon=True)
-        self.gw, self.city, self.engine, self.rescan = gw, city, engine, rescan_seconds
+        self.gw, self.city, self.engine = gw, city, engine
         self.transport = gw.transports[city]
         # A transport with its own pace (SFTP's poll_interval) sets it; the rescan otherwise.
-        self.rescan = getattr(self.transport, "poll_interval", None) or rescan_seconds
+        self.rescan = self.transport.poll_interval or rescan_seconds
         self.wake = threading.Event()
         self.retired = threading.Event()  # set by a reload that removes or replaces this city
-        self.failures = 0
+        self.failures = 0  # failed looks in a row: the back-off
 
     def run(self) -> None:
-        clean = getattr(self.transport, "clean_temporaries", None)
-        if clean is not None:
-            try:
-                clean()
-            except OSError as exc:
-                events.emit("clean_failed", city=self.city, error=str(exc))
-        watch = getattr(self.transport, "watch", None)
-        if watch is not None:
-            try:
-                watch(self.wake.set)
-            except Exception as exc:  # inotify limits: the rescan still covers it, only slower
-                events.alert("watch_unavailable", city=self.city, error=str(exc))
+        log = self.gw.log
+        try:
+            self.transport.clean_temporaries()
+        except (OSError, TransportError) as exc:
+            log.emit("clean_failed", city=self.city, error=str(exc))
+        try:
+            self.transport.watch(self.wake.set)
+        except Exception as exc:  # inotify limits: the rescan still covers it, only slower
+            log.alert("watch_unavailable", city=self.city, error=str(exc))
         while not self.engine.stopping.is_set() and not self.retired.is_set():
             if not self.engine.leases.holds(self.city):  # another instance polls this drop now
                 self.wake.wait(min(self.rescan, self.gw.lease_seconds / 3))
                 self.wake.clear()
                 continue
-            try:
-                report = capture_city(self.gw, self.transport, lambda: self.engine.leases.holds(self.city))
-                if report.captured:
-                    self.engine.wake.set()
-                flush_city(self.gw, self.transport)
-                self.failures = 0
-                self.engine.contacts.success(self.city, utc_now())
-                timeout = min(self.rescan, 1.0) if report.waiting else self.rescan  # growing files: look again soon
-            except TransportError as exc:
-                self.failures = drop_failed(self.engine.contacts, self.city, exc)
-                timeout = min(self.rescan * 2 ** min(self.failures, 6), 300)
-            except Exception as exc:  # never let one city's surprise end its thread silently
-                self.failures += 1
-                events.alert("city_worker_error", city=self.city, error=repr(exc))
-                timeout = min(self.rescan * 2 ** min(self.failures, 6), 300)
+            timeout = self.look()
             self.wake.wait(timeout)
             self.wake.clear()
         self.transport.close()
+
+    def look(self) -> float:
+        """Take what is ready, then write what is owed whatever taking did; the seconds until the next look."""
+        soon = False
+        try:
+            report = capture_city(self.gw, self.transport, lambda: self.engine.leases.holds(self.city))
+            soon = report.waiting > 0  # growing files: look again soon
+            if report.captured:
+                self.engine.wake.set()
+            self.engine.spool_space.recovered(self.gw.log)
+        except TransportError as exc:
+            return self._failed(exc)
+        except OSError as exc:
+            if exc.errno not in NO_SPACE:
+                return self._failed(exc)
+            self.engine.spool_space.full(self.gw.log, self.city, exc)  # the files wait in the drop
+            soon = True
+        except Exception as exc:  # never let one city's surprise end its thread silently
+            return self._failed(exc)
+        try:
+            flush_city(self.gw, self.transport)
+        except Exception as exc:
+            return self._failed(exc)
+        self.failures = 0
+        self.engine.contacts.success(self.city, utc_now())
+        return min(self.rescan, 1.0) if soon else self.rescan
+
+    def _failed(self, exc: Exception) -> float:
+        if isinstance(exc, TransportError):
+            self.failures = drop_failed(self.gw.log, self.engine.contacts, self.city, exc)
+        else:
+            self.failures += 1
+            self.gw.log.alert("city_worker_error", city=self.city, error=repr(exc))
+        return min(self.rescan * 2 ** min(self.failures, 6), 300)
+
+
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class SpoolSpace:
+    """Whether the spool could take files lately: one `spool_full` alert when it fills (whichever city's file
+    hit it first), one `spool_recovered` event when a file is taken again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._full = False
+
+    def full(self, log: EventLog, city: str, exc: OSError) -> None:
+        with self._lock:
+            first, self._full = not self._full, True
+        if first:
+            log.alert("spool_full", city=city, error=str(exc))
+
+    def recovered(self, log: EventLog) -> None:
+        with self._lock:
+            was, self._full = self._full, False
+        if was:
+            log.emit("spool_recovered")
+
+
+class EngineFailure:
+    """The engine's failing steps: one `engine_error` alert per cause until a step succeeds again, and a wait
+    that doubles (to ENGINE_BACKOFF_MAX) so a broken ledger is not hammered every second."""
+
+    def __init__(self) -> None:
+        self.cause: str | None = None
+        self.wait = 0.0
+
+    def failed(self, log: EventLog, exc: Exception) -> float:
+        cause = f"{type(exc).__name__}: {exc}"
+        if cause != self.cause:
+            log.alert("engine_error", error=repr(exc))
+            self.cause = cause
+        self.wait = min(max(self.wait * 2, 1.0), ENGINE_BACKOFF_MAX)
+        return self.wait
+
+    def succeeded(self, log: EventLog) -> None:
+        if self.cause is not None:
+            log.emit("engine_recovered", cause=self.cause)
+        self.cause, self.wait = None, 0.0
+
+
+ENGINE_BACKOFF_MAX = 60.0
 
 
 class Engine:
@@ -207,17 +278,23 @@ class Engine:
         self.stopping = threading.Event()
         self.workers = {city: CityWorker(gw, city, self, rescan_seconds) for city in gw.transports}
         self.contacts = ContactBoard()  # per-city last contact: health, metrics, console
+        self.spool_space = SpoolSpace()
+        self.failure = EngineFailure()
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.leases = Leases(self)
 
+    def claim(self) -> None:
+        """Join the ledger's instances: a second instance on SQLite is refused here (AnotherInstance), before
+        anything is written, cleaned or served."""
+        self.leases.renew()
+
     def start(self) -> None:
-        self.leases.renew()  # first, so that a second instance on SQLite is refused before it does anything
-        events.emit("started", cities=sorted(self.workers), workers=getattr(self.gw.checker, "workers", 1),
-                    by=self.gw.instance)
+        if not self.leases.renewed > float("-inf"):
+            self.claim()
+        self.gw.log.emit("started", cities=sorted(self.workers), workers=self.gw.checker.workers, by=self.gw.instance)
         self.leases.start()
-        wait_owed = getattr(self.gw.ledger, "wait_owed", None)
-        if wait_owed is not None:
-            OwedListener(self, wait_owed).start()
+        if self.gw.ledger.notifies_owed:
+            OwedListener(self, self.gw.ledger.wait_owed).start()
         for worker in self.workers.values():
             worker.start()
 
@@ -254,6 +331,10 @@ class Engine:
                 worker.join(timeout=STOP_TIMEOUT)
         self.contacts.forget(city)
 
+    def wake_city(self, city: str) -> None:
+        """Its worker writes what is owed now (a resend asked by hand, from the CLI or the console)."""
+        self._wake_owed({city})
+
     def step(self) -> None:
         self._run_calls()
         processed = process_pending(self.gw, on_owed=self._wake_owed)
@@ -267,22 +348,21 @@ class Engine:
         for city in owed:
             if city in self.workers:
                 self.workers[city].wake.set()
-        announce = getattr(self.gw.ledger, "announce_owed", None)
         elsewhere = {city for city in owed if not self.leases.holds(city)}
-        if announce is not None and elsewhere:
-            announce(elsewhere)  # held by another instance: it writes them now, not at its next rescan
+        if elsewhere and self.gw.ledger.notifies_owed:
+            self.gw.ledger.announce_owed(sorted(elsewhere))  # held by another instance: it writes them now
 
     def set_retention(self, retention: RetentionPolicy | None) -> None:
         """At start and on reload: purge per `retention` (None or all keys off: never)."""
         enabled = retention is not None and retention.enabled
-        self.purger = Scheduler(self.gw.ledger, self.gw.spool, retention) if enabled else None  # type: ignore[arg-type]
+        self.purger = Scheduler(self.gw.ledger, self.gw.spool, retention, self.gw.log) if enabled else None  # type: ignore[arg-type]
 
     def _purge(self) -> None:
         """Retention, hourly (gateway/service/retention.py); a failure is alerted and tried at the next hour."""
         try:
             self.purger.maybe_run(self.gw.clock())  # type: ignore[union-attr]
         except Exception as exc:
-            events.alert("purge_failed", error=repr(exc))
+            self.gw.log.alert("purge_failed", error=repr(exc))
 
     def run_forever(self) -> None:
         self.start()
@@ -291,8 +371,9 @@ class Engine:
                 try:
                     self.step()
                 except Exception as exc:
-                    events.alert("engine_error", error=repr(exc))
-                    time.sleep(1)
+                    self.stopping.wait(self.failure.failed(self.gw.log, exc))
+                    continue
+                self.failure.succeeded(self.gw.log)
                 self.wake.wait(min(self.rescan, 1.0))
                 self.wake.clear()
         finally:
@@ -310,5 +391,5 @@ class Engine:
             try:
                 self.gw.ledger.leave(self.gw.instance)  # the others take over at once, not after the lease
             except Exception as exc:
-                events.alert("ledger_unreachable", error=repr(exc))
+                self.gw.log.alert("ledger_unreachable", error=repr(exc))
         self.gw.checker.close()

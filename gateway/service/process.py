@@ -14,15 +14,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.ledger import Capture, LedgerTx, MessageRecord
+from gateway.service.ports.ledger import Capture, LedgerTx, MessageRecord
 from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import AWAITING_RECEIPT, Event, State
 from gateway.domain.settlement import Dispute, DisputeAnswer
-from gateway.service import events
 from gateway.service.context import Gateway
-from gateway.service.ports import CheckOutcome, Checked, PooledChecker
+from gateway.service.ports.checks import CheckOutcome, Checked, Checker
+from gateway.service.unit_of_work import CommittedEvents
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
@@ -62,32 +62,14 @@ POLL_SECONDS = 0.05  # while a pool slot is free, how often the ledger is asked 
 
 
 def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], None] | None = None) -> ProcessReport:
-    """Process every capture not processed yet. With a pool (workers > 1) checks flow: several in flight, each
-    decided as it ends, `on_owed` told at once which cities are owed files. In process (workers = 1), `batch` at a
-    time: a large file holds the single worker and everything behind it (workers >= 2 is the answer)."""
-    if getattr(gw.checker, "workers", 1) > 1 and hasattr(gw.checker, "submit"):
-        return _process_flowing(gw, gw.checker, batch, on_owed or (lambda cities: None))  # type: ignore[arg-type]
-    report = ProcessReport()
-    while True:
-        # Leased to this instance (others skip them); a lease that runs out lets another instance take over.
-        pending = gw.ledger.claim_captures(gw.instance, batch, gw.lease_seconds)
-        if not pending:
-            return report
-        fresh = [capture for capture in pending if not _replay_duplicate(gw, capture, report)]
-        if fresh:
-            now = gw.clock()
-            outcomes = gw.checker.check_many([gw.spool.read("inbox", c.sha256) for c in fresh], now)
-            for capture, outcome in zip(fresh, outcomes):
-                # Asked again: the same bytes may have come twice in one batch.
-                if not _replay_duplicate(gw, capture, report):
-                    _decide(gw, capture, outcome, report)
-
-
-def _process_flowing(gw: Gateway, checker: PooledChecker, batch: int, on_owed: Callable[[set[str]], None]) -> ProcessReport:
-    """Keep up to 2 x workers checks in the pool and decide each in the order they end: decisions of different
-    files are independent (the ledger serialises them; a duplicate is asked again right before deciding), so a
-    110 MB claim checked for 15 s holds back nothing else. Nothing is marked processed before its decision
-    commits: a crash with checks in flight only means they are checked again."""
+    """Process every capture not processed yet, in one flow whatever the number of workers: up to 2 x workers
+    checks in flight, each decided as it ends (decisions of different files are independent: the ledger
+    serialises them, and a duplicate is asked again right before deciding), `on_owed` told at once which cities
+    are owed files. With a pool a 110 MB claim checked for 15 s holds back nothing else; in process (one
+    worker) a large file holds the single worker and everything behind it (workers >= 2 is the answer).
+    Nothing is marked processed before its decision commits: a crash with checks in flight re-checks them."""
+    checker: Checker = gw.checker
+    tell = on_owed or (lambda cities: None)
     report = ProcessReport()
     slots = 2 * checker.workers
     flight: dict[Future[Checked], Capture] = {}
@@ -95,20 +77,20 @@ def _process_flowing(gw: Gateway, checker: PooledChecker, batch: int, on_owed: C
     asked = float("-inf")
 
     def settle(capture: Capture, checked: Checked | None) -> bool:
-        """Whether `capture` is a duplicate (answered as one); if not, decided by `checked` when it is given.
-        The cities owed files are told at once, not when the flow runs dry."""
+        """Whether `capture` is a duplicate (answered as one); if not, decided by `checked` when it is given."""
         one = ProcessReport()
         duplicate = _replay_duplicate(gw, capture, one)
         if not duplicate and checked is not None:
             _decide(gw, capture, checked.outcome, one, checked.ack)
         report.add(one)
         if one.cities_owed:
-            on_owed(one.cities_owed)
+            tell(one.cities_owed)
         return duplicate
 
     while True:
         if len(flight) < slots and (not waiting or time.monotonic() - asked >= POLL_SECONDS):
             keys = {capture.key for capture in flight.values()}
+            # Leased to this instance (others skip them); a lease that runs out lets another instance take over.
             claimed = gw.ledger.claim_captures(gw.instance, len(flight) + batch, gw.lease_seconds)
             waiting = [capture for capture in claimed if capture.key not in keys]
             asked = time.monotonic()
@@ -116,7 +98,7 @@ def _process_flowing(gw: Gateway, checker: PooledChecker, batch: int, on_owed: C
         for capture in list(waiting):
             if len(flight) >= slots:
                 break
-            if capture.size > LARGE_BYTES and large >= checker.workers - 1:
+            if checker.workers > 1 and capture.size > LARGE_BYTES and large >= checker.workers - 1:
                 continue  # stays claimed and waiting: the last worker is kept for small files
             waiting.remove(capture)
             if settle(capture, None):
@@ -132,34 +114,60 @@ def _process_flowing(gw: Gateway, checker: PooledChecker, batch: int, on_owed: C
 
 
 def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> bool:
-    """The same bytes from the same drop again: answer again with the stored reply, deliver nothing."""
-    with gw.ledger.unit_of_work() as tx:
+    """The same bytes from the same drop again: answer again with the stored reply, deliver nothing; except a
+    message that FAILED (no receipt after every resend), whose re-drop is its sender's own resend request."""
+    with gw.unit_of_work() as (tx, events):
         if not tx.capture_pending(capture.key):
             return True  # decided already, by an instance that held it before its lease ran out
         earlier = tx.message_by_sha(capture.sha256, capture.city)
         if earlier is None or earlier.state is State.RECEIVED:
             return False
-        replayed = 0
-        for out in tx.outgoing_of(earlier.key):
-            # A reply purged after its retention is not replayed (nothing to write; the ledger says purged).
-            if out.kind in ("ack", "nack") and out.city == capture.city and gw.spool.exists(out.area, out.sha256):
-                tx.add_outgoing(out.city, out.name, out.area, out.sha256, out.kind, out.message_key, gw.clock())
-                replayed += 1
-                break
+        now = gw.clock()
+        if earlier.state is State.FAILED:
+            _resend_on_redrop(gw, tx, events, earlier, now)
+            report.cities_owed.update({capture.city, earlier.receiver})  # type: ignore[arg-type]
+        else:
+            for out in tx.outgoing_of(earlier.key):
+                # A reply purged after its retention is not replayed (nothing to write; the ledger says purged).
+                if out.kind in ("ack", "nack") and out.city == capture.city and gw.spool.exists(out.area, out.sha256):
+                    tx.add_outgoing(out.city, out.name, out.area, out.sha256, out.kind, out.message_key, now)
+                    report.cities_owed.add(capture.city)
+                    break
         tx.mark_capture_processed(capture.key, earlier.key)
-        tx.record_event(gw.clock(), "duplicate", capture.city,
+        tx.record_event(now, "duplicate", capture.city,
                         {"id": earlier.message_id, "name": capture.name, "sha256": capture.sha256})
+        events.emit("duplicate", id=earlier.message_id, city=capture.city, name=capture.name, state=earlier.state.value)
     report.duplicates += 1
-    if replayed:
-        report.cities_owed.add(capture.city)
-    events.emit("duplicate", id=earlier.message_id, city=capture.city, name=capture.name, state=earlier.state.value)
     return True
 
 
+REDROP_NOTE = "再次投递：发送方重新提交了已失败的报文 / delivered again: the sender dropped the failed message again"
+
+
+def _resend_on_redrop(gw: Gateway, tx: LedgerTx, events: CommittedEvents, message: MessageRecord, now: datetime) -> None:
+    """A FAILED message dropped again by its sender: delivered again now (as `ltcgw resend` would), and the
+    sender answered with a new ACK saying so, not the old one that reads as if nothing had gone wrong."""
+    tx.transition(message.key, Event.RESEND_REQUESTED, now, f"{message.drop_city} dropped it again after it failed")
+    if not any(o.kind == "delivery" and o.written_at is None and not o.cancelled for o in tx.outgoing_of(message.key)):
+        tx.add_outgoing(message.receiver, message.delivery_name, "inbox", message.sha256, "delivery", message.key, now)  # type: ignore[arg-type]
+    header = _header_of(message)
+    ack = gw.replies.ack(header, message.sha256, now, note=REDROP_NOTE)
+    name = reply_name(tx, message.drop_city, "ACK", header, message.sha256)
+    tx.add_outgoing(message.drop_city, name, "outbox", gw.spool.store("outbox", ack), "ack", message.key, now)
+    events.emit("resend_requested", id=message.message_id, receiver=message.receiver, by=message.drop_city)
+
+
+def _header_of(message: MessageRecord) -> Header:
+    """The header of a message that passed, as the ledger keeps it (what an ACK needs of what it answers)."""
+    return Header(message.message_id, MessageType(message.type), message.sender, message.receiver,  # type: ignore[arg-type]
+                  message.period, message.serial, message.revision, message.received_at)  # type: ignore[arg-type]
+
+
 def ack_owed(outcome: CheckOutcome) -> bool:
-    """A valid attachment under a trusted header is answered with an ACK (if routing lets it through)."""
+    """A valid city document (an attachment or an entitlement document) under a trusted header is answered with
+    an ACK (if routing lets it through)."""
     header = outcome.header
-    return header is not None and outcome.header_trusted and outcome.valid and header.type.is_attachment
+    return header is not None and outcome.header_trusted and outcome.valid and header.type.is_city_document
 
 
 def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport, ack: bytes | None = None) -> None:
@@ -170,7 +178,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
     # nothing slow belongs inside one.
     if ack is None and ack_owed(outcome):
         ack = gw.replies.ack(header, capture.sha256, now)  # type: ignore[arg-type]
-    with gw.ledger.unit_of_work() as tx:
+    with gw.unit_of_work() as (tx, events):
         if not tx.capture_pending(capture.key):
             return  # another instance decided it while this one checked (its lease had run out)
         message = tx.add_message(capture, header, now)
@@ -178,7 +186,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
         decision: routing.Decision | None = None
         # Routing is asked whenever the header is signed, so that a NACK lists every finding at once.
         if header is not None and outcome.header_trusted:
-            if not header.type.is_reply:
+            if header.type.is_city_document or header.type.is_dispute:
                 same = (
                     capture.city, header, capture.sha256, gw.cities,
                     [_known(m) for m in tx.messages_by_id(header.message_id) if m.key != message.key],
@@ -195,15 +203,15 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 decision = routing.decide_reply(capture.city, header, gw.cities, answered)
             findings += decision.findings
         if not outcome.valid or decision is None or not decision.route:
-            _reject(gw, tx, message, header, findings, now)
+            _reject(gw, tx, events, message, header, findings, now)
             report.rejected += 1
             report.cities_owed.add(capture.city)
         elif header.type is MessageType.RECEIPT:
-            _forward_receipt(gw, tx, message, header, outcome, decision, now)
+            _forward_receipt(gw, tx, events, message, header, outcome, decision, now)
             report.receipts += 1
             report.cities_owed.add(header.receiver)
         else:
-            _route(gw, tx, message, header, decision, now, ack)
+            _route(gw, tx, events, message, header, decision, now, ack)
             report.routed += 1
             report.cities_owed.update({capture.city, header.receiver})
         tx.mark_capture_processed(capture.key, message.key)
@@ -239,7 +247,7 @@ def _named_settlements(tx: LedgerTx, header: Header, document: object) -> list |
     return named
 
 
-def _reject(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header | None, findings: list[Finding], now: datetime) -> None:
+def _reject(gw: Gateway, tx: LedgerTx, events: CommittedEvents, message: MessageRecord, header: Header | None, findings: list[Finding], now: datetime) -> None:
     if not findings:  # a checker must say why; never NACK with an empty list
         findings = [Finding("envelope.invalid", "the file could not be checked")]
     tx.set_findings(message.key, [f.as_dict() for f in findings])
@@ -253,7 +261,7 @@ def _reject(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header | 
     events.alert("file_quarantined", **_fields(message, header), codes=codes, cause="NACK")
 
 
-def _route(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, decision: routing.Decision, now: datetime,
+def _route(gw: Gateway, tx: LedgerTx, events: CommittedEvents, message: MessageRecord, header: Header, decision: routing.Decision, now: datetime,
            ack: bytes | None = None) -> None:
     tx.transition(message.key, Event.CHECK_PASSED, now, f"checks passed; routed to {header.receiver}")
     for key in decision.supersedes:
@@ -270,7 +278,7 @@ def _route(gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, de
 
 
 def _forward_receipt(
-    gw: Gateway, tx: LedgerTx, message: MessageRecord, header: Header, outcome: CheckOutcome,
+    gw: Gateway, tx: LedgerTx, events: CommittedEvents, message: MessageRecord, header: Header, outcome: CheckOutcome,
     decision: routing.Decision, now: datetime,
 ) -> None:
     """A valid receipt closes the message it answers and goes byte for byte to that message's sender."""

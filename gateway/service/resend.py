@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.domain.lifecycle import Event, State, on_receipt_timeout
-from gateway.service import events
 from gateway.service.context import Gateway
 
 
@@ -28,7 +27,7 @@ def resend_due(gw: Gateway) -> ResendReport:
     """Ask the schedule about every delivered message still waiting for its receipt."""
     report = ResendReport()
     now = gw.clock()
-    with gw.ledger.unit_of_work() as tx:
+    with gw.unit_of_work() as (tx, events):
         for message in tx.messages_in([State.DELIVERED]):
             if message.last_delivered_at is None:
                 continue
@@ -38,6 +37,8 @@ def resend_due(gw: Gateway) -> ResendReport:
                 tx.add_outgoing(message.receiver, message.delivery_name, "inbox", message.sha256, "delivery", message.key, now)
                 report.resent.append(message.message_id)
                 report.cities_owed.add(message.receiver)
+                events.emit("resend_due", id=message.message_id)
+                events.alert("receipt_overdue", id=message.message_id)
             elif event is Event.RETRIES_EXHAUSTED:
                 tx.transition(message.key, event, now, f"no receipt after {message.deliveries} deliveries")
                 tx.record_event(now, "alert", message.receiver, {
@@ -45,18 +46,14 @@ def resend_due(gw: Gateway) -> ResendReport:
                     "deliveries": message.deliveries,
                 })
                 report.failed.append(message.message_id)
-    for message_id in report.resent:
-        events.emit("resend_due", id=message_id)
-        events.alert("receipt_overdue", id=message_id)
-    for message_id in report.failed:
-        events.alert("message_failed", id=message_id, cause="receipt_missing")
+                events.alert("message_failed", id=message.message_id, cause="receipt_missing")
     return report
 
 
 def resend_by_hand(gw: Gateway, message_id: str, cause: str = "operator: ltcgw resend") -> str:
     """Deliver a message again now (RESEND_REQUESTED); returns the city it goes to."""
     now = gw.clock()
-    with gw.ledger.unit_of_work() as tx:
+    with gw.unit_of_work() as (tx, events):
         candidates = [m for m in tx.messages_by_id(message_id) if m.state in (State.DELIVERED, State.WAITING_FOR_RETRY, State.FAILED)]
         if not candidates:
             states = [m.state.value for m in tx.messages_by_id(message_id)]
@@ -67,5 +64,5 @@ def resend_by_hand(gw: Gateway, message_id: str, cause: str = "operator: ltcgw r
         tx.transition(message.key, Event.RESEND_REQUESTED, now, cause)
         if not any(o.kind == "delivery" and o.written_at is None and not o.cancelled for o in tx.outgoing_of(message.key)):
             tx.add_outgoing(message.receiver, message.delivery_name, "inbox", message.sha256, "delivery", message.key, now)
-    events.emit("resend_requested", id=message_id, receiver=message.receiver)
+        events.emit("resend_requested", id=message_id, receiver=message.receiver)
     return message.receiver

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from adapters.ledger import Ledger
+from gateway.service.ports.ledger import Ledger
 from gateway.domain.retention import Purge, RetentionPolicy, capture_holder, decide, message_holder, write_holder
-from gateway.service import events
+from gateway.service.ports.events import EventLog
+from gateway.service.ports.spool import Spool
 
 PURGED = "purged"  # the event kind in the ledger
 # Bytes stored this recently (wall clock) are never purged: a file captured while the purge was deciding has its
@@ -50,7 +51,7 @@ def due(ledger: Ledger, policy: RetentionPolicy, now: datetime) -> list[Purge]:
     return decide(holders, now)
 
 
-def purge(ledger: Ledger, spool, policy: RetentionPolicy, now: datetime, *, dry_run: bool = False) -> PurgeReport:
+def purge(ledger: Ledger, spool: Spool, policy: RetentionPolicy, now: datetime, *, dry_run: bool = False) -> PurgeReport:
     """Delete what is due (`dry_run`: only say what) and record one `purged` event per file deleted."""
     report = PurgeReport(dry_run=dry_run)
     fresh = datetime.now(timezone.utc) - FRESH
@@ -77,7 +78,7 @@ def purged_at(ledger: Ledger, sha256: str, area: str = "inbox") -> datetime | No
                    if detail.get("sha256") == sha256 and detail.get("area", "inbox") == area)
 
 
-def original_purged_at(ledger: Ledger, spool, sha256: str) -> datetime | None:
+def original_purged_at(ledger: Ledger, spool: Spool, sha256: str) -> datetime | None:
     """When a message's original was purged; None while its bytes are in the spool (kept, or come again)."""
     return None if spool.exists("inbox", sha256) else purged_at(ledger, sha256)
 
@@ -89,8 +90,8 @@ def _latest(times: Iterable[datetime]) -> datetime | None:
 class Scheduler:
     """The daemon's periodic purge: at start, then every `policy.every`; cheap when nothing is due."""
 
-    def __init__(self, ledger: Ledger, spool, policy: RetentionPolicy) -> None:
-        self.ledger, self.spool, self.policy = ledger, spool, policy
+    def __init__(self, ledger: Ledger, spool: Spool, policy: RetentionPolicy, log: EventLog) -> None:
+        self.ledger, self.spool, self.policy, self.log = ledger, spool, policy, log
         self.next_at: datetime | None = None
 
     def maybe_run(self, now: datetime) -> PurgeReport | None:
@@ -99,5 +100,5 @@ class Scheduler:
         self.next_at = now + self.policy.every
         report = purge(self.ledger, self.spool, self.policy, now)
         if report.purged or report.kept:
-            events.emit(PURGED, files=len(report.purged), kept=report.kept)  # the transfer log says it ran
+            self.log.emit(PURGED, files=len(report.purged), kept=report.kept)  # the transfer log says it ran
         return report

@@ -25,15 +25,15 @@ from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from adapters.ledger import Ledger
-from adapters.spool import Spool
-from gateway.config import ConsoleSettings
+from gateway.service.ports.ledger import Ledger
+from gateway.service.ports.spool import Spool
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import RetryPolicy, State
-from gateway.service import events
+from gateway.service.ports.events import EventLog
 from gateway.service.context import utc_now
 from gateway.service.retention import original_purged_at
 from gateway.web import queries
+from gateway.web.settings import ConsoleSettings
 from gateway.web.security import SECURITY_HEADERS, CsrfTokens, allowed_hosts, is_loopback, token_matches
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -80,11 +80,11 @@ def _span(seconds: int) -> str:
 class ConsoleApp:
     """The WSGI callable. `resend` is None when the console runs alone (`ltcgw console`): then read-only."""
 
-    def __init__(self, ledger: Ledger, spool: Spool, *, policy: RetryPolicy, cities: dict[str, str],
+    def __init__(self, ledger: Ledger, spool: Spool, log: EventLog, *, policy: RetryPolicy, cities: dict[str, str],
                  settings: ConsoleSettings, resend: Resend | None = None,
                  clock: Callable[[], datetime] = utc_now, page_size: int = 50,
                  contacts: Callable[[], Mapping[str, Any]] | None = None) -> None:
-        self.ledger, self.spool, self.policy, self.cities = ledger, spool, policy, cities
+        self.ledger, self.spool, self.log, self.policy, self.cities = ledger, spool, log, policy, cities
         self.contacts = contacts  # the daemon's per-city contact board (ContactBoard.snapshot), inside `ltcgw run`
         self.settings, self.resend, self.clock, self.page_size = settings, resend, clock, page_size
         self.csrf = CsrfTokens()
@@ -93,7 +93,11 @@ class ConsoleApp:
         self.env = Environment(loader=PackageLoader("gateway.web", "templates"),
                                autoescape=select_autoescape(default=True, default_for_string=True))
         self.env.filters["when"] = _when
-        self.env.globals.update(city_name=lambda code: cities.get(code, code) if code else "—", mask=self.mask)
+        self.env.globals.update(city_name=lambda code: self.cities.get(code, code) if code else "—", mask=self.mask)
+
+    def configure(self, cities: dict[str, str], policy: RetryPolicy) -> None:
+        """A reload: city names and the retry schedule as configured now (pages read them per request)."""
+        self.cities, self.policy = dict(cities), policy
 
     def listening_on(self, host: str, port: int) -> None:
         """Accept only these Host headers on loopback (DNS rebinding); the real port is known once bound."""
@@ -114,7 +118,7 @@ class ConsoleApp:
         except HttpError as exc:
             response = self.page(exc.status, "error.html", message=exc.message)
         except Exception as exc:  # a page must never leak a stack trace (or a document's content)
-            events.alert("console_error", error=type(exc).__name__)
+            self.log.alert("console_error", error=type(exc).__name__)
             response = self.page(HTTPStatus.INTERNAL_SERVER_ERROR, "error.html", message="internal error (logged)")
         headers = [*SECURITY_HEADERS, ("Cache-Control", "no-store"), *response.headers]
         headers.append(("Content-Length", str(len(response.body))))
@@ -201,7 +205,7 @@ class ConsoleApp:
         if action == "original" and not self.can_download:
             raise HttpError(HTTPStatus.FORBIDDEN, "refused: downloads need a console token file ([console] token_file)")
         if not token_matches(form.get("token", ""), self.settings.token_file):
-            events.alert("console_token_refused", name=action, sha256=sha256)
+            self.log.alert("console_token_refused", name=action, sha256=sha256)
             raise HttpError(HTTPStatus.FORBIDDEN, "refused: the operator token is missing or wrong")
         key = int(query["key"]) if query.get("key", "").isdigit() else None
         view = queries.message_view(self.ledger, sha256, self.policy, key)
@@ -219,7 +223,7 @@ class ConsoleApp:
             when = f" on {purged.date().isoformat()}" if purged else ""
             raise HttpError(HTTPStatus.GONE, f"the original was purged{when} after its retention; "
                                              "the ledger keeps its record") from None
-        events.emit("console_download", id=record.message_id, sha256=record.sha256, size=len(data))
+        self.log.emit("console_download", id=record.message_id, sha256=record.sha256, size=len(data))
         name = record.delivery_name or f"{record.sha256}.xml"
         return Response(HTTPStatus.OK, data, [
             ("Content-Type", "application/octet-stream"),
@@ -234,7 +238,7 @@ class ConsoleApp:
             city = self.resend(record.message_id)
         except UnknownMessage as exc:
             raise HttpError(HTTPStatus.CONFLICT, str(exc)) from None
-        events.emit("console_resend", id=record.message_id, receiver=city)
+        self.log.emit("console_resend", id=record.message_id, receiver=city)
         target = f"/message/{record.sha256}?" + urlencode({"note": "resent", **({"key": key} if key else {})})
         return Response(HTTPStatus.SEE_OTHER, b"", [("Location", target)])
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from adapters.ledger import Ledger, MessageRecord, Outgoing, TransitionRecord
+from gateway.service.ports.ledger import Ledger, MessageRecord, Outgoing, TransitionRecord
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, RetryPolicy, State
 
 ATTACHMENTS = frozenset({"A1", "A2", "A3", "A4", "A5"})

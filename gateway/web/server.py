@@ -32,6 +32,7 @@ class ConsoleServer:
     """The console on `host:port` (port 0: a free one, see `.port`), served by a background thread."""
 
     def __init__(self, app: ConsoleApp, host: str, port: int) -> None:
+        self.app = app
         server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
         self.httpd = make_server(host, port, app, server_class=server_class, handler_class=_QuietHandler)
         self.host = host

@@ -11,7 +11,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from gateway.bootstrap import _check_in_worker
+from adapters.checker import _check_in_worker
 
 
 def gated_check(data: bytes, now: datetime):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 
+from gateway.bootstrap import build_checker
 from gateway.config import load_config
 from gateway.demo import CitySystem
 from gateway.documents.check import check_message
@@ -232,7 +234,7 @@ def test_refused_drop_entries_are_recorded_and_alerted_once(workspace, tmp_path,
 def test_checks_in_a_process_pool_give_the_same_outcomes(tmp_path, _template) -> None:
     shutil.copytree(_template, tmp_path / "keys")
     ws = Workspace(tmp_path, [JINAN, ZIBO], retry=["10m"])
-    ws.gw.checker.workers = 2
+    ws.gw.checker = build_checker(replace(ws.config, workers=2))
     zibo = ws.cities[ZIBO]
     sent = [zibo.send(MessageType.A3, JINAN, PERIOD, seed=30 + i)[0] for i in range(4)]
     header, data = zibo.pack(MessageType.A3, JINAN, PERIOD, seed=40)

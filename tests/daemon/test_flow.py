@@ -7,7 +7,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-import gateway.bootstrap
+import adapters.checker
 import gateway.service.process
 from gateway.config import load_config
 from gateway.demo import CitySystem
@@ -32,7 +32,7 @@ def test_a_held_large_check_does_not_hold_back_small_claims(tmp_path: Path, _tem
     monkeypatch.setenv("LTCGW_TEST_GATE", str(gate))
     monkeypatch.setenv("LTCGW_TEST_GATE_HOLD", "SLOW-1,SLOW-2")
     monkeypatch.setattr(gateway.service.process, "LARGE_BYTES", threshold)  # both SLOW claims count as large
-    monkeypatch.setattr(gateway.bootstrap, "_check_in_worker", gated_check)  # the pool's task, taken at build
+    monkeypatch.setattr(adapters.checker, "_check_in_worker", gated_check)  # the pool's task, taken at build
     started = [Path(f"{gate}.started.SLOW-{i}") for i in (1, 2)]
 
     with running_daemon(config, rescan_seconds=0.2) as gw:

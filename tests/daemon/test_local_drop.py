@@ -9,7 +9,7 @@ import time
 import pytest
 
 from adapters.local import LocalTransport
-from adapters.transport import Transport, TransportError
+from gateway.service.ports.transport import Transport, TransportError
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from adapters.spool import Spool, TooLarge
+from adapters.spool import FolderSpool
+from gateway.service.ports.spool import TooLarge
 from adapters.sqlite_ledger import MIGRATIONS, SqliteLedger
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.lifecycle import Event, IllegalTransition, State
@@ -94,7 +95,7 @@ def test_readers_see_committed_state_while_a_writer_holds_the_lock(tmp_path) -> 
 
 
 def test_spool_is_content_addressed_durable_and_bounded(tmp_path) -> None:
-    spool = Spool(tmp_path)
+    spool = FolderSpool(tmp_path)
     sha = spool.store("outbox", b"<ack/>")
     assert spool.store("outbox", b"<ack/>") == sha and spool.read("outbox", sha) == b"<ack/>"
     got, size = spool.receive(lambda f: f.write(b"12345"))

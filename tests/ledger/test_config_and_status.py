@@ -8,7 +8,7 @@ import pytest
 
 from adapters.migrations import migrations
 from adapters.postgres_ledger import PostgresLedger
-from adapters.spool import DatabaseSpool, Spool
+from adapters.spool import DatabaseSpool, FolderSpool
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.bootstrap import open_ledger, open_spool
 from gateway.config import check_config
@@ -57,7 +57,7 @@ def test_sqlite_stays_the_default_and_a_sqlite_url_names_its_file(tmp_path, keys
     assert problems == [] and config.ledger_url is None and config.spool_store == "folder"
     assert config.ledger_path == tmp_path / "state" / "l.sqlite3"
     ledger = open_ledger(config)
-    assert isinstance(ledger, SqliteLedger) and isinstance(open_spool(config, ledger), Spool)
+    assert isinstance(ledger, SqliteLedger) and isinstance(open_spool(config, ledger), FolderSpool)
     ledger.close()
 
 

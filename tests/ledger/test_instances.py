@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from adapters.ledger import AnotherInstance
+from gateway.service.ports.ledger import AnotherInstance
 from adapters.postgres_ledger import PostgresLedger
 from adapters.sqlite_ledger import SqliteLedger
 
@@ -141,7 +141,7 @@ def test_a_restarted_database_is_reconnected_without_losing_committed_work(pg, p
 
 
 def test_metrics_show_which_instance_holds_which_drop(pg) -> None:
-    from gateway.observability.health import ContactBoard
+    from gateway.service.contacts import ContactBoard
     from gateway.observability.metrics import GatewayMetrics
 
     a, b = pg(), pg()

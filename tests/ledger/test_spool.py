@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from adapters.postgres_ledger import PostgresLedger
-from adapters.spool import DatabaseSpool, Spool, TooLarge
+from adapters.spool import DatabaseSpool, FolderSpool
+from gateway.service.ports.spool import TooLarge
 
 
 @pytest.fixture(params=["folder", "database"])
 def spool(request, tmp_path):
     if request.param == "folder":
-        yield Spool(tmp_path)
+        yield FolderSpool(tmp_path)
         return
     ledger = PostgresLedger(request.getfixturevalue("postgres_server").new_database())
     yield DatabaseSpool(ledger.connection)

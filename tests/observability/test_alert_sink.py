@@ -7,12 +7,13 @@ from pathlib import Path
 
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.observability.alerts import AlertSink, recent_alerts
-from gateway.service import events
+from gateway.observability.events import TransferLog
 
 
 def test_an_alert_raised_inside_a_unit_of_work_is_recorded_once_it_commits(tmp_path: Path) -> None:
     ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
     sink = AlertSink(ledger)
+    events = TransferLog()
     events.subscribe(sink)
     try:
         with ledger.unit_of_work() as tx:

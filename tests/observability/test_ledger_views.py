@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from adapters.ledger import Capture
+from gateway.service.ports.ledger import Capture
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.domain.lifecycle import Event
 from tests.support.postgres import postgres_server  # noqa: F401  (the session's server, shared)

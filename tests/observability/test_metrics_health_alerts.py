@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.transport import HostKeyRefused, TransportError
+from gateway.service.ports.transport import HostKeyRefused, TransportError
 from gateway.demo import CitySystem
 from gateway.documents.keys import generate_keys
 from gateway.domain.envelope import MessageType
 from gateway.observability.alerts import Webhook, WebhookSettings, expiring_certificates
-from gateway.observability.health import ContactBoard
-from gateway.service import events
+from gateway.service.contacts import ContactBoard
+from gateway.observability.events import TransferLog
 from gateway.service.daemon import drop_failed
 from tests.observability.obs_support import (
     JINAN, PERIOD, YANTAI, ZIBO, Daemon, cli, http_get, wait_for, workspace,
@@ -156,18 +156,19 @@ def test_a_refused_host_key_after_a_lost_connection_is_alerted() -> None:
     """The issue-4 note: the throttle alerts whenever the kind of failure changes, not only the first time."""
     seen: list[tuple[str, str]] = []
     listener = lambda event, fields: event == "alert" and seen.append((fields["kind"], fields["cause"]))  # noqa: E731
-    events.subscribe(listener)
+    log = TransferLog()
+    log.subscribe(listener)
     try:
         board = ContactBoard()
         for _ in range(3):
-            drop_failed(board, JINAN, TransportError("connection reset"))
-        drop_failed(board, JINAN, HostKeyRefused("offered an unknown ssh-ed25519 host key"))
-        drop_failed(board, JINAN, HostKeyRefused("offered an unknown ssh-ed25519 host key"))
-        drop_failed(board, JINAN, TransportError("connection refused"))
+            drop_failed(log, board, JINAN, TransportError("connection reset"))
+        drop_failed(log, board, JINAN, HostKeyRefused("offered an unknown ssh-ed25519 host key"))
+        drop_failed(log, board, JINAN, HostKeyRefused("offered an unknown ssh-ed25519 host key"))
+        drop_failed(log, board, JINAN, TransportError("connection refused"))
         for _ in range(4):
-            drop_failed(board, JINAN, TransportError("connection refused"))  # the 10th in a row: a reminder
+            drop_failed(log, board, JINAN, TransportError("connection refused"))  # the 10th in a row: a reminder
     finally:
-        events.unsubscribe(listener)
+        log.unsubscribe(listener)
     assert seen == [("city_unreachable", "TransportError"), ("host_key_refused", "HostKeyRefused"),
                     ("city_unreachable", "TransportError"), ("city_unreachable", "TransportError")]
     assert board.snapshot()[JINAN].failures == 10
@@ -193,9 +194,9 @@ def test_certificates_expiring_within_the_window_are_found(tmp_path: Path) -> No
 
 
 def test_the_daemon_alerts_an_expiring_pinned_certificate_once(tmp_path: Path, receiver: AlertReceiver) -> None:
-    from gateway.bootstrap import build_gateway
+    from gateway.bootstrap import build_gateway, watched
     from gateway.config import load_config
-    from gateway.observability.runtime import Runtime
+    from gateway.observability.runtime import Supervision
 
     config_path = workspace(tmp_path, [JINAN, ZIBO], f'[alerts]\nwebhook = "{receiver.url}"\ncertificate_days = 30')
     for suffix in ("key", "crt"):
@@ -203,7 +204,7 @@ def test_the_daemon_alerts_an_expiring_pinned_certificate_once(tmp_path: Path, r
     generate_keys(ZIBO, tmp_path / "keys", days=12)  # 淄博 re-keyed with a certificate good for 12 days
     config = load_config(config_path)
     gw = build_gateway(config)
-    runtime = Runtime(config, gw).start()
+    runtime = Supervision(watched(config), gw.log, gw.ledger).start()
     try:
         runtime.check_certificates()  # the twice-daily check again: no second alert for the same certificate
         wait_for(lambda: receiver.kinds(ZIBO), what="the webhook alert")

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.observability import transfer_log
 from gateway.observability.transfer_log import LogSettings
-from gateway.service import events
+from gateway.observability.events import TransferLog
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +24,7 @@ def test_json_lines_rotate_by_size_and_the_terminal_reads_as_text(tmp_path: Path
     path = tmp_path / "log" / "transfer.jsonl"
     terminal = io.StringIO()
     transfer_log.configure(LogSettings(path=path, max_bytes=4096, backups=2), stream=terminal)
+    events = TransferLog()
     for n in range(200):
         events.emit("captured", city="370300", name=f"A3_{n}_张秀英_370302195003041234.xml", size=n, sha256=f"{n:064x}")
     events.alert("city_unreachable", city="370600", error="boom", count=1)
@@ -44,6 +45,7 @@ def test_time_rotation_and_a_quiet_terminal(tmp_path: Path) -> None:
     terminal = io.StringIO()
     transfer_log.configure(LogSettings(path=tmp_path / "t.jsonl", rotate="time", when="midnight", backups=7),
                            stream=terminal, quiet=True)
+    events = TransferLog()
     handlers = logging.getLogger(transfer_log.LOGGER_NAME).handlers
     assert any(isinstance(h, logging.handlers.TimedRotatingFileHandler) for h in handlers)
     events.emit("routed", id="X1", city="370300")

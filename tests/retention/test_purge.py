@@ -139,7 +139,7 @@ def test_trace_and_console_say_the_original_was_purged(ws, monkeypatch, capsys) 
     token = ws.root / "console.token"
     token.write_text(TOKEN)
     token.chmod(0o600)
-    app = ConsoleApp(ws.gw.ledger, ws.gw.spool, policy=ws.config.retry, cities={JINAN: "济南", ZIBO: "淄博"},
+    app = ConsoleApp(ws.gw.ledger, ws.gw.spool, ws.gw.log, policy=ws.config.retry, cities={JINAN: "济南", ZIBO: "淄博"},
                      settings=ConsoleSettings(enabled=True, token_file=token))
     sha = ws.message(closed.message_id).sha256
     status, page = _call(app, "GET", f"/message/{sha}")
@@ -191,14 +191,14 @@ def test_the_daemon_purges_at_start_and_then_hourly(ws) -> None:
 
 
 def test_a_reload_applies_a_changed_retention(ws) -> None:
-    from gateway.bootstrap import reload_gateway
+    from gateway.bootstrap import Daemon
 
-    engine = Engine(ws.gw)
-    assert engine.purger is None
-    reload_gateway(engine, replace(ws.config, retention=RetentionPolicy()), ws.config)
-    assert engine.purger is not None and engine.purger.policy.spool_days == 30
-    reload_gateway(engine, ws.config, replace(ws.config, retention=RetentionPolicy()))
-    assert engine.purger is None
+    daemon = Daemon(replace(ws.config, retention=RetentionPolicy()), gw=ws.gw)
+    assert daemon.engine.purger is None
+    daemon.apply(ws.config)
+    assert daemon.engine.purger is not None and daemon.engine.purger.policy.spool_days == 30
+    daemon.apply(replace(ws.config, retention=RetentionPolicy()))
+    assert daemon.engine.purger is None
 
 
 def _call(app, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:

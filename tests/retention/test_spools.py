@@ -9,14 +9,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from adapters.postgres_ledger import PostgresLedger
-from adapters.spool import DatabaseSpool, Spool
+from adapters.spool import DatabaseSpool, FolderSpool
 from tests.support.postgres import postgres_server  # noqa: F401  (the session's server, shared)
 
 
 @pytest.fixture(params=["folder", "database"])
 def spools(request, tmp_path):
     if request.param == "folder":
-        yield Spool(tmp_path), None
+        yield FolderSpool(tmp_path), None
         return
     ledger = PostgresLedger(request.getfixturevalue("postgres_server").new_database())
     yield DatabaseSpool(ledger.connection), ledger
@@ -38,7 +38,7 @@ def test_purge_deletes_bytes_stored_before_the_cutoff_only(spools) -> None:
 
 
 def test_bytes_stored_again_count_from_then(tmp_path) -> None:
-    spool = Spool(tmp_path)
+    spool = FolderSpool(tmp_path)
     sha = spool.store("outbox", b"<nack/>")
     old = (datetime.now(timezone.utc) - timedelta(days=40)).timestamp()
     os.utime(spool.path("outbox", sha), (old, old))

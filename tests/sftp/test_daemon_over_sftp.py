@@ -18,7 +18,6 @@ from gateway.documents.envelope import file_name
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
 from gateway.entrypoints.operations import write_workspace
-from gateway.service import events
 from gateway.service.daemon import Engine
 
 from adapters.sftp import SftpTransport
@@ -133,16 +132,10 @@ def test_a_city_server_down_mid_run_delays_only_itself_and_its_backlog_drains(ov
 
 
 @pytest.fixture
-def alerts(monkeypatch) -> list[tuple[str, dict]]:
+def alerts(over_sftp) -> list[tuple[str, dict]]:
     """Every alert the daemon raises (and still logs), as (kind, fields)."""
     raised: list[tuple[str, dict]] = []
-    original = events.alert
-
-    def record(kind: str, **fields) -> None:
-        raised.append((kind, fields))
-        original(kind, **fields)
-
-    monkeypatch.setattr(events, "alert", record)
+    over_sftp.gw.log.subscribe(lambda event, fields: event == "alert" and raised.append((fields["kind"], fields)))
     return raised
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.transport import TransportError
+from gateway.service.ports.transport import TransportError
 
 
 def test_deliver_writes_the_file_and_replaces_an_older_one(sshd, connect):

@@ -12,7 +12,7 @@ import paramiko
 import pytest
 
 from adapters.sftp import SftpTransport
-from adapters.transport import HostKeyRefused, Scan, TransportError
+from gateway.service.ports.transport import HostKeyRefused, Scan, TransportError
 
 
 def eventually(call, attempts: int = 60, pause: float = 0.1):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.transport import DropFile, Scan, TransportError
+from gateway.service.ports.transport import DropFile, Scan, TransportError
 
 
 def names(files: list[DropFile]) -> list[str]:

@@ -32,7 +32,7 @@ class _Clock:
 
 def _make_traffic(root: Path) -> dict[str, str]:
     from adapters.local import LocalTransport
-    from gateway.bootstrap import build_gateway
+    from gateway.bootstrap import build_gateway, watched
     from gateway.config import load_config
     from gateway.demo import CitySystem
     from gateway.documents.envelope import file_name
@@ -40,7 +40,7 @@ def _make_traffic(root: Path) -> dict[str, str]:
     from gateway.domain.areas import GATEWAY_AREA
     from gateway.domain.envelope import MessageType
     from gateway.entrypoints.operations import write_workspace
-    from gateway.observability.runtime import Runtime
+    from gateway.observability.runtime import Supervision
     from gateway.service.daemon import run_once
 
     real_now = datetime.now(timezone.utc)
@@ -55,7 +55,7 @@ def _make_traffic(root: Path) -> dict[str, str]:
     transports = {code: LocalTransport(code, root / "drops" / code, settle_seconds=0) for code in CITIES}
     config = load_config(config_path)
     gw = build_gateway(config, clock=clock, transports=transports)
-    runtime = Runtime(config, gw).start(serve=False)  # alerts recorded in the ledger, as `ltcgw run` does
+    runtime = Supervision(watched(config), gw.log, gw.ledger).start(serve=False)  # alerts recorded in the ledger, as `ltcgw run` does
     city = {code: CitySystem(code, keys, root / "drops" / code) for code in CITIES}
     ids: dict[str, str] = {}
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from adapters.spool import Spool
+from adapters.spool import FolderSpool
 from gateway.bootstrap import build_gateway
 from gateway.config import ConsoleSettings, check_config
 from gateway.domain.lifecycle import State
@@ -64,7 +64,7 @@ def setup(traffic):
     config = traffic.config()
     gw = build_gateway(config, transports={})
     settings = ConsoleSettings(enabled=True, token_file=traffic.root / "console.token", read_only=False)
-    app = ConsoleApp(gw.ledger, gw.spool, policy=config.retry, cities={c: n.name for c, n in config.cities.items()},
+    app = ConsoleApp(gw.ledger, gw.spool, gw.log, policy=config.retry, cities={c: n.name for c, n in config.cities.items()},
                      settings=settings, resend=lambda message_id: resend_by_hand(gw, message_id, cause="operator: web console"))
     yield traffic, gw, Client(app)
     gw.ledger.close()
@@ -210,7 +210,7 @@ def test_download_returns_the_exact_bytes_with_the_token_only(setup) -> None:
     status, headers, data = client.request("POST", f"/message/{record.sha256}/original", {"csrf": csrf, "token": TOKEN})
     assert status == 200 and headers["Content-Disposition"] == f'attachment; filename="{traffic.ids["failed_name"]}"'
     delivered = traffic.root / "drops" / QINGDAO / "inbox" / traffic.ids["failed_name"]
-    assert data == delivered.read_bytes() == Spool(traffic.root / "spool").read("inbox", record.sha256)
+    assert data == delivered.read_bytes() == FolderSpool(traffic.root / "spool").read("inbox", record.sha256)
     assert headers["Cache-Control"] == "no-store"
 
 
@@ -281,7 +281,7 @@ def test_console_config_section(traffic) -> None:
 def test_inside_the_daemon_an_unreachable_drop_shows_on_its_city(setup) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from gateway.observability.health import CityContact
+    from gateway.service.contacts import CityContact
 
     _, _, client = setup
     now = datetime.now(timezone.utc)

@@ -25,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from adapters.spool import Spool
+from adapters.spool import FolderSpool
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.domain.lifecycle import State
 
@@ -189,7 +189,7 @@ def test_the_original_downloads_byte_for_byte(site, browser) -> None:
     ledger = site.ledger()
     sha = ledger.trace(site.traffic.ids["failed"])[0][0].sha256
     ledger.close()
-    _wait(lambda: downloaded.read_bytes() == Spool(site.traffic.root / "spool").read("inbox", sha), 10)
+    _wait(lambda: downloaded.read_bytes() == FolderSpool(site.traffic.root / "spool").read("inbox", sha), 10)
 
 
 def test_resend_is_refused_without_the_token_and_done_with_it(site, browser) -> None:

@@ -1,9 +1,9 @@
-"""The ledger's interface: what the service asks of the gateway's memory, whatever database holds it.
+"""The ledger port: what the service asks of the gateway's memory, whatever database holds it.
 
 The ledger is the single source of truth: every file captured, every message and its state, every transition
 with its time and cause (the transfer log), and every file the gateway owes a city (deliveries and replies,
 with a mark once written). A unit of work is one transaction: what the service does inside one `with
-ledger.unit_of_work() as tx:` block is committed whole or not at all. SQLite implements it now
+ledger.unit_of_work() as tx:` block is committed whole or not at all. SQLite implements it
 (adapters/sqlite_ledger.py) for one instance; PostgreSQL (adapters/postgres_ledger.py) for several sharing the
 work through leases (heartbeat, claim_captures).
 """
@@ -213,5 +213,13 @@ class Ledger(Protocol):
     def leave(self, instance: str) -> None:
         """A clean stop: give up the leases at once instead of letting them expire."""
     def instances(self) -> list[InstanceRecord]: ...
-    # Optional, where several instances run (PostgreSQL): announce_owed(cities) after a decision, and
-    # wait_owed(timeout) -> set of cities announced by any instance, so the holder of a drop writes at once.
+
+    # Waking the instance that holds a drop when another decided files owed to it (PostgreSQL's NOTIFY).
+    notifies_owed: bool
+    """Whether announce_owed reaches other instances (False: one instance only, nothing to tell)."""
+
+    def announce_owed(self, cities: Sequence[str]) -> None:
+        """Tell every instance that files are owed to `cities`, so the holder of each writes them now."""
+
+    def wait_owed(self, timeout: float) -> set[str]:
+        """Cities announced by any instance within `timeout` seconds (empty, after the wait, without notices)."""

@@ -1,10 +1,11 @@
-"""The transfer log as structlog events: the one place the gateway says what it did.
+"""The transfer log as structlog events: the one place the gateway says what it did (the EventLog port).
 
 One event per transition and per transport action, with ids, types, cities, period, serial, sizes and codes
 only; never names or ID numbers (the documents' personal data stays in the spool). Every string value is
 masked as well (gateway/observability/masking.py), in case a file name or an error quotes a person.
-Metrics and alerts hook in here as listeners (`subscribe`); the log's destinations are set by `configure`
-(gateway/observability/transfer_log.py: rotating JSON-lines file and terminal).
+Metrics and the alert sink hook in as listeners of one TransferLog (`subscribe`), which the composition root
+(gateway/bootstrap.py) builds and hands to the gateway; the use cases publish into it after their unit of work
+commits (gateway/service/unit_of_work.py). Its destinations: gateway/observability/transfer_log.py.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ import structlog
 
 from gateway.observability.masking import mask_value
 
-_log = structlog.get_logger("ltcgw")
 Listener = Callable[[str, dict[str, Any]], None]
-_listeners: list[Listener] = []
 
 # Fields an event may carry: anything else is dropped, so that no document content can slip into the log.
 ALLOWED_FIELDS = frozenset(
@@ -69,49 +68,42 @@ class _Timings:
             table.popitem(last=False)
 
 
-_timings = _Timings()
+class TransferLog:
+    """The transfer log of one gateway: structlog lines, then each listener (metrics, alert sink, tests)."""
 
+    def __init__(self) -> None:
+        self._log = structlog.get_logger("ltcgw")
+        self._listeners: list[Listener] = []
+        self._timings = _Timings()
 
-def subscribe(listener: Listener) -> None:
-    """Call `listener(event, fields)` after every event (`alert` events carry their `kind`)."""
-    _listeners.append(listener)
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(event, fields)` after every event (`alert` events carry their `kind`)."""
+        self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
-def unsubscribe(listener: Listener) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
+    def _notify(self, event: str, fields: dict[str, Any]) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event, fields)
+            except Exception as exc:  # a metrics or webhook fault must never stop the transfer itself
+                self._log.error("listener_failed", error=repr(exc))
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Log one transfer-log event (fields outside ALLOWED_FIELDS are dropped: no personal data in logs)."""
+        allowed = _allowed(fields)
+        self._timings.annotate(event, allowed)
+        self._log.info(event, **allowed)
+        self._notify(event, allowed)
+
+    def alert(self, kind: str, **fields: Any) -> None:
+        """Something an operator must act on (a message FAILED, a refused file, an unreachable drop)."""
+        allowed = _allowed(fields)
+        self._log.warning("alert", kind=kind, **allowed)
+        self._notify("alert", {"kind": kind, **allowed})
 
 
 def _allowed(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: mask_value(v, k) for k, v in fields.items() if k in ALLOWED_FIELDS and v is not None}
-
-
-def _notify(event: str, fields: dict[str, Any]) -> None:
-    for listener in list(_listeners):
-        try:
-            listener(event, fields)
-        except Exception as exc:  # a metrics or webhook fault must never stop the transfer itself
-            _log.error("listener_failed", error=repr(exc))
-
-
-def emit(event: str, **fields: Any) -> None:
-    """Log one transfer-log event (fields outside ALLOWED_FIELDS are dropped: no personal data in logs)."""
-    allowed = _allowed(fields)
-    _timings.annotate(event, allowed)
-    _log.info(event, **allowed)
-    _notify(event, allowed)
-
-
-def alert(kind: str, **fields: Any) -> None:
-    """Something an operator must act on (a message FAILED, a refused file, an unreachable drop)."""
-    allowed = _allowed(fields)
-    _log.warning("alert", kind=kind, **allowed)
-    _notify("alert", {"kind": kind, **allowed})
-
-
-def configure(json_lines: bool = False, quiet: bool = False, settings: Any = None) -> None:
-    """Console output for people, JSON lines for machines; `quiet` keeps only alerts on the terminal;
-    `settings` (a transfer_log.LogSettings) adds the rotating JSON-lines file."""
-    from gateway.observability.transfer_log import configure as configure_log
-
-    configure_log(settings, json_lines=json_lines, quiet=quiet)

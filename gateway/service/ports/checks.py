@@ -1,8 +1,8 @@
-"""What the use cases need from the outside, as small protocols: bootstrap wires the real ones, tests fakes."""
+"""The checks port and the replies port: what decides a file (pure, CPU-bound) and what answers its sender."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -25,33 +25,29 @@ class CheckOutcome(Protocol):
     document: Any
 
 
-class Checker(Protocol):
-    def check_many(self, items: Sequence[bytes], now: datetime) -> Iterable[CheckOutcome]:
-        """Check each file (in process or in a pool): pure, CPU-bound. Outcomes in the order of `items`,
-        possibly as they complete (a pool's), so that the first can be decided while the others are checked."""
-
-    def close(self) -> None: ...
-
-
 class Checked(NamedTuple):
-    """A pool's answer: the outcome, and the ACK it owes signed in the worker (None: none owed)."""
+    """A check's answer: the outcome, and the ACK it owes when the checker signed it already (None: not signed
+    here, or none owed)."""
 
     outcome: CheckOutcome
     ack: bytes | None
 
 
-class PooledChecker(Checker, Protocol):
-    """A checker with a process pool (workers > 1): checks submitted one by one, each decided as it ends."""
+class Checker(Protocol):
+    """Checks files, one flow whatever the number of workers (adapters/checker.py: in process, or a pool)."""
 
-    workers: int
+    workers: int  # checks that run at once (1: in the daemon's own process)
 
-    def submit(self, data: bytes, now: datetime) -> Future[Checked]: ...
+    def submit(self, data: bytes, now: datetime) -> Future[Checked]:
+        """Check one file; the future ends with its outcome. In process it has ended on return."""
+
+    def close(self) -> None: ...
 
 
 class Replies(Protocol):
     """The gateway's signed answers and the canonical names of files in a city's inbox."""
 
-    def ack(self, answered: Header, sha256: str, now: datetime) -> bytes: ...
+    def ack(self, answered: Header, sha256: str, now: datetime, note: str | None = None) -> bytes: ...
 
     def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes: ...
 

@@ -1,4 +1,4 @@
-"""The interface every city drop implements (local folder, SFTP): what the gateway needs of a transport.
+"""The transport port: what the gateway needs of a city drop (local folder, SFTP adapters implement it).
 
 A drop has an outbox, where the city's system leaves files for the gateway, and an inbox, where the gateway
 leaves files for the city. The gateway never reads a file before the transport calls it complete, and a city
@@ -7,6 +7,7 @@ never sees a file under its final name before it is whole.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -51,6 +52,16 @@ class HostKeyRefused(TransportError):
     """The server's host key is unknown or changed: never trusted, always alerted."""
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionReport:
+    """What `ltcgw config check --connect` found for one city's drop."""
+
+    city: str
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+
 @runtime_checkable
 class Transport(Protocol):
     city: str
@@ -69,3 +80,17 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release connections; the transport may be used again afterwards (it reconnects)."""
+
+    # Declared by every transport, so the daemon never probes for them:
+    poll_interval: float | None
+    """Seconds between two looks at the outbox when the transport sets its own pace (SFTP); None: the
+    daemon's rescan."""
+
+    def clean_temporaries(self) -> int:
+        """Remove our own half-written deliveries left by a crash; how many. Called once at start."""
+
+    def watch(self, wake: Callable[[], None]) -> bool:
+        """Call `wake` on a change in the outbox, if the transport can tell (False: it cannot; rescans only)."""
+
+    def check_connection(self) -> ConnectionReport:
+        """Reach the drop now and prove both folders usable (`config check --connect`)."""
