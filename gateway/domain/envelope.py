@@ -88,8 +88,8 @@ SENT_BY_RESIDENCE_CITY = {
     MessageType.REFUND: True,  # the residence city returns what it recovered
 }
 
-# The entitlement documents and their directions, apart from the attachments' table (the settlement calendar
-# and reconciliation read SENT_BY_RESIDENCE_CITY as "the attachments").
+# The entitlement documents and their directions, apart from the settlement's table (the settlement calendar
+# and reconciliation read SENT_BY_RESIDENCE_CITY as "the attachments and the money").
 ENTITLEMENT_SENT_BY_RESIDENCE_CITY = {
     MessageType.ENTITLEMENT: False,
     MessageType.CHANGE_FILING: True,
