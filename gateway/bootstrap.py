@@ -116,6 +116,7 @@ def build_gateway(config: Config, *, clock: Clock = utc_now, transports: dict[st
         clock=clock,
         max_message_bytes=config.max_message_bytes,
         lease_seconds=config.lease_seconds,
+        a5_pairs=frozenset(config.settlement.a5_pairs),  # 附件5 only where a pair asked for it
         **({"instance": config.instance} if config.instance else {}),
     )
 

@@ -83,6 +83,7 @@ class SettlementSettings:
     holidays: Path | None = None  # folder of YYYY.toml holiday files; None: holidays/ beside the config
     warn_days: int = 3  # warn this many working days before a due date
     pairs: tuple[tuple[str, str], ...] | None = None  # (residence, insured) expected; None: every ordered pair
+    a5_pairs: tuple[tuple[str, str], ...] = ()  # (residence, insured) an A5 is carried for (第二十五条: none owed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,7 +492,7 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
 
 def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:
     table = r.table(data, "settlement", "settlement", required=False)
-    r.unknown_keys(table, {"holidays", "warn_days", "pairs"}, "settlement")
+    r.unknown_keys(table, {"holidays", "warn_days", "pairs", "a5_pairs"}, "settlement")
     holidays = None
     if "holidays" in table:
         value = r.value(table, "holidays", "settlement.holidays", str)
@@ -501,23 +502,28 @@ def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str
     warn_days = r.value(table, "warn_days", "settlement.warn_days", int, 3)
     if warn_days is not None and warn_days < 0:
         r.problem("settlement.warn_days", "must be 0 or more working days")
-    pairs = None
-    if "pairs" in table:
-        raw = table["pairs"]
-        if not isinstance(raw, list) or not raw:
-            r.problem("settlement.pairs", 'must be a non-empty list like ["370300->370100"] (residence->insured)')
+    pairs = _read_pairs(r, table, "pairs", cities) if "pairs" in table else None
+    a5_pairs = _read_pairs(r, table, "a5_pairs", cities, empty=True) if "a5_pairs" in table else ()
+    return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs, a5_pairs or ())
+
+
+def _read_pairs(r: _Reader, table: Mapping[str, Any], key: str, cities: Collection[str],
+                empty: bool = False) -> tuple[tuple[str, str], ...] | None:
+    """A list of "RESIDENCE->INSURED" pairs of configured cities (`empty`: an empty list is allowed)."""
+    raw = table[key]
+    if not isinstance(raw, list) or not (raw or empty):
+        r.problem(f"settlement.{key}", 'must be a non-empty list like ["370300->370100"] (residence->insured)')
+        return None
+    pairs = []
+    for i, item in enumerate(raw):
+        residence, _, insured = str(item).partition("->")
+        if not isinstance(item, str) or not insured:
+            r.problem(f"settlement.{key}[{i}]", f"{item!r} is not RESIDENCE->INSURED, e.g. \"370300->370100\"")
+        elif residence == insured or {residence, insured} - set(cities):
+            r.problem(f"settlement.{key}[{i}]", f"{item} must name two different configured cities")
         else:
-            pairs = []
-            for i, item in enumerate(raw):
-                residence, _, insured = str(item).partition("->")
-                if not isinstance(item, str) or not insured:
-                    r.problem(f"settlement.pairs[{i}]", f"{item!r} is not RESIDENCE->INSURED, e.g. \"370300->370100\"")
-                elif residence == insured or {residence, insured} - set(cities):
-                    r.problem(f"settlement.pairs[{i}]", f"{item} must name two different configured cities")
-                else:
-                    pairs.append((residence, insured))
-            pairs = tuple(pairs)
-    return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs)
+            pairs.append((residence, insured))
+    return tuple(pairs)
 
 
 def _duration(r: _Reader, table: Mapping[str, Any], key: str, where: str, default: timedelta | None) -> timedelta | None:

@@ -201,7 +201,7 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
         if code not in areas and code != gateway_code:
             add("envelope.unknown_area", f"{role} {code} is not an area the gateway serves", role)
     kind = header.type.value
-    if header.type.is_city_document:  # an attachment (A1–A5) or an entitlement document
+    if header.type.is_city_document:  # an attachment (A1–A5), an entitlement document, a payment or refund
         if header.reply_to_sha256 is not None:
             add("envelope.in_reply_to", "only replies (ACK, NACK, RECEIPT) and disputes carry InReplyTo", "InReplyTo")
         if gateway_code in (header.sender, header.receiver):

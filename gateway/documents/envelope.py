@@ -35,6 +35,8 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.RECEIPT: "Receipt",
     MessageType.DISPUTE: "Dispute",
     MessageType.DISPUTE_ANSWER: "DisputeAnswer",
+    MessageType.PAYMENT: "PaymentAdvice",
+    MessageType.REFUND: "RecoveryRefund",
     # entitlement documents
     MessageType.ENTITLEMENT: "EntitlementNotice",
     MessageType.CHANGE_FILING: "ChangeFiling",

@@ -113,6 +113,26 @@ DISPUTE_ANSWER = _fields(
     CorrectionSerial:correction_serial:? Explanation:explanation AnsweredBy:answered_by Unit:unit
     AnsweredAt:answered_at:date"""
 )
+# --- the money (第二十六条 PaymentAdvice, 第二十九条 RecoveryRefund) ---
+PAYMENT_HEAD = _fields(
+    """Serial:serial Period:period InsuredCity:insured_city ResidenceCity:residence_city Amount:amount:amount
+    ValueDate:value_date:date PayerReference:payer_reference PayeeReference:payee_reference:?"""
+)
+PAYMENT_TAIL = _fields("Note:note:? PreparedBy:prepared_by Unit:unit PreparedAt:prepared_at:date")
+PAID_SETTLEMENT = _fields("SettlementSerial:serial Period:period Amount:amount:amount")
+REFUND_HEAD = _fields(
+    """Serial:serial Period:period ResidenceCity:residence_city InsuredCity:insured_city
+    FacilityCode:facility_code FacilityName:facility_name"""
+)
+REFUND_ITEM = _fields(
+    "Name:name IdType:id_type IdNumber:id_number Month:month Amount:amount:amount StatementSerial:statement_serial:?"
+)
+REFUND_MIDDLE = _fields("Total:total:amount Reason:reason")
+REFUND_TAIL = _fields(
+    "ValueDate:value_date:date PayerReference:payer_reference PreparedBy:prepared_by Unit:unit PreparedAt:prepared_at:date"
+)
+CORRECTED_SETTLEMENT = PAID_SETTLEMENT[:2]
+
 # --- entitlement documents (第十条, 第十五条, 第十七条): lists (ServiceTypes, Facilities, Assessors, End) apart ---
 CITY_DOCUMENT_HEAD = _fields("Serial:serial Period:period InsuredCity:insured_city ResidenceCity:residence_city")
 NOTICE_HEAD = CITY_DOCUMENT_HEAD + _fields(
@@ -181,6 +201,10 @@ _ACK = _Table(ACK)
 _RECEIPT = _Table(RECEIPT)
 _DISPUTE = _Table(DISPUTE_HEAD, DISPUTE_TAIL)
 _DISPUTE_ANSWER = _Table(DISPUTE_ANSWER)
+_PAYMENT = _Table(PAYMENT_HEAD, PAYMENT_TAIL)
+_PAID_SETTLEMENT = _Table(PAID_SETTLEMENT)
+_REFUND = _Table(REFUND_HEAD, REFUND_MIDDLE, REFUND_TAIL)
+_REFUND_ITEM = _Table(REFUND_ITEM)
 _NOTICE = _Table(NOTICE_HEAD, NOTICE_START, NOTICE_TAIL)
 _NOTICE_END = _Table(NOTICE_END)
 _FACILITY = _Table(FACILITY)
@@ -281,6 +305,23 @@ def read_dispute(element: etree._Element) -> m.Dispute:
     return m.Dispute(**_DISPUTE.read(element), statement_serials=listed, line=element.sourceline)
 
 
+def _settlement_refs(element: etree._Element) -> list[m.SettlementRef]:
+    listed = element.find(_P + "Settlements")
+    return [m.SettlementRef(**_PAID_SETTLEMENT.read(s, {"amount": None}), line=s.sourceline)
+            for s in listed.iterchildren(_P + "Settlement")]
+
+
+def read_payment(element: etree._Element) -> m.PaymentAdvice:
+    return m.PaymentAdvice(**_PAYMENT.read(element), settlements=_settlement_refs(element), line=element.sourceline)
+
+
+def read_refund(element: etree._Element) -> m.RecoveryRefund:
+    items = [m.RecoveredFee(**_REFUND_ITEM.read(i), line=i.sourceline)
+             for i in element.find(_P + "Items").iterchildren(_P + "Item")]
+    return m.RecoveryRefund(**_REFUND.read(element), items=items, settlements=_settlement_refs(element),
+                            line=element.sourceline)
+
+
 # --- entitlement documents ---
 
 def _service_types(element: etree._Element) -> list[str]:
@@ -330,6 +371,8 @@ READERS: dict[str, Callable[[etree._Element], m.Document | ent.EntitlementDocume
     _P + "Receipt": lambda e: m.Receipt(**_RECEIPT.read(e)),
     _P + "Dispute": read_dispute,
     _P + "DisputeAnswer": lambda e: m.DisputeAnswer(**_DISPUTE_ANSWER.read(e), line=e.sourceline),
+    _P + "PaymentAdvice": read_payment,
+    _P + "RecoveryRefund": read_refund,
     # entitlement documents
     _P + "EntitlementNotice": read_entitlement_notice,
     _P + "ChangeFiling": read_change_filing,
@@ -339,8 +382,8 @@ READERS: dict[str, Callable[[etree._Element], m.Document | ent.EntitlementDocume
 
 
 def read_document(element: etree._Element) -> m.Document | ent.EntitlementDocument:
-    """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt, Dispute, DisputeAnswer, and the
-    entitlement documents)."""
+    """The model of a schema-valid document root (A1–A5, Ack, Nack, Receipt, Dispute, DisputeAnswer,
+    PaymentAdvice, RecoveryRefund, and the entitlement documents)."""
     reader = READERS.get(element.tag)
     if reader is None:
         raise ValueError(f"not a settlement document root: {etree.QName(element).localname}")

@@ -42,10 +42,14 @@ from gateway.domain.settlement import (
     DisputeDocument,
     FacilityClaim,
     FacilitySettlement,
+    MoneyDocument,
+    PaymentAdvice,
     PersonStatement,
+    RecoveryRefund,
     SettledRow,
     SignOff,
 )
+from gateway.domain.amounts import amount_in_words
 
 FONT_NAME = "LtcgwCJK"
 FONT_ENV = "LTCGW_CJK_FONT"
@@ -340,8 +344,57 @@ def _dispute_head(form: _Form, doc: DisputeDocument, width: float) -> None:
                 [("居住地", area_name(doc.residence_city)), ("参保地", area_name(doc.insured_city))]], width)
 
 
+# 第二十六条 payment and 第二十九条 refund: no form in the procedure either; the same plain style, to sign and stamp.
+
+
+def _money_head(form: _Form, doc: MoneyDocument, width: float) -> None:
+    form.pairs([[("流水号", doc.serial), ("月份", doc.period)],
+                [("参保地", area_name(doc.insured_city)), ("居住地", area_name(doc.residence_city))]], width)
+
+
+def _payment(form: _Form, doc: PaymentAdvice, width: float) -> None:
+    form.title("省内异地长期护理保险费用拨付通知单")
+    _money_head(form, doc, width)
+    quarter = width / 4
+    form.grid([
+        ["拨付金额", _figure(doc.amount), "拨付日期", doc.value_date.isoformat()],
+        ["拨付金额（大写）", amount_in_words(doc.amount), "", ""],
+        ["参保地付款凭证号", doc.payer_reference, "居住地收款参考号", doc.payee_reference or ""],
+    ], [quarter] * 4, spans=[((1, 1), (3, 1))])
+    data: list[list[object]] = [["序号", "所拨付结算单（附件4）流水号", "月份", "拨付金额"]]
+    data += [[str(n), ref.serial, ref.period, _figure(ref.amount)] for n, ref in enumerate(doc.settlements, start=1)]
+    form.grid(data, [width * w for w in (0.1, 0.5, 0.15, 0.25)], header_rows=1)
+    form.pairs([[("说明", doc.note or "")],
+                [("经办人", doc.prepared_by), ("经办机构（章）", doc.unit), ("制表时间", doc.prepared_at.isoformat())]],
+               width)
+    form.story.append(form.p("注：对账确认截止日后15个工作日内拨付（规程第二十六条）；居住地回执即到账确认", form.s.text))
+
+
+def _refund(form: _Form, doc: RecoveryRefund, width: float) -> None:
+    form.title("省内异地长期护理保险追回费用退回单")
+    _money_head(form, doc, width)
+    form.pairs([[("机构编码", doc.facility_code), ("机构名称", doc.facility_name)]], width)
+    data: list[list[object]] = [["序号", "姓名", "证件号码", "月份", "追回金额", "个人结算单流水号"]]
+    data += [[str(n), i.name, i.id_number, i.month, _figure(i.amount), i.statement_serial or ""]
+             for n, i in enumerate(doc.items, start=1)]
+    data.append(["合计", "", "", "", _figure(doc.total), ""])
+    last = len(data) - 1
+    form.grid(data, [width * w for w in (0.08, 0.14, 0.26, 0.1, 0.14, 0.28)], spans=[((0, last), (3, last))],
+              header_rows=1)
+    quarter = width / 4
+    form.grid([
+        ["合计（大写）", amount_in_words(doc.total), "", ""],
+        ["退回日期", doc.value_date.isoformat(), "退款凭证号", doc.payer_reference],
+        ["所更正结算单（附件4）", "、".join(f"{r.serial}（{r.period}）" for r in doc.settlements), "", ""],
+    ], [quarter] * 4, spans=[((1, 0), (3, 0)), ((1, 2), (3, 2))])
+    form.pairs([[("追回原因", doc.reason)],
+                [("经办人", doc.prepared_by), ("经办机构（章）", doc.unit), ("制表时间", doc.prepared_at.isoformat())]],
+               width)
+    form.story.append(form.p("注：违规费用追回并退回至参保地医保经办机构（规程第二十九条）", form.s.text))
+
+
 def render_pdf(
-    document: Attachment | DisputeDocument,
+    document: Attachment | DisputeDocument | MoneyDocument,
     *,
     details: bool = False,
     service_types: Mapping[str, str] = codes.DEFAULT_SERVICE_TYPES,
@@ -366,6 +419,10 @@ def render_pdf(
         _dispute(form, document, width)
     elif isinstance(document, DisputeAnswer):
         _dispute_answer(form, document, width)
+    elif isinstance(document, PaymentAdvice):
+        _payment(form, document, width)
+    elif isinstance(document, RecoveryRefund):
+        _refund(form, document, width)
     elif document.type.is_entitlement:  # 第十条, 第十五条, 第十七条
         from gateway.documents.render_entitlement import render_entitlement
 
@@ -379,5 +436,5 @@ def render_pdf(
     return out.getvalue()
 
 
-def _pdf_title(document: Attachment | DisputeDocument) -> str:
+def _pdf_title(document: Attachment | DisputeDocument | MoneyDocument) -> str:
     return f"{document.type.value} {document.serial} {document.period}"

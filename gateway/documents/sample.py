@@ -426,3 +426,81 @@ def sample_dispute_answer(dispute: m.Dispute, sender: str, *, outcome: str = m.P
         unit=area_name(sender) + "医疗保障事业中心",
         answered_at=answered_at or date.today(),
     )
+
+
+# --- the money (第二十六条 payment, 第二十九条 refund of recovered fees) ------------------------------------------
+
+_REFUND_REASON = "经稽核，该机构虚报护理服务天数，已追回违规费用"
+
+
+def _agency(city: str) -> str:
+    return area_name(city) + "医疗保障事业中心"
+
+
+def sample_payment(settlement: m.CitySettlement, *, seed: int = 0, value_date: date | None = None) -> m.PaymentAdvice:
+    """A sample PAYMENT: the insured city pays the residence city the 实拨金额 of `settlement` in full."""
+    rng = random.Random(zlib.crc32(f"P{settlement.serial}{seed}".encode()))
+    day = value_date or date.today()
+    paid = settlement.totals.paid
+    return m.PaymentAdvice(
+        serial=_serial("P", settlement.insured_city, settlement.residence_city, settlement.period.replace("-", ""),
+                       seed),
+        period=settlement.period,
+        insured_city=settlement.insured_city,
+        residence_city=settlement.residence_city,
+        amount=paid,
+        value_date=day,
+        payer_reference=f"FK{day:%Y%m%d}{rng.randrange(10**6):06d}",
+        payee_reference=None,
+        settlements=[m.SettlementRef(settlement.serial, settlement.period, paid)],
+        note=f"拨付{settlement.period}省内异地长护费用（{amount_in_words(paid)}）",
+        prepared_by=_random_name(rng),
+        unit=_agency(settlement.insured_city),
+        prepared_at=day,
+    )
+
+
+def sample_refund(claim: m.CityClaim, settlement: m.CitySettlement, *, seed: int = 0, persons: int = 2,
+                  value_date: date | None = None) -> m.RecoveryRefund:
+    """A sample REFUND: fees recovered from the claim's first facility for a few of its persons (half of what
+    the fund paid each), returned to the insured city, correcting `settlement`."""
+    rng = random.Random(zlib.crc32(f"R{settlement.serial}{seed}".encode()))
+    facility = claim.facility_claims[0]
+    ones = [s for s in claim.statements if s.facility_code == facility.facility_code and s.fund_paid >= _CENTS * 2]
+    items = [
+        m.RecoveredFee(s.name, s.id_type, s.id_number, s.period, _yuan(int(s.fund_paid * 100) // 2), s.serial)
+        for s in ones[:max(1, persons)]
+    ]
+    day = value_date or date.today()
+    return m.RecoveryRefund(
+        serial=_serial("R", claim.residence_city, claim.insured_city, claim.period.replace("-", ""), seed),
+        period=claim.period,
+        residence_city=claim.residence_city,
+        insured_city=claim.insured_city,
+        facility_code=facility.facility_code,
+        facility_name=facility.facility_name,
+        items=items,
+        total=sum((i.amount for i in items), _yuan(0)),
+        reason=_REFUND_REASON,
+        settlements=[m.SettlementRef(settlement.serial, settlement.period)],
+        value_date=day,
+        payer_reference=f"TK{day:%Y%m%d}{rng.randrange(10**6):06d}",
+        prepared_by=_random_name(rng),
+        unit=_agency(claim.residence_city),
+        prepared_at=day,
+    )
+
+
+def sample_money(type: MessageType | str, sender: str, receiver: str, period: str, *, persons: int = 10,
+                 seed: int = 0, value_date: date | None = None) -> m.MoneyDocument:
+    """The PAYMENT (by the insured city `sender`) or REFUND (by the residence city `sender`) that follows the
+    sample A3/A4 of the same cities, month, persons and seed."""
+    kind = MessageType(type)
+    if not kind.is_money:
+        raise ValueError(f"{kind} is not a payment or a refund")
+    insured, residence = (sender, receiver) if kind is MessageType.PAYMENT else (receiver, sender)
+    settlement = sample_document(MessageType.A4, insured, residence, period, persons=persons, seed=seed)
+    if kind is MessageType.PAYMENT:
+        return sample_payment(settlement, seed=seed, value_date=value_date)
+    claim = sample_document(MessageType.A3, residence, insured, period, persons=persons, seed=seed)
+    return sample_refund(claim, settlement, seed=seed, value_date=value_date)

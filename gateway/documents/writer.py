@@ -148,6 +148,32 @@ def _dispute(doc: m.Dispute) -> etree._Element:
     return root
 
 
+def _settlements(root: etree._Element, refs: list[m.SettlementRef], fields: tuple[r.Field, ...]) -> None:
+    listed = _element(root, "Settlements")
+    for ref in refs:
+        _row(listed, "Settlement", ref, fields)
+
+
+def _payment(doc: m.PaymentAdvice) -> etree._Element:
+    root = _element(None, "PaymentAdvice")
+    _put(root, doc, r.PAYMENT_HEAD)
+    _settlements(root, doc.settlements, r.PAID_SETTLEMENT)
+    _put(root, doc, r.PAYMENT_TAIL)
+    return root
+
+
+def _refund(doc: m.RecoveryRefund) -> etree._Element:
+    root = _element(None, "RecoveryRefund")
+    _put(root, doc, r.REFUND_HEAD)
+    items = _element(root, "Items")
+    for item in doc.items:
+        _row(items, "Item", item, r.REFUND_ITEM)
+    _put(root, doc, r.REFUND_MIDDLE)
+    _settlements(root, doc.settlements, r.CORRECTED_SETTLEMENT)
+    _put(root, doc, r.REFUND_TAIL)
+    return root
+
+
 # --- entitlement documents ---
 
 def _service_types(root: etree._Element, codes: list[str]) -> None:
@@ -205,6 +231,8 @@ _WRITERS = {
     m.Receipt: _simple("Receipt", r.RECEIPT),
     m.Dispute: _dispute,
     m.DisputeAnswer: _simple("DisputeAnswer", r.DISPUTE_ANSWER),
+    m.PaymentAdvice: _payment,
+    m.RecoveryRefund: _refund,
     # entitlement documents
     ent.EntitlementNotice: _entitlement_notice,
     ent.ChangeFiling: _change_filing,

@@ -6,10 +6,13 @@ For service month M:
 - the residence city (居住地) sends its claim A3 to each insured city by the end of M+1;
 - the insured city (参保地) sends its settlement A4 by the 5th of M+2, the 对账确认截止日, deferred to the next
   working day when that is not one (遇节假日顺延);
-- the insured city pays within 15 working days after that deadline (not visible to the gateway: information);
-- the residence city's facility settlements A5 follow the A4; the procedure says only "及时" (第二十七条), so
-  the gateway expects them by the payment deadline: the day the facilities' money is due anyway.
+- the insured city pays within 15 working days after that deadline and says so with a PAYMENT advice (拨付通知),
+  which the residence city's receipt confirms (到账确认).
+附件5 is the residence city's settlement with its own facility (第二十五条, 第二十七条): no inter-city deadline.
 A dispute (第三十一条) is answered within 15 working days of being raised.
+
+A date that needs no working day (the claim, due at month end) is known whatever the calendar; a date that needs
+a year nobody has declared yet is NO_CALENDAR on its own line, naming the file to add (`Schedule.unknown`).
 
 Pure: arrivals come in as values (from the ledger, or from files), the calendar is passed in, "today" too.
 """
@@ -84,7 +87,7 @@ class Item:
 
     pair: CityPair
     period: str
-    what: str  # "A3", "A4", "A5", or a milestone: "facility_fees", "payment"
+    what: str  # "A3", "A4", "PAYMENT", "dispute", or the milestone "facility_fees"
     due: date | None
     status: Status
     arrived: date | None = None
@@ -111,17 +114,19 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """The procedure's dates for one service month."""
+    """The procedure's dates for one service month. The A4 and payment dates need working days: None when their
+    year is not covered yet, `unknown` then saying which file to add."""
 
     period: str
     facility_fees: date
-    claim: date  # A3
-    settlement: date  # A4, deferred
-    payment: date  # and A5
+    claim: date  # A3: the month's last day, no working day needed
+    settlement: date | None  # A4, deferred over holidays
+    payment: date | None  # PAYMENT: 15 working days after the A4's date
+    unknown: str = ""
 
-    def due(self, what: str) -> date:
+    def due(self, what: str) -> date | None:
         return {"facility_fees": self.facility_fees, "A3": self.claim, "A4": self.settlement,
-                "payment": self.payment, "A5": self.payment}[what]
+                "PAYMENT": self.payment}[what]
 
 
 def parse_period(period: str) -> tuple[int, int]:
@@ -148,16 +153,17 @@ def _month_day(period: str, day: int | None) -> date:
 
 
 def schedule(period: str, calendar: WorkingCalendar) -> Schedule:
-    """The dates of service month `period`; raises UnknownYear when a deferral needs an unknown year."""
+    """The dates of service month `period`; those that need a year nobody covers are None (see `unknown`)."""
     next_month, month_after = shift_period(period, 1), shift_period(period, 2)
-    settlement = calendar.next_working_day(_month_day(month_after, SETTLEMENT_DUE_DAY))
-    return Schedule(
-        period=period,
-        facility_fees=_month_day(next_month, FACILITY_CUTOFF_DAY),
-        claim=_month_day(next_month, None),
-        settlement=settlement,
-        payment=calendar.add_working_days(settlement, PAYMENT_WORKING_DAYS),
-    )
+    settlement = payment = None
+    unknown = ""
+    try:
+        settlement = calendar.next_working_day(_month_day(month_after, SETTLEMENT_DUE_DAY))
+        payment = calendar.add_working_days(settlement, PAYMENT_WORKING_DAYS)
+    except UnknownYear as exc:
+        unknown = str(exc)
+    return Schedule(period, _month_day(next_month, FACILITY_CUTOFF_DAY), _month_day(next_month, None), settlement,
+                    payment, unknown)
 
 
 def dispute_answer_due(raised: date, calendar: WorkingCalendar) -> date:
@@ -206,7 +212,16 @@ class _Grouped:
         self.by_key.setdefault((arrival.pair, arrival.period, arrival.type.value), []).append(arrival)
 
 
-TRACKED = (MessageType.A3, MessageType.A4, MessageType.A5)
+def _unknown_item(pair: CityPair, period: str, what: str, due: date | None, found: Sequence[Arrival],
+                  note: str) -> Item:
+    """NO_CALENDAR: the line stays in view, with what arrived, and names the holiday file to add."""
+    first = min(found, key=lambda a: a.arrived) if found else None
+    return Item(pair, period, what, due, Status.NO_CALENDAR, arrived=first.arrival_day if first else None,
+                message_id=first.message_id if first else None, revisions=len({a.revision for a in found}),
+                note=note)
+
+
+TRACKED = (MessageType.A3, MessageType.A4, MessageType.PAYMENT)  # A5: the residence city's own business
 
 
 def check_deadlines(
@@ -219,7 +234,8 @@ def check_deadlines(
     warn_days: int = DEFAULT_WARN_WORKING_DAYS,
 ) -> list[Item]:
     """Every expected document of every pair and month, with its due date and status, plus milestones and
-    arrivals nobody expected. A month whose dates need an unknown year yields NO_CALENDAR lines saying so."""
+    arrivals nobody expected. A date that needs an unknown year is a NO_CALENDAR line naming the file to add;
+    the month's other lines are tracked as usual."""
     expected = list(dict.fromkeys(pairs))
     wanted = list(dict.fromkeys(periods))
     grouped = _Grouped()
@@ -228,27 +244,20 @@ def check_deadlines(
             grouped.add(arrival)
     items: list[Item] = []
     for period in wanted:
-        try:
-            dates: Schedule | None = schedule(period, calendar)
-            problem = ""
-        except UnknownYear as exc:
-            dates, problem = None, str(exc)
+        dates = schedule(period, calendar)
         for pair in expected:
-            if dates is None:
-                items.append(Item(pair, period, "schedule", None, Status.NO_CALENDAR, note=problem))
-                continue
             items.append(Item(pair, period, "facility_fees", dates.facility_fees, Status.INFO,
                               note="facilities' fees cut-off at the residence city (第二十四条)"))
             for kind in TRACKED:
                 found = grouped.by_key.get((pair, period, kind.value), [])
+                due = dates.due(kind.value)
+                if due is None:
+                    items.append(_unknown_item(pair, period, kind.value, None, found, dates.unknown))
+                    continue
                 try:
-                    items.append(_document_item(pair, period, kind.value, dates.due(kind.value), found, today,
-                                                calendar, warn_days))
-                except UnknownYear as exc:
-                    items.append(Item(pair, period, kind.value, dates.due(kind.value), Status.NO_CALENDAR,
-                                      note=str(exc)))
-            items.append(Item(pair, period, "payment", dates.payment, Status.INFO,
-                              note="insured city pays the residence city (第二十六条)"))
+                    items.append(_document_item(pair, period, kind.value, due, found, today, calendar, warn_days))
+                except UnknownYear as exc:  # counting the working days left reached an unknown year
+                    items.append(_unknown_item(pair, period, kind.value, due, found, str(exc)))
     expected_set = set(expected)
     for (pair, period, kind), found in grouped.by_key.items():
         if pair not in expected_set:
@@ -297,3 +306,56 @@ def check_disputes(
         items.append(_status_item(dispute.pair, dispute.period, "dispute", due, answered, today, calendar,
                                   warn_days, message_id=dispute.dispute_id))
     return items
+
+
+# --- next year's calendar ------------------------------------------------------------------------------------
+
+NEXT_YEAR_ASKED_FROM = (10, 1)  # from 1 October the next year's holidays are asked for (published Oct–Dec)
+NEXT_YEAR_NEEDED_BY = (12, 1)  # a count of 15 working days from early December may end in January
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarMissing:
+    """Next year's official holidays are not known yet, from 1 October on: the `calendar_missing` alert is
+    raisable until an administrator adds the year's file. Due 1 December: payments and dispute answers counted
+    from then may fall into the new year (and the A4 of November falls in January)."""
+
+    year: int
+    since: date  # 1 October of the year before
+    due: date
+    status: Status  # PENDING, DUE_SOON, or MISSING once `due` has passed
+    working_days_left: int | None
+
+    @property
+    def file(self) -> str:
+        return f"config/holidays/{self.year}.toml"
+
+    @property
+    def note(self) -> str:
+        return (f"no working-day calendar for {self.year} yet: add {self.file} with that year's official holidays "
+                f"and make-up working days (调休) once the State Council publishes them (asked for since "
+                f"{self.since.isoformat()})")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"year": self.year, "file": self.file, "since": self.since.isoformat(), "due": self.due.isoformat(),
+                "status": self.status.value, "working_days_left": self.working_days_left, "note": self.note}
+
+
+def calendar_missing(today: date, calendar: WorkingCalendar,
+                     warn_days: int = DEFAULT_WARN_WORKING_DAYS) -> CalendarMissing | None:
+    """The decision behind the `calendar_missing` alert and its `ltcgw deadlines` line: from 1 October, next year
+    when no calendar covers it yet; None before 1 October or once the year is known."""
+    year = today.year + 1
+    since = date(today.year, *NEXT_YEAR_ASKED_FROM)
+    if today < since or year in calendar.years:
+        return None
+    due = date(today.year, *NEXT_YEAR_NEEDED_BY)
+    if today > due:
+        return CalendarMissing(year, since, due, Status.MISSING, None)
+    try:
+        left: int | None = calendar.working_days_between(today, due)
+    except UnknownYear:  # this year unknown too: the NO_CALENDAR lines say so
+        left = None
+    if left is None:
+        return CalendarMissing(year, since, due, Status.PENDING, None)
+    return CalendarMissing(year, since, due, Status.DUE_SOON if left <= warn_days else Status.PENDING, left)

@@ -26,6 +26,9 @@ class MessageType(StrEnum):
     CHANGE_FILING = "CHANGE_FILING"  # 变更备案 / 派单 (第十五条): residence city → insured city
     ASSESSMENT_REQUEST = "ASSESSMENT_REQUEST"  # 委托评估 (第十条): insured city asks the residence city to assess
     ASSESSMENT_RESULT = "ASSESSMENT_RESULT"  # 委托评估结果 (第十条): residence city → insured city
+    # --- the money (第二十六条, 第二十九条) ---
+    PAYMENT = "PAYMENT"  # 拨付通知: the insured city paid the residence city for settlements (附件4)
+    REFUND = "REFUND"  # 追回费用退回: the residence city returns fees recovered from a facility
 
     @property
     def is_attachment(self) -> bool:
@@ -38,6 +41,12 @@ class MessageType(StrEnum):
         return self in DISPUTES
 
     @property
+    def is_money(self) -> bool:
+        """A payment advice or a refund: city to city like an attachment, in a fixed direction, naming the
+        settlements (附件4) it pays or corrects in its body."""
+        return self in MONEY
+
+    @property
     def is_entitlement(self) -> bool:
         """An entitlement document (第十条, 第十五条, 第十七条): not a form of the monthly cycle, but carried like
         one (fixed direction, routed, ACKed, delivered, receipted, superseded by a higher revision)."""
@@ -46,8 +55,8 @@ class MessageType(StrEnum):
     @property
     def is_city_document(self) -> bool:
         """Goes between an insured and a residence city in a fixed direction and names no other message:
-        an attachment (A1–A5) or an entitlement document."""
-        return self in ATTACHMENTS or self in ENTITLEMENT_DOCUMENTS
+        an attachment (A1–A5), an entitlement document, a payment or a refund."""
+        return self in ATTACHMENTS or self in ENTITLEMENT_DOCUMENTS or self in MONEY
 
     @property
     def is_reply(self) -> bool:
@@ -56,15 +65,17 @@ class MessageType(StrEnum):
 
     @property
     def names_reference(self) -> bool:
-        """Whether the header must carry InReplyTo."""
+        """Whether the header must carry InReplyTo: replies and disputes (city documents name what they are
+        about in their body)."""
         return not self.is_city_document
 
 
 ATTACHMENTS = frozenset({MessageType.A1, MessageType.A2, MessageType.A3, MessageType.A4, MessageType.A5})
 DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER})
 REPLIES = frozenset({MessageType.ACK, MessageType.NACK, MessageType.RECEIPT})
+MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})
 
-# Which way each attachment travels: the residence city (居住地) claims and settles with its facilities;
+# Which way each attachment (and payment, refund) travels: the residence city (居住地) claims and settles with its facilities;
 # the insured city (参保地) settles the claim. True: sent by the residence city to the insured city.
 # Disputes have no entry: either city raises one, and its body names the two cities.
 SENT_BY_RESIDENCE_CITY = {
@@ -73,10 +84,12 @@ SENT_BY_RESIDENCE_CITY = {
     MessageType.A3: True,
     MessageType.A4: False,
     MessageType.A5: True,
+    MessageType.PAYMENT: False,  # the insured city pays
+    MessageType.REFUND: True,  # the residence city returns what it recovered
 }
 
-# The entitlement documents and their directions, apart from the attachments' table (the settlement calendar
-# and reconciliation read SENT_BY_RESIDENCE_CITY as "the attachments").
+# The entitlement documents and their directions, apart from the settlement's table (the settlement calendar
+# and reconciliation read SENT_BY_RESIDENCE_CITY as "the attachments and the money").
 ENTITLEMENT_SENT_BY_RESIDENCE_CITY = {
     MessageType.ENTITLEMENT: False,
     MessageType.CHANGE_FILING: True,

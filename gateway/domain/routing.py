@@ -4,7 +4,8 @@ The checks (gateway/documents) say whether a file is well-formed, signed and con
 the gateway may pass it on: it came from the drop of the city that signed it, it goes to a city we serve, its id
 is not already taken by other bytes, it is not an old revision of a document already passed on, a receipt
 answers a message we delivered to its sender, and a dispute (第三十一条) is about a document the gateway passed on
-between the same two cities (its answer: about such a dispute, going back).
+between the same two cities (its answer: about such a dispute, going back), a payment or refund names settlements
+the two cities exchanged, and an A5 goes only where its pair asked for it.
 """
 
 from __future__ import annotations
@@ -68,8 +69,10 @@ def decide_document(
     cities: Collection[str],
     same_id: Sequence[Known],
     same_document: Sequence[Known],
+    a5_pairs: Collection[tuple[str, str]] | None = None,
 ) -> Decision:
-    """An attachment (A1–A5) that passed every check: route it, or the findings that stop it."""
+    """An attachment (A1–A5), or a payment or refund, that passed every check: route it, or the findings that
+    stop it. `a5_pairs`: the (residence, insured) pairs an A5 is carried for; None: every pair (tests)."""
     findings = _envelope_findings(drop_city, header, cities)
     if any(k.state is not State.REJECTED and k.sha256 != sha256 for k in same_id):
         findings.append(Finding(
@@ -84,10 +87,26 @@ def decide_document(
             f"revision {header.revision} of this document is not newer than revision {newest} already passed on: "
             "send a correction with a higher revision",
         ))
+    findings += _facility_settlement_findings(header, a5_pairs)
     if findings:
         return Decision(False, tuple(findings))
     supersedes = tuple(k.key for k in passed if k.state in SUPERSEDABLE)
     return Decision(True, supersedes=supersedes)
+
+
+def _facility_settlement_findings(header: Header, a5_pairs: Collection[tuple[str, str]] | None) -> list[Finding]:
+    """附件5 is the residence city's settlement with its own facility (第二十五条), no inter-city obligation: it
+    goes to the insured city only where the pair asked for it ([settlement] a5_pairs), for information."""
+    if header.type is not MessageType.A5 or a5_pairs is None:
+        return []
+    if (header.residence_city, header.insured_city) in a5_pairs:
+        return []
+    return [Finding(
+        "route.a5_not_carried",
+        f"附件5 is {header.residence_city}'s settlement with its own facility, not owed to {header.insured_city}: "
+        f"the gateway carries it only for the pairs in [settlement] a5_pairs, and {header.residence_city}->"
+        f"{header.insured_city} is not one (keep the A5 at home, or ask the operator to add the pair)",
+    )]
 
 
 def decide_reply(
@@ -183,3 +202,31 @@ def _reference_findings(header: Header, referenced: Known | None, names: tuple[s
             f"the body is about {names[0]} {names[1]} but InReplyTo names {referenced.type} {referenced.serial}",
         ))
     return findings
+
+
+def decide_money(
+    drop_city: str,
+    header: Header,
+    sha256: str,
+    cities: Collection[str],
+    same_id: Sequence[Known],
+    same_document: Sequence[Known],
+    settlements: Sequence[tuple[str, str, Known | None]] | None,
+) -> Decision:
+    """A PAYMENT or REFUND that passed every check: routed like an attachment, but only when every settlement
+    (附件4) its body names, as (流水号, month, the ledger's A4 of that key or None), was passed on from the insured
+    city to the residence city of this pair: money follows a settlement the two cities exchanged.
+    `settlements` None: the body could not be read (the check's findings say why)."""
+    decision = decide_document(drop_city, header, sha256, cities, same_id, same_document)
+    findings = list(decision.findings)
+    for serial, period, known in settlements or ():
+        if known is None or known.state not in PASSED_ON:
+            findings.append(Finding(
+                "route.unknown_settlement",
+                f"settlement (附件4) {serial} of {period} was not passed on from {header.insured_city} to "
+                f"{header.residence_city} through the gateway: a {header.type.value} names settlements the two "
+                "cities exchanged (check SettlementSerial and Period)",
+            ))
+    if findings:
+        return Decision(False, tuple(findings))
+    return decision

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta, timezone
 from decimal import Decimal
 
 from gateway.domain import settlement as m
@@ -24,6 +24,7 @@ from gateway.domain.findings import Finding
 from gateway.domain.idnumber import is_valid
 
 ZERO = Decimal("0.00")
+CHINA_TIME = timezone(timedelta(hours=8))  # a value date is a day in China
 ENTITLEMENT_DOCUMENTS = (EntitlementNotice, ChangeFiling, AssessmentRequest, AssessmentResult)
 
 # Element name and form label of each figure, for messages (a clerk finds the field by either).
@@ -57,10 +58,12 @@ def check_document(
     *,
     service_types: Collection[str] = DEFAULT_SERVICE_TYPES,
     known_areas: Collection[str] = KNOWN_AREAS,
+    today: date | None = None,
 ) -> list[Finding]:
     """Every settlement rule `doc` breaks, alone and against its envelope `header` when given.
 
-    `service_types`: the residence city's care-service type codes; `known_areas`: the configured areas."""
+    `service_types`: the residence city's care-service type codes; `known_areas`: the configured areas;
+    `today` (China's day): a payment's value date may not lie after it (nor after the header's Created)."""
     out = _Findings()
     check = _Check(out, service_types, known_areas)
     if isinstance(doc, m.FacilityClaim):
@@ -78,6 +81,8 @@ def check_document(
         check.dispute(doc)
     elif isinstance(doc, m.DisputeAnswer):
         check.dispute_answer(doc)
+    elif isinstance(doc, (m.PaymentAdvice, m.RecoveryRefund)):
+        check.money(doc, _latest_day(today, header))
     elif isinstance(doc, ENTITLEMENT_DOCUMENTS):  # 第十条, 第十五条, 第十七条: their own rules and header checks
         out.extend(check_entitlement_document(doc, header, service_types=service_types, known_areas=known_areas))
     if header is not None:
@@ -431,6 +436,78 @@ class _Check:
             )
 
 
+    # --- the money (第二十六条 payment, 第二十九条 refund) ---------------------------------------------------------
+
+    def money(self, doc: m.MoneyDocument, today: date | None) -> None:
+        payment = isinstance(doc, m.PaymentAdvice)
+        code, root = ("payment", "/PaymentAdvice") if payment else ("refund", "/RecoveryRefund")
+        self.areas(doc.insured_city, doc.residence_city, doc.line)
+        if payment:
+            amounts = [("Amount 拨付金额", doc.amount, doc.line, f"{root}/Amount")]
+            amounts += [(f"Settlement {k} ({s.serial}) Amount", s.amount, s.line, f"{root}/Settlements/Settlement[{k}]")
+                        for k, s in enumerate(doc.settlements, 1)]
+            total, parts, of_what = doc.amount, [s.amount for s in doc.settlements], "the Settlements' amounts"
+        else:
+            amounts = [("Total 合计", doc.total, doc.line, f"{root}/Total")]
+            amounts += [(f"Item {k} Amount 追回金额", i.amount, i.line, f"{root}/Items/Item[{k}]")
+                        for k, i in enumerate(doc.items, 1)]
+            total, parts, of_what = doc.total, [i.amount for i in doc.items], "the Items"
+        for label, amount, line, path in amounts:
+            if amount <= 0:
+                self.out.add(f"{code}.amount", f"{label} is {amount}: an amount paid or returned must be positive",
+                             line, path)
+            if amount != amount.quantize(Decimal("0.01")):
+                self.out.add(f"{code}.decimals", f"{label} {amount} has more than two decimals (元, 角, 分)", line,
+                             path)
+        if sum(parts, ZERO) != total:
+            self.out.add(f"{code}.sum" if payment else "refund.total",
+                         f"{amounts[0][0]} is {total} but {of_what} sum to {sum(parts, ZERO)}", doc.line, amounts[0][3])
+        if today is not None and doc.value_date > today:
+            self.out.add(f"{code}.value_date", f"ValueDate {doc.value_date} lies in the future (today is {today} in "
+                         "China): advise money once it has been sent", doc.line, f"{root}/ValueDate")
+        seen: set[tuple[str, str]] = set()
+        for k, ref in enumerate(doc.settlements, 1):
+            path = f"{root}/Settlements/Settlement[{k}]"
+            if (ref.serial, ref.period) in seen:
+                self.out.add(f"{code}.settlements", f"Settlement {k} ({ref.serial}) is listed twice", ref.line, path)
+            seen.add((ref.serial, ref.period))
+            if payment and ref.period != doc.period:
+                self.out.add("payment.settlements", f"Settlement {k} ({ref.serial}) is of {ref.period}, the advice "
+                             f"pays {doc.period}: advise each month's settlements on their own", ref.line, path)
+        if not payment:
+            self.refund_items(doc)
+
+    def refund_items(self, doc: m.RecoveryRefund) -> None:
+        months = {ref.period for ref in doc.settlements}
+        seen: dict[tuple[str, str], int] = {}
+        for k, item in enumerate(doc.items, 1):
+            where, path = f"Item {k}", f"/RecoveryRefund/Items/Item[{k}]"
+            if item.id_type == RESIDENT_ID_CARD and not is_valid(item.id_number):
+                self.out.add("person.id_check", f"{where}: IdNumber fails the GB 11643 check required for IdType 01",
+                             item.line, path)
+            if item.month > doc.period:
+                self.out.add("refund.month", f"{where}: Month {item.month} is after the refund's Period "
+                             f"{doc.period} (the latest service month it corrects)", item.line, path)
+            elif item.month not in months:
+                self.out.add("refund.month", f"{where}: Month {item.month} has no settlement among Settlements "
+                             f"({', '.join(sorted(months))}): name the 附件4 the refund corrects", item.line, path)
+            key = (item.id_number, item.month)
+            if key in seen:
+                self.out.add("refund.duplicate", f"{where} repeats the person and month of item {seen[key]}: one "
+                             "item per person and month", item.line, path)
+            seen.setdefault(key, k)
+
+
+def _latest_day(today: date | None, header: Header | None) -> date | None:
+    """The day a value date may not pass: `today`, or the China day the signed header was Created on."""
+    days = [d for d in (today, header and header.created and _china_day(header.created)) if d is not None]
+    return min(days) if days else None
+
+
+def _china_day(moment) -> date:
+    return moment.astimezone(CHINA_TIME).date() if moment.tzinfo else moment.date()
+
+
 def _month_span(period: str) -> tuple[date, date] | tuple[None, None]:
     try:
         year, month = (int(x) for x in period.split("-"))
@@ -450,6 +527,9 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
         return
     if kind.is_dispute:
         _check_dispute_header(out, doc, header)
+        return
+    if kind.is_money:
+        _check_money_header(out, doc, header)
         return
     if not kind.is_attachment:
         return
@@ -499,3 +579,23 @@ def _check_dispute_header(out: _Findings, doc: m.DisputeDocument, header: Header
             "of the disputed document",
             doc.line,
         )
+
+
+def _check_money_header(out: _Findings, doc: m.MoneyDocument, header: Header) -> None:
+    """A payment goes from the insured city (it pays) to the residence city; a refund the other way."""
+    if doc.period != header.period:
+        out.add("envelope.period", f"Period {doc.period} differs from the header's {header.period}", doc.line)
+    if doc.serial != header.serial:
+        out.add("envelope.serial", f"Serial {doc.serial} differs from the header's Serial {header.serial}", doc.line)
+    code = "payment" if header.type is MessageType.PAYMENT else "refund"
+    expected = (header.insured_city, header.residence_city)
+    if (doc.insured_city, doc.residence_city) == expected:
+        return
+    if (doc.insured_city, doc.residence_city) == expected[::-1]:
+        payer = "insured city 参保地" if code == "payment" else "residence city 居住地"
+        out.add(f"{code}.direction", f"a {header.type.value} goes from the {payer} to the other, and the body names "
+                f"{header.sender} as the {'residence' if code == 'payment' else 'insured'} city: check InsuredCity, "
+                "ResidenceCity, Sender and Type", doc.line)
+        return
+    out.add("envelope.cities", f"InsuredCity {doc.insured_city} / ResidenceCity {doc.residence_city} are not the "
+            f"envelope's {expected[0]} / {expected[1]}", doc.line)

@@ -295,7 +295,82 @@ class DisputeAnswer:
     type = MessageType.DISPUTE_ANSWER
 
 
+# --- the money (第二十六条 payment, 第二十九条 refund of recovered fees) -----------------------------------------
+
+
+@dataclass(slots=True)
+class SettlementRef:
+    """A settlement (附件4) named by a payment or a refund: its 流水号 and service month."""
+
+    serial: str
+    period: str
+    amount: Decimal | None = None  # a payment: the part of it paid; a refund: None
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class PaymentAdvice:
+    """PAYMENT 拨付通知 (第二十六条): the insured city (参保地) paid the residence city (居住地) `amount` on
+    `value_date` for the settlements of month `period`; the residence city's RECEIPT is its 到账确认."""
+
+    serial: str  # 流水号 of the advice
+    period: str  # the service month whose settlements it pays
+    insured_city: str  # payer
+    residence_city: str  # payee
+    amount: Decimal  # 拨付金额
+    value_date: date  # 拨付日期 (the bank's value date)
+    payer_reference: str  # the insured city's own reference (付款凭证号)
+    payee_reference: str | None  # the residence city's reference, when it gave one (收款参考号)
+    settlements: list[SettlementRef]  # the 附件4 paid, each with the part paid
+    note: str | None
+    prepared_by: str  # 经办人
+    unit: str  # 经办机构（章）
+    prepared_at: date
+    line: int | None = None
+
+    type = MessageType.PAYMENT
+
+
+@dataclass(slots=True)
+class RecoveredFee:
+    """One person's fees of one service month recovered from the facility (追回)."""
+
+    name: str
+    id_type: str
+    id_number: str
+    month: str  # the service month the fees were paid for
+    amount: Decimal
+    statement_serial: str | None = None  # 流水号 of the 附件2, when known
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class RecoveryRefund:
+    """REFUND 追回费用退回 (第二十九条): the residence city recovered fees a facility was paid for violations
+    and returns them to the insured city, naming the settlements (附件4) they correct."""
+
+    serial: str
+    period: str  # the (latest) service month whose fees are recovered: reconciled with that month's settlements
+    residence_city: str  # payer of the refund
+    insured_city: str  # payee
+    facility_code: str
+    facility_name: str
+    items: list[RecoveredFee]
+    total: Decimal  # 合计 = sum of the items
+    reason: str  # 追回原因
+    settlements: list[SettlementRef]  # the 附件4 corrected
+    value_date: date  # 退回日期
+    payer_reference: str  # the residence city's own reference (退款凭证号)
+    prepared_by: str
+    unit: str
+    prepared_at: date
+    line: int | None = None
+
+    type = MessageType.REFUND
+
+
+MoneyDocument = PaymentAdvice | RecoveryRefund
 Attachment = FacilityClaim | PersonStatement | CityClaim | CitySettlement | FacilitySettlement
 Reply = Ack | Nack | Receipt
 DisputeDocument = Dispute | DisputeAnswer
-Document = Attachment | Reply | DisputeDocument
+Document = Attachment | Reply | DisputeDocument | MoneyDocument

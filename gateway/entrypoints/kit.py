@@ -43,6 +43,7 @@ class KitError(Exception):
 ATTACHMENT_TYPES = [t.value for t in MessageType if t.is_attachment]
 DISPUTE_TYPES = [t.value for t in MessageType if t.is_dispute]
 ENTITLEMENT_TYPES = [t.value for t in MessageType if t.is_entitlement]  # 第十条, 第十五条, 第十七条
+MONEY_TYPES = [t.value for t in MessageType if t.is_money]  # 第二十六条 payment, 第二十九条 refund
 
 
 def _add_addressing(p: argparse.ArgumentParser) -> None:
@@ -77,9 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DISPUTE: a dispute by --sender about the message --ref FILE; DISPUTE_ANSWER: the answer to the "
         "dispute message --ref FILE (cities and month come from FILE). ENTITLEMENT, CHANGE_FILING, "
         "ASSESSMENT_REQUEST: one person's document (the same person for the same seed); ASSESSMENT_RESULT: the "
-        "answer to the request --ref FILE, or to the sample request of the same seed.",
+        "answer to the request --ref FILE, or to the sample request of the same seed. PAYMENT: the insured city "
+        "--sender pays the sample A4 of the same seed (or the A4 --ref FILE); REFUND: the residence city --sender "
+        "returns fees recovered from the first facility of the sample claim of the same seed.",
     )
-    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES)
+    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES)
+    p.add_argument("--value-date", metavar="YYYY-MM-DD", help="PAYMENT, REFUND: the value date (default today)")
     p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
     p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
     p.add_argument("--period", metavar="YYYY-MM", help="service month (disputes: --ref's)")
@@ -100,7 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output is named canonically (see docs/protocol.md) unless -o is given.",
     )
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
-    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES,
+    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES,
                    help="which document DOC is")
     _add_addressing(p)
     _add_signer(p)
@@ -193,9 +197,20 @@ def _sample(args: argparse.Namespace) -> int:
     if args.type in ENTITLEMENT_TYPES:
         _write(_sample_entitlement(args), args.output)
         return OK
+    if args.type in MONEY_TYPES and args.ref is not None:
+        _write(_sample_payment_of(args), args.output)
+        return OK
     missing = [f"--{name}" for name in ("sender", "receiver", "period") if getattr(args, name) is None]
     if missing:
         raise KitError(f"a sample {args.type} needs {', '.join(missing)}")
+    if args.type in MONEY_TYPES:
+        from gateway.documents.sample import sample_money
+        from gateway.documents.writer import to_bytes
+
+        document = sample_money(args.type, args.sender, args.receiver, args.period, persons=args.persons,
+                                seed=args.seed, value_date=_value_date(args))
+        _write(to_bytes(document), args.output)
+        return OK
     data = sample_bytes(args.type, args.sender, args.receiver, args.period, persons=args.persons, seed=args.seed)
     _write(data, args.output)
     return OK
@@ -233,6 +248,23 @@ def _sample_dispute(args: argparse.Namespace) -> bytes:
     return to_bytes(sample_dispute_answer(document, header.receiver, outcome=args.outcome, seed=args.seed))
 
 
+def _value_date(args: argparse.Namespace):
+    from datetime import date
+
+    return date.fromisoformat(args.value_date) if args.value_date else None
+
+
+def _sample_payment_of(args: argparse.Namespace) -> bytes:
+    """PAYMENT --ref FILE: the payment of the settlement (A4) in FILE, by its insured city."""
+    from gateway.documents.sample import sample_payment
+    from gateway.documents.writer import to_bytes
+
+    if args.type != MessageType.PAYMENT.value:
+        raise KitError("--ref is for PAYMENT (the A4 it pays) and disputes; a sample REFUND follows the sample claim")
+    _, document, _ = _referenced(args.ref, args.type)
+    if document.type is not MessageType.A4:
+        raise KitError(f"{args.ref} is a {document.type.value}: a PAYMENT pays a settlement (A4)")
+    return to_bytes(sample_payment(document, seed=args.seed, value_date=_value_date(args)))
 def _sample_entitlement(args: argparse.Namespace) -> bytes:
     from gateway.documents.sample_entitlement import sample_assessment_result, sample_entitlement
     from gateway.documents.writer import to_bytes

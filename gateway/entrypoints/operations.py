@@ -292,9 +292,29 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
         return 1
     print(f"{path}: OK ({len(config.cities)} cities: {', '.join(sorted(config.cities))})")
+    for warning in _calendar_warnings(config):  # warnings, not problems: the exit status stays 0
+        print(f"warning: {warning}")
     if getattr(args, "connect", False):
         return _check_connections(config)
     return 0
+
+
+def _calendar_warnings(config, today=None) -> list[str]:
+    """From 1 October: next year's official holidays, when no calendar knows them yet (calendar_missing)."""
+    from datetime import datetime
+
+    from gateway.domain.deadlines import CHINA_TIME, calendar_missing
+    from gateway.entrypoints.settlement import UsageError, load_calendar
+
+    folder = config.settlement.holidays or Path(config.path).parent / "holidays"
+    try:
+        calendar = load_calendar(folder)
+    except UsageError as exc:
+        return [str(exc)]
+    missing = calendar_missing(today or datetime.now(CHINA_TIME).date(), calendar)
+    if missing is None:
+        return []
+    return [f"settlement.holidays: {missing.note}; needed by {missing.due.isoformat()} (folder {folder})"]
 
 
 def _check_connections(config) -> int:

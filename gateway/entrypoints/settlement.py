@@ -31,6 +31,7 @@ from gateway.domain.deadlines import (
     Item,
     Status,
     all_pairs,
+    calendar_missing,
     check_deadlines,
     check_disputes,
     parse_period,
@@ -84,7 +85,8 @@ def _holidays_dir(args: argparse.Namespace, gateway: _Gateway | None) -> Path | 
 def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | None, Attachment]:
     """The attachment in a bare document or in a message (signed or not: the signature is the daemon's and
     `ltcgw verify`'s business; here the document is only read). Schema-checked before it is read.
-    `disputes`: a Dispute or DisputeAnswer, or an entitlement document, is welcome too (render)."""
+    `disputes`: a Dispute or DisputeAnswer, an entitlement document, a PaymentAdvice or a RecoveryRefund is
+    welcome too (render)."""
     from gateway.documents import safe_xml, schema
     from gateway.documents.envelope import ENVELOPE_NS, body_of, read_header
     from gateway.documents.reader import read_document
@@ -101,7 +103,8 @@ def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | No
     if findings:
         raise Refused(*findings)
     document = read_document(root)
-    if not (document.type.is_attachment or (disputes and (document.type.is_dispute or document.type.is_entitlement))):
+    if not (document.type.is_attachment
+            or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money))):
         raise UsageError(f"a {document.type} is not an attachment (附件1–5)")
     return header, document
 
@@ -148,9 +151,13 @@ def _ledger_messages(gateway: _Gateway, period: str | None = None) -> list:
         ledger.close()
 
 
-def _received(gateway: _Gateway, period: str | None = None, records: list | None = None) -> list:
-    """The ledger's messages of the tracked types that count as received."""
-    tracked = {t.value for t in TRACKED}
+RECONCILED = frozenset({MessageType.A3, MessageType.A4, MessageType.A5})
+
+
+def _received(gateway: _Gateway, period: str | None = None, records: list | None = None,
+              types: Iterable[MessageType] = TRACKED) -> list:
+    """The ledger's messages of `types` (default: those with deadlines) that count as received."""
+    tracked = {t.value for t in types}
     records = _ledger_messages(gateway, period) if records is None else records
     return [r for r in records if r.type in tracked and r.state in COUNTS_AS_RECEIVED and r.sender]
 
@@ -241,7 +248,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     records: list = []
     warn_days = args.warn_days
     if args.files is not None:  # `--files` alone: the schedule only, nothing arrived
-        headers = [(_read_file(Path(f))[0], Path(f)) for f in args.files]
+        headers = [(_read_file(Path(f), disputes=True)[0], Path(f)) for f in args.files]
         arrivals = [_file_arrival(h, p) for h, p in headers]
         cities = args.cities.split(",") if args.cities else sorted({c for a in arrivals for c in (a.sender, a.receiver)})
         pairs = all_pairs(cities)
@@ -263,21 +270,40 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     calendar = load_calendar(holidays)
     items = check_deadlines(pairs, periods, arrivals, today=today, calendar=calendar, warn_days=warn_days)
     items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days)
+    items = _with_confirmation(items, records)
+    missing_year = calendar_missing(today, calendar, warn_days)
     if args.json:
-        json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items]},
+        json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items],
+                   "calendar_missing": missing_year.as_dict() if missing_year else None},
                   sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         _print_deadlines(items)
+        if missing_year:
+            m = missing_year
+            print(f"{m.year:<7}  {'calendar':<14}  {'holidays':<13} due {m.due.isoformat():<10}  {m.status.value:<11} "
+                  + "; ".join(filter(None, (f"{m.working_days_left} working day(s) left"
+                                            if m.working_days_left is not None else "", m.note))))
     unknown = {i.note for i in items if i.status is Status.NO_CALENDAR}
     for note in sorted(unknown):
         print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
     return 2 if unknown else 0
 
 
+# 第二十六条: the residence city's receipt of a payment advice is its 到账确认 (ledger state of the advice).
+_CONFIRMATION = {"ACKNOWLEDGED": "到账确认: the residence city's receipt accepted the payment",
+                 "DECLINED": "the residence city's receipt declined it: the money has not arrived (未到账)"}
+
+
+def _with_confirmation(items: list[Item], records: Sequence) -> list[Item]:
+    states = {r.message_id: r.state.value for r in records if r.type == MessageType.PAYMENT.value}
+    return [replace(i, note="; ".join(filter(None, (i.note, _CONFIRMATION.get(states.get(i.message_id, ""))))))
+            if i.what == MessageType.PAYMENT.value and i.message_id in states else i for i in items]
+
+
 def _file_arrival(header: Header | None, path: Path) -> Arrival:
     """A message file as an arrival: its header says what it is, the file's time when it came."""
-    if header is None or not header.type.is_attachment:
+    if header is None or not (header.type.is_attachment or header.type.is_money):
         raise UsageError(f"{path}: deadlines need messages (with a header), not bare documents")
     moment = datetime.fromtimestamp(path.stat().st_mtime, CHINA_TIME)
     return Arrival(header.type, header.sender, header.receiver, header.period, moment, header.message_id,
@@ -295,7 +321,7 @@ def _documents_from_ledger(gateway: _Gateway, period: str) -> list[tuple[Header 
     try:
         spool = open_spool(gateway.config, ledger)  # a folder, or the database's table (several instances)
         documents = []
-        for record in _latest_revisions(_received(gateway, period, ledger.messages(period=period))):
+        for record in _latest_revisions(_received(gateway, period, ledger.messages(period=period), RECONCILED)):
             try:
                 documents.append(read_attachment(spool.read("inbox", record.sha256)))
             except FileNotFoundError:
@@ -449,8 +475,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
     p.set_defaults(handler=_guarded(_cmd_reconcile))
 
-    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute or an entitlement document "
-                              "as a printable form (PDF)")
+    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute, an entitlement document, "
+                              "a payment or a refund as a printable form (PDF)")
     p.add_argument("file", help="a document or a message")
     p.add_argument("-o", "--output", help="PDF file to write (default: FILE with .pdf)")
     p.add_argument("--details", action="store_true", help="A3: follow it with its A1 forms and a list of its A2")

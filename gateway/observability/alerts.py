@@ -38,6 +38,7 @@ ALERT_KINDS: dict[str, str] = {
     "purge_failed": "the retention purge failed (it is tried again at its next hour); nothing was lost",
     "ledger_unreachable": "the ledger's database cannot be reached (leases not renewed): retried with back-off",
     "console_error": "an unexpected error behind a console page (the page shows no detail)",
+    "calendar_missing": "from 1 October: next year's official holidays are not known; deadlines in it cannot be counted",
     "console_unavailable": "the web console cannot listen (port taken?): the exchange goes on without it",
     "spool_full": "the spool's disk is full: files wait in the cities' drops; what is owed is still written",
 }

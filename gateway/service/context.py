@@ -41,6 +41,7 @@ class Gateway:
     refusals_seen: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # city -> (name, reason) reported
     instance: str = field(default_factory=lambda: default_instance())  # this process among several on one ledger
     lease_seconds: float = 30.0  # how long work held by a silent instance waits before another takes it
+    a5_pairs: frozenset[tuple[str, str]] | None = None  # (residence, insured) an A5 goes to; None: every pair
 
     @property
     def cities(self) -> frozenset[str]:

@@ -193,10 +193,12 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                     [_known(m) for m in tx.messages_by_id(header.message_id) if m.key != message.key],
                     [_known(m) for m in tx.messages_by_document(header.document_key) if m.key != message.key],
                 )
-                decision = (
-                    routing.decide_dispute(*same, _answered(tx, header), _disputed_names(outcome.document))
-                    if header.type.is_dispute else routing.decide_document(*same)
-                )
+                if header.type.is_dispute:
+                    decision = routing.decide_dispute(*same, _answered(tx, header), _disputed_names(outcome.document))
+                elif header.type.is_money:
+                    decision = routing.decide_money(*same, _named_settlements(tx, header, outcome.document))
+                else:
+                    decision = routing.decide_document(*same, a5_pairs=gw.a5_pairs)
             else:
                 answered = _answered(tx, header)
                 decision = routing.decide_reply(capture.city, header, gw.cities, answered)
@@ -230,6 +232,20 @@ def _disputed_names(document: object) -> tuple[str, str] | None:
     if isinstance(document, DisputeAnswer):
         return MessageType.DISPUTE.value, document.dispute_serial
     return None
+
+
+def _named_settlements(tx: LedgerTx, header: Header, document: object) -> list | None:
+    """The settlements (附件4) a payment or refund names, each with the ledger's A4 of that key (the newest passed
+    on) or None, for routing to refuse money about settlements the two cities never exchanged."""
+    refs = getattr(document, "settlements", None)
+    if refs is None:
+        return None
+    named = []
+    for ref in refs:
+        key = (MessageType.A4.value, header.insured_city, header.residence_city, ref.period, ref.serial)
+        passed = [m for m in tx.messages_by_document(key) if m.state in routing.PASSED_ON]
+        named.append((ref.serial, ref.period, _known(passed[-1]) if passed else None))
+    return named
 
 
 def _reject(gw: Gateway, tx: LedgerTx, events: CommittedEvents, message: MessageRecord, header: Header | None, findings: list[Finding], now: datetime) -> None:

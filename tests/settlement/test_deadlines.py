@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from gateway.domain.calendar import UnknownYear, WorkingCalendar, parse_holiday_file
+from gateway.domain.calendar import WorkingCalendar, parse_holiday_file
 from gateway.domain.deadlines import (
     CHINA_TIME,
     Arrival,
@@ -42,15 +42,23 @@ def test_qingming_defers_february_and_december_claim_ends_the_year() -> None:
 
 
 def test_months_whose_dates_fall_in_2027_need_the_administrators_file(text_2027: str) -> None:
-    with pytest.raises(UnknownYear, match="2027"):
-        schedule("2026-11", CALENDAR)
+    unknown = schedule("2026-11", CALENDAR)
+    assert (unknown.claim, unknown.settlement, unknown.payment) == (date(2026, 12, 31), None, None)
+    assert "config/holidays/2027.toml" in unknown.unknown
     extended = WorkingCalendar([parse_holiday_file(text_2027)])
     assert schedule("2026-11", extended).settlement == date(2027, 1, 5)
     assert schedule("2026-11", extended).claim == date(2026, 12, 31)
-    items = check_deadlines([CityPair("370100", "370200")], ["2026-11"], [], today=date(2026, 11, 25),
+    claim = Arrival(MessageType.A3, "370100", "370200", "2026-11", _at_china(date(2026, 12, 30)), "c1")
+    items = check_deadlines([CityPair("370100", "370200")], ["2026-11"], [claim], today=date(2026, 12, 31),
                             calendar=CALENDAR)
-    assert [i.status for i in items] == [Status.NO_CALENDAR]
-    assert "config/holidays/2027.toml" in items[0].note
+    # the claim, due at month end, needs no working day: tracked; the A4 and the payment say what is missing
+    assert [(i.what, i.status) for i in items] == [
+        ("facility_fees", Status.INFO), ("A3", Status.ON_TIME), ("A4", Status.NO_CALENDAR),
+        ("PAYMENT", Status.NO_CALENDAR)]
+    assert all("config/holidays/2027.toml" in i.note for i in items[2:])
+    [missing_claim] = [i for i in check_deadlines([CityPair("370100", "370200")], ["2026-11"], [],
+                                                  today=date(2027, 1, 2), calendar=CALENDAR) if i.what == "A3"]
+    assert (missing_claim.status, missing_claim.due) == (Status.MISSING, date(2026, 12, 31))
 
 
 def test_dispute_answer_within_15_working_days() -> None:
@@ -69,7 +77,7 @@ def _year_of_traffic(periods: list[str]) -> tuple[list[Arrival], dict[tuple[str,
         dates = schedule(period, CALENDAR)
         for pair in all_pairs(CITIES):
             key = (str(pair), period)
-            for kind in (MessageType.A3, MessageType.A4, MessageType.A5):
+            for kind in (MessageType.A3, MessageType.A4, MessageType.PAYMENT):
                 when = _at_china(dates.due(kind.value))
                 if key == ("370200->370100", "2026-08") and kind is MessageType.A4:
                     # 23:30 in China on the deferred due day is on time, though it is 15:30 UTC
@@ -83,7 +91,13 @@ def _year_of_traffic(periods: list[str]) -> tuple[list[Arrival], dict[tuple[str,
                 if key == ("370100->370600", "2026-07") and kind is MessageType.A3:
                     when = _at_china(date(2026, 9, 2))  # after 08-31, the due date
                     exceptions[(*key, "A3")] = Status.LATE
-                sender, receiver = (pair.residence, pair.insured) if kind is not MessageType.A4 else (
+                if key == ("370200->370600", "2026-05") and kind is MessageType.PAYMENT:
+                    when = _at_china(dates.payment + timedelta(days=3))  # the money came three days late
+                    exceptions[(*key, "PAYMENT")] = Status.LATE
+                if key == ("370600->370200", "2026-04") and kind is MessageType.PAYMENT:
+                    exceptions[(*key, "PAYMENT")] = Status.MISSING
+                    continue
+                sender, receiver = (pair.residence, pair.insured) if kind is MessageType.A3 else (
                     pair.insured, pair.residence)
                 arrivals.append(Arrival(kind, sender, receiver, period, when, message_id=f"{key}{kind}"))
     return arrivals, exceptions
@@ -96,9 +110,9 @@ def test_simulated_year_between_four_cities() -> None:
     # what is due after today has not come yet: it must show as pending (or due soon)
     future = {(str(a.pair), a.period, a.type.value) for a in arrivals if a.arrival_day > today}
     arrivals = [a for a in arrivals if a.arrival_day <= today]
-    assert future  # September's claims and settlements, August's A5s
+    assert future  # September's claims and settlements, August's payments
     items = check_deadlines(all_pairs(CITIES), periods, arrivals, today=today, calendar=CALENDAR)
-    documents = [i for i in items if i.what in ("A3", "A4", "A5")]
+    documents = [i for i in items if i.what in ("A3", "A4", "PAYMENT")]
     assert len(documents) == 12 * 12 * 3
     for item in documents:
         expected = exceptions.get((str(item.pair), item.period, item.what))
@@ -110,11 +124,15 @@ def test_simulated_year_between_four_cities() -> None:
             assert (item.status is Status.DUE_SOON) == (item.working_days_left <= 3)
         else:
             assert item.status is Status.ON_TIME, item
+    # 2025-12: A4 due 2026-02-05; its payment's 15 working days cross the Spring Festival (02-15..02-23 off,
+    # Saturdays 02-14 and 02-28 worked): 02-06, 09..13, 14, 24..27, 28, 03-02..04: due 2026-03-04
+    spring = [i for i in documents if i.period == "2025-12" and i.what == "PAYMENT"]
+    assert {i.due for i in spring} == {date(2026, 3, 4)} and {i.status for i in spring} == {Status.ON_TIME}
     national_day = [i for i in documents if i.period == "2026-08" and i.what == "A4"]
     assert {i.due for i in national_day} == {date(2026, 10, 8)}
     assert Counter(i.status for i in national_day) == Counter({Status.ON_TIME: 11, Status.LATE: 1})
     milestones = [i for i in items if i.status is Status.INFO]
-    assert len(milestones) == 12 * 12 * 2
+    assert len(milestones) == 12 * 12  # the facilities' cut-off; the payment is a tracked document now
 
 
 def test_warning_window_in_working_days() -> None:
@@ -168,3 +186,18 @@ def test_disputes_are_answered_within_15_working_days() -> None:
     assert [items[k].status for k in ("d1", "d2", "d3", "d4", "d5")] == [
         Status.ON_TIME, Status.LATE, Status.MISSING, Status.PENDING, Status.NO_CALENDAR]
     assert items["d4"].due == date(2026, 11, 10) and items["d4"].working_days_left == 10
+
+
+def test_next_years_calendar_is_asked_for_from_1_october(text_2027: str) -> None:
+    from gateway.domain.deadlines import calendar_missing
+
+    assert calendar_missing(date(2026, 9, 30), CALENDAR) is None  # not asked for yet
+    asked = calendar_missing(date(2026, 10, 1), CALENDAR)
+    assert (asked.year, asked.since, asked.due, asked.status) == (2027, date(2026, 10, 1), date(2026, 12, 1),
+                                                                  Status.PENDING)
+    assert "config/holidays/2027.toml" in asked.note and asked.file == "config/holidays/2027.toml"
+    soon = calendar_missing(date(2026, 11, 27), CALENDAR)  # 11-30 and 12-01 are left
+    assert (soon.status, soon.working_days_left) == (Status.DUE_SOON, 2)
+    assert calendar_missing(date(2026, 12, 2), CALENDAR).status is Status.MISSING
+    known = WorkingCalendar([parse_holiday_file(text_2027)])
+    assert calendar_missing(date(2026, 12, 2), known) is None  # the administrator added the year

@@ -45,6 +45,9 @@ def routed_month(root: Path, ledger_url: str | None = None) -> Path:
         assert '[ledger]\npath = "ledger.sqlite3"' in text
         config.write_text(text.replace('[ledger]\npath = "ledger.sqlite3"', f'[ledger]\nurl = "{ledger_url}"'),
                           encoding="utf-8")
+    config = root / "gateway.toml"  # 淄博 sends its A5s on to 济南, for information (附件5 is no inter-city duty)
+    config.write_text(config.read_text(encoding="utf-8") + f'\n[settlement]\na5_pairs = ["{RESIDENCE}->{INSURED}"]\n',
+                      encoding="utf-8")
     keys, docs = root / "keys", root.parent
     for kind, sender, receiver in (("A3", RESIDENCE, INSURED), ("A4", INSURED, RESIDENCE), ("A5", RESIDENCE, INSURED)):
         document = write_sample(docs, kind, sender, receiver, "2026-01")
@@ -70,12 +73,14 @@ def test_deadlines_from_the_ledger(gateway: Path, capsys: pytest.CaptureFixture[
     assert code == 0, err
     report = json.loads(out)
     documents = {(i["residence"], i["insured"], i["what"]): i for i in report["items"]}
-    # 3 cities: 6 ordered pairs, each with A3, A4, A5 and two milestones
-    assert len(report["items"]) == 6 * 5
-    for kind, due in (("A3", "2026-02-28"), ("A4", "2026-03-05"), ("A5", "2026-03-26")):
+    # 3 cities: 6 ordered pairs, each with A3, A4, PAYMENT and the facilities' cut-off (A5: no deadline)
+    assert len(report["items"]) == 6 * 4
+    assert not any(i["what"] == "A5" for i in report["items"])
+    for kind, due in (("A3", "2026-02-28"), ("A4", "2026-03-05"), ("PAYMENT", "2026-03-26")):
         item = documents[(RESIDENCE, INSURED, kind)]
-        assert (item["due"], item["status"], item["arrived"]) == (due, "late", today)
-        assert item["message_id"]
+        arrived = None if kind == "PAYMENT" else today
+        assert (item["due"], item["status"], item["arrived"]) == (due, "missing" if arrived is None else "late",
+                                                                   arrived)
         assert documents[(OTHER, INSURED, kind)]["status"] == "missing"
         assert documents[(INSURED, RESIDENCE, kind)]["status"] == "missing"
 
@@ -149,12 +154,20 @@ def test_unknown_year_needs_the_administrators_file(tmp_path: Path, capsys: pyte
     code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                          f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--json", "--files")
     assert code == 2 and "config/holidays/2027.toml" in err
-    assert {i["status"] for i in json.loads(out)["items"]} == {"no_calendar"}
+    report = json.loads(out)
+    # the month stays in view: the claim (due at month end) is tracked, A4 and PAYMENT name the missing year
+    assert {(i["what"], i["status"]) for i in report["items"]} == {
+        ("facility_fees", "info"), ("A3", "pending"), ("A4", "no_calendar"), ("PAYMENT", "no_calendar")}
+    assert report["calendar_missing"]["year"] == 2027 and report["calendar_missing"]["due"] == "2026-12-01"
+    code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
+                         f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--files")
+    assert "2027     calendar" in out and "add config/holidays/2027.toml" in out
     code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                          f"{RESIDENCE},{INSURED}", "--holidays", str(holidays_dir), "--json", "--files")
     assert code == 0, err
     a4 = next(i for i in json.loads(out)["items"] if i["what"] == "A4")
     assert (a4["due"], a4["status"]) == ("2027-01-05", "pending")
+    assert json.loads(out)["calendar_missing"] is None  # 2027 is known now
 
 
 def test_bad_holiday_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
