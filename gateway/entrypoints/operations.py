@@ -327,9 +327,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
     config = load_from_args(args)
     ledger = open_ledger(config)
-    traces = ledger.trace(args.id)
-    if not traces:
-        print(f"no message {args.id}", file=sys.stderr)
+    traces, problem = _traces_of(ledger, args.id)
+    if problem is not None:
+        print(f"ltcgw trace: {problem}", file=sys.stderr)
         return 1
     spool = open_spool(config, ledger)
     purged = {record.key: original_purged_at(ledger, spool, record.sha256) for record, _ in traces}
@@ -343,8 +343,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         return 0
     say = _masked_print(mask_text)  # causes name files, findings quote parsers: masked like the log
     for record, transitions in traces:
-        say(f"{record.message_id} {record.type} {record.sender}->{record.receiver} {record.period} "
-              f"serial {record.serial} r{record.revision}: {record.state.value}")
+        say(_trace_heading(record))
         for t in transitions:
             say(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
         for finding in record.findings:
@@ -377,6 +376,42 @@ def _cmd_purge(args: argparse.Namespace) -> int:
         print(f"{verb} {item.area}/{item.sha256} ({item.reason}; {len(item.message_keys)} message(s))")
     print(f"{verb} {len(report.purged)} file(s)" + (f"; {report.kept} kept (stored again since)" if report.kept else ""))
     return 0
+
+
+MIN_PREFIX = 8  # shorter prefixes of a message id name a city and a year, not a message
+
+
+def _traces_of(ledger, given: str) -> tuple[list, str | None]:
+    """The traces of the message id or SHA-256 `given` stands for (itself, or the one it is the start of), or
+    why there are none (nothing matches, or several do: they are listed)."""
+    if traces := ledger.trace(given):
+        return traces, None
+    if len(given) < MIN_PREFIX:
+        return [], f"no message {given} (a short id needs at least {MIN_PREFIX} characters)"
+    shown: dict[str, str] = {}
+    rows = ledger.refs_starting(given, limit=21)
+    for message_id, sha256 in rows:
+        if message_id and message_id.startswith(given):
+            shown.setdefault(message_id, message_id)
+        else:
+            shown.setdefault(sha256, f"{sha256} ({message_id or 'unreadable file'})")
+    if not shown:
+        return [], f"no message {given}"
+    if len(shown) == 1:
+        return ledger.trace(next(iter(shown))), None
+    more = " or more" if len(rows) > 20 else ""
+    listed = "\n  ".join(list(shown.values())[:20])
+    return [], f"{given} is the start of {len(shown)}{more} messages; give more of it:\n  {listed}"
+
+
+def _trace_heading(record) -> str:
+    """One line naming the message; for a file whose header could not be read, what is known of the file."""
+    if record.message_id is None:
+        codes = ", ".join(sorted({f["code"] for f in record.findings})) or "no findings"
+        return (f"unreadable file sha256 {record.sha256} from {record.drop_city} {area_name(record.drop_city)}'s "
+                f"drop, {record.size} bytes: {record.state.value} ({codes})")
+    return (f"{record.message_id} {record.type or '-'} {record.sender or record.drop_city}->{record.receiver or '-'} "
+            f"{record.period or '-'} serial {record.serial or '-'} r{record.revision or '-'}: {record.state.value}")
 
 
 def _masked_print(mask):
@@ -504,7 +539,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("trace", help="every transition of a message, with time and cause")
     config_arg(p)
-    p.add_argument("id", help="message id (or the SHA-256 of an unreadable file)")
+    p.add_argument("id", help="message id or SHA-256 (of an unreadable file too), or a unique start of either "
+                   f"(at least {MIN_PREFIX} characters)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_trace)
 
