@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,13 +202,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.once:
         runtime = Runtime(config, gw).start(serve=False)
         try:
-            totals = run_once(gw, settle_seconds=1.1)
+            with _failing_drops() as failing:
+                totals = run_once(gw, settle_seconds=1.1)
         finally:
             runtime.close()
             gw.checker.close()
             reset_log()
         print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
-        return 0
+        return _once_status(totals, failing, len(gw.transports))
     engine = Engine(gw, config.rescan_seconds, retention=config.retention)
     runtime = Runtime(config, gw, engine=engine).start()
     signal.signal(signal.SIGTERM, lambda *_: (engine.stopping.set(), engine.wake.set()))
@@ -226,6 +229,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
         runtime.close()
         events.emit("stopped", cities=sorted(engine.workers))
         reset_log()  # `ltcgw run` called in-process (tests) leaves the log as it found it
+    return 0
+
+
+@contextmanager
+def _failing_drops() -> Iterator[dict[str, str]]:
+    """The cities whose drop failed while the block ran, with the first error (the `drop_unreachable` events)."""
+    from gateway.service import events
+
+    failing: dict[str, str] = {}
+
+    def note(event: str, fields: dict) -> None:
+        if event == "drop_unreachable" and fields.get("city"):
+            failing.setdefault(fields["city"], str(fields.get("error", "")))
+
+    events.subscribe(note)
+    try:
+        yield failing
+    finally:
+        events.unsubscribe(note)
+
+
+def _once_status(totals: dict[str, int], failing: dict[str, str], cities: int) -> int:
+    """`run --once` from cron: 1 when no city's drop could be reached (nothing was exchanged); the unreachable
+    ones named on stderr either way."""
+    if not totals.get("unreachable"):
+        return 0
+    named = "".join(f"\n  {city} {area_name(city)}: {error}" for city, error in sorted(failing.items()))
+    if totals["unreachable"] >= cities:
+        print(f"ltcgw run --once: no city's drop could be reached (the alerts say more):{named}", file=sys.stderr)
+        return 1
+    print(f"ltcgw run --once: {totals['unreachable']} of {cities} cities could not be reached:{named}", file=sys.stderr)
     return 0
 
 
