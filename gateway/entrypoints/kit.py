@@ -137,6 +137,8 @@ def _guarded(handler):
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
+        except BrokenPipeError:
+            raise  # the reader of our output is gone (`| head`): the entry point ends quietly
         except (KitError, KeyFileError, OSError, ValueError) as error:
             print(f"ltcgw {args.command}: {error}", file=sys.stderr)
             return USAGE
@@ -161,7 +163,11 @@ def _read(path: str) -> bytes:
 
 def _write(data: bytes, output: str | None, default_name: str | None = None) -> None:
     if output is None and default_name is None:
-        sys.stdout.buffer.write(data)
+        # A buffered write may take only part of a large document and return how much (a reader gone, a full
+        # disk): write on until all is taken or the error shows.
+        rest = memoryview(data)
+        while rest:
+            rest = rest[sys.stdout.buffer.write(rest):]
         return
     target = Path(output or default_name or "")
     target.write_bytes(data)
