@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from gateway.entrypoints import kit, operations, settlement
 
 COMMAND_MODULES = (kit, operations, settlement)
+# Status of a program whose output pipe was closed (the shell's 128 + SIGPIPE, as `yes | head` gives).
+PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,10 +51,6 @@ def _run(argv: Sequence[str] | None) -> int:
         # "Exception ignored" at exit; `--help` and usage errors (SystemExit) included.
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-
-
-# Status of a program whose output pipe was closed (the shell's 128 + SIGPIPE, as `yes | head` gives).
-PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 def _reader_gone() -> bool:

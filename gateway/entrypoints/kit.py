@@ -2,7 +2,8 @@
 
 A city whose system cannot sign XML itself exports its document, runs `ltcgw pack` and drops the result; it
 checks what it receives with `ltcgw verify` (the very check the gateway runs) and answers with
-`ltcgw receipt`. Exit codes: 0 success (or a valid file), 1 a verified file is invalid, 2 usage or I/O error.
+`ltcgw receipt`. Exit codes: 0 success (or a valid file), 1 a verified file is invalid, 2 usage or I/O error
+(141, quietly, when the output's reader stopped early: gateway/entrypoints/cli.py).
 """
 
 from __future__ import annotations
