@@ -313,6 +313,15 @@ class SqliteLedger:
             out.append((record, transitions))
         return out
 
+    def refs_starting(self, prefix: str, limit: int = 50) -> list[tuple[str | None, str]]:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._db().execute(
+            "SELECT message_id, sha256 FROM messages WHERE message_id LIKE ? ESCAPE '\\' OR sha256 LIKE ? "
+            "ESCAPE '\\' ORDER BY key LIMIT ?", (pattern, pattern.lower(), limit))
+        # SQLite's LIKE ignores letter case (PostgreSQL's does not): message ids are compared exactly here.
+        return [(row["message_id"], row["sha256"]) for row in rows.fetchall()
+                if (row["message_id"] or "").startswith(prefix) or row["sha256"].startswith(prefix.lower())]
+
     def city_counts(self) -> list[CityCounts]:
         """Per city, as sender: received, delivered, waiting for receipt, failed, rejected, oldest open."""
         db = self._db()

@@ -20,7 +20,7 @@ from adapters.spool import DatabaseSpool, FolderSpool
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.config import Config, TransportSettings, check_config
 from gateway.domain.areas import KNOWN_AREAS
-from gateway.observability.events import TransferLog
+from gateway.observability.events import Listener, TransferLog
 from gateway.observability.runtime import Supervision, Watched, sd_notify
 from gateway.observability.transfer_log import reset as reset_log
 from gateway.service.context import Gateway, utc_now
@@ -276,9 +276,12 @@ class Daemon:
         self.gw.log.emit("stopped", cities=sorted(self.engine.workers))
 
 
-def run_once_for(config: Config) -> dict[str, int]:
-    """`ltcgw run --once`: what is pending now, with alerts recorded, then return the totals."""
+def run_once_for(config: Config, *, listener: Listener | None = None) -> dict[str, int]:
+    """`ltcgw run --once`: what is pending now, with alerts recorded, then return the totals; `listener` hears
+    the transfer log's events meanwhile."""
     gw = build_gateway(config)
+    if listener is not None:
+        gw.log.subscribe(listener)
     supervision = Supervision(watched(config), gw.log, gw.ledger, cities=lambda: sorted(gw.transports))
     try:
         gw.spool.clean_temporaries()

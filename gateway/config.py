@@ -7,6 +7,7 @@ folder, so a workspace can be moved or copied as a whole.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
@@ -177,6 +178,79 @@ def _check_local(settings: TransportSettings, where: str) -> list[ConfigProblem]
 
 
 register_transport_check("local", _check_local)
+
+
+@dataclass(frozen=True, slots=True)
+class DropPlace:
+    """One folder a city's transport takes files from (`outbox`) or leaves them in (`inbox`), as comparable
+    `identity` (two cities on one identity would both take each file) and as an operator reads it (`shown`)."""
+
+    key: str  # the config key under `[cities.CODE.transport]` that puts it there
+    role: str  # "outbox" or "inbox"
+    identity: tuple[Any, ...]
+    shown: str
+
+
+# Each transport kind says where its folders are; kinds not listed are not compared.
+DropPlaces = Callable[[TransportSettings], list[DropPlace]]
+DROP_PLACES: dict[str, DropPlaces] = {}
+
+
+def _local_places(settings: TransportSettings) -> list[DropPlace]:
+    drop = settings.path("drop")
+    if drop is None:
+        return []
+    # Resolved (symlinks too): "drops/a" and a link to it are one folder.
+    return [DropPlace("drop", role, ("local", str(path)), str(path))
+            for role in ("outbox", "inbox") for path in [(drop / role).resolve()]]
+
+
+def _sftp_places(settings: TransportSettings) -> list[DropPlace]:
+    """An SFTP folder is the same when host, port, account and path are (a path is as that account sees it)."""
+    options = settings.options
+    host, user, port = options.get("host"), options.get("user"), options.get("port", 22)
+    if not isinstance(host, str) or not isinstance(user, str) or not isinstance(port, int):
+        return []  # the adapter's own check reports it
+    places = []
+    for role in ("outbox", "inbox"):
+        folder = options.get(role)
+        if isinstance(folder, str) and folder.strip():
+            folder = posixpath.normpath(folder)
+            places.append(DropPlace(role, role, ("sftp", host.lower(), port, user, folder),
+                                    f"{folder} on sftp {user}@{host}:{port}"))
+    return places
+
+
+DROP_PLACES.update(local=_local_places, sftp=_sftp_places)
+
+
+def _check_shared_drops(r: _Reader, cities: Mapping[str, CityConfig]) -> None:
+    """Each outbox and inbox belongs to one city in one role: two cities polling one outbox both take each
+    file (the sender gets an ACK and a NACK for one message); a city's inbox that is another's outbox makes
+    the gateway take its own deliveries back as that city's messages."""
+    seen: dict[tuple[Any, ...], tuple[str, DropPlace]] = {}
+    reported: set[tuple[str, str]] = set()  # one problem per key and other city (a local drop: both folders)
+    for code, city in cities.items():
+        places = DROP_PLACES.get(city.transport.kind)
+        for place in places(city.transport) if places else []:
+            first_code, first = seen.setdefault(place.identity, (code, place))
+            where = f"cities.{code}.transport.{place.key}"
+            if first is place or (where, first_code) in reported:
+                continue
+            reported.add((where, first_code))
+            earlier = f"cities.{first_code}.transport.{first.key}"
+            if first_code == code:
+                r.problem(where, f"{place.shown} is both {code}'s outbox and its inbox: the gateway would take "
+                                 f"back what it delivers; give them different folders")
+            elif first.role == place.role:
+                r.problem(where, f"cities {first_code} and {code} share one {place.role} ({place.shown}, also "
+                                 f"{earlier}): both would take each file and the sender would get an ACK and a "
+                                 f"NACK for one message; give each city its own drop")
+            else:
+                outbox_city, inbox_city = (code, first_code) if place.role == "outbox" else (first_code, code)
+                r.problem(where, f"{place.shown} is {inbox_city}'s inbox and {outbox_city}'s outbox (also "
+                                 f"{earlier}): {outbox_city} would send back what the gateway delivers to "
+                                 f"{inbox_city}; give each city its own drop")
 
 
 def _pem_problem(path: Path) -> str | None:
@@ -630,6 +704,7 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     if gateway["code"] in cities:
         r.problem(f"cities.{gateway['code']}", "the gateway's own code cannot be a city")
     _check_reply_keys(r, gateway, cities)
+    _check_shared_drops(r, cities)
     console = _read_console(r, data)
     observability = _read_observability(r, data)
     settlement = _read_settlement(r, data, cities)

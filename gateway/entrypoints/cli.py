@@ -7,12 +7,17 @@ collects them, so that a newcomer finds a command by its module name.
 from __future__ import annotations
 
 import argparse
+import os
+import select
+import signal
 import sys
 from collections.abc import Sequence
 
 from gateway.entrypoints import kit, operations, settlement
 
 COMMAND_MODULES = (kit, operations, settlement)
+# Status of a program whose output pipe was closed (the shell's 128 + SIGPIPE, as `yes | head` gives).
+PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,12 +32,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        return _run(argv)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        if not _reader_gone():
+            raise  # not our terminal's pipe (a socket, say): a real fault, shown as one
+        return PIPE_CLOSED
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.handler(args) or 0)
+    finally:
+        # What is still buffered goes now, so that a reader gone (`| head`) shows here and not as Python's
+        # "Exception ignored" at exit; `--help` and usage errors (SystemExit) included.
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+
+
+def _reader_gone() -> bool:
+    """True when stdout or stderr is a pipe nobody reads any more; both then lead nowhere, so that nothing
+    more (Python's flush at exit included) tries to write to it."""
+    gone = False
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):  # replaced by something without a descriptor
+            continue
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if any(events & select.POLLERR for _, events in poller.poll(0)):
+            gone = True
+            nowhere = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(nowhere, fd)
+            os.close(nowhere)
+    return gone
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 A city whose system cannot sign XML itself exports its document, runs `ltcgw pack` and drops the result; it
 checks what it receives with `ltcgw verify` (the very check the gateway runs) and answers with
-`ltcgw receipt`. Exit codes: 0 success (or a valid file), 1 a verified file is invalid, 2 usage or I/O error.
+`ltcgw receipt`. Exit codes: 0 success (or a valid file), 1 a verified file is invalid, 2 usage or I/O error
+(141, quietly, when the output's reader stopped early: gateway/entrypoints/cli.py).
 """
 
 from __future__ import annotations
@@ -150,6 +151,8 @@ def _guarded(handler):
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
+        except BrokenPipeError:
+            raise  # the reader of our output is gone (`| head`): the entry point ends quietly
         except (KitError, KeyFileError, OSError, ValueError) as error:
             print(f"ltcgw {args.command}: {error}", file=sys.stderr)
             return USAGE
@@ -174,7 +177,11 @@ def _read(path: str) -> bytes:
 
 def _write(data: bytes, output: str | None, default_name: str | None = None) -> None:
     if output is None and default_name is None:
-        sys.stdout.buffer.write(data)
+        # A buffered write may take only part of a large document and return how much (a reader gone, a full
+        # disk): write on until all is taken or the error shows.
+        rest = memoryview(data)
+        while rest:
+            rest = rest[sys.stdout.buffer.write(rest):]
         return
     target = Path(output or default_name or "")
     target.write_bytes(data)

@@ -98,12 +98,36 @@ def _cmd_run(args: argparse.Namespace) -> int:
     configure(config.log, json_lines=args.json_log, quiet=args.quiet)
     try:
         if args.once:
-            totals = run_once_for(config)
+            failing: dict[str, str] = {}
+            totals = run_once_for(config, listener=_failing_drops(failing))
             print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
-            return 0
+            return _once_status(totals, failing, len(config.cities))
         return Daemon(config).run()
     finally:
         reset()  # `ltcgw run` called in-process (tests) leaves the log as it found it
+
+
+def _failing_drops(failing: dict[str, str]):
+    """A transfer-log listener noting the cities whose drop failed, with the first error (`drop_unreachable`)."""
+
+    def note(event: str, fields: dict) -> None:
+        if event == "drop_unreachable" and fields.get("city"):
+            failing.setdefault(fields["city"], str(fields.get("error", "")))
+
+    return note
+
+
+def _once_status(totals: dict[str, int], failing: dict[str, str], cities: int) -> int:
+    """`run --once` from cron: 1 when no city's drop could be reached (nothing was exchanged); the unreachable
+    ones named on stderr either way."""
+    if not totals.get("unreachable"):
+        return 0
+    named = "".join(f"\n  {city} {area_name(city)}: {error}" for city, error in sorted(failing.items()))
+    if totals["unreachable"] >= cities:
+        print(f"ltcgw run --once: no city's drop could be reached (the alerts say more):{named}", file=sys.stderr)
+        return 1
+    print(f"ltcgw run --once: {totals['unreachable']} of {cities} cities could not be reached:{named}", file=sys.stderr)
+    return 0
 
 
 def _cmd_console(args: argparse.Namespace) -> int:
@@ -209,9 +233,9 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
     config = load_from_args(args)
     ledger = open_ledger(config)
-    traces = ledger.trace(args.id)
-    if not traces:
-        print(f"no message {args.id}", file=sys.stderr)
+    traces, problem = _traces_of(ledger, args.id)
+    if problem is not None:
+        print(f"ltcgw trace: {problem}", file=sys.stderr)
         return 1
     spool = open_spool(config, ledger)
     purged = {record.key: original_purged_at(ledger, spool, record.sha256) for record, _ in traces}
@@ -225,8 +249,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         return 0
     say = _masked_print(mask_text)  # causes name files, findings quote parsers: masked like the log
     for record, transitions in traces:
-        say(f"{record.message_id} {record.type} {record.sender}->{record.receiver} {record.period} "
-              f"serial {record.serial} r{record.revision}: {record.state.value}")
+        say(_trace_heading(record))
         for t in transitions:
             say(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
         for finding in record.findings:
@@ -259,6 +282,42 @@ def _cmd_purge(args: argparse.Namespace) -> int:
         print(f"{verb} {item.area}/{item.sha256} ({item.reason}; {len(item.message_keys)} message(s))")
     print(f"{verb} {len(report.purged)} file(s)" + (f"; {report.kept} kept (stored again since)" if report.kept else ""))
     return 0
+
+
+MIN_PREFIX = 8  # shorter prefixes of a message id name a city and a year, not a message
+
+
+def _traces_of(ledger, given: str) -> tuple[list, str | None]:
+    """The traces of the message id or SHA-256 `given` stands for (itself, or the one it is the start of), or
+    why there are none (nothing matches, or several do: they are listed)."""
+    if traces := ledger.trace(given):
+        return traces, None
+    if len(given) < MIN_PREFIX:
+        return [], f"no message {given} (a short id needs at least {MIN_PREFIX} characters)"
+    shown: dict[str, str] = {}
+    rows = ledger.refs_starting(given, limit=21)
+    for message_id, sha256 in rows:
+        if message_id and message_id.startswith(given):
+            shown.setdefault(message_id, message_id)
+        else:
+            shown.setdefault(sha256, f"{sha256} ({message_id or 'unreadable file'})")
+    if not shown:
+        return [], f"no message {given}"
+    if len(shown) == 1:
+        return ledger.trace(next(iter(shown))), None
+    more = " or more" if len(rows) > 20 else ""
+    listed = "\n  ".join(list(shown.values())[:20])
+    return [], f"{given} is the start of {len(shown)}{more} messages; give more of it:\n  {listed}"
+
+
+def _trace_heading(record) -> str:
+    """One line naming the message; for a file whose header could not be read, what is known of the file."""
+    if record.message_id is None:
+        codes = ", ".join(sorted({f["code"] for f in record.findings})) or "no findings"
+        return (f"unreadable file sha256 {record.sha256} from {record.drop_city} {area_name(record.drop_city)}'s "
+                f"drop, {record.size} bytes: {record.state.value} ({codes})")
+    return (f"{record.message_id} {record.type or '-'} {record.sender or record.drop_city}->{record.receiver or '-'} "
+            f"{record.period or '-'} serial {record.serial or '-'} r{record.revision or '-'}: {record.state.value}")
 
 
 def _masked_print(mask):
@@ -406,7 +465,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("trace", help="every transition of a message, with time and cause")
     config_arg(p)
-    p.add_argument("id", help="message id (or the SHA-256 of an unreadable file)")
+    p.add_argument("id", help="message id or SHA-256 (of an unreadable file too), or a unique start of either "
+                   f"(at least {MIN_PREFIX} characters)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_trace)
 

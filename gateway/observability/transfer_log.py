@@ -45,6 +45,12 @@ class _Stdout(logging.StreamHandler):
     def stream(self, _value: TextIO) -> None:
         pass
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        # The terminal's reader is gone (`ltcgw run --once | head`): no traceback per log line; the work goes
+        # on (the log file, when set, still gets every line) and the entry point ends quietly.
+        if not isinstance(sys.exc_info()[1], BrokenPipeError):
+            super().handleError(record)
+
 
 def _file_handler(settings: LogSettings) -> logging.Handler:
     assert settings.path is not None

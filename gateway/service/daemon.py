@@ -28,9 +28,11 @@ from gateway.service.retention import Scheduler
 def run_once(gw: Gateway, settle_seconds: float = 0.0) -> dict[str, int]:
     """Process what is pending now (due resends included) and return; `ltcgw run --once`.
 
-    A file not yet seen stable is looked at again after `settle_seconds` (a file needs two looks).
+    A file not yet seen stable is looked at again after `settle_seconds` (a file needs two looks). `unreachable`
+    counts the cities whose drop failed in this pass (each alerted), so that a caller can tell none was reached.
     """
-    totals = {"captured": 0, "routed": 0, "rejected": 0, "duplicates": 0, "receipts": 0, "resent": 0, "failed": 0, "written": 0}
+    totals = {"captured": 0, "routed": 0, "rejected": 0, "duplicates": 0, "receipts": 0, "resent": 0, "failed": 0,
+              "written": 0, "unreachable": 0}
     held = gw.ledger.heartbeat(gw.instance, sorted(gw.transports), gw.lease_seconds)
     try:
         _run_once(gw, settle_seconds, totals, [t for city, t in gw.transports.items() if city in held])
@@ -41,6 +43,7 @@ def run_once(gw: Gateway, settle_seconds: float = 0.0) -> dict[str, int]:
 
 def _run_once(gw: Gateway, settle_seconds: float, totals: dict[str, int], transports: list) -> None:
     """run_once on the cities whose drops this instance holds (all of them, unless others run beside it)."""
+    unreachable: set[str] = set()
     for attempt in range(2):
         waiting = 0
         for transport in transports:
@@ -48,6 +51,7 @@ def _run_once(gw: Gateway, settle_seconds: float, totals: dict[str, int], transp
                 report = capture_city(gw, transport)
             except TransportError as exc:
                 drop_failed(gw.log, ContactBoard(), transport.city, exc)  # one pass: each failure is news
+                unreachable.add(transport.city)
                 continue
             totals["captured"] += report.captured
             waiting += report.waiting
@@ -63,6 +67,8 @@ def _run_once(gw: Gateway, settle_seconds: float, totals: dict[str, int], transp
             totals["written"] += flush_city(gw, transport)
         except TransportError as exc:
             drop_failed(gw.log, ContactBoard(), transport.city, exc)  # one pass: each failure is news
+            unreachable.add(transport.city)
+    totals["unreachable"] = len(unreachable)
 
 
 def drop_failed(log: EventLog, contacts: ContactBoard, city: str, exc: TransportError) -> int:
