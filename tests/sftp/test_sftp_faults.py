@@ -13,16 +13,7 @@ import pytest
 
 from adapters.sftp import SftpTransport
 from adapters.transport import HostKeyRefused, Scan, TransportError
-
-
-def eventually(call, attempts: int = 60, pause: float = 0.1):
-    """Call like the daemon's poll loop until it stops raising TransportError (the backoff has passed)."""
-    for _ in range(attempts):
-        try:
-            return call()
-        except TransportError:
-            time.sleep(pause)
-    raise AssertionError("still failing after the server came back")
+from tests.support.waiting import anything, wait_for
 
 
 def test_sshd_stopped_and_restarted_the_transport_reconnects_and_continues(sshd, connect):
@@ -42,7 +33,9 @@ def test_sshd_stopped_and_restarted_the_transport_reconnects_and_continues(sshd,
 
     (drop / "A3.xml").write_bytes(b"<Message/>")  # the backlog that built up while it was down
     sshd.start()
-    eventually(jinan.scan)
+    # Polled like the daemon's loop until the backoff lets a new connection through.
+    wait_for(jinan.scan, until=anything, retry_on=TransportError, seconds=6, every=0.1,
+             what="a scan of 370100's outbox once its server is back")
     ready = jinan.scan().ready
     assert [item.name for item in ready] == ["A3.xml"]
     assert jinan.connects == 2
