@@ -58,15 +58,16 @@ def problems(
 ) -> list[str]:
     """Everything that breaks the promise, one line each (empty: kept).
 
-    `drops`: city code -> its drop folder (with inbox/ and outbox/) or anything with a `.drop` (a CitySystem).
+    `drops`: city code -> its drop folder (with inbox/ and outbox/), anything with a `.drop` (a CitySystem), or
+    an in-memory drop (tests/support/fakes.py MemoryDrop).
     `receipts`: the receivers answered every delivery, so each valid message is ACKNOWLEDGED and its sender
     holds the forwarded RECEIPT; otherwise it is DELIVERED. `deliveries`: the ledger's count of writes of each
     delivered message (None: not checked; resends raise it). `strict`: a file in an inbox that answers nothing
     sent is a problem too (a reply or a delivery made twice under another name).
     """
     sent = list(sent)
-    folders = {city: Path(getattr(drop, "drop", drop)) for city, drop in drops.items()}
-    inboxes = {city: _files(folder / "inbox") for city, folder in folders.items()}
+    views = {city: _view(drop) for city, drop in drops.items()}
+    inboxes = {city: inbox for city, (inbox, _) in views.items()}
     found: list[str] = []
     accounted: set[tuple[str, str]] = set()
     records = _by_id(ledger) if ledger is not None else {}
@@ -114,8 +115,8 @@ def problems(
             wrong += _ledger_problems(message, records.get(ident, []), receipts, deliveries)
         found += [f"{label}: {w}" for w in wrong]
 
-    for city, folder in sorted(folders.items()):
-        left = sorted(n for n in _names(folder / "outbox") if not n.endswith(".part"))
+    for city, (_, outbox) in sorted(views.items()):
+        left = sorted(n for n in outbox if not n.endswith(".part"))
         if left:
             found.append(f"left in {city}'s outbox (never taken): {', '.join(left)}")
         if strict:
@@ -169,6 +170,15 @@ def _answers(name: str, prefixes: tuple[str, ...], ident: str) -> bool:
     """A reply to `ident`: KIND_<id>.xml, or KIND_<id>_<digest>.xml when that name answered other bytes."""
     return any(name == f"{p}{ident}.xml" or (name.startswith(f"{p}{ident}_") and name.endswith(".xml"))
                for p in prefixes)
+
+
+def _view(drop: Any) -> tuple[dict[str, str], list[str]]:
+    """(inbox: name -> SHA-256, outbox names) of a drop, as the city's system sees them."""
+    if isinstance(getattr(drop, "inbox", None), Mapping):  # in memory (tests/support/fakes.py)
+        return ({n: hashlib.sha256(data).hexdigest() for n, data in drop.inbox.items() if not n.startswith(".")},
+                [n for n in drop.outbox if not n.startswith(".")])
+    folder = Path(getattr(drop, "drop", drop))
+    return _files(folder / "inbox"), _names(folder / "outbox")
 
 
 def _names(folder: Path) -> list[str]:
