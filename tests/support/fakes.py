@@ -5,6 +5,9 @@ Spool, adapters/transport.py Transport), with the same answers as the real one o
 test (tests/service/test_ledger_contract.py) runs one set of ledger scenarios against this fake and SQLite, so
 the fake cannot drift. The checks and the signed replies stay real: they are pure and fast on small samples.
 
+`ThreadPoolChecker` is the process pool's flow (workers > 1) with threads running the real check, and gates
+that hold a chosen message's check: the flow's scheduling is then tested in milliseconds.
+
 The ledger's unit of work is copy-on-write: it works on a copy of the tables and swaps it in on commit, so an
 exception anywhere in the block leaves the committed state exactly as it was (what a rolled-back transaction
 does). Readers see the last committed state only. A new table is one field of `Tables` (and one line in
@@ -17,7 +20,8 @@ import hashlib
 import io
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -28,6 +32,8 @@ from adapters.spool import TooLarge
 from adapters.transport import DropFile, Refusal, Scan, TransportError, is_temporary_name
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State, next_state
+from gateway.service.ports import CheckOutcome, Checked
+from gateway.service.process import ack_owed
 
 ATTACHMENT_TYPES = frozenset({"A1", "A2", "A3", "A4", "A5"})
 
@@ -496,3 +502,49 @@ class MemoryDrop:
             raise self._faults.pop(member)
         if self.down:
             raise TransportError(f"{self.city}: {self.down}")
+
+
+# -- a pooled checker -----------------------------------------------------------------------------------------------
+
+
+class ThreadPoolChecker:
+    """gateway/service/ports.py PooledChecker on threads: the real check, the ACK signed beside it (as the pool
+    worker does), and `hold(message_id)`: that message's check waits until `release()` (or `gate_seconds`, after
+    which `timed_out` says so: a flow that waits for it has deadlocked)."""
+
+    def __init__(self, check: Callable[[bytes, datetime], CheckOutcome], sign_ack: Callable[..., bytes],
+                 workers: int = 2, gate_seconds: float = 10) -> None:
+        self.workers = workers
+        self._check, self._sign_ack = check, sign_ack
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="fake-pool")
+        self._gate = threading.Event()
+        self._gate_seconds = gate_seconds
+        self.held: set[str] = set()
+        self.started: list[str] = []  # held messages whose check began, in order
+        self.timed_out: list[str] = []
+
+    def hold(self, message_id: str) -> None:
+        self.held.add(message_id)
+
+    def release(self) -> None:
+        self._gate.set()
+
+    def check_many(self, items: Sequence[bytes], now: datetime) -> Iterable[CheckOutcome]:
+        return [self._run(data, now).outcome for data in items]
+
+    def submit(self, data: bytes, now: datetime) -> Future[Checked]:
+        return self._pool.submit(self._run, data, now)
+
+    def _run(self, data: bytes, now: datetime) -> Checked:
+        for ident in self.held:
+            if f"<MessageId>{ident}</MessageId>".encode() in data:
+                self.started.append(ident)
+                if not self._gate.wait(self._gate_seconds):
+                    self.timed_out.append(ident)
+        outcome = self._check(data, now)
+        ack = self._sign_ack(outcome.header, outcome.sha256, now) if ack_owed(outcome) else None
+        return Checked(outcome, ack)
+
+    def close(self) -> None:
+        self._gate.set()
+        self._pool.shutdown(wait=True)
