@@ -127,14 +127,19 @@ def test_two_cities_are_served_concurrently_by_their_own_transports(sshd, connec
             for n in range(10):
                 transport.deliver(f"ACK_{n}.xml", io.BytesIO(f"{city}-{n}".encode() * 5000))
                 (sshd.accounts[city].outbox_dir / f"A3_{n}.xml").write_bytes(city.encode() * 1000)
-            taken = 0
-            while taken < 10:
+            taken: list[str] = []
+
+            def take() -> list[str]:
                 for item in transport.scan().ready:
                     copy = io.BytesIO()
                     transport.download(item, copy)
                     assert copy.getvalue() == city.encode() * 1000
                     transport.remove(item)
-                    taken += 1
+                    taken.append(item.name)
+                return taken
+
+            wait_for(take, until=lambda names: len(names) == 10, seconds=30, every=0.01,
+                     what=f"{city}'s 10 files taken (taken so far)")
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
@@ -143,7 +148,7 @@ def test_two_cities_are_served_concurrently_by_their_own_transports(sshd, connec
         worker.start()
     for worker in workers:
         worker.join(timeout=60)
-    assert errors == []
+    assert errors == [] and not any(worker.is_alive() for worker in workers)
     for city, transport in cities.items():
         inbox = sshd.accounts[city].inbox_dir
         assert sorted(p.name for p in inbox.iterdir()) == sorted(f"ACK_{n}.xml" for n in range(10))
