@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -78,12 +77,6 @@ def running_daemon(config, rescan_seconds: float) -> Iterator[object]:
         runner.join(timeout=15)
         gw.ledger.close()
     assert not runner.is_alive()
-
-
-def wait_until(condition: Callable[[], object], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not condition():
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ import pytest
 
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.config import load_config
-from gateway.domain.lifecycle import State
 from gateway.workspace.layout import write_workspace
 from tests.support.crash_rig import (
     CITIES,
@@ -29,8 +28,8 @@ from tests.support.crash_rig import (
     start_daemon,
     wait_started,
 )
-
-from .conftest import wait_until
+from tests.support.exactly_once import assert_exactly_once, problems
+from tests.support.waiting import wait_for
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory) -> Path:
@@ -63,14 +62,10 @@ def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys
         during = Counter(m.state for m in ledger.messages())
         process = start_daemon(config_path, log)
         try:
-            deadline = time.monotonic() + 240
-            valid = sum(1 for p in planned if p[3])
-            while time.monotonic() < deadline:
-                states = Counter(m.state for m in ledger.messages() if m.type != "RECEIPT")
-                pending_out = [o for o in ledger.outgoing() if o.written_at is None and not o.cancelled]
-                if states[State.ACKNOWLEDGED] == valid and states[State.REJECTED] == len(planned) - valid and not pending_out:
-                    break
-                time.sleep(0.5)
+            # Settled: every message answered, delivered, receipted, nothing owed (the last problems seen say
+            # what never came, should it time out).
+            wait_for(lambda: problems(planned, cities, ledger, receipts=True), until=lambda found: not found,
+                     seconds=240, every=0.5, what="every message delivered exactly once, one ACK or NACK each")
             elapsed = time.monotonic() - started
         finally:
             stop.set()
@@ -82,35 +77,8 @@ def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys
     # The kills hit a flow in progress: many of them fell between the first message and the last.
     final = len(ledger.messages())
     assert sum(1 for n in seen_at_kills if 0 < n < final) >= KILLS // 3, seen_at_kills
-
-    # Nothing left in the drops, nothing unaccounted for: every dropped file is a message in the ledger.
-    for city in cities.values():
-        assert [p.name for p in city.outbox.iterdir() if not p.name.endswith(".part")] == []
-    records = [m for m in ledger.messages() if m.type != "RECEIPT"]
-    by_id = Counter(m.message_id for m in records)
-    assert sorted(by_id) == sorted(h.message_id for _, h, _, _ in planned)
-    assert set(by_id.values()) == {1}, "a file was recorded twice"
-    captured = {(c.sha256) for c in records}
-    assert all(__import__("hashlib").sha256(d).hexdigest() in captured for _, _, d, _ in planned)
-
-    for sender, header, data, valid in planned:
-        receiver = cities[header.receiver]
-        delivered = [p for p in receiver.inbox.iterdir() if header.message_id in p.name and p.name.startswith("A")]
-        acks = [p for p in cities[sender].inbox.iterdir() if p.name.startswith(("ACK_", "NACK_")) and header.message_id in p.name]
-        receipts = [p for p in cities[sender].inbox.iterdir() if p.name == f"RECEIPT_{header.message_id}.xml"]
-        record = next(m for m in records if m.message_id == header.message_id)
-        if valid:
-            assert [p.read_bytes() for p in delivered] == [data], header.message_id  # exactly once, byte for byte
-            assert [p.name for p in acks] == [f"ACK_{header.message_id}.xml"]
-            assert len(receipts) == 1
-            assert record.state is State.ACKNOWLEDGED
-        else:
-            assert delivered == []
-            assert [p.name for p in acks] == [f"NACK_{header.message_id}.xml"]
-            assert record.state is State.REJECTED
+    # Still true once the daemon stopped: nothing left in the drops, every file delivered and answered once.
+    assert_exactly_once(planned, cities, ledger, receipts=True)
     # Nothing of a killed daemon lives on (a process pool's workers leave with their parent).
-    wait_until(lambda: not processes_using(config_path), seconds=10)
-    assert processes_using(config_path) == []
-    # No half-written file is visible to a city; leftovers of a kill are hidden temporaries only.
-    for city in cities.values():
-        assert not [p for p in city.inbox.iterdir() if p.name.endswith(".part") and not p.name.startswith(".")]
+    wait_for(lambda: processes_using(config_path), until=lambda pids: not pids, seconds=10,
+             what="no process of the killed daemons left")

@@ -15,7 +15,10 @@ from gateway.documents.check import check_message
 from gateway.domain.envelope import MessageType
 from gateway.workspace.layout import write_workspace
 
-from .conftest import JINAN, PERIOD, ZIBO, running_daemon, wait_until
+from tests.support.exactly_once import Sent, problems
+from tests.support.waiting import wait_for
+
+from .conftest import JINAN, PERIOD, ZIBO, running_daemon
 from .gate import gated_check
 
 
@@ -39,14 +42,15 @@ def test_a_held_large_check_does_not_hold_back_small_claims(tmp_path: Path, _tem
         assert gw.checker.task is gated_check and gw.checker.workers == 2
         for header, data in large:
             zibo.drop_file(f"{header.message_id}.xml", data)
-        wait_until(started[0].exists, 30)
-        assert started[0].exists(), "the first large claim never reached a pool worker"
+        wait_for(started[0].exists, seconds=30, what="the first large claim in a pool worker")
         for header, data in small:
             zibo.drop_file(f"{header.message_id}.xml", data)
-        wait_until(lambda: len(jinan.deliveries()) >= len(small), 30)
+        wait_for(jinan.deliveries, until=lambda files: len(files) >= len(small), seconds=30,
+                 what=f"the {len(small)} small claims delivered while the large one is held")
         # Decided and delivered (with their ACKs) while the large claim is still held in its worker.
         assert sorted(p.read_bytes() for p in jinan.deliveries()) == sorted(data for _, data in small)
-        wait_until(lambda: len(zibo.replies("ACK")) >= len(small), 10)
+        wait_for(lambda: zibo.replies("ACK"), until=lambda acks: len(acks) >= len(small), seconds=10,
+                 what=f"the {len(small)} small claims' ACKs")
         assert [p.name for p in zibo.replies("ACK")] == sorted(f"ACK_{h.message_id}.xml" for h, _ in small)
         for path in zibo.replies("ACK"):  # signed in the pool worker with the gateway's key: valid, trusted
             ack = check_message(path.read_bytes(), config.trust_store(), now=datetime.now(timezone.utc))
@@ -55,6 +59,9 @@ def test_a_held_large_check_does_not_hold_back_small_claims(tmp_path: Path, _tem
         # The second large claim waits for the first: it never took the worker the small claims needed.
         assert not started[1].exists()
         gate.touch()
-        wait_until(lambda: len(jinan.deliveries()) == len(small) + len(large), 60)
-        assert sorted(p.read_bytes() for p in jinan.deliveries()) == sorted(data for _, data in small + large)
+        wait_for(jinan.deliveries, until=lambda files: len(files) == len(small) + len(large), seconds=60,
+                 what="every claim delivered once the gate opened")
         assert started[1].exists()
+        sent = [Sent(header, data) for header, data in small + large]
+        wait_for(lambda: problems(sent, {JINAN: jinan, ZIBO: zibo}, gw.ledger), until=lambda found: not found,
+                 seconds=10, what="every claim delivered and ACKed exactly once")

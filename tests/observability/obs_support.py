@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from gateway.workspace.layout import write_workspace
+from tests.support.waiting import wait_for
 
 JINAN, ZIBO, YANTAI = "370100", "370300", "370600"  # 济南, 淄博, 烟台
 PERIOD = "2026-10"
@@ -25,16 +24,6 @@ def workspace(root: Path, cities: list[str], extra: str = "", rescan_seconds: fl
     if extra:
         path.write_text(path.read_text(encoding="utf-8") + "\n" + extra + "\n", encoding="utf-8")
     return path
-
-
-def wait_for(condition: Callable[[], object], seconds: float = 30, what: str = "the condition") -> object:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
 
 class Daemon:
@@ -63,7 +52,8 @@ class Daemon:
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM once it runs (a signal during start-up would find Python's default handler)."""
         if self.process.poll() is None:
-            wait_for(lambda: "started" in self.output() or self.process.poll() is not None, what="the start")
+            wait_for(self.output, until=lambda out: "started" in out or self.process.poll() is not None,
+                     what="the daemon's start (its output so far)")
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
 

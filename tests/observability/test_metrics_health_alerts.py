@@ -23,9 +23,10 @@ from gateway.service.contacts import ContactBoard
 from gateway.observability.events import TransferLog
 from gateway.service.daemon import drop_failed
 from tests.observability.obs_support import (
-    JINAN, PERIOD, YANTAI, ZIBO, Daemon, cli, http_get, wait_for, workspace,
+    JINAN, PERIOD, YANTAI, ZIBO, Daemon, cli, http_get, workspace,
 )
 from tests.support.sshd import free_port
+from tests.support.waiting import wait_for
 
 
 class AlertReceiver:
@@ -96,7 +97,8 @@ webhook_retries = 3
     base = f"http://127.0.0.1:{port}"
     daemon = Daemon(config)
     try:
-        status, body = wait_for(lambda: (r := _get(base + "/healthz")) and r[0] == 200 and r, what="healthy")
+        status, body = wait_for(lambda: _get(base + "/healthz"), until=lambda r: r and r[0] == 200,
+                                what="/healthz answering healthy")
         health = json.loads(body)
         assert health["status"] == "ok" and [c["city"] for c in health["cities"]] == [JINAN, ZIBO, YANTAI]
 
@@ -104,7 +106,8 @@ webhook_retries = 3
         jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
         _, data = zibo.send(MessageType.A3, JINAN, PERIOD, seed=7)
         wait_for(jinan.deliveries, what="the delivery")
-        wait_for(lambda: metric(http_get(base + "/metrics")[1], "ltcgw_delivery_seconds_count"), what="delivery metric")
+        wait_for(lambda: metric(http_get(base + "/metrics")[1], "ltcgw_delivery_seconds_count"),
+                 what="ltcgw_delivery_seconds_count above 0")
         text = http_get(base + "/metrics")[1]
         assert metric(text, "ltcgw_messages", type="A3", state="DELIVERED", city=ZIBO) == 1
         assert metric(text, "ltcgw_receipts_outstanding") == 1
@@ -117,16 +120,19 @@ webhook_retries = 3
 
         # 烟台's drop disappears (a dead mount): alerted, then unhealthy once past its threshold.
         shutil.rmtree(tmp_path / "drops" / YANTAI)
-        wait_for(lambda: "city_unreachable" in receiver.kinds(YANTAI), what="the webhook alert")
+        wait_for(lambda: receiver.kinds(YANTAI), until=lambda kinds: "city_unreachable" in kinds,
+                 what="the city_unreachable webhook alert (alert kinds posted)")
         assert receiver.attempts >= 2  # the first post got a 500 and was tried again
-        status, body = wait_for(lambda: (r := _get(base + "/healthz")) and r[0] == 503 and r, what="unhealthy")
+        status, body = wait_for(lambda: _get(base + "/healthz"), until=lambda r: r and r[0] == 503,
+                                what="/healthz answering unhealthy")
         report = json.loads(body)
         assert report["status"] == "unhealthy" and any(f"city {YANTAI} unreachable" in r for r in report["reasons"])
         assert metric(http_get(base + "/metrics")[1], "ltcgw_city_up", city=YANTAI) == 0
         assert metric(http_get(base + "/metrics")[1], "ltcgw_alerts_total", kind="city_unreachable") >= 1
         for sub in ("outbox", "inbox"):
             (tmp_path / "drops" / YANTAI / sub).mkdir(parents=True)
-        wait_for(lambda: _get(base + "/healthz")[0] == 200, seconds=60, what="healthy again")
+        wait_for(lambda: _get(base + "/healthz"), until=lambda r: r and r[0] == 200, seconds=60,
+                 what="/healthz answering healthy again")
 
         # A spool that cannot be written is unhealthy at once, with the reason.
         outbox = tmp_path / "spool" / "outbox"

@@ -17,7 +17,8 @@ from gateway.documents.sample import sample_bytes
 from gateway.domain.envelope import MessageType
 from gateway.domain.idnumber import is_valid, make_id_number
 from gateway.observability.masking import mask_id_number
-from tests.observability.obs_support import JINAN, PERIOD, ZIBO, Daemon, cli, log_events, wait_for, workspace
+from tests.observability.obs_support import JINAN, PERIOD, ZIBO, Daemon, cli, log_events, workspace
+from tests.support.waiting import wait_for
 
 PERSON_ELEMENTS = ("Name", "IdNumber", "Checker", "FirstReviewer", "PreparedBy", "ReviewedBy", "Reviewer")
 LEAKED_NAME, LEAKED_ID = "欧阳秀英", make_id_number("370302", date(1950, 3, 4), 123)  # a file name, a parser message
@@ -63,9 +64,12 @@ def test_no_name_or_id_number_leaves_the_gateway(tmp_path: Path) -> None:
 
     daemon = Daemon(config)
     try:
-        wait_for(lambda: len(zibo.replies("NACK")) == 2 and len(zibo.replies("ACK")) == 2, what="2 ACKs and 2 NACKs")
+        wait_for(lambda: [p.name for p in zibo.replies("ACK") + zibo.replies("NACK")],
+                 until=lambda names: len(names) == 4, what="2 ACKs and 2 NACKs in 淄博's inbox")
         jinan.answer()
-        wait_for(lambda: len(zibo.deliveries()) == 0 and len(zibo.replies("RECEIPT")) == 2, what="the receipts")
+        wait_for(lambda: [p.name for p in zibo.deliveries() + zibo.replies("RECEIPT")],
+                 until=lambda names: len(names) == 2 and all(n.startswith("RECEIPT_") for n in names),
+                 what="the 2 receipts forwarded to 淄博 and nothing else delivered")
     finally:
         assert daemon.stop() == 0
     terminal = daemon.output()

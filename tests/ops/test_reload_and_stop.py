@@ -7,10 +7,14 @@ import re
 import signal
 from pathlib import Path
 
+from adapters.sqlite_ledger import SqliteLedger
+from gateway.config import load_config
 from gateway.workspace.city_system import CitySystem
 from gateway.documents.keys import generate_keys
 from gateway.domain.envelope import MessageType
-from tests.observability.obs_support import JINAN, PERIOD, YANTAI, ZIBO, Daemon, cli, wait_for, workspace
+from tests.observability.obs_support import JINAN, PERIOD, YANTAI, ZIBO, Daemon, cli, workspace
+from tests.support.exactly_once import Sent, problems
+from tests.support.waiting import wait_for
 
 
 def without_city(text: str, code: str) -> str:
@@ -29,14 +33,14 @@ def test_sighup_applies_a_new_config_and_refuses_a_broken_one(tmp_path: Path) ->
     daemon = Daemon(config)
     try:
         zibo.send(MessageType.A3, JINAN, PERIOD, seed=1)
-        wait_for(lambda: len(jinan.deliveries()) == 1, what="the first delivery")
+        wait_for(jinan.deliveries, until=lambda files: len(files) == 1, what="the first delivery")
         yantai.send(MessageType.A3, JINAN, PERIOD, seed=2)  # 烟台 is not served yet: its file waits
 
         # A city added, with files in flight from another city while the config is swapped.
         in_flight = [zibo.send(MessageType.A3, JINAN, PERIOD, seed=10 + i)[0] for i in range(4)]
         config.write_text(full, encoding="utf-8")
         daemon.signal(signal.SIGHUP)
-        wait_for(lambda: len(jinan.deliveries()) == 6, what="烟台's file and the files in flight")
+        wait_for(jinan.deliveries, until=lambda files: len(files) == 6, what="烟台's file and the files in flight")
         assert not list((drops / YANTAI / "outbox").iterdir())
         assert len(zibo.replies("ACK")) == 5 and len(yantai.replies("ACK")) == 1
         assert all(any(h.message_id in p.name for p in jinan.deliveries()) for h in in_flight)
@@ -44,29 +48,29 @@ def test_sighup_applies_a_new_config_and_refuses_a_broken_one(tmp_path: Path) ->
         # A broken config is refused; the running one goes on.
         config.write_text(full.replace('waits = ["1h"]', 'waits = ["soon"]'), encoding="utf-8")
         daemon.signal(signal.SIGHUP)
-        wait_for(lambda: "config_refused" in daemon.output(), what="the refusal")
+        wait_for(daemon.output, until=lambda out: "config_refused" in out, what="the refusal")
         zibo.send(MessageType.A3, JINAN, PERIOD, seed=20)
-        wait_for(lambda: len(jinan.deliveries()) == 7, what="a delivery under the old config")
+        wait_for(jinan.deliveries, until=lambda files: len(files) == 7, what="a delivery under the old config")
 
         # 淄博 rotates its key: the pinned PEM holds the old and the new certificate (overlapping validity).
         new_key, new_cert = generate_keys(ZIBO, tmp_path / "new-keys")
         (keys / f"{ZIBO}.crt.pem").write_bytes((keys / f"{ZIBO}.crt.pem").read_bytes() + new_cert.read_bytes())
         config.write_text(full, encoding="utf-8")
         daemon.signal(signal.SIGHUP)
-        wait_for(lambda: daemon.output().count("reloaded") >= 2, what="the second reload")
+        wait_for(daemon.output, until=lambda out: out.count("reloaded") >= 2, what="the second reload")
         rotated = CitySystem(ZIBO, tmp_path / "new-keys", drops / ZIBO)
         rotated.send(MessageType.A3, JINAN, PERIOD, seed=30)
         zibo.send(MessageType.A3, JINAN, PERIOD, seed=31)  # the old key is still valid: still accepted
-        wait_for(lambda: len(jinan.deliveries()) == 9, what="messages signed with the new and the old key")
+        wait_for(jinan.deliveries, until=lambda files: len(files) == 9, what="messages signed with the new and the old key")
         assert not zibo.replies("NACK")
 
         # A city removed: its worker stops, its drop is left alone.
         config.write_text(without_city(full, YANTAI), encoding="utf-8")
         daemon.signal(signal.SIGHUP)
-        wait_for(lambda: daemon.output().count("reloaded") >= 3, what="the third reload")
+        wait_for(daemon.output, until=lambda out: out.count("reloaded") >= 3, what="the third reload")
         yantai.send(MessageType.A3, JINAN, PERIOD, seed=40)
         zibo.send(MessageType.A3, JINAN, PERIOD, seed=41)
-        wait_for(lambda: len(jinan.deliveries()) == 10, what="淄博's file after 烟台 left")
+        wait_for(jinan.deliveries, until=lambda files: len(files) == 10, what="淄博's file after 烟台 left")
         assert len(list((drops / YANTAI / "outbox").iterdir())) == 1
     finally:
         status = daemon.stop()
@@ -82,19 +86,23 @@ def test_sigterm_in_the_middle_of_a_burst_leaves_nothing_half_done(tmp_path: Pat
     config = workspace(tmp_path, [JINAN, ZIBO])
     drops = tmp_path / "drops"
     jinan, zibo = (CitySystem(code, tmp_path / "keys", drops / code) for code in (JINAN, ZIBO))
-    sent = [zibo.pack(MessageType.A3, JINAN, PERIOD, seed=100 + i) for i in range(20)]
+    sent = [Sent(*zibo.pack(MessageType.A3, JINAN, PERIOD, seed=100 + i)) for i in range(20)]
     daemon = Daemon(config)
     from gateway.documents.envelope import file_name
 
-    for header, data in sent:
-        zibo.drop_file(file_name(header), data)
-    wait_for(lambda: jinan.deliveries(), what="the first delivery")
+    for message in sent:
+        zibo.drop_file(file_name(message.header), message.data)
+    wait_for(jinan.deliveries, what="the first delivery")
     assert daemon.stop(timeout=60) == 0
     assert "stopped" in daemon.output()
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith((".part", ".tmp"))]
     again = Daemon(config)  # what was left (in the drop, captured, owed) is finished by the next run
     try:
-        wait_for(lambda: len(jinan.deliveries()) == 20 and len(zibo.replies("ACK")) == 20, what="the rest")
+        ledger = SqliteLedger(load_config(config).ledger_path)
+        try:
+            wait_for(lambda: problems(sent, {JINAN: jinan, ZIBO: zibo}, ledger), until=lambda found: not found,
+                     what="the 20 claims delivered and ACKed exactly once")
+        finally:
+            ledger.close()
     finally:
         assert again.stop() == 0
-    assert sorted(p.read_bytes() for p in jinan.deliveries()) == sorted(data for _, data in sent)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,8 @@ from gateway.workspace.layout import write_workspace
 from gateway.service.daemon import Engine
 
 from adapters.sftp import SftpTransport
+from tests.support.exactly_once import Sent, assert_exactly_once
+from tests.support.waiting import wait_for
 
 JINAN, ZIBO = "370100", "370300"  # 济南 insured city of the claims, 淄博 residence city
 PERIOD = "2026-10"
@@ -60,15 +62,6 @@ class SftpWorkspace:
         return found[-1].state if found else None
 
 
-def wait_for(condition: Callable[[], object], seconds: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def over_sftp(tmp_path: Path, sshd_factory, settings_for) -> Iterator[SftpWorkspace]:
     servers = {JINAN: sshd_factory(JINAN), ZIBO: sshd_factory(ZIBO)}
@@ -89,12 +82,13 @@ def test_claims_reach_the_insured_city_and_acks_and_receipts_flow_back(over_sftp
     wait_for(lambda: delivered.exists() and ack.exists(), what="the claim delivered and ACKed")
     assert delivered.read_bytes() == claim_bytes  # byte for byte, under its final name
     assert not any(zibo.outbox.iterdir())  # taken off the residence city's server
-    wait_for(lambda: ws.state(claim.message_id) is State.DELIVERED, what="DELIVERED")
+    wait_for(lambda: ws.state(claim.message_id), until=lambda state: state is State.DELIVERED, what="DELIVERED")
 
     assert jinan.answer() == [delivered.name]  # the insured city's system signs a receipt into its outbox
     forwarded = zibo.inbox / f"RECEIPT_{claim.message_id}.xml"
     wait_for(forwarded.exists, what="the receipt forwarded")
-    wait_for(lambda: ws.state(claim.message_id) is State.ACKNOWLEDGED, what="ACKNOWLEDGED")
+    wait_for(lambda: ws.state(claim.message_id), until=lambda state: state is State.ACKNOWLEDGED,
+             what="ACKNOWLEDGED")
 
     settlement, settlement_bytes = jinan.send(MessageType.A4, ZIBO, PERIOD, seed=1)
     back = zibo.inbox / file_name(settlement)
@@ -111,11 +105,13 @@ def test_a_city_server_down_mid_run_delays_only_itself_and_its_backlog_drains(ov
     ws = over_sftp
     ws.start()
     zibo, jinan = ws.cities[ZIBO], ws.cities[JINAN]
-    first, _ = zibo.send(MessageType.A3, JINAN, PERIOD, seed=1)
+    first_sent = Sent(*zibo.send(MessageType.A3, JINAN, PERIOD, seed=1))
+    first = first_sent.header
     wait_for((jinan.inbox / file_name(first)).exists, what="the first claim delivered")
 
     ws.servers[JINAN].stop()  # the insured city's server goes down mid-run
-    claims = [zibo.send(MessageType.A3, JINAN, f"2026-0{n}", seed=n)[0] for n in range(1, 4)]
+    sent = [Sent(*zibo.send(MessageType.A3, JINAN, f"2026-0{n}", seed=n)) for n in range(1, 4)]
+    claims = [message.header for message in sent]
     acks = [zibo.inbox / f"ACK_{c.message_id}.xml" for c in claims]
     # The residence city is unaffected: its claims are captured and ACKed while Jinan is down.
     wait_for(lambda: all(a.exists() for a in acks), what="ACKs while the other city is down")
@@ -124,9 +120,10 @@ def test_a_city_server_down_mid_run_delays_only_itself_and_its_backlog_drains(ov
 
     ws.servers[JINAN].start()
     wait_for(lambda: all((jinan.inbox / file_name(c)).exists() for c in claims), seconds=60, what="backlog")
-    wait_for(lambda: all(ws.state(c.message_id) is State.DELIVERED for c in claims), what="DELIVERED")
-    names = sorted(p.name for p in jinan.inbox.iterdir())
-    assert names == sorted(file_name(c) for c in [first, *claims])  # each exactly once, no temporaries
+    wait_for(lambda: {c.message_id: ws.state(c.message_id) for c in claims},
+             until=lambda states: set(states.values()) == {State.DELIVERED}, what="every claim DELIVERED")
+    assert_exactly_once([first_sent, *sent], ws.cities, ws.gw.ledger)  # each exactly once, nothing owed
+    assert not [p.name for p in jinan.inbox.iterdir() if p.name.startswith(".")]  # no temporaries
     assert ws.gw.transports[JINAN].connects >= 2 and ws.gw.transports[ZIBO].connects == 1
     assert not any(p.name.startswith(".") for p in zibo.inbox.iterdir())
 
@@ -173,5 +170,6 @@ def test_a_changed_host_key_and_a_locked_inbox_are_alerted_retried_and_hold_up_n
     finally:
         jinan.inbox.chmod(0o755)
     wait_for((jinan.inbox / file_name(second)).exists, what="delivery once the inbox is writable")
-    wait_for(lambda: ws.state(second.message_id) is State.DELIVERED, what="DELIVERED")
+    wait_for(lambda: ws.state(second.message_id), until=lambda state: state is State.DELIVERED,
+             what="DELIVERED")
     assert sorted(p.name for p in jinan.inbox.iterdir()) == sorted([file_name(claim), file_name(second)])

@@ -6,12 +6,12 @@ import hashlib
 import io
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from gateway.service.ports.transport import TransportError
+from tests.support.waiting import anything, wait_for
 
 
 def test_deliver_writes_the_file_and_replaces_an_older_one(sshd, connect):
@@ -108,15 +108,10 @@ def test_sshd_stopped_mid_upload_then_restarted_the_retry_succeeds(sshd, connect
     assert (inbox / "A3_stop.xml").read_bytes() == payload
 
 
-def deliver_when_back(transport, name: str, payload: bytes, attempts: int = 50) -> None:
+def deliver_when_back(transport, name: str, payload: bytes) -> None:
     """Retry like the daemon does (every poll) until the backoff lets a new connection through."""
-    for _ in range(attempts):
-        try:
-            transport.deliver(name, io.BytesIO(payload))
-            return
-        except TransportError:
-            time.sleep(0.1)
-    raise AssertionError("never delivered after the server came back")
+    wait_for(lambda: transport.deliver(name, io.BytesIO(payload)), until=anything, retry_on=TransportError,
+             seconds=5, every=0.1, what=f"{name} delivered once the server is back")
 
 
 def test_permission_denied_on_the_inbox_is_a_clear_transport_error_and_retried_later(sshd, connect):

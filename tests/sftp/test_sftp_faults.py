@@ -13,16 +13,7 @@ import pytest
 
 from adapters.sftp import SftpTransport
 from gateway.service.ports.transport import HostKeyRefused, Scan, TransportError
-
-
-def eventually(call, attempts: int = 60, pause: float = 0.1):
-    """Call like the daemon's poll loop until it stops raising TransportError (the backoff has passed)."""
-    for _ in range(attempts):
-        try:
-            return call()
-        except TransportError:
-            time.sleep(pause)
-    raise AssertionError("still failing after the server came back")
+from tests.support.waiting import anything, wait_for
 
 
 def test_sshd_stopped_and_restarted_the_transport_reconnects_and_continues(sshd, connect):
@@ -42,7 +33,9 @@ def test_sshd_stopped_and_restarted_the_transport_reconnects_and_continues(sshd,
 
     (drop / "A3.xml").write_bytes(b"<Message/>")  # the backlog that built up while it was down
     sshd.start()
-    eventually(jinan.scan)
+    # Polled like the daemon's loop until the backoff lets a new connection through.
+    wait_for(jinan.scan, until=anything, retry_on=TransportError, seconds=6, every=0.1,
+             what="a scan of 370100's outbox once its server is back")
     ready = jinan.scan().ready
     assert [item.name for item in ready] == ["A3.xml"]
     assert jinan.connects == 2
@@ -134,14 +127,19 @@ def test_two_cities_are_served_concurrently_by_their_own_transports(sshd, connec
             for n in range(10):
                 transport.deliver(f"ACK_{n}.xml", io.BytesIO(f"{city}-{n}".encode() * 5000))
                 (sshd.accounts[city].outbox_dir / f"A3_{n}.xml").write_bytes(city.encode() * 1000)
-            taken = 0
-            while taken < 10:
+            taken: list[str] = []
+
+            def take() -> list[str]:
                 for item in transport.scan().ready:
                     copy = io.BytesIO()
                     transport.download(item, copy)
                     assert copy.getvalue() == city.encode() * 1000
                     transport.remove(item)
-                    taken += 1
+                    taken.append(item.name)
+                return taken
+
+            wait_for(take, until=lambda names: len(names) == 10, seconds=30, every=0.01,
+                     what=f"{city}'s 10 files taken (taken so far)")
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
@@ -150,7 +148,7 @@ def test_two_cities_are_served_concurrently_by_their_own_transports(sshd, connec
         worker.start()
     for worker in workers:
         worker.join(timeout=60)
-    assert errors == []
+    assert errors == [] and not any(worker.is_alive() for worker in workers)
     for city, transport in cities.items():
         inbox = sshd.accounts[city].inbox_dir
         assert sorted(p.name for p in inbox.iterdir()) == sorted(f"ACK_{n}.xml" for n in range(10))

@@ -16,6 +16,8 @@ from gateway.workspace.city_system import CitySystem
 from gateway.documents.envelope import file_name
 from gateway.domain.envelope import MessageType
 from gateway.workspace.layout import write_workspace
+from tests.support.exactly_once import Sent
+from tests.support.waiting import wait_for
 
 CITIES = ["370100", "370300", "370600"]
 MESSAGES = 240
@@ -23,12 +25,12 @@ BROKEN_EVERY = 12  # one file in twelve is altered after signing: NACK
 KILLS = 30
 
 
-def prepare(root: Path, keys: Path, workers: int) -> tuple[Path, dict, list]:
+def prepare(root: Path, keys: Path, workers: int) -> tuple[Path, dict, list[Sent]]:
     shutil.copytree(keys, root / "keys", dirs_exist_ok=True)
     config_path = write_workspace(root, CITIES, retry=["1h"], workers=workers, rescan_seconds=0.3)
     cities = {code: CitySystem(code, root / "keys", root / "drops" / code) for code in CITIES}
     rng = random.Random(7)
-    planned = []  # (sender, header, bytes, valid)
+    planned = []
     for i in range(MESSAGES):
         sender, receiver = rng.sample(CITIES, 2)
         kind = MessageType.A3 if i % 3 else MessageType.A4
@@ -36,7 +38,7 @@ def prepare(root: Path, keys: Path, workers: int) -> tuple[Path, dict, list]:
         valid = i % BROKEN_EVERY != 5
         if not valid:
             data = data.replace(b"<TotalCost>", b"<TotalCost>7", 1)
-        planned.append((sender, header, data, valid))
+        planned.append(Sent(header, data, valid))
     return config_path, cities, planned
 
 
@@ -54,12 +56,8 @@ def processes_using(config_path: Path) -> list[int]:
 
 def wait_started(log_path: Path, count: int, seconds: float = 30) -> None:
     """Until the daemon has logged its `count`-th start (ledger opened, workers about to run)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if log_path.read_bytes().count(b"started") >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError("the daemon did not start")
+    wait_for(lambda: log_path.read_bytes().count(b"started"), until=lambda starts: starts >= count,
+             seconds=seconds, every=0.02, what=f"start number {count} in {log_path.name} (starts logged so far)")
 
 
 def start_daemon(config_path: Path, log) -> subprocess.Popen:
@@ -72,8 +70,8 @@ def start_daemon(config_path: Path, log) -> subprocess.Popen:
 def feed_cities(cities: dict, planned: list, stop: threading.Event, pause: float) -> None:
     """Drop the planned files a few at a time, and answer deliveries with receipts, like legacy systems."""
     for first in range(0, len(planned), 6):
-        for sender, header, data, _ in planned[first:first + 6]:
-            cities[sender].drop_file(file_name(header), data)
+        for sent in planned[first:first + 6]:
+            cities[sent.sender].drop_file(file_name(sent.header), sent.data)
         for city in cities.values():
             city.answer()
         time.sleep(pause)

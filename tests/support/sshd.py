@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.waiting import wait_for
+
 SSHD = "/usr/sbin/sshd"
 IS_ROOT = os.geteuid() == 0
 
@@ -180,19 +182,20 @@ class SshdServer:
             [SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=log, stdin=subprocess.DEVNULL
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self._process = None
-                raise RuntimeError(f"sshd exited at start: {self.log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5) as probe:
-                    if probe.recv(4).startswith(b"SSH-"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"sshd did not accept connections on port {self.port}")
+        try:
+            wait_for(self._greeting, until=lambda greeting: greeting.startswith(b"SSH-"), seconds=timeout,
+                     retry_on=OSError, what=f"sshd's greeting on port {self.port}")
+        except AssertionError:
+            self.stop()
+            raise
+
+    def _greeting(self) -> bytes:
+        """The first bytes the listener sends (OSError: not listening yet); an sshd that died says why."""
+        if self._process.poll() is not None:
+            self._process = None
+            raise RuntimeError(f"sshd exited at start: {self.log.read_text()[-2000:]}")
+        with socket.create_connection((self.host, self.port), timeout=0.5) as probe:
+            return probe.recv(4)
 
     def session_pids(self) -> list[int]:
         """Every process serving a client now: the listener's children (one monitor per connection) and their
@@ -223,9 +226,8 @@ class SshdServer:
         """Kill every session's sshd process (what a network cut or a server crash does to a client)."""
         pids = self.session_pids()
         self.signal_sessions(signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: [pid for pid in pids if _alive(pid)], until=lambda alive: not alive, seconds=5, every=0.01,
+                 what="the killed sessions' processes gone (still alive)")
         return len(pids)
 
     def stop(self) -> None:

@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from adapters.spool import FolderSpool
 from adapters.sqlite_ledger import SqliteLedger
 from gateway.domain.lifecycle import State
+from tests.support.waiting import wait_for
 
 from .conftest import QINGDAO, TOKEN, YANTAI, Traffic, free_port
 
@@ -42,16 +42,6 @@ class Site:
 
     def ledger(self) -> SqliteLedger:
         return SqliteLedger(self.traffic.root / "ledger.sqlite3")
-
-
-def _wait(condition, seconds: float = 30, step: float = 0.1):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not within {seconds} s: {condition}")
 
 
 def _answers(url: str) -> bool:
@@ -77,7 +67,8 @@ def site(traffic_template, tmp_path_factory):
                               cwd=root)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: daemon.poll() is not None or _answers(url + "/"), 60)
+        wait_for(lambda: daemon.poll() is not None or _answers(url + "/"), seconds=60,
+                 what="the console answering (or the daemon ending)")
         assert daemon.poll() is None, (root / "daemon.log").read_text()
         yield Site(url, traffic, root / "downloads")
     finally:
@@ -185,11 +176,15 @@ def test_the_original_downloads_byte_for_byte(site, browser) -> None:
     form.find_element(By.NAME, "token").send_keys(TOKEN)
     form.find_element(By.TAG_NAME, "button").click()
     name = site.traffic.ids["failed_name"]
-    downloaded = _wait(lambda: (site.downloads / name).is_file() and (site.downloads / name))
+    downloaded = wait_for(lambda: sorted(p.name for p in site.downloads.glob("*")), until=lambda names: name in names,
+                          what=f"{name} in the browser's downloads (files there)")
+    downloaded = site.downloads / name
     ledger = site.ledger()
     sha = ledger.trace(site.traffic.ids["failed"])[0][0].sha256
     ledger.close()
-    _wait(lambda: downloaded.read_bytes() == FolderSpool(site.traffic.root / "spool").read("inbox", sha), 10)
+    original = FolderSpool(site.traffic.root / "spool").read("inbox", sha)
+    wait_for(downloaded.read_bytes, until=lambda data: data == original, seconds=10,
+             what="the download complete, byte for byte the original")
 
 
 def test_resend_is_refused_without_the_token_and_done_with_it(site, browser) -> None:
@@ -208,8 +203,9 @@ def test_resend_is_refused_without_the_token_and_done_with_it(site, browser) -> 
         form.find_element(By.NAME, "token").send_keys(TOKEN)
         _click_and_load(browser, form.find_element(By.TAG_NAME, "button"))
         assert "Resend requested" in browser.find_element(By.ID, "notice").text
-        _wait(inbox.is_file, 30)  # the daemon wrote it again
-        record = _wait(lambda: (r := ledger.trace(message_id)[0][0]).deliveries == 3 and r, 30)
+        wait_for(inbox.is_file, what="the delivery written again by the daemon")
+        record = wait_for(lambda: ledger.trace(message_id)[0][0], until=lambda r: r.deliveries == 3,
+                          what="the third delivery in the ledger")
         assert record.state is State.DELIVERED
         assert "operator: web console resend" in [t.cause for t in ledger.trace(message_id)[0][1]]
     finally:
