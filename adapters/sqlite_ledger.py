@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from gateway.service.ports.ledger import AnotherInstance, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
+from gateway.service.ports.ledger import AnotherInstance, AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
 from adapters.migrations import apply as apply_migrations, migrations
 from gateway.domain import lifecycle
 from gateway.domain.envelope import Header
@@ -218,6 +218,12 @@ class SqliteTx:
             (_t(at), kind, city, json.dumps(detail, ensure_ascii=False, default=str)),
         )
 
+    def record_audit(self, entry: AuditRecord) -> None:
+        self.db.execute(
+            "INSERT INTO audit(at, user_name, role, action, subject, reason, outcome) VALUES (?,?,?,?,?,?,?)",
+            (_t(entry.at), entry.user, entry.role, entry.action, entry.subject, entry.reason, entry.outcome),
+        )
+
 
 def _take_instance_lock(path: Path) -> int:
     """An exclusive flock beside the ledger file, held while the process lives (the kernel drops it on SIGKILL)."""
@@ -378,6 +384,15 @@ class SqliteLedger:
             args.append(kind)
         rows = self._db().execute(sql + " ORDER BY key DESC LIMIT ?", [*args, int(limit)]).fetchall()
         return [(_dt(row["at"]), row["kind"], row["city"], json.loads(row["detail"])) for row in rows]
+
+    def audit(self, limit: int = 200, user: str | None = None) -> list[AuditRecord]:
+        sql, args = "SELECT * FROM audit", []
+        if user:
+            sql += " WHERE user_name=?"
+            args.append(user)
+        rows = self._db().execute(sql + " ORDER BY key DESC LIMIT ?", [*args, int(limit)]).fetchall()
+        return [AuditRecord(_dt(r["at"]), r["user_name"], r["role"], r["action"], r["subject"], r["reason"],
+                            r["outcome"]) for r in rows]
 
     def writable_problem(self) -> str | None:
         path = getattr(self, "path", None)

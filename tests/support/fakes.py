@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
-from gateway.service.ports.ledger import Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
+from gateway.service.ports.ledger import AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
 from adapters.spool import TooLarge
 from gateway.service.ports.transport import ConnectionReport, DropFile, Refusal, Scan, TransportError, is_temporary_name
 from gateway.domain.envelope import Header
@@ -62,12 +62,13 @@ class Tables:
     outgoing: dict[int, Outgoing] = field(default_factory=dict)
     events: list[tuple[datetime, str, str | None, dict[str, Any]]] = field(default_factory=list)
     instances: dict[str, InstanceRecord] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
     next_key: dict[str, int] = field(default_factory=dict)  # table -> last key given (keys never reused)
 
     def copy(self) -> Tables:
         return Tables(
             dict(self.captures), dict(self.capture_messages), dict(self.messages), list(self.transitions),
-            dict(self.outgoing), list(self.events), dict(self.instances), dict(self.next_key),
+            dict(self.outgoing), list(self.events), dict(self.instances), list(self.audit), dict(self.next_key),
         )
 
     def key(self, table: str) -> int:
@@ -199,6 +200,9 @@ class FakeTx:
     def record_event(self, at: datetime, kind: str, city: str | None, detail: dict[str, Any]) -> None:
         self._t.events.append((at, kind, city, _as_stored(detail)))
 
+    def record_audit(self, entry: AuditRecord) -> None:
+        self._t.audit.append(entry)
+
     # ----------------------------------------------------------------------------------------------------
     def _update(self, key: int, **changes: Any) -> MessageRecord:
         self._t.messages[key] = replace(self._t.messages[key], **changes)
@@ -315,6 +319,9 @@ class FakeLedger:
 
     def recent_events(self, kind: str | None = None, limit: int = 50) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
         return list(reversed([e for e in self._tables.events if kind is None or e[1] == kind]))[:limit]
+
+    def audit(self, limit: int = 200, user: str | None = None) -> list[AuditRecord]:
+        return list(reversed([a for a in self._tables.audit if user is None or a.user == user]))[:limit]
 
     def writable_problem(self) -> str | None:
         return self.unwritable

@@ -137,6 +137,24 @@ class InstanceRecord:
     captures: int = 0  # captured files it is checking (capture leases)
 
 
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One operator's action in the console (a resend, a download of an original, a login): who, when, what
+    (`action` on `subject`, a message id or digest), why (the reason they gave) and how it ended."""
+
+    at: datetime
+    user: str
+    role: str
+    action: str
+    subject: str
+    reason: str
+    outcome: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"at": self.at.isoformat(), "user": self.user, "role": self.role, "action": self.action,
+                "subject": self.subject, "reason": self.reason, "outcome": self.outcome}
+
+
 class AnotherInstance(RuntimeError):
     """A second gateway process on a ledger that allows one (SQLite): refused before it touches anything."""
 
@@ -181,6 +199,8 @@ class LedgerTx(Protocol):
 
     # the transfer log beyond transitions (refusals, alerts)
     def record_event(self, at: datetime, kind: str, city: str | None, detail: dict[str, Any]) -> None: ...
+    # the console's audit log (issue 14)
+    def record_audit(self, entry: AuditRecord) -> None: ...
 
 
 class Ledger(Protocol):
@@ -203,6 +223,8 @@ class Ledger(Protocol):
         """(type, state, drop city, count) for every combination present (type None: unreadable)."""
     def recent_events(self, kind: str | None = None, limit: int = 50) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
         """The newest `limit` events (of `kind`), newest first."""
+    def audit(self, limit: int = 200, user: str | None = None) -> list[AuditRecord]:
+        """The newest `limit` audit entries (of `user`), newest first."""
     def writable_problem(self) -> str | None:
         """None when a write can be committed now; else why not (for /healthz). Writes nothing."""
     def close(self) -> None: ...
