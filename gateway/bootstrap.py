@@ -12,6 +12,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from adapters.checker import CheckSettings, InProcessChecker, PoolChecker
 from adapters.local import LocalTransport
@@ -30,7 +31,10 @@ from gateway.service.ports.ledger import Ledger
 from gateway.service.ports.spool import Spool
 from gateway.service.ports.transport import Transport
 from gateway.service.resend import resend_by_hand
-from gateway.web import ConsoleServer, start_console
+from gateway.domain.deadlines import CityPair
+from gateway.service.ports.events import EventLog
+from gateway.web import CityEntry, ConsoleServer, ConsoleSettings, MonthSettlement, start_console
+from gateway.web.month import SettlementSettings, month_settlement
 
 TransportFactory = Callable[[str, TransportSettings], Transport]
 
@@ -136,6 +140,38 @@ def city_names(config: Config) -> dict[str, str]:
     return {code: city.name for code, city in config.cities.items()}
 
 
+# --- what the console shows of the configuration (it reads no Config itself: the web layer is below it)
+def _endpoint(transport: TransportSettings) -> str:
+    options = transport.options
+    if transport.kind == "sftp":
+        user = f"{options['user']}@" if options.get("user") else ""
+        return f"sftp {user}{options.get('host', '?')}:{options.get('port', 22)} {options.get('outbox', '')}"
+    return f"{transport.kind} {transport.path('drop') or ''}".strip()
+
+
+def console_directory(config: Config) -> list[CityEntry]:
+    return [CityEntry(code, city.name, _endpoint(city.transport), tuple(city.certificates))
+            for code, city in sorted(config.cities.items()) if code != config.code]
+
+
+def console_settlement(config: Config, ledger: Ledger, spool: Spool) -> Callable[[str], MonthSettlement]:
+    settings = config.settlement
+    month = SettlementSettings(
+        tuple(code for code in config.cities if code != config.code),
+        None if settings.pairs is None else tuple(CityPair(r, i) for r, i in settings.pairs),
+        settings.holidays or config.path.parent / "holidays", settings.warn_days)
+    return lambda period: month_settlement(ledger, spool, month, period)
+
+
+def start_console_for(config: Config, ledger: Ledger, spool: Spool, log: EventLog, *,
+                      resend: Callable[..., str] | None = None, contacts: Callable[[], Any] | None = None,
+                      settings: ConsoleSettings | None = None) -> ConsoleServer:
+    """The console over this configuration (`ltcgw run` with resend and contacts, `ltcgw console` without)."""
+    return start_console(settings or config.console, ledger, spool, log, cities=city_names(config),
+                         policy=config.retry, resend=resend, contacts=contacts,
+                         directory=lambda: console_directory(config), deadlines=console_settlement(config, ledger, spool))
+
+
 # Settings read at start only: a reload that changes them says a restart is needed.
 RESTART_ONLY = ("ledger_path", "ledger_url", "spool_dir", "spool_store", "log", "metrics", "console", "workers",
                 "instance")
@@ -189,9 +225,8 @@ class Daemon:
         settings = self.config.console
         if settings.enabled:
             try:
-                self.console = start_console(
-                    settings, self.gw.ledger, self.gw.spool, self.gw.log, cities=city_names(self.config),
-                    policy=self.config.retry, resend=self.resend, contacts=self.engine.contacts.snapshot)
+                self.console = start_console_for(self.config, self.gw.ledger, self.gw.spool, self.gw.log,
+                                                 resend=self.resend, contacts=self.engine.contacts.snapshot)
                 self.gw.log.emit("console_started", name=self.console.url)
             except OSError as exc:
                 self.gw.log.alert("console_unavailable", source=f"{settings.host}:{settings.port}", error=str(exc))

@@ -22,6 +22,7 @@ from gateway.domain.retention import PURGE_EVERY, RetentionPolicy
 from gateway.observability.alerts import AlertSettings
 from gateway.observability.metrics import MetricsSettings
 from gateway.observability.transfer_log import LogSettings
+from gateway.i18n import normalize as normalize_language
 from gateway.web.settings import ConsoleSettings
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
@@ -552,16 +553,26 @@ def _listener(r: _Reader, table: Mapping[str, Any], section: str,
 
 def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     table = r.table(data, "console", "console", required=False)
-    r.unknown_keys(table, {"enabled", "host", "port", "token_file", "read_only"}, "console")
+    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language", "token_file"}, "console")
     default = ConsoleSettings()
     enabled, host, port = _listener(r, table, "console", default)
     read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
-    token_file = r.file_path(table, "token_file", "console.token_file") if "token_file" in table else None
-    if token_file is not None and token_file.is_file() and (problem := _key_problem(token_file)):
-        r.problem("console.token_file", problem)
-    if read_only is False and token_file is None:
-        r.problem("console.read_only", "false needs token_file: a state change is only taken with the token")
-    return ConsoleSettings(enabled, host, port, token_file, default.read_only if read_only is None else read_only)
+    if "token_file" in table:
+        r.problem("console.token_file", "replaced by logins: remove it, set users_file and add accounts with "
+                                        "`ltcgw user add NAME --role operator` (docs/operations.md, Web console)")
+    # may not exist yet: `ltcgw user add` makes it
+    named = r.value(table, "users_file", "console.users_file", str) if "users_file" in table else None
+    users_file = resolve(r.base, named) if named else r.base / "console.users"
+    if users_file is not None and users_file.is_file() and (problem := _key_problem(users_file)):
+        r.problem("console.users_file", problem)
+    language = r.value(table, "language", "console.language", str, default.language) or default.language
+    try:
+        language = normalize_language(language)
+    except LookupError as exc:
+        r.problem("console.language", str(exc))
+        language = default.language
+    return ConsoleSettings(enabled, host, port, users_file, default.read_only if read_only is None else read_only,
+                           language)
 
 
 def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # share a rank (adapters and the web console) know nothing of each other.
 LAYERS: list[tuple[str, ...]] = [
     ("gateway.domain",),
+    ("gateway.i18n",),  # message catalogs (reads gateway/locales), for every layer that speaks to people
     ("gateway.documents",),
     ("gateway.service",),
     ("gateway.observability",),

@@ -13,9 +13,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from gateway.entrypoints import kit, operations, settlement
+from gateway.entrypoints import accounts, kit, operations, settlement
 
-COMMAND_MODULES = (kit, operations, settlement)
+COMMAND_MODULES = (kit, operations, settlement, accounts)
 # Status of a program whose output pipe was closed (the shell's 128 + SIGPIPE, as `yes | head` gives).
 PIPE_CLOSED = 128 + signal.SIGPIPE
 

@@ -131,20 +131,18 @@ def _once_status(totals: dict[str, int], failing: dict[str, str], cities: int) -
 
 
 def _cmd_console(args: argparse.Namespace) -> int:
-    """The web console alone, read-only, over the ledger and spool (the daemon may be running or not)."""
+    """The web console alone over the ledger and spool (the daemon may be running or not): it cannot resend."""
     import threading
     from dataclasses import replace
 
-    from gateway.bootstrap import city_names, open_ledger, open_spool
+    from gateway.bootstrap import open_ledger, open_spool, start_console_for
     from gateway.observability.events import TransferLog
-    from gateway.web import start_console
 
     config = load_from_args(args)
     ledger = open_ledger(config)
     settings = config.console
     settings = replace(settings, host=args.host or settings.host, port=settings.port if args.port is None else args.port)
-    server = start_console(settings, ledger, open_spool(config, ledger), TransferLog(), cities=city_names(config),
-                           policy=config.retry)
+    server = start_console_for(config, ledger, open_spool(config, ledger), TransferLog(), settings=settings)
     print(f"console (read-only) on {server.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

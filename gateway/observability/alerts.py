@@ -34,7 +34,7 @@ ALERT_KINDS: dict[str, str] = {
     "watch_unavailable": "no file-system events for a drop: the periodic rescan still finds every file",
     "city_worker_error": "an unexpected error in a city's worker (it goes on after a pause)",
     "engine_error": "an unexpected error in the engine (it goes on after a pause)",
-    "console_token_refused": "the web console refused an action: the operator token was missing or wrong",
+    "console_login_refused": "the web console refused a login: wrong name or password, or the accounts file is unusable",
     "purge_failed": "the retention purge failed (it is tried again at its next hour); nothing was lost",
     "ledger_unreachable": "the ledger's database cannot be reached (leases not renewed): retried with back-off",
     "console_error": "an unexpected error behind a console page (the page shows no detail)",

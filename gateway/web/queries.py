@@ -11,7 +11,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from gateway.service.ports.ledger import Ledger, MessageRecord, Outgoing, TransitionRecord
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, RECEIPT_CLOSES, RetryPolicy, State
@@ -241,3 +243,76 @@ def finding_rows(findings: Sequence[dict[str, Any]], mask: Callable[[str], str])
         where = " ".join(str(finding[k]) for k in ("line", "path") if finding.get(k) is not None)
         rows.append({"code": str(finding.get("code", "")), "message": mask(str(finding.get("message", ""))), "where": mask(where)})
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    at: datetime
+    kind: str
+    meaning: str
+    city: str | None
+    about: str  # masked: a message id, a file, an error
+    link: str | None  # its message's page, else the message log filtered on its id, else its city
+
+
+def alert_rows(ledger: Ledger, since: datetime, mask: Callable[[str], str], limit: int = 500) -> list[AlertRow]:
+    """Alerts since `since`, newest first, each linked to what it is about."""
+    rows = []
+    for alert in recent_alerts(ledger, since, limit):
+        about = str(alert.get("id") or alert.get("name") or alert.get("error") or alert.get("ref") or "")
+        sha = str(alert.get("sha256") or "")
+        if re.fullmatch(r"[0-9a-f]{64}", sha):
+            link = f"/message/{sha}"
+        elif alert.get("id"):
+            link = "/messages?" + urlencode({"q": str(alert["id"])})
+        elif alert.get("city"):
+            link = f"/cities#city-{alert['city']}"
+        else:
+            link = None
+        rows.append(AlertRow(alert["at"], str(alert.get("kind", "")), alert.get("meaning", ""), alert.get("city"),
+                             mask(about)[:200], link))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    file: str
+    subject: str
+    not_after: datetime | None
+    problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CityEntry:
+    """A configured city as the cities page shows it: where its drop is and whose signatures it pins."""
+
+    code: str
+    name: str
+    endpoint: str = ""  # "local /srv/drops/370200" or "sftp user@host:port/path"
+    certificate_files: tuple[Path, ...] = ()
+
+    def certificates(self) -> list[Certificate]:
+        return [c for path in self.certificate_files for c in read_certificates(path)]
+
+
+def read_certificates(path: Path) -> list[Certificate]:
+    """The certificates in a PEM file with their subject and expiry (a problem said, never raised)."""
+    from cryptography import x509
+
+    try:
+        found = x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        return [Certificate(path.name, "", None, str(getattr(exc, "strerror", None) or exc)[:120])]
+    return [Certificate(path.name, c.subject.rfc4514_string(), c.not_valid_after_utc) for c in found]
+
+
+@dataclass
+class MonthSettlement:
+    """What `ltcgw deadlines` and `ltcgw reconcile` compute for one month, for the settlement page: deadline
+    lines (gateway/domain/deadlines.py Item) and reconciliations (gateway/domain/reconciliation.py), or why
+    the reconciliation could not be made."""
+
+    period: str
+    deadlines: list[Any] = field(default_factory=list)
+    reconciliations: list[Any] = field(default_factory=list)
+    problem: str = ""

@@ -1,31 +1,19 @@
-"""Serving the console: the standard library's WSGI server, one thread per request, in a daemon thread.
+"""Serving the console: waitress (a production WSGI server, pure Python, no dependencies) in a thread of the
+daemon or of `ltcgw console`.
 
-Loopback traffic from a handful of operators needs nothing more; request lines are not logged (query strings
-hold search text) and errors go to the transfer log as alerts by the application itself.
+Four worker threads are plenty for a few operators; request lines are not logged (query strings hold search
+text) and errors go to the transfer log as alerts by the application itself. Stopping closes the listening
+socket and every open connection, then the loop ends within its one-second poll.
 """
 
 from __future__ import annotations
 
-import socket
 import threading
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from waitress import wasyncore
+from waitress.server import create_server
 
 from gateway.web.app import ConsoleApp
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _ThreadingServer6(_ThreadingServer):
-    address_family = socket.AF_INET6
 
 
 class ConsoleServer:
@@ -33,12 +21,13 @@ class ConsoleServer:
 
     def __init__(self, app: ConsoleApp, host: str, port: int) -> None:
         self.app = app
-        server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
-        self.httpd = make_server(host, port, app, server_class=server_class, handler_class=_QuietHandler)
+        self._map: dict = {}
+        # ident="": no server name in responses; OSError when the port is taken (the daemon alerts and goes on)
+        self.server = create_server(app, map=self._map, host=host, port=port, threads=4, ident="",
+                                    clear_untrusted_proxy_headers=True, expose_tracebacks=False)
         self.host = host
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="console", daemon=True)
+        self.port = int(self.server.effective_port)  # type: ignore[union-attr]
+        self._thread = threading.Thread(target=self.server.run, name="console", daemon=True)
 
     @property
     def url(self) -> str:
@@ -50,6 +39,6 @@ class ConsoleServer:
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.task_dispatcher.shutdown()
+        wasyncore.close_all(self._map)
         self._thread.join(timeout=5)

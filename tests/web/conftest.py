@@ -19,7 +19,9 @@ import pytest
 JINAN, QINGDAO, ZIBO, YANTAI = "370100", "370200", "370300", "370600"
 CITIES = [JINAN, QINGDAO, ZIBO, YANTAI]
 PERIOD = "2026-10"
-TOKEN = "s3cret-operator-token-0123456789"
+PASSWORD = "correct horse battery"
+# One account per role, in the workspace's console.users (bcrypt at a low cost: the tests log in often).
+USERS = {"vera": "viewer", "otto": "operator", "ada": "administrator"}
 
 
 class _Clock:
@@ -92,11 +94,15 @@ def _make_traffic(root: Path) -> dict[str, str]:
     runtime.close()
     gw.ledger.close()
     gw.checker.close()
-    token = root / "console.token"
-    token.write_text(TOKEN + "\n")
-    token.chmod(0o600)
+    write_users(root / "console.users")
     (root / "ids.json").write_text(json.dumps(ids))
     return ids
+
+
+def write_users(path: Path) -> None:
+    from gateway.web.accounts import Account, Role, hash_password, write_accounts
+
+    write_accounts(path, {name: Account(name, Role(role), hash_password(PASSWORD, cost=4)) for name, role in USERS.items()})
 
 
 @pytest.fixture(scope="session")
@@ -115,11 +121,11 @@ class Traffic:
     def config_path(self) -> Path:
         return self.root / "gateway.toml"
 
-    def enable_console(self, port: int, *, read_only: bool = False, token: bool = True) -> None:
+    def enable_console(self, port: int, *, read_only: bool = False, language: str | None = None) -> None:
         lines = ["", "[console]", "enabled = true", 'host = "127.0.0.1"', f"port = {port}",
                  f"read_only = {'true' if read_only else 'false'}"]
-        if token:
-            lines.append('token_file = "console.token"')
+        if language:
+            lines.append(f'language = "{language}"')
         with self.config_path.open("a", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
 

@@ -1,72 +1,67 @@
-"""The console's WSGI application without a browser: pages, filters, the guards on resend and downloads,
-against a ledger and spool that processed real traffic (tests/web/conftest.py)."""
+"""The console's application without a browser (Flask's test client): logins, roles, pages, filters, the
+confirmation and audit of resend and downloads, the languages, against a ledger and spool that processed
+real traffic (tests/web/conftest.py)."""
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import replace
-from urllib.parse import urlencode
+import subprocess
+import sys
 
 import pytest
 
-from adapters.spool import FolderSpool
-from gateway.bootstrap import build_gateway
+from gateway.bootstrap import build_gateway, console_directory, console_settlement
 from gateway.config import ConsoleSettings, check_config
 from gateway.domain.lifecycle import State
 from gateway.service.resend import resend_by_hand
+from gateway.web.accounts import AccountsError, read_accounts
 from gateway.web.app import ConsoleApp
 from gateway.web.queries import finding_rows, masker
-from gateway.web.security import read_token, TokenFileError
 
-from .conftest import JINAN, QINGDAO, TOKEN, YANTAI, ZIBO
-
-HOST = "127.0.0.1:8470"
+from .conftest import JINAN, PASSWORD, QINGDAO, YANTAI, ZIBO
 
 
 class Client:
+    """A browser's worth of state (cookies) over the WSGI application."""
+
     def __init__(self, app: ConsoleApp) -> None:
         self.app = app
+        self.http = app.flask.test_client()
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None, **headers: str):
-        path, _, query = path.partition("?")
-        body = urlencode(form or {}).encode()
-        environ = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": HOST,
-            "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-        }
-        environ.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
-        seen = {}
-
-        def start_response(status, headers):
-            seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
-
-        data = b"".join(self.app(environ, start_response))
-        return seen["status"], seen["headers"], data
+        response = self.http.open(path, method=method, data=form, headers={"Host": "127.0.0.1:8470", **headers})
+        return response.status_code, response.headers, response.get_data()
 
     def get(self, path: str, **headers: str):
         return self.request("GET", path, **headers)
 
     def page(self, path: str) -> str:
         status, _, data = self.get(path)
-        assert status == 200, data
+        assert status == 200, (status, data[:2000])
         return data.decode()
 
-    def csrf(self, sha: str, form_id: str) -> str:
-        html = self.page(f"/message/{sha}")
-        form = html[html.index(f'id="{form_id}"'):]
-        return re.search(r'name="csrf" value="([0-9a-f]+)"', form).group(1)
+    def csrf(self) -> str:
+        status, _, data = self.get("/login")
+        return re.search(r'name="csrf" value="([0-9a-f]+)"', data.decode()).group(1)
+
+    def post(self, path: str, form: dict[str, str] | None = None, **headers: str):
+        return self.request("POST", path, {"csrf": self.csrf(), **(form or {})}, **headers)
+
+    def login(self, name: str, password: str = PASSWORD) -> int:
+        return self.post("/login", {"name": name, "password": password})[0]
 
 
 @pytest.fixture
 def setup(traffic):
     config = traffic.config()
     gw = build_gateway(config, transports={})
-    settings = ConsoleSettings(enabled=True, token_file=traffic.root / "console.token", read_only=False)
+    settings = ConsoleSettings(enabled=True, users_file=traffic.root / "console.users", read_only=False, language="en")
     app = ConsoleApp(gw.ledger, gw.spool, gw.log, policy=config.retry, cities={c: n.name for c, n in config.cities.items()},
-                     settings=settings, resend=lambda message_id: resend_by_hand(gw, message_id, cause="operator: web console"))
-    yield traffic, gw, Client(app)
+                     settings=settings, resend=lambda message_id, cause: resend_by_hand(gw, message_id, cause=cause),
+                     directory=lambda: console_directory(config), deadlines=console_settlement(config, gw.ledger, gw.spool))
+    client = Client(app)
+    assert client.login("otto") == 303
+    yield traffic, gw, client
     gw.ledger.close()
     gw.checker.close()
 
@@ -165,53 +160,116 @@ def test_message_page_shows_header_timeline_findings_and_files(setup) -> None:
     assert client.get("/nowhere")[0] == 404
 
 
-def test_resend_needs_the_token_and_the_form_then_goes_through_the_service(setup) -> None:
+def test_resend_is_confirmed_with_a_reason_then_done_and_audited(setup) -> None:
     traffic, gw, client = setup
     sha = _sha(gw, traffic.ids["failed"])
-    csrf = client.csrf(sha, "resend")
     state = lambda: gw.ledger.trace(traffic.ids["failed"])[0][0].state  # noqa: E731
+    html = client.page(f"/message/{sha}")
+    assert f'href="/message/{sha}/resend' in html  # a link to the confirmation, not a one-click form
+    confirm = client.page(f"/message/{sha}/resend")
+    assert 'id="confirm"' in confirm and 'name="reason"' in confirm and "Qingdao" in confirm.replace("青岛", "Qingdao")
+    assert state() is State.FAILED  # asking changes nothing
 
-    status, _, data = client.request("POST", f"/message/{sha}/resend", {"csrf": csrf})
-    assert status == 403 and b"token is missing or wrong" in data
-    status, _, _ = client.request("POST", f"/message/{sha}/resend", {"csrf": csrf, "token": TOKEN + "x"})
-    assert status == 403
-    status, _, data = client.request("POST", f"/message/{sha}/resend", {"csrf": "0" * 64, "token": TOKEN})
+    status, _, data = client.post(f"/message/{sha}/resend", {"reason": ""})
+    assert status == 400 and b"say why" in data and state() is State.FAILED
+    status, _, data = client.request("POST", f"/message/{sha}/resend", {"csrf": "0" * 32, "reason": "lost by the city"})
     assert status == 403 and b"form has expired" in data
-    status, _, _ = client.request("POST", f"/message/{sha}/resend", {"csrf": client.csrf(sha, "download"), "token": TOKEN})
-    assert status == 403  # a token for another action
-    status, _, _ = client.request("POST", f"/message/{sha}/resend", {"csrf": csrf, "token": TOKEN}, origin="http://evil.example")
+    status, _, _ = client.post(f"/message/{sha}/resend", {"reason": "lost by the city"}, Origin="http://evil.example")
     assert status == 403
-    assert client.request("GET", f"/message/{sha}/resend")[0] == 404
-    assert state() is State.FAILED
+    assert state() is State.FAILED and [a.action for a in gw.ledger.audit()] == ["login"]
 
-    status, headers, _ = client.request("POST", f"/message/{sha}/resend", {"csrf": csrf, "token": TOKEN}, origin=f"http://{HOST}")
+    status, headers, _ = client.post(f"/message/{sha}/resend", {"reason": "青岛 lost the file, asked by phone"},
+                                     Origin="http://127.0.0.1:8470")
     assert status == 303 and headers["Location"].startswith(f"/message/{sha}?note=resent")
     assert state() is State.WAITING_FOR_RETRY
     record, transitions = gw.ledger.trace(traffic.ids["failed"])[0]
-    assert transitions[-1].cause == "operator: web console"
+    assert transitions[-1].cause == "operator: web console resend by otto"
     owed = [o for o in gw.ledger.outgoing(QINGDAO) if o.message_key == record.key and o.written_at is None]
     assert [o.kind for o in owed] == ["delivery"]
-    assert "Resend requested" in client.page(headers["Location"])
+    assert "Resend done" in client.page(headers["Location"])
+    entry = gw.ledger.audit(1)[0]
+    assert (entry.user, entry.role, entry.action, entry.subject) == ("otto", "operator", "resend", traffic.ids["failed"])
+    assert entry.reason == "青岛 lost the file, asked by phone" and entry.outcome == f"resent to {QINGDAO}"
+    audit_page = client.page("/audit")
+    assert "青岛 lost the file, asked by phone" in audit_page and traffic.ids["failed"] in audit_page
 
 
 def test_a_message_that_cannot_be_resent_is_refused(setup) -> None:
     traffic, gw, client = setup
     sha = _sha(gw, traffic.ids["acknowledged"])
     assert 'id="resend"' not in client.page(f"/message/{sha}")
-    status, _, _ = client.request("POST", f"/message/{sha}/resend", {"csrf": client.app.csrf.issue("resend", sha), "token": TOKEN})
+    status, _, _ = client.post(f"/message/{sha}/resend", {"reason": "try it anyway"})
     assert status == 409
+    assert [a.action for a in gw.ledger.audit()] == ["login"]
 
 
-def test_download_returns_the_exact_bytes_with_the_token_only(setup) -> None:
+def test_download_is_confirmed_audited_and_returns_the_exact_bytes(setup) -> None:
     traffic, gw, client = setup
     record = gw.ledger.trace(traffic.ids["failed"])[0][0]
-    csrf = client.csrf(record.sha256, "download")
-    assert client.request("POST", f"/message/{record.sha256}/original", {"csrf": csrf})[0] == 403
-    status, headers, data = client.request("POST", f"/message/{record.sha256}/original", {"csrf": csrf, "token": TOKEN})
+    assert 'name="reason"' in client.page(f"/message/{record.sha256}/original")
+    status, headers, data = client.post(f"/message/{record.sha256}/original", {"reason": "the city's auditor asks for it"})
     assert status == 200 and headers["Content-Disposition"] == f'attachment; filename="{traffic.ids["failed_name"]}"'
     delivered = traffic.root / "drops" / QINGDAO / "inbox" / traffic.ids["failed_name"]
-    assert data == delivered.read_bytes() == FolderSpool(traffic.root / "spool").read("inbox", record.sha256)
+    assert data == delivered.read_bytes()
     assert headers["Cache-Control"] == "no-store"
+    entry = gw.ledger.audit(1)[0]
+    assert (entry.action, entry.user, entry.reason) == ("download", "otto", "the city's auditor asks for it")
+    assert entry.outcome == f"{len(data)} bytes"
+
+
+def test_every_page_needs_a_login_and_a_wrong_password_is_refused(setup) -> None:
+    traffic, gw, client = setup
+    stranger = Client(client.app)
+    for path in ("/", "/messages", "/alerts", "/cities", "/settlement", "/audit", f"/message/{'0' * 64}"):
+        status, headers, _ = stranger.get(path)
+        assert status == 303 and headers["Location"].startswith("/login?next="), path
+    assert stranger.get("/static/console.css")[0] == 200  # the login page needs its stylesheet
+    assert stranger.login("otto", "wrong password!") == 401
+    assert stranger.login("nobody", PASSWORD) == 401
+    refused = [d for _, kind, _, d in gw.ledger.recent_events("alert", 10) if d.get("kind") == "console_login_refused"]
+    assert refused == [] or all("password" not in str(d) for d in refused)  # the log never holds a password
+    assert stranger.get("/")[0] == 303
+    assert stranger.login("vera") == 303 and stranger.get("/")[0] == 200
+    status, _, data = stranger.get("/login?next=//evil.example/")
+    assert status == 200 and b'value="//evil.example/"' not in data  # no open redirect
+
+
+def test_a_viewer_reads_but_may_not_act_and_only_an_administrator_sees_the_accounts(setup) -> None:
+    traffic, gw, client = setup
+    viewer = Client(client.app)
+    assert viewer.login("vera") == 303
+    sha = _sha(gw, traffic.ids["failed"])
+    html = viewer.page(f"/message/{sha}")
+    assert 'id="resend"' not in html and 'id="download"' not in html and 'id="no-actions"' in html
+    for action in ("resend", "original"):
+        assert viewer.get(f"/message/{sha}/{action}")[0] == 403
+        status, _, data = viewer.post(f"/message/{sha}/{action}", {"reason": "I should not be able to"})
+        assert status == 403 and b"needs the role operator" in data
+    assert viewer.get("/audit")[0] == 403 and viewer.get("/accounts")[0] == 403
+    assert gw.ledger.trace(traffic.ids["failed"])[0][0].state is State.FAILED
+    assert client.get("/accounts")[0] == 403  # an operator neither
+    admin = Client(client.app)
+    assert admin.login("ada") == 303
+    accounts = admin.page("/accounts")
+    assert all(name in accounts for name in ("vera", "otto", "ada")) and "$2b$" not in accounts
+
+
+def test_a_session_ends_when_its_account_is_removed_or_its_password_changed(setup) -> None:
+    from gateway.web.accounts import Account, Role, hash_password, write_accounts
+
+    traffic, gw, client = setup
+    path = traffic.root / "console.users"
+    accounts = read_accounts(path)
+    assert client.get("/")[0] == 200
+    write_accounts(path, {**accounts, "otto": Account("otto", Role.OPERATOR, hash_password("another password", cost=4))})
+    assert client.get("/")[0] == 303  # logged out
+    assert client.login("otto", "another password") == 303 and client.get("/")[0] == 200
+    write_accounts(path, {k: v for k, v in accounts.items() if k != "otto"})
+    assert client.get("/")[0] == 303
+    path.chmod(0o644)
+    with pytest.raises(AccountsError, match="chmod 600"):
+        read_accounts(path)
+    assert client.login("vera") == 401  # an accounts file others can read lets nobody in
 
 
 def test_a_read_only_console_offers_no_resend_and_refuses_one(setup) -> None:
@@ -219,19 +277,51 @@ def test_a_read_only_console_offers_no_resend_and_refuses_one(setup) -> None:
     client.app.resend = None  # `ltcgw console`: no daemon behind it
     sha = _sha(gw, traffic.ids["failed"])
     html = client.page(f"/message/{sha}")
-    assert 'id="resend"' not in html and "read-only" in html
-    status, _, data = client.request("POST", f"/message/{sha}/resend", {"csrf": client.app.csrf.issue("resend", sha), "token": TOKEN})
+    assert 'id="resend"' not in html and "read-only" in html and 'id="download"' in html
+    status, _, data = client.post(f"/message/{sha}/resend", {"reason": "it is lost"})
     assert status == 403 and b"refused: this console is read-only" in data
-    client.app.settings = replace(client.app.settings, token_file=None)
-    assert 'id="download"' not in client.page(f"/message/{sha}")
-    status, _, _ = client.request("POST", f"/message/{sha}/original", {"csrf": client.app.csrf.issue("original", sha), "token": TOKEN})
-    assert status == 403
+
+
+def test_chinese_by_default_english_on_request(setup) -> None:
+    traffic, gw, client = setup
+    client.app.settings = ConsoleSettings(enabled=True, users_file=client.app.settings.users_file, read_only=False)
+    fresh = Client(client.app)
+    assert "登录" in fresh.page("/login")
+    assert fresh.login("otto") == 303
+    html = fresh.page("/")
+    assert '<html lang="zh-CN">' in html and "回执逾期" in html and "青岛" in html
+    assert "receipts overdue" not in html
+    status, headers, _ = fresh.post("/language", {"lang": "en", "next": "/messages"})
+    assert status == 303 and headers["Location"] == "/messages"
+    english = fresh.page("/")
+    assert '<html lang="en">' in english and "receipts overdue" in english and "回执逾期" not in english
+    assert "登录" in Client(client.app).page("/login")  # another session: still zh-CN
+    assert fresh.post("/language", {"lang": "fr"})[0] == 400
+
+
+def test_alerts_cities_and_settlement_pages(setup) -> None:
+    traffic, gw, client = setup
+    alerts = client.page("/alerts")
+    rows = re.findall(r'<tr data-kind="(\w+)">(.*?)</tr>', alerts, re.S)
+    assert rows and all("href=" in row for kind, row in rows if kind in ("message_failed", "receipt_missing"))
+    failed = next(row for kind, row in rows if kind == "message_failed")
+    assert f'/message/{_sha(gw, traffic.ids["failed"])}' in failed or traffic.ids["failed"] in failed
+    cities = client.page("/cities")
+    for code in (JINAN, QINGDAO, ZIBO, YANTAI):
+        section = cities[cities.index(f'id="city-{code}"'):]
+        section = section[:section.index("</section>")]
+        assert f"local {traffic.root}/drops/{code}" in section
+        assert re.search(r"\d{4}-\d{2}-\d{2} \(in \d+ d\)", section)  # the certificate's expiry
+    month = client.page("/settlement?period=2026-10")
+    assert 'id="deadlines"' in month and 'id="reconciliation"' in month
+    assert "Zibo" in month or "淄博" in month
+    assert "not a month" in client.page("/settlement?period=October")
 
 
 def test_unexpected_host_headers_are_refused_on_loopback(setup) -> None:
     _, _, client = setup
-    assert client.get("/", host="attacker.example:8470")[0] == 421  # DNS rebinding
-    assert client.get("/", host="localhost:8470")[0] == 200
+    assert client.get("/", Host="attacker.example:8470")[0] == 421  # DNS rebinding
+    assert client.get("/login", Host="localhost:8470")[0] == 200  # (the session cookie is 127.0.0.1's)
 
 
 def test_personal_data_in_findings_and_causes_is_masked(setup) -> None:
@@ -253,29 +343,59 @@ def test_personal_data_in_findings_and_causes_is_masked(setup) -> None:
     assert "370302195003041234" not in masker()("id 370302195003041234")
 
 
-def test_token_file_rules(tmp_path) -> None:
-    path = tmp_path / "token"
-    path.write_text("short\n")
-    path.chmod(0o600)
-    with pytest.raises(TokenFileError, match="at least 16"):
-        read_token(path)
-    path.write_text(TOKEN + "\n")
-    path.chmod(0o640)
-    with pytest.raises(TokenFileError, match="chmod 600"):
-        read_token(path)
-    path.chmod(0o600)
-    assert read_token(path) == TOKEN
-
-
 def test_console_config_section(traffic) -> None:
-    traffic.enable_console(8471)
+    traffic.enable_console(8471, language="en-US")
     config = traffic.config()
-    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.token", False)
+    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.users", False, "en")
     text = traffic.config_path.read_text()
-    traffic.config_path.write_text(text.replace('token_file = "console.token"', "").replace("port = 8471", "port = 70000\ncolour = 1"))
+    traffic.config_path.write_text(text.replace("port = 8471", 'port = 70000\ncolour = 1\ntoken_file = "t"\nlanguage = "fr"')
+                                   .replace('language = "en-US"', ""))
+    (traffic.root / "console.users").chmod(0o640)
     _, problems = check_config(traffic.config_path)
     where = sorted(p.where.split(":", 1)[1] for p in problems)
-    assert where == ["console.colour", "console.port", "console.read_only"]
+    assert where == ["console.colour", "console.language", "console.port", "console.token_file", "console.users_file"]
+
+
+def test_ltcgw_user_and_audit(traffic) -> None:
+    ltcgw = [sys.executable, "-m", "gateway.entrypoints.cli"]
+    run = lambda *args, stdin="": subprocess.run([*ltcgw, *args, "-c", str(traffic.config_path)], input=stdin,  # noqa: E731
+                                                 capture_output=True, text=True, timeout=60)
+    path = traffic.root / "console.users"
+    path.unlink()
+    done = run("user", "add", "li.na", "--role", "operator", "--password-stdin", stdin="a long password\n")
+    assert done.returncode == 0, done.stderr
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert run("user", "add", "li.na", "--role", "viewer", "--password-stdin", stdin="a long password\n").returncode == 2
+    short = run("user", "add", "wang", "--role", "viewer", "--password-stdin", stdin="short\n")
+    assert short.returncode != 0 and "at least 10" in short.stderr
+    assert run("user", "add", "Bad Name", "--role", "viewer", "--password-stdin", stdin="a long password\n").returncode == 2
+    import json
+
+    listing = json.loads(run("user", "list", "--json").stdout)
+    assert listing["accounts"] == [{"name": "li.na", "role": "operator"}]
+    old = read_accounts(path)["li.na"]
+    assert run("user", "passwd", "li.na", "--role", "administrator", "--password-stdin", stdin="another long one\n").returncode == 0
+    new = read_accounts(path)["li.na"]
+    assert new.role.value == "administrator" and new.fingerprint != old.fingerprint
+    path.chmod(0o644)
+    refused = run("user", "list")
+    assert refused.returncode == 2 and "chmod 600" in refused.stderr
+    path.chmod(0o600)
+    assert run("user", "remove", "li.na").returncode == 0 and read_accounts(path) == {}
+
+    from adapters.sqlite_ledger import SqliteLedger
+    from gateway.service import audit
+    from datetime import datetime, timezone
+
+    ledger = SqliteLedger(traffic.root / "ledger.sqlite3")
+    audit.record(ledger, datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc), user="otto", role="operator",
+                 action="resend", subject=traffic.ids["failed"], reason="lost  by\nthe city", outcome="resent to 370200")
+    ledger.close()
+    entries = json.loads(run("audit", "--json").stdout)
+    assert entries == [{"at": "2026-11-02T09:30:00+00:00", "user": "otto", "role": "operator", "action": "resend",
+                        "subject": traffic.ids["failed"], "reason": "lost by the city", "outcome": "resent to 370200"}]
+    text = run("audit").stdout
+    assert "otto" in text and "lost by the city -> resent to 370200" in text
 
 
 def test_inside_the_daemon_an_unreachable_drop_shows_on_its_city(setup) -> None:

@@ -1,0 +1,119 @@
+"""The console's accounts and audit log for administrators: `ltcgw user add|passwd|remove|list`, `ltcgw audit`.
+
+The accounts file is `[console] users_file` (default console.users beside the config); a password is read
+from the terminal twice, or once from standard input with `--password-stdin` (scripts). The file is written
+mode 600 and refused when the group or others can read it, as the keys are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+
+from gateway.entrypoints.operations import config_arg, load_from_args
+
+
+def _users_file(args: argparse.Namespace):
+    config = load_from_args(args)
+    return config.console.users_file
+
+
+def _password(args: argparse.Namespace) -> str:
+    from gateway.web.accounts import check_password
+
+    if args.password_stdin:
+        return check_password(sys.stdin.readline().rstrip("\r\n"))
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("ltcgw user: the two passwords differ; nothing changed")
+    return check_password(first)
+
+
+def _cmd_user(args: argparse.Namespace) -> int:
+    from gateway.web.accounts import Account, AccountsError, Role, check_name, hash_password, read_accounts, write_accounts
+
+    path = _users_file(args)
+    try:
+        accounts = read_accounts(path)
+        if args.action == "list":
+            rows = [{"name": a.name, "role": a.role.value} for a in sorted(accounts.values(), key=lambda a: a.name)]
+            if args.json:
+                json.dump({"file": str(path), "accounts": rows}, sys.stdout, ensure_ascii=False, indent=2)
+                print()
+            else:
+                print(f"{'NAME':<24}ROLE")
+                for row in rows:
+                    print(f"{row['name']:<24}{row['role']}")
+                if not rows:
+                    print(f"(no account in {path}: `ltcgw user add NAME --role operator`)")
+            return 0
+        name = check_name(args.name)
+        if args.action == "add":
+            if name in accounts:
+                raise AccountsError(f"{name} exists already (`ltcgw user passwd {name}` changes its password)")
+            accounts[name] = Account(name, Role(args.role), hash_password(_password(args)))
+        elif args.action == "passwd":
+            if name not in accounts:
+                raise AccountsError(f"no account {name} in {path}")
+            role = Role(args.role) if args.role else accounts[name].role
+            accounts[name] = Account(name, role, hash_password(_password(args)))
+        elif args.action == "remove":
+            if accounts.pop(name, None) is None:
+                raise AccountsError(f"no account {name} in {path}")
+        write_accounts(path, accounts)
+    except AccountsError as exc:
+        print(f"ltcgw user: {exc}", file=sys.stderr)
+        return 2
+    done = {"add": "added", "passwd": "password changed for", "remove": "removed"}[args.action]
+    print(f"{done} {name} ({path}); the console counts it at the next request")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from gateway.bootstrap import open_ledger
+
+    ledger = open_ledger(load_from_args(args))
+    try:
+        entries = ledger.audit(args.limit, args.user)
+    finally:
+        ledger.close()
+    if args.json:
+        json.dump([e.as_dict() for e in entries], sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    print(f"{'WHEN':<26}{'WHO':<16}{'ROLE':<15}{'WHAT':<10}{'SUBJECT':<30}WHY -> OUTCOME")
+    for e in entries:
+        print(f"{e.at.astimezone().isoformat(timespec='seconds'):<26}{e.user:<16}{e.role:<15}{e.action:<10}"
+              f"{e.subject:<30}{e.reason or '-'} -> {e.outcome}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    roles = ["viewer", "operator", "administrator"]
+    p = subparsers.add_parser("user", help="manage the web console's accounts (docs/operations.md)")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add an account (asks its password)")
+    add.add_argument("name", help="user name: lower-case letters, digits, . _ -")
+    add.add_argument("--role", choices=roles, required=True, help="viewer reads; operator resends and downloads; "
+                                                                  "administrator also sees the accounts")
+    passwd = actions.add_parser("passwd", help="change an account's password (and role with --role); ends its sessions")
+    passwd.add_argument("name", help="user name")
+    passwd.add_argument("--role", choices=roles, help="change the role too")
+    remove = actions.add_parser("remove", help="remove an account; ends its sessions")
+    remove.add_argument("name", help="user name")
+    listing = actions.add_parser("list", help="list the accounts and their roles")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    for sub in (add, passwd):
+        sub.add_argument("--password-stdin", action="store_true", help="read the password from standard input (scripts)")
+    for sub in (add, passwd, remove, listing):
+        config_arg(sub)
+        sub.set_defaults(handler=_cmd_user)
+
+    p = subparsers.add_parser("audit", help="the console's audit log: who did what, when and why")
+    config_arg(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--user", help="only this account's entries")
+    p.add_argument("--limit", type=int, default=200, help="newest N entries (default 200)")
+    p.set_defaults(handler=_cmd_audit)
