@@ -230,3 +230,32 @@ def test_sign_refuses_an_unsupported_key(parties):
 
     with pytest.raises(TypeError):
         sign(etree.fromstring(b"<a/>"), ed25519.Ed25519PrivateKey.generate(), parties["zibo"].cert)
+
+
+def test_the_verifier_under_test_is_the_one_that_runs(parties, verifier, monkeypatch):
+    import gateway.documents.signature as signature
+
+    def not_me(*args):
+        raise AssertionError("the other verifier ran")
+
+    for name in signature.VERIFIERS:
+        if name != verifier:
+            monkeypatch.setitem(signature._VERIFY, name, not_me)
+    assert verify_message(signed_claim(parties["jinan"]), [parties["jinan"].cert]).certificate == parties["jinan"].cert
+
+
+def test_an_attackers_raw_key_in_key_info_is_never_used(parties):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    import base64
+
+    forged = signed_claim(parties["attacker"])  # signed by the attacker, who offers its bare public key
+    numbers = parties["attacker"].key.public_key().public_numbers()
+    assert isinstance(parties["attacker"].key, rsa.RSAPrivateKey)
+
+    def b64(number: int) -> str:
+        return base64.b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).decode()
+
+    key_value = (f"<ds:KeyInfo><ds:KeyValue><ds:RSAKeyValue><ds:Modulus>{b64(numbers.n)}</ds:Modulus>"
+                 f"<ds:Exponent>{b64(numbers.e)}</ds:Exponent></ds:RSAKeyValue></ds:KeyValue></ds:KeyInfo>").encode()
+    forged = re.sub(rb"<ds:KeyInfo>.*</ds:KeyInfo>", key_value, forged, flags=re.S)
+    assert refused_code(forged, [parties["zibo"].cert]) == "sig.invalid"
