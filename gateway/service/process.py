@@ -155,7 +155,7 @@ def _resend_on_redrop(gw: Gateway, tx: LedgerTx, events: CommittedEvents, messag
     ack = gw.replies.ack(header, message.sha256, now, note=REDROP_NOTE)
     name = reply_name(tx, message.drop_city, "ACK", header, message.sha256)
     tx.add_outgoing(message.drop_city, name, "outbox", gw.spool.store("outbox", ack), "ack", message.key, now)
-    events.emit("resend_requested", id=message.message_id, receiver=message.receiver, by=message.drop_city)
+    events.emit("resend_redropped", id=message.message_id, receiver=message.receiver, by=message.drop_city)
 
 
 def _header_of(message: MessageRecord) -> Header:
