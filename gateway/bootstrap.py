@@ -34,7 +34,8 @@ from gateway.service.resend import resend_by_hand
 from gateway.domain.deadlines import CityPair
 from gateway.service.ports.events import EventLog
 from gateway.web import CityEntry, ConsoleServer, ConsoleSettings, MonthSettlement, start_console
-from gateway.web.month import SettlementSettings, month_settlement
+from gateway.service.settlement import SettlementScope
+from gateway.web.month import month_settlement
 
 TransportFactory = Callable[[str, TransportSettings], Transport]
 
@@ -156,11 +157,10 @@ def console_directory(config: Config) -> list[CityEntry]:
 
 def console_settlement(config: Config, ledger: Ledger, spool: Spool) -> Callable[[str], MonthSettlement]:
     settings = config.settlement
-    month = SettlementSettings(
-        tuple(code for code in config.cities if code != config.code),
-        None if settings.pairs is None else tuple(CityPair(r, i) for r, i in settings.pairs),
-        settings.holidays or config.path.parent / "holidays", settings.warn_days)
-    return lambda period: month_settlement(ledger, spool, month, period)
+    scope = SettlementScope([code for code in config.cities if code != config.code],
+                            settings.holidays or config.path.parent / "holidays", settings.warn_days,
+                            None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs])
+    return lambda period: month_settlement(ledger, spool, scope, period)
 
 
 def start_console_for(config: Config, ledger: Ledger, spool: Spool, log: EventLog, *,
