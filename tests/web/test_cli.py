@@ -1,19 +1,49 @@
-"""`ltcgw console`: the console alone over the ledger, read-only, on loopback, stopped by SIGTERM."""
+"""`ltcgw console`: the console alone over the ledger, behind the login, unable to resend, on loopback, served
+by waitress and stopped by SIGTERM."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
 import signal
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .conftest import TOKEN, free_port
+from .conftest import PASSWORD, free_port
 
 
-def test_ltcgw_console_serves_read_only_pages(traffic) -> None:
+class Session:
+    """A cookie-keeping HTTP client that does not follow redirects (so the test sees them)."""
+
+    def __init__(self, url: str) -> None:
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        self.url = url
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                                  NoRedirect)
+
+    def open(self, path: str, form: dict[str, str] | None = None) -> tuple[int, dict, str]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with self.opener.open(self.url + path, data=data, timeout=10) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read().decode()
+
+    def csrf(self) -> str:
+        return re.search(r'name="csrf" value="([0-9a-f]+)"', self.open("/login")[2]).group(1)
+
+    def login(self, name: str) -> int:
+        return self.open("/login", {"csrf": self.csrf(), "name": name, "password": PASSWORD})[0]
+
+
+def test_ltcgw_console_serves_pages_behind_the_login_and_cannot_resend(traffic) -> None:
     traffic.enable_console(free_port(), read_only=False)  # even so: alone, the console cannot resend
     port = free_port()
     ltcgw = Path(sys.executable).with_name("ltcgw")
@@ -22,29 +52,25 @@ def test_ltcgw_console_serves_read_only_pages(traffic) -> None:
     try:
         first = process.stdout.readline()
         assert first.strip() == f"console (read-only) on http://127.0.0.1:{port}"
-        url = f"http://127.0.0.1:{port}"
-        with urllib.request.urlopen(url + "/messages?state=FAILED", timeout=10) as response:
-            html = response.read().decode()
-        assert response.status == 200 and traffic.ids["failed"] in html and "read-only" in html
+        web = Session(f"http://127.0.0.1:{port}")
+        status, headers, _ = web.open("/messages?state=FAILED")
+        assert status == 303 and headers["Location"].startswith("/login")
+        assert web.login("otto") == 303
+        status, headers, html = web.open("/messages?state=FAILED")
+        assert status == 200 and traffic.ids["failed"] in html and "只读" in html  # zh-CN by default
+        assert "Server" not in headers or "waitress" not in headers["Server"]
         sha = re.search(r'/message/([0-9a-f]{64})', html).group(1)
-        with urllib.request.urlopen(f"{url}/message/{sha}", timeout=10) as response:
-            page = response.read().decode()
+        page = web.open(f"/message/{sha}")[2]
         assert 'id="resend"' not in page and 'id="download"' in page
-        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
-        request = urllib.request.Request(f"{url}/message/{sha}/resend", data=f"csrf={csrf}&token={TOKEN}".encode(),
-                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
-        try:
-            urllib.request.urlopen(request, timeout=10)
-            raise AssertionError("a resend was taken by a read-only console")
-        except urllib.error.HTTPError as exc:
-            assert exc.code == 403 and b"refused:" in exc.read()
+        status, _, text = web.open(f"/message/{sha}/resend", {"csrf": web.csrf(), "reason": "the city lost it"})
+        assert status == 403 and "已拒绝" in text
         from adapters.sqlite_ledger import SqliteLedger
         from gateway.domain.lifecycle import State
 
         ledger = SqliteLedger(traffic.root / "ledger.sqlite3")
         assert ledger.trace(traffic.ids["failed"])[0][0].state is State.FAILED
+        assert [a.action for a in ledger.audit()] == ["login"]
         ledger.close()
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
-        process.stdout.close()
