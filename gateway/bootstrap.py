@@ -155,21 +155,31 @@ def console_directory(config: Config) -> list[CityEntry]:
             for code, city in sorted(config.cities.items()) if code != config.code]
 
 
-def console_settlement(config: Config, ledger: Ledger, spool: Spool) -> Callable[[str], MonthSettlement]:
-    settings = config.settlement
-    scope = SettlementScope([code for code in config.cities if code != config.code],
-                            settings.holidays or config.path.parent / "holidays", settings.warn_days,
-                            None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs])
-    return lambda period: month_settlement(ledger, spool, scope, period)
+def console_settlement(config: Config | Callable[[], Config], ledger: Ledger,
+                       spool: Spool) -> Callable[[str], MonthSettlement]:
+    """A month's deadlines and reconciliation under the configuration in force (a callable: the daemon's,
+    which a reload replaces)."""
+    def month(period: str) -> MonthSettlement:
+        now = config() if callable(config) else config
+        settings = now.settlement
+        scope = SettlementScope([code for code in now.cities if code != now.code],
+                                settings.holidays or now.path.parent / "holidays", settings.warn_days,
+                                None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs])
+        return month_settlement(ledger, spool, scope, period)
+
+    return month
 
 
 def start_console_for(config: Config, ledger: Ledger, spool: Spool, log: EventLog, *,
                       resend: Callable[..., str] | None = None, contacts: Callable[[], Any] | None = None,
-                      settings: ConsoleSettings | None = None) -> ConsoleServer:
-    """The console over this configuration (`ltcgw run` with resend and contacts, `ltcgw console` without)."""
+                      settings: ConsoleSettings | None = None,
+                      current: Callable[[], Config] | None = None) -> ConsoleServer:
+    """The console over this configuration (`ltcgw run` with resend, contacts and `current`, the configuration
+    a reload put in force; `ltcgw console` without)."""
+    now = current or (lambda: config)
     return start_console(settings or config.console, ledger, spool, log, cities=city_names(config),
                          policy=config.retry, resend=resend, contacts=contacts,
-                         directory=lambda: console_directory(config), deadlines=console_settlement(config, ledger, spool))
+                         directory=lambda: console_directory(now()), deadlines=console_settlement(now, ledger, spool))
 
 
 # Settings read at start only: a reload that changes them says a restart is needed.
@@ -226,7 +236,8 @@ class Daemon:
         if settings.enabled:
             try:
                 self.console = start_console_for(self.config, self.gw.ledger, self.gw.spool, self.gw.log,
-                                                 resend=self.resend, contacts=self.engine.contacts.snapshot)
+                                                 resend=self.resend, contacts=self.engine.contacts.snapshot,
+                                                 current=lambda: self.config)
                 self.gw.log.emit("console_started", name=self.console.url)
             except OSError as exc:
                 self.gw.log.alert("console_unavailable", source=f"{settings.host}:{settings.port}", error=str(exc))

@@ -174,7 +174,7 @@ def test_a_reload_reports_and_applies_every_changed_city_setting(tmp_path, _temp
     try:
         assert daemon.console is not None
         daemon.apply(replace(renamed, console=console.console))
-        page = _get(f"{daemon.console.url}/")
+        page = _logged_in_get(daemon.console.url, "/cities", config.console.users_file)
         assert "淄博市医保局" in page  # the console names cities as configured now, without a restart
     finally:
         daemon.close()
@@ -224,10 +224,21 @@ def test_a_second_instance_is_refused_before_it_writes_anything(tmp_path, _templ
         first.gw.ledger.close()
 
 
-def _get(url: str) -> str:
-    from urllib.request import urlopen
+def _logged_in_get(url: str, path: str, users) -> str:
+    """A page behind the console's login (an operator written to the accounts file first)."""
+    import http.cookiejar
+    import re
+    from urllib.parse import urlencode
+    from urllib.request import HTTPCookieProcessor, build_opener
 
-    with urlopen(url, timeout=10) as response:
+    from gateway.web.accounts import Account, Role, hash_password, write_accounts
+
+    write_accounts(users, {"otto": Account("otto", Role.OPERATOR, hash_password("a long password", cost=4))})
+    opener = build_opener(HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    csrf = re.search(r'name="csrf" value="(\w+)"', opener.open(url + "/login", timeout=10).read().decode()).group(1)
+    opener.open(url + "/login", urlencode({"csrf": csrf, "name": "otto", "password": "a long password"}).encode(),
+                timeout=10).read()
+    with opener.open(url + path, timeout=10) as response:
         return response.read().decode("utf-8")
 
 

@@ -3,14 +3,13 @@ originals purged while the ledger keeps every record; trace, console and CLI say
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import re
 import shutil
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
@@ -27,7 +26,6 @@ from gateway.web.app import ConsoleApp
 from tests.daemon.conftest import JINAN, PERIOD, ZIBO, Workspace, _template  # noqa: F401  (keys made once)
 
 RETENTION = "\n[retention]\nspool_days = 30\nquarantine_days = 10\noutbox_days = 30\n"
-TOKEN = "retention-test-operator-token-0123"
 
 
 @pytest.fixture
@@ -136,19 +134,22 @@ def test_trace_and_console_say_the_original_was_purged(ws, monkeypatch, capsys) 
     assert cli.main(["trace", "-c", str(ws.config_path), closed.message_id, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["purged_at"].startswith(later.date().isoformat())
 
-    token = ws.root / "console.token"
-    token.write_text(TOKEN)
-    token.chmod(0o600)
+    from gateway.web.accounts import Account, Role, hash_password, write_accounts
+
+    users = ws.root / "console.users"
+    write_accounts(users, {"otto": Account("otto", Role.OPERATOR, hash_password("a long password", cost=4))})
     app = ConsoleApp(ws.gw.ledger, ws.gw.spool, ws.gw.log, policy=ws.config.retry, cities={JINAN: "济南", ZIBO: "淄博"},
-                     settings=ConsoleSettings(enabled=True, token_file=token))
+                     settings=ConsoleSettings(enabled=True, users_file=users, language="en"))
+    http = app.flask.test_client()
+    csrf = lambda: re.search(r'name="csrf" value="(\w+)"', http.get("/login").get_data(as_text=True)).group(1)  # noqa: E731
+    assert http.post("/login", data={"csrf": csrf(), "name": "otto", "password": "a long password"}).status_code == 303
     sha = ws.message(closed.message_id).sha256
-    status, page = _call(app, "GET", f"/message/{sha}")
-    assert status == 200 and f"purged on {later.date().isoformat()}" in page and 'id="download"' not in page
-    status, page = _call(app, "POST", f"/message/{sha}/original",
-                         {"csrf": app.csrf.issue("original", sha), "token": TOKEN})
-    assert status == 410 and f"purged on {later.date().isoformat()}" in page
-    status, page = _call(app, "GET", f"/message/{ws.message(open_.message_id).sha256}")
-    assert status == 200 and 'id="download"' in page and "purged on" not in page
+    page = http.get(f"/message/{sha}").get_data(as_text=True)
+    assert f"purged on {later.date().isoformat()}" in page and 'id="download"' not in page
+    response = http.post(f"/message/{sha}/original", data={"csrf": csrf(), "reason": "the auditor asks"})
+    assert response.status_code == 410 and f"purged on {later.date().isoformat()}" in response.get_data(as_text=True)
+    page = http.get(f"/message/{ws.message(open_.message_id).sha256}").get_data(as_text=True)
+    assert 'id="download"' in page and "purged on" not in page
 
 
 def test_the_same_bytes_dropped_again_after_the_purge_are_kept_and_answered_without_a_crash(ws) -> None:
@@ -199,13 +200,3 @@ def test_a_reload_applies_a_changed_retention(ws) -> None:
     assert daemon.engine.purger is not None and daemon.engine.purger.policy.spool_days == 30
     daemon.apply(replace(ws.config, retention=RetentionPolicy()))
     assert daemon.engine.purger is None
-
-
-def _call(app, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
-    body = urlencode(form or {}).encode()
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "HTTP_HOST": "127.0.0.1:8470",
-               "CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body)),
-               "wsgi.input": io.BytesIO(body)}
-    seen = {}
-    data = b"".join(app(environ, lambda status, headers: seen.update(status=int(status.split()[0]))))
-    return seen["status"], data.decode()

@@ -32,8 +32,6 @@ def installed(tmp_path_factory) -> Path:
     write_private_key(keys / "gateway_ssh_ed25519", comment="ltc-gateway")
     public = (keys / "gateway_ssh_ed25519.pub").read_text().split()
     (keys / "known_hosts").write_text(f"sftp.qingdao.example {public[0]} {public[1]}\n")
-    (keys / "console.token").write_text("an-operator-token-of-some-length\n")
-    (keys / "console.token").chmod(0o600)
     for code in ("370100", "370300", "370600"):
         for sub in ("outbox", "inbox"):
             (root / "srv" / "ltc-gateway" / "drops" / code / sub).mkdir(parents=True)
@@ -64,7 +62,7 @@ def test_every_optional_setting_of_the_example_is_valid(installed: Path, capsys)
     for section in SECTIONS:
         assert re.search(rf"^(# )?\[{re.escape(section)}\]", text, re.M), section
     for key in ("sm2_key", "sm2_certificate", "sm2_user_id", 'signature_algorithms = ["sm2"]', "spool_days",
-                "quarantine_days", "outbox_days", "token_file", "read_only", "pairs", "warn_days", "holidays"):
+                "quarantine_days", "outbox_days", "users_file", "read_only", "language", "pairs", "warn_days", "holidays"):
         assert key in text, key
     path = _example(installed, uncomment=True)
     assert cli.main(["config", "check", "-c", str(path)]) == 0, capsys.readouterr()
