@@ -475,7 +475,9 @@ def _filter(query: dict[str, str], problems: list[str]) -> queries.MessageFilter
         text=query.get("q", "").strip()[:100], since=day("since", "from"), until=day("until", "to"))
 
 
-# Texts used by name elsewhere (roles, actions) that the catalog must hold.
-CATALOG_ONLY = (N_("viewer"), N_("operator"), N_("administrator"), N_("resend"), N_("download"), N_("login"))
+# Texts used by name elsewhere (roles, audit actions, deadline statuses and milestones) that the catalog must hold.
+CATALOG_ONLY = (N_("viewer"), N_("operator"), N_("administrator"), N_("resend"), N_("download"), N_("login"),
+                N_("on_time"), N_("late"), N_("missing"), N_("due_soon"), N_("pending"), N_("unexpected"), N_("info"),
+                N_("no_calendar"), N_("facility_fees"), N_("dispute"))
 
 __all__ = ["ConsoleApp", "HttpError"]
