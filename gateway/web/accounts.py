@@ -9,6 +9,7 @@ its mode, a backup), and the console reads it again when it changes, so no resta
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -49,8 +50,9 @@ class Account:
 
     @property
     def fingerprint(self) -> str:
-        """Changes when the password does: a session made before a `passwd` no longer counts."""
-        return self.password_hash[-12:]
+        """Changes when the password does: a session made before a `passwd` no longer counts. A digest of the
+        hash, so the cookie (signed, not encrypted) shows nothing of the hash itself."""
+        return hashlib.sha256(self.password_hash.encode("ascii")).hexdigest()[:16]
 
 
 def check_name(name: str) -> str:
@@ -140,7 +142,7 @@ class AccountsFile:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._seen: tuple[float, int] | None = None
+        self._seen: tuple[float, int, int] | None = None
         self._accounts: dict[str, Account] = {}
 
     def get(self, name: str) -> Account | None:

@@ -229,7 +229,11 @@ def test_every_page_needs_a_login_and_a_wrong_password_is_refused(setup) -> None
     refused = [d for _, kind, _, d in gw.ledger.recent_events("alert", 10) if d.get("kind") == "console_login_refused"]
     assert refused == [] or all("password" not in str(d) for d in refused)  # the log never holds a password
     assert stranger.get("/")[0] == 303
-    assert stranger.login("vera") == 303 and stranger.get("/")[0] == 200
+    status, headers, _ = stranger.post("/login", {"name": "vera", "password": PASSWORD})
+    assert status == 303 and stranger.get("/")[0] == 200
+    cookie = headers["Set-Cookie"]
+    assert cookie.startswith("ltcgw_console=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "$2b$" not in cookie and read_accounts(traffic.root / "console.users")["vera"].password_hash[-12:] not in cookie
     status, _, data = stranger.get("/login?next=//evil.example/")
     assert status == 200 and b'value="//evil.example/"' not in data  # no open redirect
 
