@@ -317,8 +317,13 @@ def test_alerts_cities_and_settlement_pages(setup) -> None:
         assert f"local {traffic.root}/drops/{code}" in section
         assert re.search(r"\d{4}-\d{2}-\d{2} \(in \d+ d\)", section)  # the certificate's expiry
     month = client.page("/settlement?period=2026-10")
-    assert 'id="deadlines"' in month and 'id="reconciliation"' in month
-    assert "Zibo" in month or "淄博" in month
+    deadlines = month[month.index('id="deadlines"'):month.index('id="reconciliation"')]
+    assert deadlines.count("<tr") > 10 and "淄博市 → 济南市" in deadlines  # city names, residence → insured
+    reconciliation = month[month.index('id="reconciliation"'):]
+    assert 'id="reconcile-problem"' not in month
+    rows = re.findall(r"<tr><td>(.*?)</td>.*?</tr>", reconciliation[reconciliation.index("<tbody>"):], re.S)
+    # every claim of 2026-10 the ledger received (淄博's to 济南 has its settlement A4 too), as `ltcgw reconcile`
+    assert sorted(rows) == ["淄博市 → 济南市", "烟台市 → 淄博市", "烟台市 → 青岛市", "青岛市 → 济南市"], rows
     assert "not a month" in client.page("/settlement?period=October")
 
 

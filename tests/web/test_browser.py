@@ -279,3 +279,16 @@ def test_usable_at_700_pixels(site, browser, tmp_path) -> None:
         _shot(browser, tmp_path, "700px")
     finally:
         browser.set_window_size(1280, 860)
+
+
+def test_larger_type_on_a_projector(site, browser) -> None:
+    _login(site, browser, "vera")
+    browser.set_window_size(1920, 1080)
+    try:
+        browser.get(site.url + "/")
+        size = browser.execute_script("return getComputedStyle(document.body).fontSize")
+        assert size == "18px"
+    finally:
+        browser.set_window_size(1280, 860)
+    browser.get(site.url + "/")
+    assert browser.execute_script("return getComputedStyle(document.body).fontSize") == "14px"
