@@ -53,7 +53,7 @@ class AlertSettings:
     webhook: str | None = None
     webhook_timeout: float = 5.0
     webhook_retries: int = 3
-    certificate_days: int = 30
+    certificate_days: int = 60  # Domibus's default warning for certificates about to expire
     unreachable_after: timedelta = timedelta(minutes=15)
 
 
@@ -203,7 +203,7 @@ def expiring_certificates(paths: dict[str, list[Path]], within: timedelta,
 
     A rotation PEM holds the old and the new certificate: the old one expiring is no news when a newer one
     for the same owner is valid beyond the window, so only owners without such a successor are reported."""
-    from cryptography import x509
+    from gateway.documents.keys import load_certificates  # PEM (several for a rollover) or DER
 
     now = now or datetime.now(timezone.utc)
     found = []
@@ -211,7 +211,7 @@ def expiring_certificates(paths: dict[str, list[Path]], within: timedelta,
         certs = []
         for path in files:
             try:
-                certs.extend((path, c) for c in x509.load_pem_x509_certificates(Path(path).read_bytes()))
+                certs.extend((path, c) for c in load_certificates(path))
             except (OSError, ValueError):
                 continue  # `config check` reports unreadable files
         if any(c.not_valid_after_utc > now + within for _, c in certs):
