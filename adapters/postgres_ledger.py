@@ -206,7 +206,7 @@ class PostgresLedger(SqliteLedger):
             db.execute(
                 """INSERT INTO instances(instance, host, pid, started_at, heartbeat_at, expires_at)
                    VALUES (?, ?, ?, now(), now(), now() + ?::interval)
-                   ON CONFLICT(instance) DO UPDATE SET heartbeat_at=now(), expires_at=excluded.expires_at""",
+                   ON CONFLICT(instance) DO UPDATE SET heartbeat_at=now(), expires_at=excluded.expires_at, lost_at=NULL""",
                 (instance, socket.gethostname(), os.getpid(), ttl),
             )
             db.executemany("INSERT INTO city_leases(city) VALUES (?) ON CONFLICT DO NOTHING", [(c,) for c in cities])
@@ -268,6 +268,15 @@ class PostgresLedger(SqliteLedger):
             out.append(InstanceRecord(row["instance"], row["host"], row["pid"], row["started_at"],
                                       row["heartbeat_at"], row["alive"], tuple(c[0] for c in cities), captures))
         return out
+
+    def lost_instances(self, instance: str) -> list[InstanceRecord]:
+        # One UPDATE: two instances asking at once both wait on the row lock, and the second finds lost_at set.
+        with self._transaction(None) as db:
+            rows = db.execute(
+                """UPDATE instances SET lost_at=now() WHERE instance<>? AND expires_at <= now() AND lost_at IS NULL
+                   RETURNING instance, host, pid, started_at, heartbeat_at""", (instance,)).fetchall()
+        return [InstanceRecord(r["instance"], r["host"], r["pid"], r["started_at"], r["heartbeat_at"], False)
+                for r in sorted(rows, key=lambda r: r["instance"])]
 
     # waking the instance that holds a city ----------------------------------------------------------------
     notifies_owed = True

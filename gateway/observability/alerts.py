@@ -41,6 +41,8 @@ ALERT_KINDS: dict[str, str] = {
     "calendar_missing": "from 1 October: next year's official holidays are not known; deadlines in it cannot be counted",
     "console_unavailable": "the web console cannot listen (port taken?): the exchange goes on without it",
     "spool_full": "the spool's disk is full: files wait in the cities' drops; what is owed is still written",
+    "instance_lost": "a gateway instance stopped renewing its lease (killed, hung, machine or network lost): the "
+                     "others take over its drops and checks",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})
