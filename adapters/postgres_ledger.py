@@ -123,6 +123,24 @@ class PostgresTx(SqliteTx):
     """The shared unit-of-work operations (adapters/sqlite_ledger.py SqliteTx) on a PostgreSQL transaction."""
 
 
+def probe(url: str) -> tuple[bool, str]:
+    """`ltcgw config check --connect`: reach the database once, changing nothing (no migration), and say what
+    is there: (usable, what was found or what is wrong)."""
+    try:
+        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT) as db:
+            version = db.execute("SHOW server_version").fetchone()[0]
+            found = db.execute("SELECT to_regclass('schema_migrations')").fetchone()[0]
+            if found:
+                applied = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+                return True, f"PostgreSQL {version}: ledger schema version {applied}"
+            if not db.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]:
+                return False, (f"PostgreSQL {version}: the database is empty and its user may not create tables "
+                               "in it: grant CREATE, or start the first instance with the owner's role")
+            return True, f"PostgreSQL {version}: empty; the first `ltcgw run` creates the tables"
+    except psycopg.Error as exc:
+        return False, f"cannot reach the ledger's database: {str(exc).strip() or type(exc).__name__}"
+
+
 class PostgresLedger(SqliteLedger):
     """The ledger port (gateway/service/ports/ledger.py) on a PostgreSQL database named by a `postgresql://` URL."""
 

@@ -305,8 +305,8 @@ class SftpTransport:
             for role in ("outbox", "inbox"):
                 path = getattr(self.settings, role)
                 try:
-                    count = len(self._call(f"list the {role}", lambda s, p=path: s.listdir(p)))
-                    details.append(f"{role} {path}: {count} entries")
+                    found = self._call(f"list the {role}", lambda s, p=path: self._folder_made(s, p))
+                    details.append(f"{role} {path}: {found}")
                 except TransportError as exc:
                     problems.append(str(exc))
             probe = posixpath.join(self.settings.inbox, f".ltcgw-probe-{secrets.token_hex(4)}.part")
@@ -316,6 +316,31 @@ class SftpTransport:
             except TransportError as exc:
                 problems.append(str(exc))
         return ConnectionReport(self.city, not problems, problems, details)
+
+    def _folder_made(self, sftp: paramiko.SFTPClient, path: str) -> str:
+        """List a drop folder, creating it (and its missing parents) first when the account may: what a new
+        workspace needs (`ltcgw init` then `config check --connect`); else say whom to ask."""
+        try:
+            return f"{len(sftp.listdir(path))} entries"
+        except FileNotFoundError:
+            pass
+        missing, current = [], path.rstrip("/")
+        while current not in ("", ".", "/"):
+            try:
+                sftp.stat(current)
+                break
+            except FileNotFoundError:
+                missing.append(current)
+                current = posixpath.dirname(current)
+        for folder in reversed(missing):
+            try:
+                sftp.mkdir(folder)
+            except PermissionError:
+                raise TransportError(
+                    f"{self.city}: {path} does not exist and {self.settings.user} may not create {folder}: ask the "
+                    f"server's operator to create it, readable and writable by {self.settings.user} (and by the "
+                    "city's system)") from None
+        return "created (it did not exist)"
 
     # -- the session ------------------------------------------------------------------------------------------
 

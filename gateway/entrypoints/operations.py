@@ -66,6 +66,12 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if unknown or len(cities) < 2:
         print(f"give at least two known area codes (unknown: {', '.join(unknown) or 'none'})", file=sys.stderr)
         return 2
+    if args.ledger_url and not args.ledger_url.startswith(("postgresql://", "postgres://")):
+        print("--ledger-url must be a PostgreSQL URL, e.g. postgresql://ltcgw@db.example:5432/ltcgw", file=sys.stderr)
+        return 2
+    if args.spool_store == "database" and not args.ledger_url:
+        print("--spool-store database keeps the spool in the PostgreSQL ledger: give --ledger-url", file=sys.stderr)
+        return 2
     sftp = None
     if args.transport == "sftp":
         if not args.sftp_host:
@@ -73,16 +79,25 @@ def _cmd_init(args: argparse.Namespace) -> int:
             return 2
         sftp = SftpLayout(args.sftp_host, args.sftp_port, args.sftp_user, args.sftp_dir)
     path = write_workspace(Path(args.dir), cities, retry=args.retry.split(",") if args.retry else None, sftp=sftp,
-                           algorithm=args.algorithm)
+                           algorithm=args.algorithm, ledger_url=args.ledger_url, spool_store=args.spool_store)
     keys = path.parent / "keys"
+    steps = []
     if sftp is None:
         print(f"wrote {path}; keys in {keys}; drops in {path.parent / 'drops'}")
     else:
         public = (keys / "gateway_ssh_ed25519.pub").read_text().strip()
+        folders = ", ".join(sorted({f"{sftp.folder.format(code=c).rstrip('/') or '/'}/{{outbox,inbox}}" for c in cities}))
         print(f"wrote {path}; keys in {keys}; the cities' drops are on {sftp.host}:{sftp.port}")
-        print(f"1. on the server, authorize the gateway's SSH key for each city's account ({sftp.user}):\n   {public}")
-        print(f"2. pin the server's host key, after checking its fingerprint with the server's operator:\n"
-              f"   ssh-keyscan -p {sftp.port} {sftp.host} > {keys / 'known_hosts'}")
+        steps += [f"on the server, authorize the gateway's SSH key for each city's account ({sftp.user}):\n   {public}",
+                  f"pin the server's host key, after checking its fingerprint with the server's operator:\n"
+                  f"   ssh-keyscan -p {sftp.port} {sftp.host} > {keys / 'known_hosts'}",
+                  f"`ltcgw config check --connect` (below) creates each account's outbox/ and inbox/ ({folders}) "
+                  "where the account may; otherwise it names the folders to ask the server's operator for"]
+    if args.ledger_url:
+        steps.append("the PostgreSQL database must exist and its user may create tables (the first start creates "
+                     "them); `ltcgw config check --connect` tries it")
+    for number, step in enumerate(steps, 1):
+        print(f"{number}. {step}")
     print(f"next: ltcgw config check --connect -c {path} && ltcgw run -c {path}")
     return 0
 
@@ -400,6 +415,12 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         if args.connect:
             report["connections"] = _check_connections(config)
             report["ok"] = all(c["ok"] for c in report["connections"])
+            if config.ledger_url:
+                from adapters.postgres_ledger import probe
+
+                usable, found = probe(config.ledger_url)
+                report["ledger"] = {"ok": usable, "found": found}
+                report["ok"] = report["ok"] and usable
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0 if report["ok"] else 1
@@ -417,11 +438,12 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
             print(f"    {line}")
         for line in check["problems"]:
             print(f"    problem: {line}")
+    if "ledger" in report:
+        print(f"ledger: {'OK' if report['ledger']['ok'] else 'PROBLEM'}: {report['ledger']['found']}")
     failed = [c for c in report.get("connections", []) if not c["ok"]]
     if failed:
         print(f"{len(failed)} of {len(report['cities'])} cities cannot be reached", file=sys.stderr)
-        return 1
-    return 0
+    return 0 if report["ok"] else 1
 
 
 def certificate_warnings(config, now=None) -> list[str]:
@@ -509,6 +531,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sftp-user", default=SftpLayout.user, help="account per city, {code} = area code (default ltcgw{code})")
     p.add_argument("--sftp-dir", default=SftpLayout.folder,
                    help="each account's drop holding outbox/ and inbox/, {code} = area code (default: the login folder)")
+    p.add_argument("--ledger-url", metavar="URL", help="a PostgreSQL ledger several instances share, e.g. "
+                   "postgresql://ltcgw@db.example:5432/ltcgw (default: SQLite in the folder, one instance)")
+    p.add_argument("--spool-store", choices=("folder", "database"), help="where the spool keeps the files' bytes: "
+                   "database (the default with --ledger-url: in PostgreSQL) or folder (spool/; every instance must "
+                   "mount it)")
     p.set_defaults(handler=_cmd_init)
 
     p = subparsers.add_parser("run", help="run the gateway daemon")
@@ -563,7 +590,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     config_arg(c)
     c.add_argument("--connect", action="store_true",
                    help="also connect to every city's drop (SFTP: log in, list, write a probe) and report")
-    c.add_argument("--json", action="store_true", help="print {file, ok, cities, problems, warnings, connections} as JSON")
+    c.add_argument("--json", action="store_true", help="print {file, ok, cities, problems, warnings, connections, ledger} as JSON")
     c.set_defaults(handler=_cmd_config_check)
 
     p = subparsers.add_parser("demo", help="a month of claims and settlements between simulated cities")
