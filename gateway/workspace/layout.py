@@ -16,8 +16,6 @@ from pathlib import Path
 
 from gateway.domain.areas import GATEWAY_AREA, area_name
 
-SFTP_POLL_SECONDS = 2.0  # adapters/sftp.py's default poll_interval: docs/operations.md "Pickup latency"
-
 
 @dataclass(frozen=True)
 class SftpLayout:
@@ -148,8 +146,10 @@ def _city(root: Path, code: str, sftp: SftpLayout | None, sm2: bool) -> list[str
     if sftp is None:
         return lines + ['kind = "local"', f'drop = "drops/{code}"',
                         _optional("settle_seconds = 1.0", "a file not renamed into the outbox must be this old")]
+    from adapters.sftp import DEFAULT_POLL_SECONDS
+
     return lines + _sftp_table(root, code, sftp) + [
-        _optional(f"poll_interval = {SFTP_POLL_SECONDS:g}", "seconds between listings of the outbox"),
+        _optional(f"poll_interval = {DEFAULT_POLL_SECONDS:g}", "seconds between listings of the outbox"),
         _optional("stable_polls = 2", "listings a file's size and mtime must hold still"),
         _optional('done_marker = ".done"', "take FILE only once FILE.done exists"),
         _optional("connect_timeout = 15", "seconds to connect and log in"),
