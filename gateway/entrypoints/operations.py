@@ -589,7 +589,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c = sub.add_parser("check", help="report every problem in a config file, with where it is")
     config_arg(c)
     c.add_argument("--connect", action="store_true",
-                   help="also connect to every city's drop (SFTP: log in, list, write a probe) and report")
+                   help="also connect to every city's drop (SFTP: log in, list, create missing drop folders where the "
+                   "account may, write a probe) and to a PostgreSQL ledger (changing nothing), and report")
     c.add_argument("--json", action="store_true", help="print {file, ok, cities, problems, warnings, connections, ledger} as JSON")
     c.set_defaults(handler=_cmd_config_check)
 
