@@ -469,7 +469,7 @@ def _calendar_warnings(config, today=None) -> list[str]:
     from datetime import datetime
 
     from gateway.domain.deadlines import CHINA_TIME, calendar_missing
-    from gateway.entrypoints.settlement import UsageError, load_calendar
+    from gateway.service.settlement import SettlementError as UsageError, load_calendar
 
     folder = config.settlement.holidays or Path(config.path).parent / "holidays"
     try:
@@ -483,8 +483,9 @@ def _calendar_warnings(config, today=None) -> list[str]:
 
 
 def _check_connections(config) -> list[dict]:
-    """`config check --connect`: build each city's transport and try it (check_connection where the transport has
-    one: SFTP logs in, lists both folders, writes a probe); per city {city, name, ok, details, problems}."""
+    """`config check --connect`: build each city's transport and try it (its check_connection: SFTP logs in,
+    lists both folders, creating missing ones where it may, writes a probe; a local drop is scanned); per city
+    {city, name, ok, details, problems}."""
     from gateway.bootstrap import build_transport
 
     results = []
@@ -497,14 +498,8 @@ def _check_connections(config) -> list[dict]:
             result["problems"] = [f"cannot be set up: {exc}"]
             continue
         try:
-            check = getattr(transport, "check_connection", None)
-            if check is not None:
-                report = check()
-                result.update(ok=report.ok, details=list(report.details), problems=list(report.problems))
-            else:
-                scan = transport.scan()
-                result.update(ok=True, details=[f"{city.transport.kind} drop: {len(scan.ready)} ready, {scan.waiting} "
-                                                f"waiting, {len(scan.refused)} refused in the outbox"])
+            report = transport.check_connection()
+            result.update(ok=report.ok, details=list(report.details), problems=list(report.problems))
         except Exception as exc:
             result.update(ok=False, problems=[str(exc)])
         finally:

@@ -19,7 +19,7 @@ from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
-from gateway.domain.settlement import Dispute, DisputeAnswer
+from gateway.domain.settlement import Dispute, DisputeAnswer, PaymentAdvice, RecoveryRefund
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
 from gateway.service.unit_of_work import CommittedEvents
@@ -237,9 +237,9 @@ def _disputed_names(document: object) -> tuple[str, str] | None:
 def _named_settlements(tx: LedgerTx, header: Header, document: object) -> list | None:
     """The settlements (附件4) a payment or refund names, each with the ledger's A4 of that key (the newest passed
     on) or None, for routing to refuse money about settlements the two cities never exchanged."""
-    refs = getattr(document, "settlements", None)
-    if refs is None:
+    if not isinstance(document, (PaymentAdvice, RecoveryRefund)):
         return None
+    refs = document.settlements
     named = []
     for ref in refs:
         key = (MessageType.A4.value, header.insured_city, header.residence_city, ref.period, ref.serial)
