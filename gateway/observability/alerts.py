@@ -41,6 +41,8 @@ ALERT_KINDS: dict[str, str] = {
     "calendar_missing": "from 1 October: next year's official holidays are not known; deadlines in it cannot be counted",
     "console_unavailable": "the web console cannot listen (port taken?): the exchange goes on without it",
     "spool_full": "the spool's disk is full: files wait in the cities' drops; what is owed is still written",
+    "instance_lost": "a gateway instance stopped renewing its lease (killed, hung, machine or network lost): the "
+                     "others take over its drops and checks",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})
@@ -53,7 +55,7 @@ class AlertSettings:
     webhook: str | None = None
     webhook_timeout: float = 5.0
     webhook_retries: int = 3
-    certificate_days: int = 30
+    certificate_days: int = 60  # Domibus's default warning for certificates about to expire
     unreachable_after: timedelta = timedelta(minutes=15)
 
 
@@ -203,7 +205,7 @@ def expiring_certificates(paths: dict[str, list[Path]], within: timedelta,
 
     A rotation PEM holds the old and the new certificate: the old one expiring is no news when a newer one
     for the same owner is valid beyond the window, so only owners without such a successor are reported."""
-    from cryptography import x509
+    from gateway.documents.keys import load_certificates  # PEM (several for a rollover) or DER
 
     now = now or datetime.now(timezone.utc)
     found = []
@@ -211,7 +213,7 @@ def expiring_certificates(paths: dict[str, list[Path]], within: timedelta,
         certs = []
         for path in files:
             try:
-                certs.extend((path, c) for c in x509.load_pem_x509_certificates(Path(path).read_bytes()))
+                certs.extend((path, c) for c in load_certificates(path))
             except (OSError, ValueError):
                 continue  # `config check` reports unreadable files
         if any(c.not_valid_after_utc > now + within for _, c in certs):

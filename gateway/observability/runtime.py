@@ -104,7 +104,7 @@ class Supervision:
             key = (str(item["ref"]), str(item["not_after"]))
             if key not in self._alerted_certificates:
                 self._alerted_certificates.add(key)
-                city = item["ref"] if item["ref"] != "gateway" else None
+                city = None if str(item["ref"]).startswith("gateway") else item["ref"]  # gateway, gateway_sm2
                 self.log.alert("certificate_expiring", city=city, **item)
         return found
 
