@@ -29,7 +29,7 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, 
 from gateway.documents import safe_xml
 from gateway.documents.keys import Algorithm, SigningKey, certificate_algorithm, certificate_fingerprint
 from gateway.documents.sm2 import DEFAULT_USER_ID, Sm2PrivateKey
-from gateway.domain.findings import Finding, Refused
+from gateway.domain.findings import Finding, Phrase, Refused, phrase
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 _NS = {"ds": DS}
@@ -131,9 +131,10 @@ def verify_message(
         raise Refused(
             Finding(
                 "sig.algorithm",
-                f"the file is signed with {family}, and the sender is registered for {', '.join(algorithms) or 'none'}: "
+                "the file is signed with {family}, and the sender is registered for {registered}: "
                 "sign with the algorithm agreed with the gateway operator",
                 signature.sourceline,
+                family=family, registered=", ".join(algorithms) or "-",
             )
         )
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
@@ -144,8 +145,9 @@ def verify_message(
         raise Refused(
             Finding(
                 "sig.expired",
-                f"no certificate pinned for the sender is valid at {when:%Y-%m-%d %H:%M} UTC: "
+                "no certificate pinned for the sender is valid at {when} UTC: "
                 "the sender must renew its certificate and have it pinned",
+                when=f"{when:%Y-%m-%d %H:%M}",
             )
         )
     embedded = _embedded_certificate(signature)
@@ -179,16 +181,17 @@ def verify_message(
         except InvalidInput as error:
             if "does not match specified signature algorithm" in str(error):
                 continue  # a pinned key of the other kind (RSA vs ECDSA)
-            raise Refused(Finding("sig.invalid", f"the signature cannot be checked: {error}")) from None
+            raise Refused(Finding("sig.invalid", "the signature cannot be checked: {error}", error=error)) from None
         except (SignXMLException, etree.DocumentInvalid, ValueError) as error:
-            raise Refused(Finding("sig.invalid", f"the signature is malformed: {error}")) from None
+            raise Refused(Finding("sig.invalid", "the signature is malformed: {error}", error=error)) from None
         return Verified(_signed_content(raw_root, signature, result), cert)
     if embedded is not None and all(cert != embedded for cert in certificates):
         raise Refused(
             Finding(
                 "sig.untrusted",
-                f"the file is signed with a certificate (SHA-256 {certificate_fingerprint(embedded)[:16]}…) that is "
-                "not pinned for the sender: sign with your registered key, or have the new certificate pinned",
+                "the file is signed with a certificate (SHA-256 {fingerprint}…) that is not pinned for the sender: "
+                "sign with your registered key, or have the new certificate pinned",
+                fingerprint=certificate_fingerprint(embedded)[:16],
             )
         )
     raise Refused(Finding("sig.invalid", "the signature does not match any certificate pinned for the sender"))
@@ -223,19 +226,21 @@ def _check_shape(root: etree._Element) -> etree._Element:
     references = signature.findall("ds:SignedInfo/ds:Reference", _NS)
     if len(references) != 1:
         count = len(references)
-        raise refuse("sig.references", f'the signature has {count} references; exactly one (URI="") is allowed')
+        raise Refused(Finding("sig.references", 'the signature has {count} references; exactly one (URI="") is allowed',
+                              line, count=count))
     reference = references[0]
     if reference.get("URI") != "":
         raise refuse("sig.references", 'the signature must cover the whole document (Reference URI="")')
     from gateway.documents import xmldsig_sm2
 
     sm2_signed = _algorithm_of(signature) in xmldsig_sm2.SIGNATURE_METHODS
-    _allowed(signature.find("ds:SignedInfo/ds:CanonicalizationMethod", _NS), _C14N_URIS, "canonicalization", line)
+    _allowed(signature.find("ds:SignedInfo/ds:CanonicalizationMethod", _NS), _C14N_URIS, phrase("canonicalization"),
+             line)
     methods = xmldsig_sm2.SIGNATURE_METHODS | {method.value for method in SIGNATURE_METHODS}
-    _allowed(signature.find("ds:SignedInfo/ds:SignatureMethod", _NS), methods, "signature method", line)
+    _allowed(signature.find("ds:SignedInfo/ds:SignatureMethod", _NS), methods, phrase("signature method"), line)
     # SM2 goes with SM3 digests, RSA and ECDSA with SHA-2: no mixing (signxml could not compute SM3 anyway).
     digests = xmldsig_sm2.DIGEST_METHODS if sm2_signed else {method.value for method in DIGEST_METHODS}
-    _allowed(reference.find("ds:DigestMethod", _NS), digests, "digest method", line)
+    _allowed(reference.find("ds:DigestMethod", _NS), digests, phrase("digest method"), line)
     transforms = [node.get("Algorithm") for node in reference.findall("ds:Transforms/ds:Transform", _NS)]
     if transforms not in ([_ENVELOPED], *([_ENVELOPED, c14n] for c14n in _C14N_URIS)):
         raise refuse(
@@ -246,10 +251,11 @@ def _check_shape(root: etree._Element) -> etree._Element:
     return signature
 
 
-def _allowed(node: etree._Element | None, allowed: Collection[str], what: str, line: int | None) -> None:
+def _allowed(node: etree._Element | None, allowed: Collection[str], what: Phrase, line: int | None) -> None:
     algorithm = node.get("Algorithm") if node is not None else None
     if algorithm not in allowed:
-        raise Refused(Finding("sig.algorithm", f"the {what} {algorithm!r} is not accepted by the gateway", line))
+        raise Refused(Finding("sig.algorithm", "the {what} {algorithm} is not accepted by the gateway", line,
+                              what=what, algorithm=repr(algorithm)))
 
 
 def _algorithm_of(signature: etree._Element) -> str | None:

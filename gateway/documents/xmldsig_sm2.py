@@ -97,16 +97,16 @@ def verify(
     reference = signed_info.find("ds:Reference", _NS)
     c14n = _algorithm(signed_info.find("ds:CanonicalizationMethod", _NS))
     if c14n not in C14N_METHODS:
-        raise Refused(Finding("sig.algorithm", f"with SM2 the canonicalization must be exclusive c14n or C14N 1.0, "
-                              f"not {c14n!r}", line))
+        raise Refused(Finding("sig.algorithm", "with SM2 the canonicalization must be exclusive c14n or C14N 1.0, "
+                              "not {algorithm}", line, algorithm=repr(c14n)))
     if _algorithm(reference.find("ds:DigestMethod", _NS)) not in DIGEST_METHODS:
         raise Refused(Finding("sig.algorithm", "an SM2-SM3 signature digests with SM3", line))
     transforms = [node.get("Algorithm") for node in reference.findall("ds:Transforms/ds:Transform", _NS)]
     # Only the enveloped transform: XML-DSig turns the node-set into octets with C14N 1.0 (E-Port's shape).
     reference_c14n = transforms[1] if len(transforms) > 1 else C14N_10
     if reference_c14n not in C14N_METHODS:
-        raise Refused(Finding("sig.algorithm", f"with SM2 the reference's canonicalization must be exclusive "
-                              f"c14n or C14N 1.0, not {reference_c14n!r}", line))
+        raise Refused(Finding("sig.algorithm", "with SM2 the reference's canonicalization must be exclusive "
+                              "c14n or C14N 1.0, not {algorithm}", line, algorithm=repr(reference_c14n)))
     value = _base64(signature.findtext("ds:SignatureValue", None, _NS), "SignatureValue", line)
     expected = _base64(reference.findtext("ds:DigestValue", None, _NS), "DigestValue", line)
     method = signed_info.find("ds:CanonicalizationMethod", _NS)
@@ -147,4 +147,4 @@ def _base64(text: str | None, what: str, line: int | None) -> bytes:
     try:
         return base64.b64decode("".join((text or "").split()), validate=True)
     except (binascii.Error, ValueError):
-        raise Refused(Finding("sig.invalid", f"the signature's {what} is not base64", line)) from None
+        raise Refused(Finding("sig.invalid", "the signature's {element} is not base64", line, element=what)) from None
