@@ -97,3 +97,111 @@ def translations(lang: str, domain: str) -> gettext.NullTranslations:
 def gettext_for(lang: str, domain: str):
     """The `gettext` function of `domain` in `lang` (a shorthand for translations(...).gettext)."""
     return translations(lang, domain).gettext
+
+
+# --- keeping the catalogs in step with the code (`python -m gateway.i18n`, and tests/i18n) ---------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# Where each domain's texts are written, and the calls whose argument is a template (Babel keyword specs:
+# the argument's position). Findings: `Finding(code, template, ...)`, the rules' `add(code, template, ...)`, the
+# envelope's `problem(code, template, ...)`, and `phrase(template, ...)` for the words that fill a template.
+SOURCES: dict[str, dict[str, object]] = {
+    "findings": {
+        "marker": "gateway.domain.findings",  # only files that import it make findings
+        "keywords": {"Finding": (2,), "add": (2,), "problem": (2,), "phrase": (1,), "Phrase": (1,)},
+    },
+}
+
+
+def source_files(domain: str) -> list[Path]:
+    marker = str(SOURCES[domain]["marker"])
+    files = []
+    for package in ("gateway", "adapters"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path.name not in ("findings.py", "i18n.py") and marker in path.read_text(encoding="utf-8"):
+                files.append(path)
+    return files
+
+
+def extract(domain: str, files: list[Path] | None = None) -> dict[str, list[str]]:
+    """Every template of `domain` in the code (or in `files`), with where it is written ("gateway/x.py:12")."""
+    import contextlib
+    import io
+
+    from babel.messages.extract import extract as babel_extract
+
+    keywords = SOURCES[domain]["keywords"]
+    found: dict[str, list[str]] = {}
+    for path in source_files(domain) if files is None else files:
+        # Babel warns of every f-string among a call's arguments; a code ("{code}.amount") or a value formatted
+        # beforehand is not a template (tests/i18n checks that no template is an f-string).
+        with path.open("rb") as handle, contextlib.redirect_stderr(io.StringIO()):
+            for lineno, message, _comments, _context in babel_extract("python", handle, keywords=keywords):
+                if isinstance(message, str) and message:
+                    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                    found.setdefault(message, []).append(f"{where}:{lineno}")
+    return found
+
+
+def update_catalog(domain: str, lang: str = "zh-CN") -> tuple[list[str], list[str]]:
+    """Write `domain`'s .po file with every template of the code: translations kept, new templates added
+    untranslated, templates the code no longer has dropped. Returns (added, dropped)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    path = catalog_path(lang, domain)
+    assert path is not None
+    old = Catalog(locale=LANGUAGES[normalize(lang)], domain=domain)
+    if path.is_file():
+        with path.open("rb") as handle:
+            old = read_po(handle)
+    found = extract(domain)
+    new = Catalog(locale=LANGUAGES[normalize(lang)], domain=domain, project="ltc-gateway", version="1",
+                  creation_date=old.creation_date, revision_date=old.revision_date,
+                  last_translator="ltc-gateway", language_team="ltc-gateway",
+                  header_comment=f"# {domain}: the gateway's texts in {normalize(lang)}; English is the msgid.\n"
+                                 "# Updated by `python -m gateway.i18n update`; translate every empty msgstr.")
+    for message_id, places in found.items():
+        before = old.get(message_id)
+        new.add(message_id, before.string if before is not None else "",
+                locations=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in places],
+                flags=before.flags if before is not None else ())
+    added = [m for m in found if old.get(m) is None]
+    dropped = [m.id for m in old if m.id and m.id not in found]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        # No line numbers: a catalog that changes with every edit of the code would conflict at every merge.
+        write_po(handle, new, width=120, sort_output=False, omit_header=False, include_lineno=False)
+    _cache.pop((normalize(lang), domain), None)
+    return added, dropped
+
+
+def untranslated(domain: str, lang: str = "zh-CN") -> list[str]:
+    """The templates of `domain` in the code that its catalog in `lang` does not translate."""
+    path = catalog_path(lang, domain)
+    catalog = read_catalog(path) if path is not None and path.is_file() else {}
+    return [message for message in extract(domain) if message not in catalog]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] not in ("update", "check"):
+        print("usage: python -m gateway.i18n update|check [DOMAIN]", file=sys.stderr)
+        return 2
+    domains = args[1:] or list(SOURCES)
+    missing = 0
+    for domain in domains:
+        if args[0] == "update":
+            added, dropped = update_catalog(domain)
+            print(f"{domain}: {len(added)} new template(s) to translate, {len(dropped)} dropped")
+        gaps = untranslated(domain)
+        for message in gaps:
+            print(f"{domain}: untranslated: {message}")
+        missing += len(gaps)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

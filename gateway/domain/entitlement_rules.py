@@ -79,7 +79,8 @@ class _Check:
 
     def cities(self) -> None:
         doc = self.doc
-        for role, code in (("InsuredCity 参保地", doc.insured_city), ("ResidenceCity 居住地", doc.residence_city)):
+        for role, code in ((phrase("InsuredCity 参保地"), doc.insured_city),
+                           (phrase("ResidenceCity 居住地"), doc.residence_city)):
             if code not in self.known_areas:
                 self.add("route.unknown_area", "{role} {code} is not a known area", role=role, code=code)
         if doc.insured_city == doc.residence_city:

@@ -29,19 +29,19 @@ ENTITLEMENT_DOCUMENTS = (EntitlementNotice, ChangeFiling, AssessmentRequest, Ass
 
 # Element name and form label of each figure, for messages (a clerk finds the field by either).
 LABELS = {
-    "visits": "Visits 总人次",
-    "days": "Days 总天数",
-    "total_cost": "TotalCost 费用总额",
-    "self_paid": "SelfPaid 个人自费金额",
-    "covered": "Covered 纳入统筹金额",
-    "co_pay": "CoPay 个人自付金额",
-    "claimed": "Claimed 申请拨付金额",
-    "fund_paid": "FundPaid 统筹支付金额",
-    "personal_burden": "PersonalBurden 个人负担合计",
-    "deducted": "Deducted 审核扣款金额",
-    "supplemented": "Supplemented 补拨金额",
-    "paid": "Paid 实拨金额",
-    "benefit_days": "BenefitDays 待遇享受天数",
+    "visits": phrase("Visits 总人次"),
+    "days": phrase("Days 总天数"),
+    "total_cost": phrase("TotalCost 费用总额"),
+    "self_paid": phrase("SelfPaid 个人自费金额"),
+    "covered": phrase("Covered 纳入统筹金额"),
+    "co_pay": phrase("CoPay 个人自付金额"),
+    "claimed": phrase("Claimed 申请拨付金额"),
+    "fund_paid": phrase("FundPaid 统筹支付金额"),
+    "personal_burden": phrase("PersonalBurden 个人负担合计"),
+    "deducted": phrase("Deducted 审核扣款金额"),
+    "supplemented": phrase("Supplemented 补拨金额"),
+    "paid": phrase("Paid 实拨金额"),
+    "benefit_days": phrase("BenefitDays 待遇享受天数"),
 }
 CLAIM_FIGURES = ("visits", "days", "total_cost", "self_paid", "covered", "co_pay", "claimed")
 SETTLED_FIGURES = CLAIM_FIGURES + ("deducted", "supplemented", "paid")
@@ -108,7 +108,7 @@ class _Check:
             )
 
     def areas(self, insured: str, residence: str, line: int | None) -> None:
-        for role, code in (("InsuredCity 参保地", insured), ("ResidenceCity 居住地", residence)):
+        for role, code in ((phrase("InsuredCity 参保地"), insured), (phrase("ResidenceCity 居住地"), residence)):
             if code is not None and code not in self.known_areas:
                 self.out.add("route.unknown_area", "{role} {code} is not a known area", line, role=role, code=code)
         if insured is not None and insured == residence:
@@ -141,7 +141,7 @@ class _Check:
                 difference=covered - co_pay,
             )
 
-    def words(self, amount: Decimal, text: str | None, label: str, where: Phrase, line, path) -> None:
+    def words(self, amount: Decimal, text: str | None, label: Phrase, where: Phrase, line, path) -> None:
         if not words_match(amount, text):
             self.out.add(
                 "amount.words",
@@ -154,7 +154,7 @@ class _Check:
 
     def claim_row(self, row: m.ClaimRow, where: Phrase, path: str) -> None:
         self.split(row, where, path)
-        self.words(row.claimed, row.claimed_in_words, "ClaimedInWords 申请拨付金额（大写）", where, row.line, path)
+        self.words(row.claimed, row.claimed_in_words, phrase("ClaimedInWords 申请拨付金额（大写）"), where, row.line, path)
 
     def settled_row(self, row: m.SettledRow, where: Phrase, path: str) -> None:
         self.split(row, where, path)
@@ -178,7 +178,7 @@ class _Check:
                 where=where, deducted=row.deducted, claimed=row.claimed,
             )
         if row.paid_in_words is not None:
-            self.words(row.paid, row.paid_in_words, "PaidInWords 实拨金额（大写）", where, row.line, path)
+            self.words(row.paid, row.paid_in_words, phrase("PaidInWords 实拨金额（大写）"), where, row.line, path)
 
     def compare(
         self, code: str, found: object, expected: Mapping[str, object], figures: Iterable[str], where: Phrase,
@@ -401,7 +401,7 @@ class _Check:
     def facility_settlement(self, doc: m.FacilitySettlement) -> None:
         if doc.insured_city not in self.known_areas:
             self.out.add("route.unknown_area", "{role} {code} is not a known area", doc.line,
-                         role="InsuredCity 参保地", code=doc.insured_city)
+                         role=phrase("InsuredCity 参保地"), code=doc.insured_city)
         self.schemes(doc.schemes, "/FacilitySettlement", settled=True)
         deducted = sum((s.total.deducted for s in doc.schemes), ZERO)
         self.notes(doc, deducted, sum((s.total.supplemented for s in doc.schemes), ZERO))
@@ -575,11 +575,11 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
         out.add("envelope.serial", "Serial {serial} differs from the header's Serial {header_serial}", doc.line,
                 serial=doc.serial, header_serial=header.serial)
     insured, residence = header.insured_city, header.residence_city
-    cities: list[tuple[str, str, str]] = []
+    cities: list[tuple[Phrase, str, str]] = []
     if isinstance(doc, (m.CityClaim, m.CitySettlement)):
-        cities = [("InsuredCity", doc.insured_city, insured), ("ResidenceCity", doc.residence_city, residence)]
+        cities = [(phrase("InsuredCity"), doc.insured_city, insured), (phrase("ResidenceCity"), doc.residence_city, residence)]
     elif isinstance(doc, m.FacilitySettlement):
-        cities = [("InsuredCity", doc.insured_city, insured)]
+        cities = [(phrase("InsuredCity"), doc.insured_city, insured)]
     elif isinstance(doc, m.PersonStatement):
         if (doc.insured_city, doc.residence_city) != (insured, residence):
             out.add(
