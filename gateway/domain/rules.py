@@ -489,7 +489,7 @@ class _Check:
                 self.out.add(f"{code}.decimals", "{label} {amount} has more than two decimals (元, 角, 分)", line,
                              path, label=label, amount=amount)
         if sum(parts, ZERO) != total:
-            self.out.add(f"{code}.sum" if payment else "refund.total", "{label} is {total} but {of_what} sum to {sum}",
+            self.out.add("payment.sum" if payment else "refund.total", "{label} is {total} but {of_what} sum to {sum}",
                          doc.line, amounts[0][3], label=amounts[0][0], total=total, of_what=of_what,
                          sum=sum(parts, ZERO))
         if today is not None and doc.value_date > today:
