@@ -525,7 +525,7 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
 
 
 def _language(r: _Reader, table: Mapping[str, Any], where: str) -> str:
-    """`language` of a city: the language of its NACKs' messages (issue 14), "zh-CN" unless it says "en"."""
+    """`language` of a city (its NACKs' messages) or of `[alerts]` (the webhook's meanings): "zh-CN" unless "en"."""
     from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
     value = table.get("language", DEFAULT_LANGUAGE)
@@ -653,7 +653,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     listener = _listener(r, metrics, "metrics", MetricsSettings())
 
     alerts = r.table(data, "alerts", "alerts", required=False)
-    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days"}, "alerts")
+    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days", "language"}, "alerts")
     a = AlertSettings()
     webhook = r.value(alerts, "webhook", "alerts.webhook", str) if "webhook" in alerts else None
     if webhook is not None and not webhook.startswith(("http://", "https://")):
@@ -672,7 +672,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
         "log": log_settings,
         "metrics": MetricsSettings(*listener),
         "alerts": AlertSettings(webhook, timeout.total_seconds(), retries or a.webhook_retries,
-                                days or a.certificate_days, unreachable),
+                                days or a.certificate_days, unreachable, _language(r, alerts, "alerts")),
     }
 
 

@@ -110,10 +110,14 @@ SOURCES: dict[str, dict[str, object]] = {
         "marker": "gateway.domain.findings",  # only files that import it make findings
         "keywords": {"Finding": (2,), "add": (2,), "problem": (2,), "phrase": (1,), "Phrase": (1,)},
     },
+    # Alerts: the meanings of gateway/observability/alerts.py ALERT_KINDS (the kind is the machine key).
+    "alerts": {"table": ("gateway/observability/alerts.py", "ALERT_KINDS")},
 }
 
 
 def source_files(domain: str) -> list[Path]:
+    if "table" in SOURCES[domain]:
+        return [ROOT / str(SOURCES[domain]["table"][0])]
     marker = str(SOURCES[domain]["marker"])
     files = []
     for package in ("gateway", "adapters"):
@@ -130,6 +134,8 @@ def extract(domain: str, files: list[Path] | None = None) -> dict[str, list[str]
 
     from babel.messages.extract import extract as babel_extract
 
+    if "table" in SOURCES[domain]:
+        return _table_texts(*SOURCES[domain]["table"])
     keywords = SOURCES[domain]["keywords"]
     found: dict[str, list[str]] = {}
     for path in source_files(domain) if files is None else files:
@@ -140,6 +146,24 @@ def extract(domain: str, files: list[Path] | None = None) -> dict[str, list[str]
                 if isinstance(message, str) and message:
                     where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
                     found.setdefault(message, []).append(f"{where}:{lineno}")
+    return found
+
+
+def _table_texts(file: str, name: str) -> dict[str, list[str]]:
+    """The string values of the dict literal assigned to `name` in `file` (read, not imported: this module sits
+    below the one that holds it)."""
+    import ast
+
+    found: dict[str, list[str]] = {}
+    for node in ast.walk(ast.parse((ROOT / file).read_text(encoding="utf-8"))):
+        target = node.target if isinstance(node, ast.AnnAssign) else (
+            node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id == name and isinstance(node.value, ast.Dict):
+            for value in node.value.values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    found.setdefault(value.value, []).append(f"{file}:{value.lineno}")
+                else:  # a meaning built at run time could not be translated
+                    raise ValueError(f"{file}:{value.lineno}: {name} values must be plain strings")
     return found
 
 

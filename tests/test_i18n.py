@@ -112,3 +112,8 @@ def test_translations_api() -> None:
         i18n.translations("fr", "findings")
     with pytest.raises(ValueError):
         i18n.translations("zh-CN", "nowhere")
+
+
+def test_every_alert_meaning_has_its_translation() -> None:
+    assert i18n.untranslated("alerts") == [], "run `python -m gateway.i18n update alerts` and translate"
+    assert sorted(set(i18n.read_catalog(i18n.catalog_path("zh-CN", "alerts"))) - set(i18n.extract("alerts"))) == []

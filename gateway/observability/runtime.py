@@ -62,7 +62,8 @@ class Supervision:
         self.contacts = contacts or ContactBoard()
         self.cities = cities  # the cities served now (they change on reload)
         self.metrics = GatewayMetrics(ledger, self.contacts)
-        self.sink = AlertSink(ledger, webhook=self._webhook(watched.alerts), gateway=watched.gateway)
+        self.sink = AlertSink(ledger, webhook=self._webhook(watched.alerts), gateway=watched.gateway,
+                              language=watched.alerts.language)
         self.server: ObservabilityServer | None = None
         self._alerted_certificates: set[tuple[str, str]] = set()
         self._stop = threading.Event()

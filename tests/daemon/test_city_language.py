@@ -39,3 +39,17 @@ def test_an_unknown_language_is_a_config_problem(tmp_path, _template) -> None:
     config, problems = _config(tmp_path, _template, 'language = "fr"')
     assert config is None
     assert [(p.where.split(":")[-1], "'zh-CN'" in p.message) for p in problems] == [(f"cities.{JINAN}.language", True)]
+
+
+def test_the_alerts_language_is_read_and_checked(tmp_path, _template) -> None:
+    from gateway.workspace.layout import write_workspace
+
+    shutil.copytree(_template, tmp_path / "keys")
+    path = write_workspace(tmp_path, [JINAN, ZIBO], retry=["10m"])
+    base = path.read_text(encoding="utf-8")
+    assert check_config(path)[0].alerts.language == "zh-CN"
+    path.write_text(base + '\n[alerts]\nlanguage = "en"\n', encoding="utf-8")
+    assert check_config(path)[0].alerts.language == "en"
+    path.write_text(base + '\n[alerts]\nlanguage = "de"\n', encoding="utf-8")
+    config, problems = check_config(path)
+    assert config is None and [p.where.split(":")[-1] for p in problems] == ["alerts.language"]
