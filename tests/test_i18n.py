@@ -84,6 +84,13 @@ def test_a_finding_recorded_before_templates_says_its_english_message() -> None:
     assert old.text("zh-CN") == old.message == "Total {odd} braces 3 != 4"
 
 
+def test_a_finished_text_without_values_is_kept_as_it_is() -> None:
+    """A finding made the old way (an f-string quoting a value with braces) neither raises nor loses text."""
+    finding = Finding("xsd.enumeration", "IdType is not one of {'01', '02'} or {", 3)
+    assert finding.message == finding.text("zh-CN") == "IdType is not one of {'01', '02'} or {"
+    assert Finding.from_dict(finding.as_dict()) == finding
+
+
 def test_a_template_and_its_values_must_agree() -> None:
     with pytest.raises(ValueError, match="fields"):
         Finding("amount.words", "{where}: {label} in capitals does not state {amount}", where="x", label="y")

@@ -30,6 +30,20 @@ def fields(template: str) -> set[str]:
     return {name for _, name, _, _ in _FORMATTER.parse(template) if name}
 
 
+def _literal(template: str, params: Mapping[str, Any]) -> str:
+    """A finished text given without values (a finding written before templates, an f-string) is kept as it is:
+    its braces are escaped, so that a value quoted in it (a parser message, "{'01','02'}") cannot break it.
+    tests/test_i18n.py keeps such texts out of the gateway's own code: they cannot be translated."""
+    if params:
+        return template
+    try:
+        if not fields(template):
+            return template
+    except ValueError:  # unbalanced braces
+        pass
+    return template.replace("{", "{{").replace("}", "}}")
+
+
 def _values(template: str, params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """The values as kept (a Phrase stays a Phrase, anything else becomes its text), checked against the
     template: a missing or extra value is a programming error found when the finding is made, not when a NACK
@@ -67,6 +81,7 @@ class Phrase:
     __slots__ = ("template", "params")
 
     def __init__(self, template: str, /, **params: Any) -> None:
+        template = _literal(template, params)
         object.__setattr__(self, "template", template)
         object.__setattr__(self, "params", _values(template, params))
 
@@ -126,6 +141,7 @@ class Finding:
 
     def __init__(self, code: str, template: str, /, line: int | None = None, path: str | None = None,
                  **params: Any) -> None:
+        template = _literal(template, params)
         object.__setattr__(self, "code", code)  # stable, dotted: "amount.total_split", "xsd.pattern", ...
         object.__setattr__(self, "template", template)  # English, str.format fields: the catalog's msgid
         object.__setattr__(self, "params", _values(template, params))
@@ -171,10 +187,8 @@ class Finding:
         """A finding as `as_dict` wrote it; one recorded before templates existed says its English message."""
         template = data.get("template")
         if template is None:
-            template = str(data.get("message", "")).replace("{", "{{").replace("}", "}}")
-            params: dict[str, Any] = {}
-        else:
-            params = _params_from(data.get("params"))
+            return cls(str(data.get("code", "")), str(data.get("message", "")), data.get("line"), data.get("path"))
+        params = _params_from(data.get("params"))
         return cls(str(data.get("code", "")), str(template), data.get("line"), data.get("path"), **params)
 
     def _key(self) -> tuple:
