@@ -119,6 +119,7 @@ class Supervision:
     def watch(self, watched: Watched) -> None:
         """A reload: what to watch from now on (a new webhook replaces the old, which sends what it holds)."""
         old, self.watched = self.watched, watched
+        self.sink.language = watched.alerts.language
         if watched.alerts != old.alerts:
             old_webhook, self.sink.webhook = self.sink.webhook, self._webhook(watched.alerts)
             if old_webhook is not None:

@@ -50,3 +50,18 @@ def test_every_alert_kind_has_its_meaning_in_both_languages() -> None:
         assert meaning(kind, "en") == english
         assert meaning(kind, "zh-CN") != english, f"translate the meaning of {kind} in alerts.po"
     assert meaning("no_such_kind") is None
+
+
+def test_a_reload_changes_the_webhooks_language(tmp_path) -> None:
+    from adapters.sqlite_ledger import SqliteLedger
+    from gateway.observability.alerts import AlertSettings
+    from gateway.observability.events import TransferLog
+    from gateway.observability.runtime import Supervision, Watched
+
+    supervision = Supervision(Watched("370000"), TransferLog(), SqliteLedger(tmp_path / "ledger.sqlite3"))
+    try:
+        assert supervision.sink.language == "zh-CN"
+        supervision.watch(Watched("370000", alerts=AlertSettings(language="en")))
+        assert supervision.sink.language == "en"
+    finally:
+        supervision.close()
