@@ -27,17 +27,20 @@ _cache: dict[tuple[str, str], gettext.NullTranslations] = {}
 
 
 class CatalogTranslations(gettext.NullTranslations):
-    """Translations from a dict msgid -> msgstr (read from a .po file); what it lacks stays English."""
+    """Translations from a dict msgid -> msgstr (read from a .po file); what it lacks stays English.
 
-    def __init__(self, catalog: dict[str, str]) -> None:
+    Plural entries are keyed by their singular msgid; Chinese has one form (nplurals=1), msgstr[0]."""
+
+    def __init__(self, catalog: dict[str, str], plurals: dict[str, str] | None = None) -> None:
         super().__init__()
         self._catalog = catalog
+        self._plurals = plurals or {}
 
     def gettext(self, message: str) -> str:
         return self._catalog.get(message) or message
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.gettext(singular if n == 1 else plural)
+        return self._plurals.get(singular) or (singular if n == 1 else plural)
 
     def __len__(self) -> int:
         return len(self._catalog)
@@ -61,18 +64,20 @@ def catalog_path(lang: str, domain: str) -> Path | None:
     return None if folder is None else LOCALES / folder / "LC_MESSAGES" / f"{domain}.po"
 
 
-def read_catalog(path: Path) -> dict[str, str]:
-    """msgid -> msgstr of the translated, non-fuzzy entries of a .po file (Babel's reader)."""
+def read_catalog(path: Path, *, plurals: bool = False) -> dict[str, str]:
+    """msgid -> msgstr of the translated, non-fuzzy entries of a .po file (Babel's reader); with `plurals`, the
+    plural entries instead, singular msgid -> the first form."""
     from babel.messages.pofile import read_po
 
     with path.open("rb") as handle:
         catalog = read_po(handle)
     out: dict[str, str] = {}
     for message in catalog:
-        if not message.id or message.fuzzy or isinstance(message.id, tuple):
+        if not message.id or message.fuzzy or isinstance(message.id, tuple) != plurals:
             continue
-        if isinstance(message.string, str) and message.string:
-            out[message.id] = message.string
+        string = message.string[0] if plurals else message.string
+        if isinstance(string, str) and string:
+            out[message.id[0] if plurals else message.id] = string
     return out
 
 
@@ -89,14 +94,9 @@ def translations(lang: str, domain: str) -> gettext.NullTranslations:
         if found is None:
             path = catalog_path(key[0], domain)
             found = gettext.NullTranslations() if path is None or not path.is_file() else CatalogTranslations(
-                read_catalog(path))
+                read_catalog(path), read_catalog(path, plurals=True))
             _cache[key] = found
     return found
-
-
-def gettext_for(lang: str, domain: str):
-    """The `gettext` function of `domain` in `lang` (a shorthand for translations(...).gettext)."""
-    return translations(lang, domain).gettext
 
 
 # --- keeping the catalogs in step with the code (`python -m gateway.i18n`, and tests/i18n) ---------------------
@@ -112,6 +112,8 @@ SOURCES: dict[str, dict[str, object]] = {
     },
     # Alerts: the meanings of gateway/observability/alerts.py ALERT_KINDS (the kind is the machine key).
     "alerts": {"table": ("gateway/observability/alerts.py", "ALERT_KINDS")},
+    # "console": its templates are extracted by the console's own tooling (Jinja2's Babel extractor); add its
+    # entry here to have `python -m gateway.i18n update|check` maintain it too.
 }
 
 

@@ -124,3 +124,13 @@ def test_translations_api() -> None:
 def test_every_alert_meaning_has_its_translation() -> None:
     assert i18n.untranslated("alerts") == [], "run `python -m gateway.i18n update alerts` and translate"
     assert sorted(set(i18n.read_catalog(i18n.catalog_path("zh-CN", "alerts"))) - set(i18n.extract("alerts"))) == []
+
+
+def test_plural_entries_are_read(tmp_path) -> None:
+    po = tmp_path / "x.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n"Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
+                  'msgid "one file"\nmsgid_plural "{n} files"\nmsgstr[0] "{n} 个文件"\n\n'
+                  'msgid "a page"\nmsgstr "一页"\n', encoding="utf-8")
+    texts = i18n.CatalogTranslations(i18n.read_catalog(po), i18n.read_catalog(po, plurals=True))
+    assert texts.gettext("a page") == "一页" and texts.ngettext("one file", "{n} files", 3) == "{n} 个文件"
+    assert texts.ngettext("other", "others", 1) == "other" and texts.ngettext("other", "others", 2) == "others"
