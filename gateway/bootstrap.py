@@ -69,6 +69,7 @@ def reply_settings(config: Config) -> ReplySettings:
         code=config.code, key=config.key, certificate=config.certificate, sm2_key=config.sm2_key,
         sm2_certificate=config.sm2_certificate, sm2_user_id=config.sm2_user_id,
         accepted={code: city.signature_algorithms for code, city in config.cities.items()},
+        languages={code: city.language for code, city in config.cities.items()},
     )
 
 

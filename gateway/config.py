@@ -75,6 +75,7 @@ class CityConfig:
     # Signature families the city signs with and receives replies in, preferred first ("rsa", "ecdsa", "sm2").
     signature_algorithms: tuple[str, ...] = DEFAULT_SIGNATURE_ALGORITHMS
     sm2_user_id: bytes = DEFAULT_SM2_USER_ID  # the city's SM2 signer id (GM/T 0009 default unless agreed)
+    language: str = "zh-CN"  # of the findings in its NACKs: "zh-CN" or "en" (the codes are the same)
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,7 +487,7 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
         r.problem(where, "must be a table")
         return None
     r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after",
-                           "signature_algorithms", "sm2_user_id"}, where)
+                           "signature_algorithms", "sm2_user_id", "language"}, where)
     name = table.get("name", KNOWN_AREAS.get(code, code))
     certs_raw = table.get("certificates", table.get("certificate"))
     certs: list[Path] = []
@@ -520,7 +521,18 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
             r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
     unreachable_after = _duration(r, table, "unreachable_after", f"{where}.unreachable_after", None)
     return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after,
-                      **_read_city_signatures(r, table, where, certs))
+                      **_read_city_signatures(r, table, where, certs), language=_language(r, table, where))
+
+
+def _language(r: _Reader, table: Mapping[str, Any], where: str) -> str:
+    """`language` of a city (its NACKs' messages) or of `[alerts]` (the webhook's meanings): "zh-CN" unless "en"."""
+    from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    value = table.get("language", DEFAULT_LANGUAGE)
+    if value not in LANGUAGES:
+        r.problem(f"{where}.language", f"must be one of {', '.join(repr(tag) for tag in LANGUAGES)}, not {value!r}")
+        return DEFAULT_LANGUAGE
+    return str(value)
 
 
 def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
@@ -641,7 +653,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     listener = _listener(r, metrics, "metrics", MetricsSettings())
 
     alerts = r.table(data, "alerts", "alerts", required=False)
-    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days"}, "alerts")
+    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days", "language"}, "alerts")
     a = AlertSettings()
     webhook = r.value(alerts, "webhook", "alerts.webhook", str) if "webhook" in alerts else None
     if webhook is not None and not webhook.startswith(("http://", "https://")):
@@ -660,7 +672,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
         "log": log_settings,
         "metrics": MetricsSettings(*listener),
         "alerts": AlertSettings(webhook, timeout.total_seconds(), retries or a.webhook_retries,
-                                days or a.certificate_days, unreachable),
+                                days or a.certificate_days, unreachable, _language(r, alerts, "alerts")),
     }
 
 

@@ -141,6 +141,7 @@ def _city(root: Path, code: str, sftp: SftpLayout | None, sm2: bool) -> list[str
           [_optional('signature_algorithms = ["rsa", "ecdsa"]', "the families it signs and gets replies in")]),
         _optional('service_types = ["01", "02"]', "the care-service types it accepts (default: all)"),
         _optional('unreachable_after = "1h"', "its drop may fail this long before /healthz is 503"),
+        _optional('language = "en"', 'its NACKs\' messages in English (default "zh-CN"; the codes are the same)'),
         f"[cities.{code}.transport]",
     ]
     if sftp is None:
@@ -182,6 +183,7 @@ def _operations(cities: list[str]) -> list[str]:
         _optional('webhook_timeout = "5s"'),
         _optional("webhook_retries = 3"),
         _optional("certificate_days = 60", "warn this many days before a certificate expires"),
+        _optional('language = "en"', 'the webhook\'s `meaning` in English (default "zh-CN"; `kind` is the key)'),
         "# When /healthz turns 503 for a city whose drop keeps failing (per city: its unreachable_after):",
         "# [health]",
         _optional('unreachable_after = "15m"', "a drop failing longer turns /healthz 503"),
