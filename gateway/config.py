@@ -76,6 +76,7 @@ class CityConfig:
     # Signature families the city signs with and receives replies in, preferred first ("rsa", "ecdsa", "sm2").
     signature_algorithms: tuple[str, ...] = DEFAULT_SIGNATURE_ALGORITHMS
     sm2_user_id: bytes = DEFAULT_SM2_USER_ID  # the city's SM2 signer id (GM/T 0009 default unless agreed)
+    language: str = "zh-CN"  # of the findings in its NACKs: "zh-CN" or "en" (the codes are the same)
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,7 +488,7 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
         r.problem(where, "must be a table")
         return None
     r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after",
-                           "signature_algorithms", "sm2_user_id"}, where)
+                           "signature_algorithms", "sm2_user_id", "language"}, where)
     name = table.get("name", KNOWN_AREAS.get(code, code))
     certs_raw = table.get("certificates", table.get("certificate"))
     certs: list[Path] = []
@@ -521,7 +522,18 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
             r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
     unreachable_after = _duration(r, table, "unreachable_after", f"{where}.unreachable_after", None)
     return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after,
-                      **_read_city_signatures(r, table, where, certs))
+                      **_read_city_signatures(r, table, where, certs), language=_language(r, table, where))
+
+
+def _language(r: _Reader, table: Mapping[str, Any], where: str) -> str:
+    """`language` of a city (its NACKs' messages) or of `[alerts]` (the webhook's meanings): "zh-CN" unless "en"."""
+    from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    value = table.get("language", DEFAULT_LANGUAGE)
+    if value not in LANGUAGES:
+        r.problem(f"{where}.language", f"must be one of {', '.join(repr(tag) for tag in LANGUAGES)}, not {value!r}")
+        return DEFAULT_LANGUAGE
+    return str(value)
 
 
 def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
@@ -553,11 +565,13 @@ def _listener(r: _Reader, table: Mapping[str, Any], section: str,
 
 def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     table = r.table(data, "console", "console", required=False)
-    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language", "token_file"}, "console")
+    legacy = "token_file" in table
+    table = {k: v for k, v in table.items() if k != "token_file"}  # an earlier version's shared token
+    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language"}, "console")
     default = ConsoleSettings()
     enabled, host, port = _listener(r, table, "console", default)
     read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
-    if "token_file" in table:
+    if legacy:
         r.problem("console.token_file", "replaced by logins: remove it, set users_file and add accounts with "
                                         "`ltcgw user add NAME --role operator` (docs/operations.md, Web console)")
     # may not exist yet: `ltcgw user add` makes it
@@ -568,7 +582,7 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     language = r.value(table, "language", "console.language", str, default.language) or default.language
     try:
         language = normalize_language(language)
-    except LookupError as exc:
+    except ValueError as exc:
         r.problem("console.language", str(exc))
         language = default.language
     return ConsoleSettings(enabled, host, port, users_file, default.read_only if read_only is None else read_only,
@@ -652,7 +666,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     listener = _listener(r, metrics, "metrics", MetricsSettings())
 
     alerts = r.table(data, "alerts", "alerts", required=False)
-    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days"}, "alerts")
+    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days", "language"}, "alerts")
     a = AlertSettings()
     webhook = r.value(alerts, "webhook", "alerts.webhook", str) if "webhook" in alerts else None
     if webhook is not None and not webhook.startswith(("http://", "https://")):
@@ -671,7 +685,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
         "log": log_settings,
         "metrics": MetricsSettings(*listener),
         "alerts": AlertSettings(webhook, timeout.total_seconds(), retries or a.webhook_retries,
-                                days or a.certificate_days, unreachable),
+                                days or a.certificate_days, unreachable, _language(r, alerts, "alerts")),
     }
 
 

@@ -1,7 +1,7 @@
 """Refresh gateway/locales/zh_CN/LC_MESSAGES/console.po from the console's code and templates: every text
-marked there (gateway/web/babel.cfg) and every alert meaning (shown on the alerts page) gets an entry; the
-translations already in the file are kept, new texts come with an empty msgstr for a translator (and
-tests/web/test_i18n.py fails until it is filled in).
+marked there (gateway/web/babel.cfg) gets an entry; the translations already in the file are kept, new texts
+come with an empty msgstr for a translator (and tests/web/test_i18n.py fails until it is filled in), texts
+gone are dropped. Alert meanings are the "alerts" domain's (`python -m gateway.i18n update`).
 
     python scripts/console_catalog.py
 """
@@ -22,16 +22,12 @@ PO = ROOT / "gateway" / "locales" / "zh_CN" / "LC_MESSAGES" / "console.po"
 
 def console_texts() -> Catalog:
     """The texts the console shows, as an untranslated catalog (msgid, where)."""
-    from gateway.observability.alerts import ALERT_KINDS
-
     with (WEB / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
     catalog = Catalog(domain="console")
     for name, line, message, _, _ in extract_from_dir(str(WEB), method_map, options_map,
                                                       keywords={**DEFAULT_KEYWORDS, "N_": None}):
         catalog.add(message, None, [(f"gateway/web/{name}", line)])
-    for kind, meaning in ALERT_KINDS.items():
-        catalog.add(meaning, None, [("gateway/observability/alerts.py", 0)], auto_comments=[f"alert {kind}"])
     return catalog
 
 
@@ -50,7 +46,8 @@ def main(extra: dict | None = None) -> None:
                     message.locations, auto_comments=message.auto_comments)
     PO.parent.mkdir(parents=True, exist_ok=True)
     with PO.open("wb") as f:
-        write_po(f, catalog, width=120, sort_output=False, omit_header=False)
+        # no line numbers: a catalog that changed with every edit of a template would conflict at every merge
+        write_po(f, catalog, width=120, sort_output=False, omit_header=False, include_lineno=False)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,21 @@ def migrations(dialect: str) -> list[Migration]:
     """The migrations for `dialect`, in version order."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}")
+    return _choose(sorted(HERE.glob("*.sql")), dialect)
+
+
+def _choose(paths: list[Path], dialect: str) -> list[Migration]:
     chosen: dict[int, Path] = {}
-    for path in sorted(HERE.glob("*.sql")):
+    seen: dict[tuple[int, str | None], Path] = {}
+    for path in paths:
         match = _NAME.match(path.name)
         if match is None:
             raise ValueError(f"migration file {path.name} is not named NNNN_what[.dialect].sql")
         version, own = int(match.group(1)), match.group(2)
+        if (version, own) in seen:  # two branches took the same number: one would be skipped without a word
+            raise ValueError(f"migrations {seen[version, own].name} and {path.name} share the number {version:04d}: "
+                             "renumber one")
+        seen[version, own] = path
         if own is None and version not in chosen or own == dialect:
             chosen[version] = path
     return [Migration(v, p.name, _statements(p.read_text(encoding="utf-8"))) for v, p in sorted(chosen.items())]

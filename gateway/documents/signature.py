@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Optional
 
 from cryptography import x509
 from lxml import etree
@@ -36,10 +37,11 @@ ENVIRONMENT = "LTCGW_XMLDSIG_VERIFIER"
 
 _log = logging.getLogger("ltcgw.documents.signature")
 
-# (bytes, parsed root, its signature, pinned certificates to try in order, time) -> (signed content, cert) | None
+# (bytes, their parsed root, its signature, the pinned certificates to try in order, the time checked)
+#   -> (the signed content, the certificate that matched), or None when none did; Refused(sig.*) otherwise.
 Verifier = Callable[
     [bytes, etree._Element, etree._Element, Sequence[x509.Certificate], datetime],
-    "tuple[etree._Element, x509.Certificate] | None",
+    Optional[tuple[etree._Element, x509.Certificate]],
 ]
 _VERIFY: dict[str, Verifier] = {"xmlsec": xmldsig_xmlsec.verify, "signxml": xmldsig_signxml.verify}
 
@@ -54,7 +56,7 @@ class Verified:
 
 @functools.cache
 def rsa_ecdsa_verifier() -> str:
-    """"xmlsec" or "signxml": who verifies RSA and ECDSA in this process, chosen (and logged) once."""
+    """Who verifies RSA and ECDSA in this process ("xmlsec" or "signxml"), chosen (and logged) once."""
     wanted = os.environ.get(ENVIRONMENT, "").strip().lower() or "xmlsec"
     if wanted not in VERIFIERS:
         _log.warning("%s=%r is not one of %s: using the default", ENVIRONMENT, wanted, ", ".join(VERIFIERS))

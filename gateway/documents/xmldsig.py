@@ -18,7 +18,7 @@ from cryptography import x509
 from lxml import etree
 
 from gateway.documents.keys import Algorithm, certificate_algorithm, certificate_fingerprint
-from gateway.domain.findings import Finding, Refused
+from gateway.domain.findings import Finding, Phrase, Refused, phrase
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 NS = {"ds": DS}
@@ -89,21 +89,23 @@ def check_shape(root: etree._Element) -> etree._Element:
     references = signature.findall("ds:SignedInfo/ds:Reference", NS)
     if len(references) != 1:
         count = len(references)
-        raise refuse("sig.references", f'the signature has {count} references; exactly one (URI="") is allowed')
+        raise Refused(Finding("sig.references", 'the signature has {count} references; exactly one (URI="") is allowed',
+                              line, count=count))
     reference = references[0]
     if reference.get("URI") != "":
         raise refuse("sig.references", 'the signature must cover the whole document (Reference URI="")')
     sm2_signed = method_of(signature) in SM2_SIGNATURE_METHODS
-    _allowed(signature.find("ds:SignedInfo/ds:CanonicalizationMethod", NS), C14N_METHODS, "canonicalization", line)
+    _allowed(signature.find("ds:SignedInfo/ds:CanonicalizationMethod", NS), C14N_METHODS, phrase("canonicalization"),
+             line)
     _allowed(
         signature.find("ds:SignedInfo/ds:SignatureMethod", NS),
         SM2_SIGNATURE_METHODS | SIGNATURE_METHODS,
-        "signature method",
+        phrase("signature method"),
         line,
     )
     # SM2 goes with SM3 digests, RSA and ECDSA with SHA-2: no mixing.
     _allowed(reference.find("ds:DigestMethod", NS), SM2_DIGEST_METHODS if sm2_signed else DIGEST_METHODS,
-             "digest method", line)
+             phrase("digest method"), line)
     if transforms_of(reference) not in ([ENVELOPED], *([ENVELOPED, c14n] for c14n in C14N_METHODS)):
         raise refuse(
             "sig.algorithm",
@@ -113,10 +115,11 @@ def check_shape(root: etree._Element) -> etree._Element:
     return signature
 
 
-def _allowed(node: etree._Element | None, allowed: Collection[str], what: str, line: int | None) -> None:
+def _allowed(node: etree._Element | None, allowed: Collection[str], what: Phrase, line: int | None) -> None:
     algorithm = algorithm_of(node)
     if algorithm not in allowed:
-        raise Refused(Finding("sig.algorithm", f"the {what} {algorithm!r} is not accepted by the gateway", line))
+        raise Refused(Finding("sig.algorithm", "the {what} {algorithm} is not accepted by the gateway", line,
+                              what=what, algorithm=repr(algorithm)))
 
 
 def algorithm_of(node: etree._Element | None) -> str | None:
@@ -152,9 +155,10 @@ def check_family(signature: etree._Element, algorithms: Collection[Algorithm] | 
         raise Refused(
             Finding(
                 "sig.algorithm",
-                f"the file is signed with {kind}, and the sender is registered for {', '.join(algorithms) or 'none'}: "
+                "the file is signed with {family}, and the sender is registered for {registered}: "
                 "sign with the algorithm agreed with the gateway operator",
                 signature.sourceline,
+                family=kind, registered=", ".join(algorithms) or "-",
             )
         )
     return kind
@@ -176,8 +180,9 @@ def candidates(
         raise Refused(
             Finding(
                 "sig.expired",
-                f"no certificate pinned for the sender is valid at {when:%Y-%m-%d %H:%M} UTC: "
+                "no certificate pinned for the sender is valid at {when} UTC: "
                 "the sender must renew its certificate and have it pinned",
+                when=f"{when:%Y-%m-%d %H:%M}",
             )
         )
     embedded = embedded_certificate(signature)
@@ -214,7 +219,7 @@ def certificate_not_valid() -> Refused:
 
 
 def malformed(error: object) -> Refused:
-    return Refused(Finding("sig.invalid", f"the signature is malformed: {error}"))
+    return Refused(Finding("sig.invalid", "the signature is malformed: {error}", error=error))
 
 
 def no_pinned_key(signature: etree._Element, pinned: Sequence[x509.Certificate]) -> Refused:
@@ -224,8 +229,9 @@ def no_pinned_key(signature: etree._Element, pinned: Sequence[x509.Certificate])
         return Refused(
             Finding(
                 "sig.untrusted",
-                f"the file is signed with a certificate (SHA-256 {certificate_fingerprint(embedded)[:16]}…) that is "
-                "not pinned for the sender: sign with your registered key, or have the new certificate pinned",
+                "the file is signed with a certificate (SHA-256 {fingerprint}…) that is not pinned for the sender: "
+                "sign with your registered key, or have the new certificate pinned",
+                fingerprint=certificate_fingerprint(embedded)[:16],
             )
         )
     return Refused(Finding("sig.invalid", "the signature does not match any certificate pinned for the sender"))

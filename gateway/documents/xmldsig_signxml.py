@@ -71,7 +71,7 @@ def verify(
         except InvalidInput as error:
             if "does not match specified signature algorithm" in str(error):
                 continue  # a pinned key of the other kind (RSA vs ECDSA)
-            raise Refused(Finding("sig.invalid", f"the signature cannot be checked: {error}")) from None
+            raise Refused(Finding("sig.invalid", "the signature cannot be checked: {error}", error=error)) from None
         except (SignXMLException, etree.DocumentInvalid, ValueError) as error:
             raise xmldsig.malformed(error) from None
         return _signed_content(raw_root, signature, result), cert

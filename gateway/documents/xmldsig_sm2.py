@@ -103,15 +103,15 @@ def verify(
     method = signed_info.find("ds:CanonicalizationMethod", NS)
     c14n = algorithm_of(method)
     if c14n not in C14N_METHODS:
-        raise Refused(Finding("sig.algorithm", f"with SM2 the canonicalization must be exclusive c14n or C14N 1.0, "
-                              f"not {c14n!r}", line))
+        raise Refused(Finding("sig.algorithm", "with SM2 the canonicalization must be exclusive c14n or C14N 1.0, "
+                              "not {algorithm}", line, algorithm=repr(c14n)))
     if algorithm_of(reference.find("ds:DigestMethod", NS)) not in SM2_DIGEST_METHODS:
         raise Refused(Finding("sig.algorithm", "an SM2-SM3 signature digests with SM3", line))
     # Only the enveloped transform: XML-DSig turns the node-set into octets with C14N 1.0 (E-Port's shape).
     content_c14n, prefixes = reference_c14n(reference)
     if content_c14n not in C14N_METHODS:
-        raise Refused(Finding("sig.algorithm", f"with SM2 the reference's canonicalization must be exclusive "
-                              f"c14n or C14N 1.0, not {content_c14n!r}", line))
+        raise Refused(Finding("sig.algorithm", "with SM2 the reference's canonicalization must be exclusive "
+                              "c14n or C14N 1.0, not {algorithm}", line, algorithm=repr(content_c14n)))
     value = _base64(signature.findtext("ds:SignatureValue", None, NS), "SignatureValue", line)
     expected = _base64(reference.findtext("ds:DigestValue", None, NS), "DigestValue", line)
     canonical_signed_info = canonical(signed_info, c14n, inclusive_prefixes(method))
@@ -131,4 +131,4 @@ def _base64(text: str | None, what: str, line: int | None) -> bytes:
     try:
         return base64.b64decode("".join((text or "").split()), validate=True)
     except (binascii.Error, ValueError):
-        raise Refused(Finding("sig.invalid", f"the signature's {what} is not base64", line)) from None
+        raise Refused(Finding("sig.invalid", "the signature's {element} is not base64", line, element=what)) from None

@@ -110,7 +110,8 @@ def _key(cert: x509.Certificate):
         )
     except _xmlsec.Error as error:
         raise Refused(
-            Finding("sig.invalid", f"libxmlsec1 cannot use the pinned certificate's key ({error}): tell the operator")
+            Finding("sig.invalid", "libxmlsec1 cannot use the pinned certificate's key ({error}): tell the operator",
+                    error=error)
         ) from None
 
 

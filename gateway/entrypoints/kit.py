@@ -83,7 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sender pays the sample A4 of the same seed (or the A4 --ref FILE); REFUND: the residence city --sender "
         "returns fees recovered from the first facility of the sample claim of the same seed.",
     )
-    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES)
+    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES,
+                   help="the document: " + ", ".join(ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES))
     p.add_argument("--value-date", metavar="YYYY-MM-DD", help="PAYMENT, REFUND: the value date (default today)")
     p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
     p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
@@ -121,7 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "certificate, envelope schema, header, settlement rules. Exit 0 when valid, 1 when not (every error "
         "is listed as: code line message), 2 on usage or I/O errors.",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the message to check (as dropped or as delivered)")
     trust = p.add_mutually_exclusive_group(required=True)
     trust.add_argument("--cert", action="append", metavar="CERT",
                        help="certificate(s) to pin for the message's sender (repeatable)")

@@ -292,7 +292,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("deadlines", help="per city pair and month: what is due by when, arrived, late, missing")
     config_arg(p)
     p.add_argument("--period", action="append", help="service month YYYY-MM (repeatable; default: the open cycles)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print {today, periods, items, calendar_missing} as JSON")
     p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China)")
     p.add_argument("--warn-days", type=int, default=None,
                    help=f"warn this many working days ahead (default: [settlement] warn_days, else {DEFAULT_WARN_WORKING_DAYS})")
@@ -307,7 +307,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--period", required=True, help="service month YYYY-MM")
     p.add_argument("--pair", help="RESIDENCE,INSURED area codes (default: every pair with documents)")
     p.add_argument("--csv", help="also write figures and differences to this CSV file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print each pair's figures and differences as a JSON list")
     p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
     p.set_defaults(handler=_guarded(_cmd_reconcile))
 

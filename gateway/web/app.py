@@ -110,7 +110,7 @@ class ConsoleApp:
         self.accounts = AccountsFile(settings.users_file)
         self.mask = queries.masker()
         self.listening_on(settings.host, settings.port)
-        self.envs = {lang: self._environment(lang) for lang in i18n.LANGUAGES}
+        self.envs = {lang: self._environment(lang) for lang in i18n.LANGUAGES}  # "zh-CN", "en"
         self.flask = self._flask()
 
     def _environment(self, lang: str) -> Environment:
@@ -118,7 +118,8 @@ class ConsoleApp:
                           autoescape=select_autoescape(default=True, default_for_string=True))
         env.install_gettext_translations(i18n.translations(lang, "console"), newstyle=True)  # type: ignore[attr-defined]
         env.filters["when"] = _when
-        env.globals.update(city_name=self.city_name, mask=self.mask)
+        alerts = i18n.translations(lang, "alerts")  # the alert meanings, as the webhook says them
+        env.globals.update(city_name=self.city_name, mask=self.mask, alert_meaning=alerts.gettext)
         return env
 
     def city_name(self, code: str | None) -> str:
@@ -175,7 +176,7 @@ class ConsoleApp:
     def _before(self) -> Response | None:
         if self.hosts is not None and request.host not in self.hosts:
             raise HttpError(HTTPStatus.MISDIRECTED_REQUEST, N_("unexpected Host header"))
-        g.lang = session.get("lang") or self.settings.language
+        g.lang = _language(session.get("lang") or self.settings.language)
         g.texts = i18n.translations(g.lang, "console")
         g.account = None
         if request.endpoint in ("static", "favicon"):
@@ -239,11 +240,10 @@ class ConsoleApp:
     # --- rendering ----------------------------------------------------------------------------------
     def page(self, status: HTTPStatus, template: str, **context: Any) -> Response:
         now = self.clock()
-        lang = g.get("lang") or self.settings.language
-        html = self.envs[i18n.normalize(lang)].get_template(template).render(
+        lang = _language(g.get("lang") or self.settings.language)
+        html = self.envs[lang].get_template(template).render(
             now=now, ago=lambda value: _ago(value, now), span=_span, read_only=not self.can_resend,
-            account=g.get("account"), lang=i18n.normalize(lang), csrf=session.get("csrf", ""),
-            html_lang="zh-CN" if i18n.normalize(lang) == "zh_CN" else "en", here=request.full_path.rstrip("?"),
+            account=g.get("account"), lang=lang, csrf=session.get("csrf", ""), here=request.full_path.rstrip("?"),
             Role=Role, **context)
         return Response(html, status=status.value, content_type="text/html; charset=utf-8")
 
@@ -286,8 +286,8 @@ class ConsoleApp:
 
     def language(self) -> Response:
         try:
-            session["lang"] = i18n.normalize(request.form.get("lang", ""))
-        except LookupError:
+            session["lang"] = i18n.normalize(request.form.get("lang", "") or "?")
+        except ValueError:
             raise HttpError(HTTPStatus.BAD_REQUEST, N_("unknown language")) from None
         return redirect(_local(request.form.get("next", "/")), 303)
 
@@ -437,6 +437,14 @@ class ConsoleApp:
         kind = {"css": "text/css; charset=utf-8", "png": "image/png", "svg": "image/svg+xml",
                 "ico": "image/x-icon"}[name.rsplit(".", 1)[1]]
         return Response(data, status=200, content_type=kind)
+
+
+def _language(lang: str) -> str:
+    """A supported language tag ("zh-CN", "en"); a cookie from another version falls back to zh-CN."""
+    try:
+        return i18n.normalize(lang)
+    except ValueError:
+        return i18n.DEFAULT_LANGUAGE
 
 
 def _local(target: str) -> str:

@@ -10,11 +10,11 @@ from pathlib import Path
 class ConsoleSettings:
     """`[console]`: the operators' web console (gateway/web). Off unless enabled; loopback; every page behind a
     login from `users_file` (managed by `ltcgw user`); read-only unless `read_only = false` (then operators may
-    resend, inside `ltcgw run`). `language`: the pages' default, zh_CN or en (each session may switch)."""
+    resend, inside `ltcgw run`). `language`: the pages' default, zh-CN or en (each session may switch)."""
 
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8470
     users_file: Path | None = None  # None: nobody can log in (gateway/config.py fills in console.users beside the config)
     read_only: bool = True
-    language: str = "zh_CN"
+    language: str = "zh-CN"

@@ -259,3 +259,32 @@ def test_an_attackers_raw_key_in_key_info_is_never_used(parties):
                  f"<ds:Exponent>{b64(numbers.e)}</ds:Exponent></ds:RSAKeyValue></ds:KeyValue></ds:KeyInfo>").encode()
     forged = re.sub(rb"<ds:KeyInfo>.*</ds:KeyInfo>", key_value, forged, flags=re.S)
     assert refused_code(forged, [parties["zibo"].cert]) == "sig.invalid"
+
+
+def test_key_info_is_never_dereferenced(parties):
+    """A RetrievalMethod in KeyInfo is not fetched: the key is the pinned certificate's, set beforehand."""
+    import http.server
+    import threading
+
+    asked = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/key"
+        key_info = (f'<ds:KeyInfo><ds:RetrievalMethod URI="{url}" Type="{DS}X509Data"/>'
+                    "<ds:KeyName>370300</ds:KeyName></ds:KeyInfo>").encode()
+        data = re.sub(rb"<ds:KeyInfo>.*</ds:KeyInfo>", key_info, signed_claim(parties["zibo"]), flags=re.S)
+        assert verify_message(data, [parties["zibo"].cert]).certificate == parties["zibo"].cert
+    finally:
+        server.shutdown()
+    assert asked == []

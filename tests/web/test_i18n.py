@@ -18,7 +18,10 @@ _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
 def test_every_console_text_has_its_chinese_translation() -> None:
-    catalog = i18n.read_catalog("zh_CN", "console")
+    from babel.messages.pofile import read_po
+
+    with i18n.catalog_path("zh-CN", "console").open("rb") as f:
+        catalog = read_po(f)
     translated = {(m.id if isinstance(m.id, str) else m.id[0]): m for m in catalog if m.id}
     texts = [m for m in console_texts() if m.id]
     assert len(texts) > 150  # the extraction found the templates and the code, not nothing
@@ -42,5 +45,5 @@ def test_translations_api() -> None:
     en = i18n.translations("en_US.UTF-8", "console")
     assert en.gettext("Log in") == "Log in" and en.ngettext("%(num)d message", "%(num)d messages", 2) == "%(num)d messages"
     assert i18n.translations("zh_CN", "console") is zh  # read once
-    with pytest.raises(LookupError):
+    with pytest.raises(ValueError):
         i18n.translations("fr", "console")
