@@ -409,7 +409,7 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         {"where": p.where, "message": p.message} for p in problems], "warnings": [], "cities": []}
     if config is not None:
         report["cities"] = sorted(config.cities)
-        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config)
+        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config)
         if args.connect:
             report["connections"] = _check_connections(config)
             report["ok"] = all(c["ok"] for c in report["connections"])
@@ -460,6 +460,23 @@ def certificate_warnings(config, now=None) -> list[str]:
             + (f"expires on {c['not_after'][:10]}, in {c['days']:g} days" if c["days"] > 0 else
                f"expired on {c['not_after'][:10]}")
             + f" (warned {days} days ahead): put its successor in the same file beside it and reload" for c in found]
+
+
+def _console_warnings(config) -> list[str]:
+    """An enabled console that nobody can log in to (no accounts file yet, or no account in it)."""
+    from gateway.web.accounts import AccountsError, read_accounts
+
+    console = config.console
+    if not console.enabled or console.users_file is None:
+        return []
+    try:
+        accounts = read_accounts(console.users_file)
+    except AccountsError:
+        return []  # a problem already (its mode), or a malformed line `ltcgw user list` names
+    if accounts:
+        return []
+    return [f"console.users_file: no account in {console.users_file}, so nobody can log in to the console: "
+            "`ltcgw user add NAME --role operator`"]
 
 
 def _calendar_warnings(config, today=None) -> list[str]:

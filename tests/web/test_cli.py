@@ -74,3 +74,15 @@ def test_ltcgw_console_serves_pages_behind_the_login_and_cannot_resend(traffic) 
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
+
+
+def test_config_check_warns_of_a_console_nobody_can_log_in_to(traffic) -> None:
+    traffic.enable_console(free_port())
+    ltcgw = [sys.executable, "-m", "gateway.entrypoints.cli"]
+    check = lambda: subprocess.run([*ltcgw, "config", "check", "-c", str(traffic.config_path)],  # noqa: E731
+                                   capture_output=True, text=True, timeout=60)
+    assert "nobody can log in" not in check().stdout  # the workspace has its accounts
+    (traffic.root / "console.users").unlink()
+    done = check()
+    assert done.returncode == 0 and "warning: console.users_file: no account in" in done.stdout
+    assert "ltcgw user add NAME --role operator" in done.stdout
