@@ -148,19 +148,30 @@ def _once_status(totals: dict[str, int], failing: dict[str, str], cities: int) -
 
 
 def _cmd_console(args: argparse.Namespace) -> int:
-    """The web console alone over the ledger and spool (the daemon may be running or not): it cannot resend."""
+    """The web console alone over the ledger and spool (the daemon may be running or not). Read-only unless
+    `[console] read_only = false`: then an operator's resend is recorded in the ledger as `ltcgw resend` does,
+    and the running daemon writes it at its next scan."""
     import threading
     from dataclasses import replace
 
-    from gateway.bootstrap import open_ledger, open_spool, start_console_for
+    from gateway.bootstrap import build_gateway, open_ledger, open_spool, start_console_for
     from gateway.observability.events import TransferLog
+    from gateway.service.resend import resend_by_hand
 
     config = load_from_args(args)
-    ledger = open_ledger(config)
     settings = config.console
     settings = replace(settings, host=args.host or settings.host, port=settings.port if args.port is None else args.port)
-    server = start_console_for(config, ledger, open_spool(config, ledger), TransferLog(), settings=settings)
-    print(f"console (read-only) on {server.url}", flush=True)
+    resend = None
+    if settings.read_only:
+        ledger = open_ledger(config)
+        spool, log = open_spool(config, ledger), TransferLog()
+    else:
+        gw = build_gateway(config, transports={})
+        ledger, spool, log = gw.ledger, gw.spool, gw.log
+        resend = lambda message_id, cause: resend_by_hand(gw, message_id, cause=cause)  # noqa: E731
+    server = start_console_for(config, ledger, spool, log, settings=settings, resend=resend)
+    mode = "read-only" if resend is None else "resend: the running daemon writes it at its next scan"
+    print(f"console ({mode}) on {server.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -168,10 +179,12 @@ def _cmd_console(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     server.stop()
+    ledger.close()
     return 0
 
 
 # --- views ------------------------------------------------------------------------------------------------
+
 
 def _when(value) -> str:
     return value.isoformat(timespec="seconds") if value else "-"
@@ -555,7 +568,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="log alerts only")
     p.set_defaults(handler=_cmd_run)
 
-    p = subparsers.add_parser("console", help="serve the web console alone, read-only (docs/operations.md)")
+    p = subparsers.add_parser("console", help="serve the web console alone: read-only unless [console] read_only = false (docs/operations.md)")
     config_arg(p)
     p.add_argument("--host", help="address to bind (default [console] host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default [console] port, 8470; 0 picks a free one)")

@@ -93,8 +93,8 @@ def _ago(value: datetime | None, now: datetime) -> str:
 
 
 class ConsoleApp:
-    """The console: a WSGI callable (a Flask application inside). `resend` is None when the console runs alone
-    (`ltcgw console`): then nobody can resend, whatever their role."""
+    """The console: a WSGI callable (a Flask application inside). `resend` is None when the console is read-only
+    (`read_only = true`): then nobody can resend, whatever their role."""
 
     def __init__(self, ledger: Ledger, spool: Spool, log: EventLog, *, policy: RetryPolicy, cities: dict[str, str],
                  settings: ConsoleSettings, resend: Resend | None = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 class ConsoleSettings:
     """`[console]`: the operators' web console (gateway/web). Off unless enabled; loopback; every page behind a
     login from `users_file` (managed by `ltcgw user`); read-only unless `read_only = false` (then operators may
-    resend, inside `ltcgw run`). `language`: the pages' default, zh-CN or en (each session may switch)."""
+    resend). `language`: the pages' default, zh-CN or en (each session may switch)."""
 
     enabled: bool = False
     host: str = "127.0.0.1"

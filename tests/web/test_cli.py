@@ -43,12 +43,29 @@ class Session:
         return self.open("/login", {"csrf": self.csrf(), "name": name, "password": PASSWORD})[0]
 
 
-def test_ltcgw_console_serves_pages_behind_the_login_and_cannot_resend(traffic) -> None:
-    traffic.enable_console(free_port(), read_only=False)  # even so: alone, the console cannot resend
+def _serve(traffic):
     port = free_port()
     ltcgw = Path(sys.executable).with_name("ltcgw")
     process = subprocess.Popen([str(ltcgw), "console", "-c", str(traffic.config_path), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, port
+
+
+def _failed_state(traffic):
+    from adapters.sqlite_ledger import SqliteLedger
+
+    ledger = SqliteLedger(traffic.root / "ledger.sqlite3")
+    try:
+        return ledger.trace(traffic.ids["failed"])[0][0].state, [(a.action, a.user) for a in ledger.audit()]
+    finally:
+        ledger.close()
+
+
+def test_ltcgw_console_serves_pages_behind_the_login_read_only_by_default(traffic) -> None:
+    from gateway.domain.lifecycle import State
+
+    traffic.enable_console(free_port(), read_only=True)
+    process, port = _serve(traffic)
     try:
         first = process.stdout.readline()
         assert first.strip() == f"console (read-only) on http://127.0.0.1:{port}"
@@ -58,19 +75,34 @@ def test_ltcgw_console_serves_pages_behind_the_login_and_cannot_resend(traffic) 
         assert web.login("otto") == 303
         status, headers, html = web.open("/messages?state=FAILED")
         assert status == 200 and traffic.ids["failed"] in html and "只读" in html  # zh-CN by default
-        assert "Server" not in headers or "waitress" not in headers["Server"]
+        assert "waitress" not in headers.get("Server", "")
         sha = re.search(r'/message/([0-9a-f]{64})', html).group(1)
         page = web.open(f"/message/{sha}")[2]
         assert 'id="resend"' not in page and 'id="download"' in page
         status, _, text = web.open(f"/message/{sha}/resend", {"csrf": web.csrf(), "reason": "the city lost it"})
         assert status == 403 and "已拒绝" in text
-        from adapters.sqlite_ledger import SqliteLedger
-        from gateway.domain.lifecycle import State
+        assert _failed_state(traffic) == (State.FAILED, [("login", "otto")])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
 
-        ledger = SqliteLedger(traffic.root / "ledger.sqlite3")
-        assert ledger.trace(traffic.ids["failed"])[0][0].state is State.FAILED
-        assert [a.action for a in ledger.audit()] == ["login"]
-        ledger.close()
+
+def test_ltcgw_console_configured_to_resend_records_it_for_the_daemon(traffic) -> None:
+    from gateway.domain.lifecycle import State
+
+    traffic.enable_console(free_port(), read_only=False)
+    process, port = _serve(traffic)
+    try:
+        assert "resend: the running daemon writes it at its next scan" in process.stdout.readline()
+        web = Session(f"http://127.0.0.1:{port}")
+        assert web.login("otto") == 303
+        html = web.open("/messages?state=FAILED")[2]
+        sha = re.search(r'/message/([0-9a-f]{64})', html).group(1)
+        assert 'id="resend"' in web.open(f"/message/{sha}")[2]
+        status, headers, _ = web.open(f"/message/{sha}/resend", {"csrf": web.csrf(), "reason": "the city lost it"})
+        assert status == 303 and "note=resent" in headers["Location"]
+        state, audit = _failed_state(traffic)
+        assert state is State.WAITING_FOR_RETRY and audit[0] == ("resend", "otto")  # the daemon delivers it
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
