@@ -399,12 +399,17 @@ class ConsoleApp:
                              problem=_("say why (at least a few words): the audit log keeps it"))
         subject = record.message_id or record.sha256
         if action == "original":
-            audit.audited(self.ledger, self.clock, user=account.name, role=account.role.value,
-                                 action="download", subject=subject, reason=reason,
-                                 do=lambda: self._read_original(record.sha256))
+            data: list[bytes] = []
+            try:
+                audit.audited(self.ledger, self.clock, user=account.name, role=account.role.value,
+                              action="download", subject=subject, reason=reason,
+                              do=lambda: self._read_original(record.sha256, data))
+            except FileNotFoundError:  # recorded as failed; purged between the page and the post, or lost
+                raise HttpError(HTTPStatus.GONE, N_("the original is no longer in the spool; the ledger keeps its "
+                                                    "record")) from None
             self.log.emit("console_download", id=record.message_id, sha256=record.sha256, user=account.name)
             name = record.delivery_name or f"{record.sha256}.xml"
-            return Response(self.spool.read("inbox", record.sha256), status=200, headers={
+            return Response(data[0], status=200, headers={
                 "Content-Type": "application/octet-stream",
                 "Content-Disposition": f'attachment; filename="{_safe_name(name)}"'})
         from gateway.service.resend import UnknownMessage
@@ -424,8 +429,9 @@ class ConsoleApp:
         target = f"/message/{record.sha256}?" + urlencode({"note": "resent", **({"key": key} if key.isdigit() else {})})
         return redirect(target, 303)
 
-    def _read_original(self, sha256: str) -> str:
-        return f"{len(self.spool.read('inbox', sha256))} bytes"
+    def _read_original(self, sha256: str, into: list[bytes]) -> str:
+        into.append(self.spool.read("inbox", sha256))
+        return f"{len(into[0])} bytes"
 
     def static(self, name: str) -> Response:
         if not re.fullmatch(r"[a-z0-9_-]+\.(css|png|svg|ico)", name):

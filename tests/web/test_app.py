@@ -215,6 +215,12 @@ def test_download_is_confirmed_audited_and_returns_the_exact_bytes(setup) -> Non
     entry = gw.ledger.audit(1)[0]
     assert (entry.action, entry.user, entry.reason) == ("download", "otto", "the city's auditor asks for it")
     assert entry.outcome == f"{len(data)} bytes"
+    (traffic.root / "spool" / "inbox" / record.sha256).unlink()  # lost behind the gateway's back
+    status, _, data = client.post(f"/message/{record.sha256}/original", {"reason": "once more, please"})
+    assert status == 410 and b"no longer in the spool" in data
+    failed = gw.ledger.audit(1)[0]
+    assert (failed.action, failed.reason) == ("download", "once more, please")
+    assert failed.outcome.startswith("failed: FileNotFoundError")
 
 
 def test_every_page_needs_a_login_and_a_wrong_password_is_refused(setup) -> None:
