@@ -37,6 +37,7 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.DISPUTE_ANSWER: "DisputeAnswer",
     MessageType.PAYMENT: "PaymentAdvice",
     MessageType.REFUND: "RecoveryRefund",
+    MessageType.WITHDRAWAL: "Withdrawal",
     # entitlement documents
     MessageType.ENTITLEMENT: "EntitlementNotice",
     MessageType.CHANGE_FILING: "ChangeFiling",

@@ -132,6 +132,11 @@ REFUND_TAIL = _fields(
     "ValueDate:value_date:date PayerReference:payer_reference PreparedBy:prepared_by Unit:unit PreparedAt:prepared_at:date"
 )
 CORRECTED_SETTLEMENT = PAID_SETTLEMENT[:2]
+WITHDRAWAL = _fields(
+    """Serial:serial Period:period ResidenceCity:residence_city InsuredCity:insured_city
+    WithdrawnType:withdrawn_type WithdrawnSerial:withdrawn_serial WithdrawnRevision:withdrawn_revision:int
+    Reason:reason WithdrawnBy:withdrawn_by Unit:unit WithdrawnAt:withdrawn_at:date"""
+)
 
 # --- entitlement documents (第十条, 第十五条, 第十七条): lists (ServiceTypes, Facilities, Assessors, End) apart ---
 CITY_DOCUMENT_HEAD = _fields("Serial:serial Period:period InsuredCity:insured_city ResidenceCity:residence_city")
@@ -212,6 +217,7 @@ _FILING = _Table(FILING_HEAD, FILING_TAIL)
 _ASSESSMENT_REQUEST = _Table(ASSESSMENT_REQUEST)
 _RESULT = _Table(RESULT_HEAD, RESULT_TAIL)
 _ASSESSOR = _Table(ASSESSOR)
+_WITHDRAWAL = _Table(WITHDRAWAL)
 
 
 def _claim_row(element: etree._Element, table: _Table = _CLAIM_LINE) -> m.ClaimRow:
@@ -373,6 +379,7 @@ READERS: dict[str, Callable[[etree._Element], m.Document | ent.EntitlementDocume
     _P + "DisputeAnswer": lambda e: m.DisputeAnswer(**_DISPUTE_ANSWER.read(e), line=e.sourceline),
     _P + "PaymentAdvice": read_payment,
     _P + "RecoveryRefund": read_refund,
+    _P + "Withdrawal": lambda e: m.Withdrawal(**_WITHDRAWAL.read(e), line=e.sourceline),
     # entitlement documents
     _P + "EntitlementNotice": read_entitlement_notice,
     _P + "ChangeFiling": read_change_filing,

@@ -39,6 +39,7 @@ from gateway.domain.settlement import (
     ClaimRow,
     Dispute,
     DisputeAnswer,
+    Withdrawal,
     DisputeDocument,
     FacilityClaim,
     FacilitySettlement,
@@ -393,6 +394,21 @@ def _refund(form: _Form, doc: RecoveryRefund, width: float) -> None:
     form.story.append(form.p("注：违规费用追回并退回至参保地医保经办机构（规程第二十九条）", form.s.text))
 
 
+def _withdrawal(form: _Form, doc: Withdrawal, width: float) -> None:
+    """撤销: no form in the procedure; the same plain style, to sign and stamp."""
+    form.title("省内异地长期护理保险单据撤销通知单")
+    _dispute_head(form, doc, width)
+    quarter = width / 4
+    form.grid([
+        ["撤销单据", f"附件{doc.withdrawn_type[1:]}（{doc.withdrawn_type}）", "单据流水号", doc.withdrawn_serial],
+        ["撤销版本", str(doc.withdrawn_revision), "", ""],
+    ], [quarter] * 4)
+    form.pairs([[("撤销原因", doc.reason)],
+                [("经办人", doc.withdrawn_by), ("经办机构（章）", doc.unit), ("撤销日期", doc.withdrawn_at.isoformat())]],
+               width)
+    form.story.append(form.p("注：仅限对方尚未回执的单据；已回执的单据请以更正版本或争议处理", form.s.text))
+
+
 def render_pdf(
     document: Attachment | DisputeDocument | MoneyDocument,
     *,
@@ -423,6 +439,8 @@ def render_pdf(
         _payment(form, document, width)
     elif isinstance(document, RecoveryRefund):
         _refund(form, document, width)
+    elif isinstance(document, Withdrawal):
+        _withdrawal(form, document, width)
     elif document.type.is_entitlement:  # 第十条, 第十五条, 第十七条
         from gateway.documents.render_entitlement import render_entitlement
 

@@ -428,6 +428,25 @@ def sample_dispute_answer(dispute: m.Dispute, sender: str, *, outcome: str = m.P
     )
 
 
+def sample_withdrawal(withdrawn: m.Attachment, about: Header, *, seed: int = 0,
+                      withdrawn_at: date | None = None) -> m.Withdrawal:
+    """A sample WITHDRAWAL (撤销) of message `about` (which carried `withdrawn`), by its sender."""
+    rng = random.Random(zlib.crc32(f"{withdrawn.serial}{about.sender}{seed}W".encode()))
+    return m.Withdrawal(
+        serial=_serial("W", about.sender, withdrawn.period.replace("-", ""), seed),
+        period=withdrawn.period,
+        residence_city=about.residence_city,
+        insured_city=about.insured_city,
+        withdrawn_type=withdrawn.type.value,
+        withdrawn_serial=withdrawn.serial,
+        withdrawn_revision=about.revision,
+        reason="误发：单据重复生成，予以撤销",
+        withdrawn_by=_random_name(rng),
+        unit=area_name(about.sender) + "医疗保障事业中心",
+        withdrawn_at=withdrawn_at or date.today(),
+    )
+
+
 # --- the money (第二十六条 payment, 第二十九条 refund of recovered fees) ------------------------------------------
 
 _REFUND_REASON = "经稽核，该机构虚报护理服务天数，已追回违规费用"

@@ -233,6 +233,7 @@ _WRITERS = {
     m.DisputeAnswer: _simple("DisputeAnswer", r.DISPUTE_ANSWER),
     m.PaymentAdvice: _payment,
     m.RecoveryRefund: _refund,
+    m.Withdrawal: _simple("Withdrawal", r.WITHDRAWAL),
     # entitlement documents
     ent.EntitlementNotice: _entitlement_notice,
     ent.ChangeFiling: _change_filing,

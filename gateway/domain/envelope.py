@@ -29,6 +29,8 @@ class MessageType(StrEnum):
     # --- the money (第二十六条, 第二十九条) ---
     PAYMENT = "PAYMENT"  # 拨付通知: the insured city paid the residence city for settlements (附件4)
     REFUND = "REFUND"  # 追回费用退回: the residence city returns fees recovered from a facility
+    # --- corrections (issue 13) ---
+    WITHDRAWAL = "WITHDRAWAL"  # 撤销: the sender withdraws a claim or settlement sent in error, still unanswered
 
     @property
     def is_attachment(self) -> bool:
@@ -57,6 +59,12 @@ class MessageType(StrEnum):
         """Goes between an insured and a residence city in a fixed direction and names no other message:
         an attachment (A1–A5), an entitlement document, a payment or a refund."""
         return self in ATTACHMENTS or self in ENTITLEMENT_DOCUMENTS or self in MONEY
+
+    @property
+    def is_withdrawal(self) -> bool:
+        """A withdrawal (撤销): city to city like a dispute, InReplyTo naming the withdrawn message, sent by that
+        message's own sender to its receiver."""
+        return self is MessageType.WITHDRAWAL
 
     @property
     def is_reply(self) -> bool:

@@ -17,7 +17,7 @@ from gateway.domain.envelope import ATTACHMENTS, Header, MessageType
 from gateway.domain.findings import Finding
 # Which states count as passed on (a revision at or below one is stale; a receipt or a dispute may answer
 # one) and which a higher revision still supersedes: the lifecycle table's answers, not copies.
-from gateway.domain.lifecycle import PASSED_ON, SUPERSEDABLE, State
+from gateway.domain.lifecycle import ANSWERED, PASSED_ON, SUPERSEDABLE, WITHDRAWABLE, State
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,3 +230,63 @@ def decide_money(
     if findings:
         return Decision(False, tuple(findings))
     return decision
+
+
+def decide_withdrawal(
+    drop_city: str,
+    header: Header,
+    sha256: str,
+    cities: Collection[str],
+    same_id: Sequence[Known],
+    same_document: Sequence[Known],
+    withdrawn: Known | None,
+    names: tuple[str, str, int] | None = None,
+) -> Decision:
+    """A WITHDRAWAL (撤销) that passed every check: routed like a document, but only about a settlement document
+    (A1–A5) the gateway passed on from this sender to this receiver, and only while the lifecycle table lets it be
+    withdrawn (no receipt closed it). `names`: (type, 流水号, revision) the body says it withdraws. The Decision's
+    `answers` is the message to close as WITHDRAWN."""
+    decision = decide_document(drop_city, header, sha256, cities, same_id, same_document)
+    findings = list(decision.findings)
+    if (
+        withdrawn is None
+        or withdrawn.state not in PASSED_ON
+        or (header.reply_to_sha256 is not None and header.reply_to_sha256 != withdrawn.sha256)
+    ):
+        findings.append(Finding(
+            "route.unknown_reference",
+            f"the WITHDRAWAL names message {header.reply_to}, which the gateway did not pass on with these bytes: "
+            "name the claim or settlement as it was delivered (InReplyTo id and SHA-256)",
+        ))
+        return Decision(False, tuple(findings))
+    if withdrawn.type not in {t.value for t in ATTACHMENTS}:
+        findings.append(Finding("route.reference_type",
+                                f"a WITHDRAWAL withdraws a claim or settlement (A1–A5), and {header.reply_to} is a "
+                                f"{withdrawn.type}"))
+    if (withdrawn.sender, withdrawn.receiver) != (header.sender, header.receiver):
+        findings.append(Finding(
+            "route.unknown_reference",
+            f"message {header.reply_to} went from {withdrawn.sender} to {withdrawn.receiver}: only its sender "
+            f"withdraws it, towards its receiver",
+        ))
+    if withdrawn.period is not None and withdrawn.period != header.period:
+        findings.append(Finding("route.reference_mismatch",
+                                f"message {header.reply_to} is for {withdrawn.period}, the WITHDRAWAL for {header.period}"))
+    if names is not None and names != (withdrawn.type, withdrawn.serial, withdrawn.revision):
+        findings.append(Finding(
+            "route.reference_mismatch",
+            f"the body withdraws {names[0]} {names[1]} revision {names[2]} but InReplyTo names {withdrawn.type} "
+            f"{withdrawn.serial} revision {withdrawn.revision}",
+        ))
+    if withdrawn.state not in WITHDRAWABLE:
+        answered = withdrawn.state in ANSWERED
+        findings.append(Finding(
+            "route.withdrawal_answered" if answered else "route.withdrawal_closed",
+            f"message {header.reply_to} is {withdrawn.state.value}: "
+            + ("the receiver's receipt already answered it, so it can no longer be withdrawn (撤销); only a higher "
+               "revision or a dispute corrects it now" if answered else
+               "it is no longer in flight (superseded or withdrawn already): nothing is left to withdraw"),
+        ))
+    if findings:
+        return Decision(False, tuple(findings))
+    return Decision(True, supersedes=decision.supersedes, answers=withdrawn)

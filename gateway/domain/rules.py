@@ -19,7 +19,7 @@ from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.codes import DEFAULT_SERVICE_TYPES, PERSON_CATEGORIES, RESIDENT_ID_CARD
 from gateway.domain.entitlement import AssessmentRequest, AssessmentResult, ChangeFiling, EntitlementNotice
 from gateway.domain.entitlement_rules import check_entitlement_document
-from gateway.domain.envelope import Header, MessageType
+from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.idnumber import is_valid
 
@@ -83,6 +83,8 @@ def check_document(
         check.dispute_answer(doc)
     elif isinstance(doc, (m.PaymentAdvice, m.RecoveryRefund)):
         check.money(doc, _latest_day(today, header))
+    elif isinstance(doc, m.Withdrawal):
+        check.withdrawal(doc, _latest_day(today, header))
     elif isinstance(doc, ENTITLEMENT_DOCUMENTS):  # 第十条, 第十五条, 第十七条: their own rules and header checks
         out.extend(check_entitlement_document(doc, header, service_types=service_types, known_areas=known_areas))
     if header is not None:
@@ -436,6 +438,14 @@ class _Check:
             )
 
 
+    # --- withdrawal (撤销) ---------------------------------------------------------------------------------
+
+    def withdrawal(self, doc: m.Withdrawal, latest: date | None) -> None:
+        self.areas(doc.insured_city, doc.residence_city, doc.line)
+        if latest is not None and doc.withdrawn_at > latest:
+            self.out.add("withdrawal.date", f"WithdrawnAt {doc.withdrawn_at} lies after {latest}: a withdrawal is "
+                         "dated the day it is made", doc.line, "/Withdrawal/WithdrawnAt")
+
     # --- the money (第二十六条 payment, 第二十九条 refund) ---------------------------------------------------------
 
     def money(self, doc: m.MoneyDocument, today: date | None) -> None:
@@ -531,6 +541,9 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
     if kind.is_money:
         _check_money_header(out, doc, header)
         return
+    if kind.is_withdrawal:
+        _check_withdrawal_header(out, doc, header)
+        return
     if not kind.is_attachment:
         return
     if doc.period != header.period:
@@ -599,3 +612,21 @@ def _check_money_header(out: _Findings, doc: m.MoneyDocument, header: Header) ->
         return
     out.add("envelope.cities", f"InsuredCity {doc.insured_city} / ResidenceCity {doc.residence_city} are not the "
             f"envelope's {expected[0]} / {expected[1]}", doc.line)
+
+
+def _check_withdrawal_header(out: _Findings, doc: m.Withdrawal, header: Header) -> None:
+    """A withdrawal keeps the withdrawn document's month and cities, and only that document's sender sends it
+    (the residence city withdraws A1–A3 and A5, the insured city an A4)."""
+    if doc.period != header.period:
+        out.add("envelope.period", f"Period {doc.period} differs from the header's {header.period}", doc.line)
+    if doc.serial != header.serial:
+        out.add("envelope.serial", f"Serial {doc.serial} differs from the header's Serial {header.serial}", doc.line)
+    if {doc.residence_city, doc.insured_city} != {header.sender, header.receiver}:
+        out.add("envelope.cities", f"ResidenceCity {doc.residence_city} / InsuredCity {doc.insured_city} are not the "
+                f"envelope's Sender {header.sender} and Receiver {header.receiver}", doc.line)
+        return
+    withdrawn = MessageType(doc.withdrawn_type)
+    sender = doc.residence_city if SENT_BY_RESIDENCE_CITY[withdrawn] else doc.insured_city
+    if header.sender != sender:
+        out.add("withdrawal.direction", f"an {withdrawn.value} goes from {sender} to the other city, so only {sender} "
+                f"withdraws it (撤销): {header.sender} may dispute it instead", doc.line)

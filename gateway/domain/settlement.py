@@ -369,8 +369,32 @@ class RecoveryRefund:
     type = MessageType.REFUND
 
 
+# --- withdrawal (撤销) of a document sent in error, while no receipt has answered it --------------------------
+
+
+@dataclass(slots=True)
+class Withdrawal:
+    """WITHDRAWAL 撤销: the sender of a claim or settlement (A1–A5) sent in error withdraws it before the receiver
+    answered it; the envelope's InReplyTo names the withdrawn message (id and SHA-256)."""
+
+    serial: str  # 流水号 of the withdrawal
+    period: str  # 月份 of the withdrawn document
+    residence_city: str
+    insured_city: str
+    withdrawn_type: str  # A1–A5
+    withdrawn_serial: str  # its 流水号
+    withdrawn_revision: int  # the revision withdrawn
+    reason: str  # 撤销原因
+    withdrawn_by: str  # 经办人
+    unit: str  # 经办机构（章）
+    withdrawn_at: date
+    line: int | None = None
+
+    type = MessageType.WITHDRAWAL
+
+
 MoneyDocument = PaymentAdvice | RecoveryRefund
 Attachment = FacilityClaim | PersonStatement | CityClaim | CitySettlement | FacilitySettlement
 Reply = Ack | Nack | Receipt
 DisputeDocument = Dispute | DisputeAnswer
-Document = Attachment | Reply | DisputeDocument | MoneyDocument
+Document = Attachment | Reply | DisputeDocument | MoneyDocument | Withdrawal

@@ -39,7 +39,7 @@ from gateway.domain.deadlines import (
 )
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
-from gateway.domain.lifecycle import PASSED_CHECKS, State
+from gateway.domain.lifecycle import CALLED_OFF, PASSED_CHECKS
 from gateway.domain.reconciliation import Reconciliation, reconcile
 from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, FacilitySettlement
 from gateway.entrypoints.operations import config_arg, load_from_args
@@ -47,8 +47,8 @@ from gateway.entrypoints.operations import config_arg, load_from_args
 HOLIDAYS_ENV = "LTCGW_HOLIDAYS"
 # Messages that count as received: passed every check and not replaced by a higher revision (not checked yet
 # or refused do not count). A message the receiver declined (DECLINED) did arrive on its day: the decline is a
-# dispute matter.
-COUNTS_AS_RECEIVED = PASSED_CHECKS - {State.SUPERSEDED}
+# dispute matter. A withdrawn one (撤销) never counted.
+COUNTS_AS_RECEIVED = PASSED_CHECKS - CALLED_OFF
 
 
 class UsageError(Exception):
@@ -104,7 +104,8 @@ def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | No
         raise Refused(*findings)
     document = read_document(root)
     if not (document.type.is_attachment
-            or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money))):
+            or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money
+                              or document.type.is_withdrawal))):
         raise UsageError(f"a {document.type} is not an attachment (附件1–5)")
     return header, document
 

@@ -22,7 +22,8 @@ from gateway.documents.writer import to_bytes
 from gateway.domain.envelope import Header, MessageType
 
 DELIVERED_PREFIXES = ("A1_", "A2_", "A3_", "A4_", "A5_", "DISPUTE_",  # DISPUTE_ANSWER_ too
-                      "ENTITLEMENT_", "CHANGE_FILING_", "ASSESSMENT_")
+                      "ENTITLEMENT_", "CHANGE_FILING_", "ASSESSMENT_",
+                      "PAYMENT_", "REFUND_", "WITHDRAWAL_")  # issue 13: the money and 撤销
 
 
 def _serial_of(document_xml: bytes) -> str:
