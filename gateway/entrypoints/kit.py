@@ -231,19 +231,18 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _referenced(path: str | None, kind: str) -> tuple[Header, object, bytes]:
     """The message `--ref` names (header, document, bytes): read, not verified (`ltcgw verify` does that)."""
-    from gateway.documents import schema
-    from gateway.documents.envelope import body_of
-    from gateway.documents.reader import read_document
+    from gateway.documents.message import NoDocument, open_message
 
     if path is None:
         raise KitError(f"a {kind} needs --ref FILE: the message it is about")
     data = _read(path)
-    root = safe_xml.parse(data).getroot()
-    header = read_header(root)
-    body = body_of(root)
-    if body is None or schema.validate(body):
-        raise KitError(f"{path}: its document does not pass the schema (check it with ltcgw verify)")
-    return header, read_document(body), data
+    try:
+        opened = open_message(data)
+    except (NoDocument, Refused):
+        raise KitError(f"{path}: its document does not pass the schema (check it with ltcgw verify)") from None
+    if opened.header is None:
+        raise KitError(f"{path}: a bare document; --ref names a message (with its header)")
+    return opened.header, opened.document, data
 
 
 def _sample_dispute(args: argparse.Namespace) -> bytes:
@@ -454,20 +453,13 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     """`ltcgw export FILE --xlsx OUT` (issue 14): read like `_referenced`, then the spreadsheet writer."""
-    from gateway.documents import schema
-    from gateway.documents.envelope import ENVELOPE_NS, body_of
-    from gateway.documents.reader import read_document
+    from gateway.documents.message import NoDocument, open_message
     from gateway.documents.spreadsheet import workbook_bytes
 
-    root = safe_xml.parse(_read(args.file), max_bytes=args.max_bytes).getroot()
-    if root.tag == f"{{{ENVELOPE_NS}}}Message":
-        root = body_of(root)
-        if root is None:
-            raise KitError(f"{args.file}: the message has no document in its Body")
-    findings = schema.validate(root)
-    if findings:
-        raise Refused(*findings)
-    document = read_document(root)
+    try:
+        document = open_message(_read(args.file), max_bytes=args.max_bytes).document
+    except NoDocument as exc:
+        raise KitError(f"{args.file}: {exc}") from None
     if document.type not in (MessageType.A3, MessageType.A4):
         raise KitError(f"{args.file}: {document.type.value} is neither a claim (A3, 附件3) nor a settlement "
                        "(A4, 附件4), the documents export writes")

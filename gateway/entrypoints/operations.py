@@ -363,7 +363,7 @@ def _calendar_warnings(config, today=None) -> list[str]:
     from datetime import datetime
 
     from gateway.domain.deadlines import CHINA_TIME, calendar_missing
-    from gateway.entrypoints.settlement import UsageError, load_calendar
+    from gateway.service.settlement import SettlementError as UsageError, load_calendar
 
     folder = config.settlement.holidays or Path(config.path).parent / "holidays"
     try:
