@@ -29,8 +29,15 @@ from gateway.domain.deadlines import (
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
 from gateway.domain.lifecycle import CALLED_OFF, PASSED_CHECKS
-from gateway.domain.reconciliation import Reconciliation, reconcile
-from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, FacilitySettlement
+from gateway.domain.reconciliation import Reconciliation, reconcile, reconcile_money
+from gateway.domain.settlement import (
+    Attachment,
+    CityClaim,
+    CitySettlement,
+    FacilitySettlement,
+    PaymentAdvice,
+    RecoveryRefund,
+)
 from gateway.service.ports.ledger import Ledger, MessageRecord
 from gateway.service.ports.spool import Spool
 from gateway.service.retention import purged_at
@@ -40,6 +47,7 @@ from gateway.service.retention import purged_at
 # dispute matter.
 COUNTS_AS_RECEIVED = PASSED_CHECKS - CALLED_OFF  # superseded, or withdrawn (撤销): never the one that arrived
 RECONCILED = frozenset({MessageType.A3, MessageType.A4, MessageType.A5})
+MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})  # of any month: they name the months they pay
 
 
 class SettlementError(Exception):
@@ -177,9 +185,11 @@ def documents_from_ledger(ledger: Ledger, spool: Spool, period: str) -> list[tup
     """The latest revision of every claim, settlement and facility settlement of `period` the ledger received,
     read from the spool (a folder, or the database's table with several instances)."""
     documents = []
-    for record in latest_revisions(received(ledger.messages(period=period), RECONCILED)):
+    records = latest_revisions(received(ledger.messages(period=period), RECONCILED))
+    records += latest_revisions(received(ledger.messages(), MONEY))  # a payment may be filed under a later month
+    for record in records:
         try:
-            documents.append(read_attachment(spool.read("inbox", record.sha256)))
+            documents.append(read_attachment(spool.read("inbox", record.sha256), disputes=True))
         except FileNotFoundError:
             when = purged_at(ledger, record.sha256)
             raise SettlementError(
@@ -210,6 +220,9 @@ def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], p
             raise SettlementError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
         facility_settlements.append((residence, document))
     reports = reconcile(claims, settlements, facility_settlements)
+    reports = reconcile_money(reports, claims, settlements,  # 第二十六条, 第二十九条: the money of the month
+                              [d for _, d in documents if isinstance(d, PaymentAdvice)],
+                              [d for _, d in documents if isinstance(d, RecoveryRefund)], period)
     if pair is not None:
         reports = [r for r in reports if (r.residence, r.insured) == (pair.residence, pair.insured)]
     return reports
