@@ -175,14 +175,14 @@ def settlement_watch(config: Config, gw: Gateway) -> SettlementWatch:
     from pathlib import Path
 
     from gateway.domain.deadlines import CityPair
-    from gateway.service.settlement import SettlementScope, load_calendar
+    from gateway.service.settlement import SettlementScope, load_calendar, read_person_key
 
     settings = config.settlement
     holidays = settings.holidays or Path(config.path).parent / "holidays"
     pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
     scope = SettlementScope([code for code in config.cities if code != config.code], holidays, settings.warn_days,
-                            pairs)
-    return SettlementWatch(gw.ledger, gw.log, scope, lambda: load_calendar(holidays), gw.clock)
+                            pairs, read_person_key(settings.person_key_file))
+    return SettlementWatch(gw.ledger, gw.spool, gw.log, scope, lambda: load_calendar(holidays), gw.clock)
 
 
 class Daemon:

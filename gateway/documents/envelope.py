@@ -35,6 +35,7 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.RECEIPT: "Receipt",
     MessageType.DISPUTE: "Dispute",
     MessageType.DISPUTE_ANSWER: "DisputeAnswer",
+    MessageType.DISPUTE_RESULT: "DisputeResult",
     MessageType.PAYMENT: "PaymentAdvice",
     MessageType.REFUND: "RecoveryRefund",
     MessageType.WITHDRAWAL: "Withdrawal",

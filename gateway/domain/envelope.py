@@ -21,6 +21,7 @@ class MessageType(StrEnum):
     RECEIPT = "RECEIPT"  # the receiving city's system took (or declined) a delivered message
     DISPUTE = "DISPUTE"  # 第三十一条: one city objects to a document the other sent it (or it sent)
     DISPUTE_ANSWER = "DISPUTE_ANSWER"  # the disputed city's answer: accepted, rejected, partially accepted
+    DISPUTE_RESULT = "DISPUTE_RESULT"  # 第三十一条: the residence agency's answer to a person's or facility's application
     # --- entitlement documents (第十条, 第十五条, 第十七条): who is entitled to care where ---
     ENTITLEMENT = "ENTITLEMENT"  # 待遇享受通知 (第十七条): insured city → residence city; revised or ended later
     CHANGE_FILING = "CHANGE_FILING"  # 变更备案 / 派单 (第十五条): residence city → insured city
@@ -79,7 +80,7 @@ class MessageType(StrEnum):
 
 
 ATTACHMENTS = frozenset({MessageType.A1, MessageType.A2, MessageType.A3, MessageType.A4, MessageType.A5})
-DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER})
+DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER, MessageType.DISPUTE_RESULT})
 REPLIES = frozenset({MessageType.ACK, MessageType.NACK, MessageType.RECEIPT})
 MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})
 

@@ -159,7 +159,8 @@ def decide_dispute(
 
 def _reference_findings(header: Header, referenced: Known | None, names: tuple[str, str] | None) -> list[Finding]:
     kind = header.type.value
-    answer = header.type is MessageType.DISPUTE_ANSWER
+    result = header.type is MessageType.DISPUTE_RESULT  # 第三十一条: the raising agency's answer to the applicant
+    answer = header.type is MessageType.DISPUTE_ANSWER or result
     about = "a dispute" if answer else "a settlement document"
     if (
         referenced is None
@@ -178,7 +179,14 @@ def _reference_findings(header: Header, referenced: Known | None, names: tuple[s
             "route.reference_type",
             f"a {kind} is about {about}, and message {header.reply_to} is a {referenced.type}",
         ))
-    if answer:
+    if result:
+        if (referenced.sender, referenced.receiver) != (header.sender, header.receiver):
+            findings.append(Finding(
+                "route.unknown_reference",
+                f"dispute {header.reply_to} went from {referenced.sender} to {referenced.receiver}: its result (the "
+                f"answer to the applicant) goes the same way, from {referenced.sender}",
+            ))
+    elif answer:
         if (referenced.sender, referenced.receiver) != (header.receiver, header.sender):
             findings.append(Finding(
                 "route.unknown_reference",

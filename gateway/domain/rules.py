@@ -81,6 +81,8 @@ def check_document(
         check.dispute(doc)
     elif isinstance(doc, m.DisputeAnswer):
         check.dispute_answer(doc)
+    elif isinstance(doc, m.DisputeResult):
+        check.dispute_result(doc, _latest_day(today, header))
     elif isinstance(doc, (m.PaymentAdvice, m.RecoveryRefund)):
         check.money(doc, _latest_day(today, header))
     elif isinstance(doc, m.Withdrawal):
@@ -412,6 +414,43 @@ class _Check:
                 self.out.add("dispute.statements", f"StatementSerial {k} ({serial}) is listed twice", doc.line,
                              f"/Dispute/StatementSerials/StatementSerial[{k}]")
             seen.add(serial)
+        if doc.application is not None:
+            self.dispute_application(doc, doc.application)
+
+    def dispute_application(self, doc: m.Dispute, app: m.DisputeApplication) -> None:
+        """第三十一条: a person by ID number (no name), or a facility by its code; applied on or before the day the
+        residence agency raised the dispute."""
+        where = "/Dispute/Application"
+        if app.applicant == m.APPLICANT_PERSON:
+            if not (app.id_type and app.id_number):
+                self.out.add("dispute.applicant", "Applicant person: IdType and IdNumber name the insured person",
+                             app.line, where)
+            elif app.id_type == RESIDENT_ID_CARD and not is_valid(app.id_number):
+                self.out.add("dispute.applicant", "Applicant person: IdNumber is not a valid resident ID number "
+                             "(GB 11643 check character)", app.line, f"{where}/IdNumber")
+            if app.facility_code or app.facility_name:
+                self.out.add("dispute.applicant", "Applicant person: leave FacilityCode and FacilityName out",
+                             app.line, where)
+        else:
+            if not app.facility_code:
+                self.out.add("dispute.applicant", "Applicant facility: FacilityCode names the facility", app.line,
+                             where)
+            if app.id_type or app.id_number:
+                self.out.add("dispute.applicant", "Applicant facility: leave IdType and IdNumber out (no person's "
+                             "number travels without need)", app.line, where)
+        if app.applied_on > doc.raised_at:
+            self.out.add("dispute.application_date", f"AppliedOn {app.applied_on} lies after RaisedAt "
+                         f"{doc.raised_at}: the residence agency raises the dispute after the application",
+                         app.line, f"{where}/AppliedOn")
+
+    def dispute_result(self, doc: m.DisputeResult, latest: date | None) -> None:
+        self.areas(doc.insured_city, doc.residence_city, doc.line)
+        if (doc.outcome == m.REJECTED) != (doc.corrected_amount is None):
+            self.out.add("dispute.corrected_amount", f"Outcome {doc.outcome}: CorrectedAmount is given unless the "
+                         "dispute is rejected", doc.line, "/DisputeResult")
+        if latest is not None and doc.answered_on > latest:
+            self.out.add("dispute.answered_on", f"AnsweredOn {doc.answered_on} lies after {latest}: report the "
+                         "answer once it is given", doc.line, "/DisputeResult/AnsweredOn")
 
     def dispute_answer(self, doc: m.DisputeAnswer) -> None:
         self.areas(doc.insured_city, doc.residence_city, doc.line)
@@ -579,7 +618,13 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
 
 
 def _check_dispute_header(out: _Findings, doc: m.DisputeDocument, header: Header) -> None:
-    """A dispute's month and serial are its header's; its two cities are the envelope's, either way round."""
+    """A dispute's month and serial are its header's; its two cities are the envelope's, either way round. A
+    person's or facility's application (第三十一条) and its result go from the residence agency."""
+    if (isinstance(doc, m.Dispute) and doc.application is not None) or isinstance(doc, m.DisputeResult):
+        if header.sender != doc.residence_city:
+            out.add("dispute.applicant_direction", f"an application (第三十一条) is made at the residence agency "
+                    f"({doc.residence_city}): it raises the dispute and answers the applicant, not {header.sender}",
+                    doc.line)
     if doc.period != header.period:
         out.add("envelope.period", f"Period {doc.period} differs from the header's {header.period}", doc.line)
     if doc.serial != header.serial:

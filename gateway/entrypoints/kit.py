@@ -93,6 +93,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--ref", metavar="FILE", help="DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute; WITHDRAWAL: the message withdrawn (撤销)")
     p.add_argument("--outcome", choices=("accepted", "rejected", "partially_accepted"),
                    default="partially_accepted", help="DISPUTE_ANSWER: how it ends (default partially_accepted)")
+    p.add_argument("--applicant", choices=("person", "facility"),
+                   help="DISPUTE (第三十一条): raised for the application of the disputed document's first person or "
+                   "its facility at the residence agency (--sender defaults to the residence city)")
+    p.add_argument("--applied-on", metavar="YYYY-MM-DD", help="DISPUTE --applicant: the day of the application "
+                   "(default today)")
     p.add_argument("--kind", choices=("start", "change", "end", "assignment"),
                    help="ENTITLEMENT: start (default), change or end (same serial: pack it with a higher --revision); "
                    "CHANGE_FILING: assignment 派单 (default) or change 变更备案")
@@ -253,8 +258,23 @@ def _sample_dispute(args: argparse.Namespace) -> bytes:
     if args.type == MessageType.DISPUTE.value:
         if not header.type.is_attachment:
             raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE is about a settlement document (A1–A5)")
+        if args.applicant is not None:  # 第三十一条: applied at the residence agency, which raises it
+            from datetime import date
+
+            applied = date.fromisoformat(args.applied_on) if args.applied_on else None
+            try:
+                return to_bytes(sample_dispute(document, header, args.sender or header.residence_city,
+                                               seed=args.seed, applicant=args.applicant, applied_on=applied))
+            except ValueError as exc:
+                raise KitError(str(exc)) from None
         sender = args.sender or header.receiver  # by default the city that received the document objects
         return to_bytes(sample_dispute(document, header, sender, seed=args.seed))
+    if header.type is not MessageType.DISPUTE:
+        raise KitError(f"{args.ref} is a {header.type.value}: a {args.type} answers a DISPUTE")
+    if args.type == MessageType.DISPUTE_RESULT.value:  # the residence agency answered the applicant
+        from gateway.documents.sample import sample_dispute_result
+
+        return to_bytes(sample_dispute_result(document, outcome=args.outcome, seed=args.seed))
     if header.type is not MessageType.DISPUTE:
         raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE_ANSWER answers a DISPUTE")
     return to_bytes(sample_dispute_answer(document, header.receiver, outcome=args.outcome, seed=args.seed))

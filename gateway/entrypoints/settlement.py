@@ -41,6 +41,8 @@ from gateway.service.settlement import (
     SettlementScope,
     arrivals,
     deadline_items,
+    dispute_applications,
+    read_person_key,
     documents_from_ledger,
     load_calendar,
     read_attachment,
@@ -89,7 +91,17 @@ def _gateway(args: argparse.Namespace) -> _Configured:
     cities = [code for code in config.cities if code != config.code]
     settings = config.settlement
     pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
-    return _Configured(config, SettlementScope(cities, settings.holidays, settings.warn_days, pairs))
+    return _Configured(config, SettlementScope(cities, settings.holidays, settings.warn_days, pairs,
+                                               read_person_key(settings.person_key_file)))
+
+
+def _applications(gateway: _Configured, records: list) -> dict:
+    """第三十一条 applications read from the disputes' bodies in the spool (applicants by HMAC only)."""
+    ledger = open_ledger(gateway.config)
+    try:
+        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.person_key)
+    finally:
+        ledger.close()
 
 
 def _ledger_messages(gateway: _Configured, period: str | None = None) -> list:
@@ -134,6 +146,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     today = _today(args)
     periods = _periods(args, today)
     records: list = []
+    applications = None
     warn_days = args.warn_days
     if args.files is not None:  # `--files` alone: the schedule only, nothing arrived
         headers = [(_read_file(Path(f), disputes=True)[0], Path(f)) for f in args.files]
@@ -146,6 +159,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         records = _ledger_messages(gateway)
         arrived = arrivals(records)
         scope = gateway.scope
+        applications = _applications(gateway, records)
         pairs = scope.expected_pairs
         if args.cities:
             narrowed = set(args.cities.split(","))
@@ -154,7 +168,8 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         warn_days = scope.warn_days if warn_days is None else warn_days
     warn_days = DEFAULT_WARN_WORKING_DAYS if warn_days is None else warn_days
     calendar = load_calendar(holidays)
-    items = deadline_items(records, arrived, pairs, periods, today=today, calendar=calendar, warn_days=warn_days)
+    items = deadline_items(records, arrived, pairs, periods, today=today, calendar=calendar, warn_days=warn_days,
+                           applications=applications)
     missing_year = calendar_missing(today, calendar, warn_days)
     if args.json:
         json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items],

@@ -19,7 +19,7 @@ from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
-from gateway.domain.settlement import Dispute, DisputeAnswer, Withdrawal
+from gateway.domain.settlement import Dispute, DisputeAnswer, DisputeResult, Withdrawal
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
 from gateway.service.unit_of_work import CommittedEvents
@@ -231,7 +231,7 @@ def _disputed_names(document: object) -> tuple[str, str] | None:
     """What a dispute's body says it is about (type, 流水号), for routing to compare with its InReplyTo."""
     if isinstance(document, Dispute):
         return document.disputed_type, document.disputed_serial
-    if isinstance(document, DisputeAnswer):
+    if isinstance(document, (DisputeAnswer, DisputeResult)):
         return MessageType.DISPUTE.value, document.dispute_serial
     return None
 

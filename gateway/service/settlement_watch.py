@@ -22,7 +22,8 @@ from gateway.domain.calendar import WorkingCalendar
 from gateway.domain.deadlines import CHINA_TIME, Item, Status, calendar_missing, shift_period
 from gateway.service.ports.events import EventLog
 from gateway.service.ports.ledger import Ledger
-from gateway.service.settlement import SettlementScope, arrivals, deadline_items
+from gateway.service.ports.spool import Spool
+from gateway.service.settlement import SettlementScope, arrivals, deadline_items, dispute_applications
 
 RECORDED = "settlement_alerted"  # ledger event kind: the items already alerted (detail {"ref": key})
 OPEN_CYCLES = 4  # service months looked at: M-4 … M-1 (a payment of M falls due in M+2 or M+3)
@@ -77,9 +78,9 @@ def decide(items: list[Item], today: date, calendar: WorkingCalendar, warn_days:
 class SettlementWatch:
     """Checked by the engine between two steps: at its first step, then when the China day changes."""
 
-    def __init__(self, ledger: Ledger, log: EventLog, scope: SettlementScope,
+    def __init__(self, ledger: Ledger, spool: Spool, log: EventLog, scope: SettlementScope,
                  calendar: Callable[[], WorkingCalendar], clock: Callable[[], datetime]) -> None:
-        self.ledger, self.log, self.scope, self.calendar, self.clock = ledger, log, scope, calendar, clock
+        self.ledger, self.spool, self.log, self.scope, self.calendar, self.clock = ledger, spool, log, scope, calendar, clock
         self.checked: date | None = None
         self._alerted: set[str] | None = None
 
@@ -97,8 +98,9 @@ class SettlementWatch:
         records = self.ledger.messages()
         current = f"{today.year:04d}-{today.month:02d}"
         periods = [shift_period(current, -n) for n in range(OPEN_CYCLES, 0, -1)]
+        applications = dispute_applications(records, self.spool, self.scope.person_key)  # 第三十一条
         items = deadline_items(records, arrivals(records), self.scope.expected_pairs, periods, today=today,
-                               calendar=calendar, warn_days=self.scope.warn_days)
+                               calendar=calendar, warn_days=self.scope.warn_days, applications=applications)
         new = [r for r in decide(items, today, calendar, self.scope.warn_days) if r.ref not in self._alerted]
         if new:
             now = self.clock()
