@@ -228,7 +228,13 @@ def decide_money(
     decision = decide_document(drop_city, header, sha256, cities, same_id, same_document)
     findings = list(decision.findings)
     for serial, period, known in settlements or ():
-        if known is None or known.state not in PASSED_ON:
+        if known is not None and known.state is State.WITHDRAWN:  # 撤销: nothing to pay or correct any more
+            findings.append(Finding(
+                "route.unknown_settlement",
+                f"settlement (附件4) {serial} of {period} was withdrawn (撤销) by {header.insured_city}: money names "
+                "the settlement that replaces it",
+            ))
+        elif known is None or known.state not in PASSED_ON:
             findings.append(Finding(
                 "route.unknown_settlement",
                 f"settlement (附件4) {serial} of {period} was not passed on from {header.insured_city} to "

@@ -131,3 +131,22 @@ def test_the_withdrawal_prints_as_a_form(exchange: Exchange) -> None:
     text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True,
                                              text=True).stdout)
     assert "撤销通知单" in text and "A3" in text and "撤销原因" in text
+
+
+def test_a_withdrawn_settlement_is_not_paid(exchange: Exchange) -> None:
+    ex = exchange
+    _, delivered_claim = claim(ex)
+    ex.receipt(INSURED, delivered_claim)
+    settlement = ex.send("A4", INSURED, RESIDENCE, ex.sample("A4", "--sender", INSURED, "--receiver", RESIDENCE,
+                                                             "--period", PERIOD, "--persons", "3"))
+    ex.run()
+    [delivered] = ex.inbox(RESIDENCE, "A4")
+    # 济南 (insured) withdraws its settlement sent in error, before 淄博's receipt
+    ex.send("WITHDRAWAL", INSURED, RESIDENCE, ex.sample("WITHDRAWAL", "--ref", str(delivered)), ref=delivered)
+    ex.run()
+    assert ex.state(message_id(settlement)) is State.WITHDRAWN
+    advice = ex.send("PAYMENT", INSURED, RESIDENCE, ex.sample("PAYMENT", "--ref", str(settlement)))
+    ex.run()
+    assert nack_codes(ex, INSURED, advice) == {"route.unknown_settlement"}
+    nack = (ex.root / "drops" / INSURED / "inbox" / f"NACK_{message_id(advice)}.xml").read_text()
+    assert "withdrawn (撤销)" in nack
