@@ -377,8 +377,8 @@ def _calendar_warnings(config, today=None) -> list[str]:
 
 
 def _check_connections(config) -> int:
-    """`config check --connect`: build each city's transport, try it (check_connection where the transport has
-    one: SFTP logs in, lists both folders, writes a probe), print what was found; exit 1 on any problem."""
+    """`config check --connect`: build each city's transport and try it (its check_connection: SFTP logs in,
+    lists both folders, writes a probe; a local drop is scanned), print what was found; exit 1 on any problem."""
     from gateway.bootstrap import build_transport
 
     failed = 0
@@ -390,15 +390,8 @@ def _check_connections(config) -> int:
             failed += 1
             continue
         try:
-            check = getattr(transport, "check_connection", None)
-            if check is not None:
-                report = check()
-                ok, details, problems = report.ok, report.details, report.problems
-            else:
-                scan = transport.scan()
-                ok, problems = True, []
-                details = [f"{city.transport.kind} drop: {len(scan.ready)} ready, {scan.waiting} waiting, "
-                           f"{len(scan.refused)} refused in the outbox"]
+            report = transport.check_connection()
+            ok, details, problems = report.ok, report.details, report.problems
         except Exception as exc:
             ok, details, problems = False, [], [str(exc)]
         finally:
