@@ -82,7 +82,7 @@ class SettlementWatch:
                  calendar: Callable[[], WorkingCalendar], clock: Callable[[], datetime]) -> None:
         self.ledger, self.spool, self.log, self.scope, self.calendar, self.clock = ledger, spool, log, scope, calendar, clock
         self.checked: date | None = None
-        self._alerted: set[str] | None = None
+        self._alerted: set[str] = set()
 
     def maybe_run(self) -> list[Raised]:
         today = china_day(self.clock())
@@ -92,8 +92,8 @@ class SettlementWatch:
 
     def run(self, today: date) -> list[Raised]:
         """Alert what is new today; returns what was raised."""
-        if self._alerted is None:
-            self._alerted = {str(detail.get("ref")) for _, _, _, detail in self.ledger.events(RECORDED)}
+        # Asked afresh each day: another instance on the same ledger may have alerted an item already.
+        self._alerted = {str(detail.get("ref")) for _, _, _, detail in self.ledger.events(RECORDED)}
         calendar = self.calendar()
         records = self.ledger.messages()
         current = f"{today.year:04d}-{today.month:02d}"
