@@ -77,7 +77,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sample", help="write a sample settlement document (not an envelope)",
         description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots; "
-        "DISPUTE: a dispute by --sender about the message --ref FILE; DISPUTE_ANSWER: the answer to the "
+        "DISPUTE: a dispute by --sender about the message --ref FILE (--applicant: for a person's or facility's "
+        "application, 第三十一条); DISPUTE_ANSWER: the answer (or review) of the dispute --ref FILE; DISPUTE_RESULT: "
+        "the residence agency's answer to the applicant of the dispute --ref FILE; WITHDRAWAL: the withdrawal (撤销) "
+        "of the message --ref FILE by its sender; DISPUTE_ANSWER: the answer to the "
         "dispute message --ref FILE (cities and month come from FILE). ENTITLEMENT, CHANGE_FILING, "
         "ASSESSMENT_REQUEST: one person's document (the same person for the same seed); ASSESSMENT_RESULT: the "
         "answer to the request --ref FILE, or to the sample request of the same seed. PAYMENT: the insured city "
