@@ -33,8 +33,9 @@ from gateway.service.ports.transport import Transport
 from gateway.service.resend import resend_by_hand
 from gateway.domain.deadlines import CityPair
 from gateway.service.ports.events import EventLog
-from gateway.web import CityEntry, ConsoleServer, ConsoleSettings, MonthSettlement, start_console
 from gateway.service.settlement import SettlementScope
+from gateway.service.settlement_watch import SettlementWatch
+from gateway.web import CityEntry, ConsoleServer, ConsoleSettings, MonthSettlement, start_console
 from gateway.web.month import month_settlement
 
 TransportFactory = Callable[[str, TransportSettings], Transport]
@@ -163,12 +164,7 @@ def console_settlement(config: Config | Callable[[], Config], ledger: Ledger,
     """A month's deadlines and reconciliation under the configuration in force (a callable: the daemon's,
     which a reload replaces)."""
     def month(period: str) -> MonthSettlement:
-        now = config() if callable(config) else config
-        settings = now.settlement
-        scope = SettlementScope([code for code in now.cities if code != now.code],
-                                settings.holidays or now.path.parent / "holidays", settings.warn_days,
-                                None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs])
-        return month_settlement(ledger, spool, scope, period)
+        return month_settlement(ledger, spool, settlement_scope(config() if callable(config) else config), period)
 
     return month
 
@@ -217,6 +213,28 @@ def plan_reload(old: Config, new: Config) -> ReloadReport:
     )
 
 
+def settlement_watch(config: Config, gw: Gateway) -> SettlementWatch:
+    """Issue 13: the daemon's alerts of the settlement calendar (late payments, disputes, next year's holidays),
+    over the `[settlement]` section as `ltcgw deadlines` reads it; the holiday files are read at each look."""
+    from gateway.service.settlement import load_calendar
+
+    scope = settlement_scope(config)
+    return SettlementWatch(gw.ledger, gw.spool, gw.log, scope, lambda: load_calendar(scope.holidays), gw.clock)
+
+
+def settlement_scope(config: Config) -> SettlementScope:
+    """The `[settlement]` section as `ltcgw deadlines` reads it: the daemon's watch and the console use it."""
+    from pathlib import Path
+
+    from gateway.service.settlement import read_person_key
+
+    settings = config.settlement
+    holidays = settings.holidays or Path(config.path).parent / "holidays"
+    pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
+    return SettlementScope([code for code in config.cities if code != config.code], holidays, settings.warn_days,
+                           pairs, read_person_key(settings.person_key_file))
+
+
 class Daemon:
     """Everything `ltcgw run` runs, built from one configuration: the gateway and its engine, the supervision,
     the console; started in an order that refuses a second instance before anything is written."""
@@ -225,6 +243,7 @@ class Daemon:
         self.config = config
         self.gw = gw or build_gateway(config)
         self.engine = Engine(self.gw, config.rescan_seconds, retention=config.retention)
+        self.engine.watch = settlement_watch(config, self.gw)
         self.supervision = Supervision(watched(config), self.gw.log, self.gw.ledger, contacts=self.engine.contacts,
                                        cities=lambda: sorted(self.gw.transports))
         self.console: ConsoleServer | None = None
@@ -308,6 +327,7 @@ class Daemon:
         gw.policy = new.retry
         gw.max_message_bytes = new.max_message_bytes
         self.engine.set_retention(new.retention)
+        self.engine.watch = settlement_watch(new, gw)  # pairs, warning days, holidays folder as reloaded
         for city in report.removed + report.restarted:
             self.engine.remove_city(city)
         for city in report.restarted + report.added:
@@ -335,7 +355,12 @@ def run_once_for(config: Config, *, listener: Listener | None = None) -> dict[st
     try:
         gw.spool.clean_temporaries()
         supervision.start(serve=False)
-        return run_once(gw, settle_seconds=1.1)
+        totals = run_once(gw, settle_seconds=1.1)
+        try:  # each run is a start: the settlement calendar is looked at (each item alerted once, ever)
+            settlement_watch(config, gw).maybe_run()
+        except Exception as exc:
+            gw.log.alert("settlement_watch_failed", error=repr(exc))
+        return totals
     finally:
         supervision.close()
         gw.checker.close()

@@ -87,6 +87,8 @@ class SettlementSettings:
     warn_days: int = 3  # warn this many working days before a due date
     pairs: tuple[tuple[str, str], ...] | None = None  # (residence, insured) expected; None: every ordered pair
     a5_pairs: tuple[tuple[str, str], ...] = ()  # (residence, insured) an A5 is carried for (第二十五条: none owed)
+    # 第三十一条 applicants shown by an HMAC of the ID number (until the register's [register] key_file lands)
+    person_key_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,7 +593,7 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
 
 def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:
     table = r.table(data, "settlement", "settlement", required=False)
-    r.unknown_keys(table, {"holidays", "warn_days", "pairs", "a5_pairs"}, "settlement")
+    r.unknown_keys(table, {"holidays", "warn_days", "pairs", "a5_pairs", "person_key_file"}, "settlement")
     holidays = None
     if "holidays" in table:
         value = r.value(table, "holidays", "settlement.holidays", str)
@@ -603,7 +605,16 @@ def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str
         r.problem("settlement.warn_days", "must be 0 or more working days")
     pairs = _read_pairs(r, table, "pairs", cities) if "pairs" in table else None
     a5_pairs = _read_pairs(r, table, "a5_pairs", cities, empty=True) if "a5_pairs" in table else ()
-    return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs, a5_pairs or ())
+    person_key_file = None
+    if "person_key_file" in table:  # a secret like the console's token: a file only its owner reads
+        value = r.value(table, "person_key_file", "settlement.person_key_file", str)
+        person_key_file = resolve(r.base, value) if value else None
+        if person_key_file is not None and not person_key_file.is_file():
+            r.problem("settlement.person_key_file", f"no such file: {person_key_file}")
+        elif person_key_file is not None and (problem := _key_problem(person_key_file)):
+            r.problem("settlement.person_key_file", problem)
+    return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs, a5_pairs or (),
+                              person_key_file)
 
 
 def _read_pairs(r: _Reader, table: Mapping[str, Any], key: str, cities: Collection[str],

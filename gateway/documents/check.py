@@ -218,7 +218,7 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
         return findings
     if header.reply_to_sha256 is None:
         add("envelope.in_reply_to", "a {type} must name the message it answers (InReplyTo)", "Header", type=kind)
-    if header.type.is_dispute:
+    if header.type.is_dispute or header.type.is_withdrawal:
         if gateway_code in (header.sender, header.receiver):
             add("envelope.direction", "a {type} goes from city to city, not to or from the gateway", "Type", type=kind)
         return findings

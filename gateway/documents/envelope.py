@@ -35,8 +35,10 @@ BODY_ROOTS: dict[MessageType, str] = {
     MessageType.RECEIPT: "Receipt",
     MessageType.DISPUTE: "Dispute",
     MessageType.DISPUTE_ANSWER: "DisputeAnswer",
+    MessageType.DISPUTE_RESULT: "DisputeResult",
     MessageType.PAYMENT: "PaymentAdvice",
     MessageType.REFUND: "RecoveryRefund",
+    MessageType.WITHDRAWAL: "Withdrawal",
     # entitlement documents
     MessageType.ENTITLEMENT: "EntitlementNotice",
     MessageType.CHANGE_FILING: "ChangeFiling",

@@ -113,6 +113,15 @@ DISPUTE_ANSWER = _fields(
     CorrectionSerial:correction_serial:? Explanation:explanation AnsweredBy:answered_by Unit:unit
     AnsweredAt:answered_at:date"""
 )
+APPLICATION = _fields(
+    """Applicant:applicant IdType:id_type:? IdNumber:id_number:? FacilityCode:facility_code:?
+    FacilityName:facility_name:? AppliedOn:applied_on:date"""
+)
+DISPUTE_RESULT = _fields(
+    """Serial:serial Period:period ResidenceCity:residence_city InsuredCity:insured_city
+    DisputeSerial:dispute_serial Outcome:outcome CorrectedAmount:corrected_amount:amount? Explanation:explanation
+    AnsweredOn:answered_on:date AnsweredBy:answered_by Unit:unit"""
+)
 # --- the money (第二十六条 PaymentAdvice, 第二十九条 RecoveryRefund) ---
 PAYMENT_HEAD = _fields(
     """Serial:serial Period:period InsuredCity:insured_city ResidenceCity:residence_city Amount:amount:amount
@@ -132,6 +141,11 @@ REFUND_TAIL = _fields(
     "ValueDate:value_date:date PayerReference:payer_reference PreparedBy:prepared_by Unit:unit PreparedAt:prepared_at:date"
 )
 CORRECTED_SETTLEMENT = PAID_SETTLEMENT[:2]
+WITHDRAWAL = _fields(
+    """Serial:serial Period:period ResidenceCity:residence_city InsuredCity:insured_city
+    WithdrawnType:withdrawn_type WithdrawnSerial:withdrawn_serial WithdrawnRevision:withdrawn_revision:int
+    Reason:reason WithdrawnBy:withdrawn_by Unit:unit WithdrawnAt:withdrawn_at:date"""
+)
 
 # --- entitlement documents (第十条, 第十五条, 第十七条): lists (ServiceTypes, Facilities, Assessors, End) apart ---
 CITY_DOCUMENT_HEAD = _fields("Serial:serial Period:period InsuredCity:insured_city ResidenceCity:residence_city")
@@ -201,6 +215,8 @@ _ACK = _Table(ACK)
 _RECEIPT = _Table(RECEIPT)
 _DISPUTE = _Table(DISPUTE_HEAD, DISPUTE_TAIL)
 _DISPUTE_ANSWER = _Table(DISPUTE_ANSWER)
+_APPLICATION = _Table(APPLICATION)
+_DISPUTE_RESULT = _Table(DISPUTE_RESULT)
 _PAYMENT = _Table(PAYMENT_HEAD, PAYMENT_TAIL)
 _PAID_SETTLEMENT = _Table(PAID_SETTLEMENT)
 _REFUND = _Table(REFUND_HEAD, REFUND_MIDDLE, REFUND_TAIL)
@@ -212,6 +228,7 @@ _FILING = _Table(FILING_HEAD, FILING_TAIL)
 _ASSESSMENT_REQUEST = _Table(ASSESSMENT_REQUEST)
 _RESULT = _Table(RESULT_HEAD, RESULT_TAIL)
 _ASSESSOR = _Table(ASSESSOR)
+_WITHDRAWAL = _Table(WITHDRAWAL)
 
 
 def _claim_row(element: etree._Element, table: _Table = _CLAIM_LINE) -> m.ClaimRow:
@@ -302,7 +319,11 @@ def read_nack(element: etree._Element) -> m.Nack:
 def read_dispute(element: etree._Element) -> m.Dispute:
     serials = element.find(_P + "StatementSerials")
     listed = [] if serials is None else [_text(s.text) for s in serials.iterchildren(_P + "StatementSerial")]
-    return m.Dispute(**_DISPUTE.read(element), statement_serials=listed, line=element.sourceline)
+    applied = element.find(_P + "Application")
+    application = None if applied is None else m.DisputeApplication(**_APPLICATION.read(applied),
+                                                                     line=applied.sourceline)
+    return m.Dispute(**_DISPUTE.read(element), statement_serials=listed, line=element.sourceline,
+                     application=application)
 
 
 def _settlement_refs(element: etree._Element) -> list[m.SettlementRef]:
@@ -371,8 +392,10 @@ READERS: dict[str, Callable[[etree._Element], m.Document | ent.EntitlementDocume
     _P + "Receipt": lambda e: m.Receipt(**_RECEIPT.read(e)),
     _P + "Dispute": read_dispute,
     _P + "DisputeAnswer": lambda e: m.DisputeAnswer(**_DISPUTE_ANSWER.read(e), line=e.sourceline),
+    _P + "DisputeResult": lambda e: m.DisputeResult(**_DISPUTE_RESULT.read(e), line=e.sourceline),
     _P + "PaymentAdvice": read_payment,
     _P + "RecoveryRefund": read_refund,
+    _P + "Withdrawal": lambda e: m.Withdrawal(**_WITHDRAWAL.read(e), line=e.sourceline),
     # entitlement documents
     _P + "EntitlementNotice": read_entitlement_notice,
     _P + "ChangeFiling": read_change_filing,

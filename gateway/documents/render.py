@@ -39,6 +39,8 @@ from gateway.domain.settlement import (
     ClaimRow,
     Dispute,
     DisputeAnswer,
+    DisputeResult,
+    Withdrawal,
     DisputeDocument,
     FacilityClaim,
     FacilitySettlement,
@@ -321,9 +323,28 @@ def _dispute(form: _Form, doc: Dispute, width: float) -> None:
         data: list[list[object]] = [["序号", "涉及个人结算单（附件2）流水号"]]
         data += [[str(n), serial] for n, serial in enumerate(doc.statement_serials, start=1)]
         form.grid(data, [width * 0.15, width * 0.85], header_rows=1)
+    app = doc.application
+    if app is not None:  # 第三十一条: the person's or facility's application at the residence agency
+        who = (f"参保人员（{app.id_type} {app.id_number}）" if app.applicant == "person"
+               else f"定点长护服务机构 {app.facility_code} {app.facility_name or ''}")
+        form.pairs([[("申请人", who), ("申请日期", app.applied_on.isoformat())]], width)
     form.pairs([[("经办人", doc.raised_by), ("经办机构（章）", doc.unit), ("提出日期", doc.raised_at.isoformat())]],
                width)
-    form.story.append(form.p("注：收到争议之日起15个工作日内答复（规程第三十一条）", form.s.text))
+    note = ("注：自申请之日起15个工作日内由居住地经办机构反馈结果（规程第三十一条）" if app is not None
+            else "注：收到争议之日起15个工作日内答复（规程第三十一条）")
+    form.story.append(form.p(note, form.s.text))
+
+
+def _dispute_result(form: _Form, doc: DisputeResult, width: float) -> None:
+    form.title("省内异地长期护理保险费用争议处理结果反馈单")
+    _dispute_head(form, doc, width)
+    quarter = width / 4
+    form.grid([
+        ["所反馈争议单流水号", doc.dispute_serial, "处理结果", DISPUTE_OUTCOMES.get(doc.outcome, doc.outcome)],
+        ["更正后金额", _figure(doc.corrected_amount), "反馈日期", doc.answered_on.isoformat()],
+    ], [quarter] * 4)
+    form.pairs([[("反馈说明", doc.explanation)], [("经办人", doc.answered_by), ("经办机构（章）", doc.unit)]], width)
+    form.story.append(form.p("注：居住地、参保地经办机构协同审查核实，由居住地经办机构反馈结果（规程第三十一条）", form.s.text))
 
 
 def _dispute_answer(form: _Form, doc: DisputeAnswer, width: float) -> None:
@@ -393,6 +414,21 @@ def _refund(form: _Form, doc: RecoveryRefund, width: float) -> None:
     form.story.append(form.p("注：违规费用追回并退回至参保地医保经办机构（规程第二十九条）", form.s.text))
 
 
+def _withdrawal(form: _Form, doc: Withdrawal, width: float) -> None:
+    """撤销: no form in the procedure; the same plain style, to sign and stamp."""
+    form.title("省内异地长期护理保险单据撤销通知单")
+    _dispute_head(form, doc, width)
+    quarter = width / 4
+    form.grid([
+        ["撤销单据", f"附件{doc.withdrawn_type[1:]}（{doc.withdrawn_type}）", "单据流水号", doc.withdrawn_serial],
+        ["撤销版本", str(doc.withdrawn_revision), "", ""],
+    ], [quarter] * 4)
+    form.pairs([[("撤销原因", doc.reason)],
+                [("经办人", doc.withdrawn_by), ("经办机构（章）", doc.unit), ("撤销日期", doc.withdrawn_at.isoformat())]],
+               width)
+    form.story.append(form.p("注：仅限对方尚未回执的单据；已回执的单据请以更正版本或争议处理", form.s.text))
+
+
 def render_pdf(
     document: Attachment | DisputeDocument | MoneyDocument,
     *,
@@ -419,10 +455,14 @@ def render_pdf(
         _dispute(form, document, width)
     elif isinstance(document, DisputeAnswer):
         _dispute_answer(form, document, width)
+    elif isinstance(document, DisputeResult):
+        _dispute_result(form, document, width)
     elif isinstance(document, PaymentAdvice):
         _payment(form, document, width)
     elif isinstance(document, RecoveryRefund):
         _refund(form, document, width)
+    elif isinstance(document, Withdrawal):
+        _withdrawal(form, document, width)
     elif document.type.is_entitlement:  # 第十条, 第十五条, 第十七条
         from gateway.documents.render_entitlement import render_entitlement
 

@@ -368,8 +368,57 @@ def _disputed_figures(document: m.Attachment) -> tuple[str, Decimal, list[str], 
             document.facility_code)
 
 
+def sample_application(disputed: m.Attachment, applicant: str, applied_on: date) -> m.DisputeApplication:
+    """第三十一条: the first person of the disputed document (an A2, or an A3's first statement) or its facility
+    applied to the residence agency on `applied_on`."""
+    if applicant == m.APPLICANT_PERSON:
+        statement = disputed if isinstance(disputed, m.PersonStatement) else next(
+            iter(getattr(disputed, "statements", None) or ()), None)
+        if statement is None:
+            raise ValueError(f"an {disputed.type.value} names no person: a person's application is about an A2 or A3")
+        return m.DisputeApplication(m.APPLICANT_PERSON, statement.id_type, statement.id_number, None, None, applied_on)
+    code, name = _facility_of(disputed)
+    return m.DisputeApplication(m.APPLICANT_FACILITY, None, None, code, name, applied_on)
+
+
+def _facility_of(document: m.Attachment) -> tuple[str, str]:
+    if isinstance(document, (m.FacilityClaim, m.FacilitySettlement, m.PersonStatement)):
+        return document.facility_code, document.facility_name
+    claims = getattr(document, "facility_claims", None) or []
+    if claims:
+        return claims[0].facility_code, claims[0].facility_name
+    if isinstance(document, m.CitySettlement) and document.adjustments:
+        raise ValueError("an A4 names no facility: a facility's application is about an A1, A2, A3 or A5")
+    raise ValueError(f"an {document.type.value} names no facility")
+
+
+def sample_dispute_result(dispute: m.Dispute, *, outcome: str = m.PARTIALLY_ACCEPTED, seed: int = 0,
+                          answered_on: date | None = None) -> m.DisputeResult:
+    """A sample DISPUTE_RESULT (第三十一条): the residence agency that raised `dispute` answered the applicant."""
+    rng = random.Random(zlib.crc32(f"{dispute.serial}R{seed}".encode()))
+    corrected = {
+        m.ACCEPTED: dispute.expected,
+        m.PARTIALLY_ACCEPTED: ((dispute.expected + dispute.stated) / 2).quantize(_CENTS),
+        m.REJECTED: None,
+    }[outcome]
+    return m.DisputeResult(
+        serial=_serial("DR", dispute.residence_city, dispute.period.replace("-", ""), seed),
+        period=dispute.period,
+        residence_city=dispute.residence_city,
+        insured_city=dispute.insured_city,
+        dispute_serial=dispute.serial,
+        outcome=outcome,
+        corrected_amount=corrected,
+        explanation="经居住地、参保地经办机构协同审查核实，已向申请人反馈结果",
+        answered_on=answered_on or date.today(),
+        answered_by=_random_name(rng),
+        unit=area_name(dispute.residence_city) + "医疗保障事业中心",
+    )
+
+
 def sample_dispute(disputed: m.Attachment, about: Header, sender: str, *, seed: int = 0,
-                   raised_at: date | None = None) -> m.Dispute:
+                   raised_at: date | None = None, applicant: str | None = None,
+                   applied_on: date | None = None) -> m.Dispute:
     """A sample DISPUTE by `sender` (either city of message `about`, which carried `disputed`): an amount 1–10%
     below what the document states (a person for an A2, a facility for an A1 or A5), statements by 流水号."""
     if sender not in (about.sender, about.receiver):
@@ -394,6 +443,8 @@ def sample_dispute(disputed: m.Attachment, about: Header, sender: str, *, seed: 
         raised_by=_random_name(rng),
         unit=area_name(sender) + "医疗保障事业中心",
         raised_at=raised_at or date.today(),
+        application=None if applicant is None else sample_application(
+            disputed, applicant, applied_on or raised_at or date.today()),
     )
 
 
@@ -425,6 +476,25 @@ def sample_dispute_answer(dispute: m.Dispute, sender: str, *, outcome: str = m.P
         answered_by=_random_name(rng),
         unit=area_name(sender) + "医疗保障事业中心",
         answered_at=answered_at or date.today(),
+    )
+
+
+def sample_withdrawal(withdrawn: m.Attachment, about: Header, *, seed: int = 0,
+                      withdrawn_at: date | None = None) -> m.Withdrawal:
+    """A sample WITHDRAWAL (撤销) of message `about` (which carried `withdrawn`), by its sender."""
+    rng = random.Random(zlib.crc32(f"{withdrawn.serial}{about.sender}{seed}W".encode()))
+    return m.Withdrawal(
+        serial=_serial("W", about.sender, withdrawn.period.replace("-", ""), seed),
+        period=withdrawn.period,
+        residence_city=about.residence_city,
+        insured_city=about.insured_city,
+        withdrawn_type=withdrawn.type.value,
+        withdrawn_serial=withdrawn.serial,
+        withdrawn_revision=about.revision,
+        reason="误发：单据重复生成，予以撤销",
+        withdrawn_by=_random_name(rng),
+        unit=area_name(about.sender) + "医疗保障事业中心",
+        withdrawn_at=withdrawn_at or date.today(),
     )
 
 

@@ -144,6 +144,8 @@ def _dispute(doc: m.Dispute) -> etree._Element:
         serials = _element(root, "StatementSerials")
         for serial in doc.statement_serials:
             etree.SubElement(serials, _P + "StatementSerial").text = serial
+    if doc.application is not None:
+        _row(root, "Application", doc.application, r.APPLICATION)
     _put(root, doc, r.DISPUTE_TAIL)
     return root
 
@@ -231,8 +233,10 @@ _WRITERS = {
     m.Receipt: _simple("Receipt", r.RECEIPT),
     m.Dispute: _dispute,
     m.DisputeAnswer: _simple("DisputeAnswer", r.DISPUTE_ANSWER),
+    m.DisputeResult: _simple("DisputeResult", r.DISPUTE_RESULT),
     m.PaymentAdvice: _payment,
     m.RecoveryRefund: _refund,
+    m.Withdrawal: _simple("Withdrawal", r.WITHDRAWAL),
     # entitlement documents
     ent.EntitlementNotice: _entitlement_notice,
     ent.ChangeFiling: _change_filing,

@@ -285,17 +285,20 @@ class Dispute:
     pair: CityPair
     period: str
     raised: datetime  # when the disputed city received it (aware; naive = UTC)
-    answered: datetime | None = None  # when its answer went out
+    answered: datetime | None = None  # when its answer went out (an application: the residence agency's result)
+    applied_on: date | None = None  # 第三十一条: the application at the residence agency: the 15 days count from it
+    reviewed: datetime | None = None  # an application: when the insured city's review (DISPUTE_ANSWER) arrived
 
 
 def check_disputes(
     disputes: Iterable[Dispute], *, today: date, calendar: WorkingCalendar,
     warn_days: int = DEFAULT_WARN_WORKING_DAYS,
 ) -> list[Item]:
-    """Each dispute's answer: due 15 working days after it was raised; answered on time, late, or not yet."""
+    """Each dispute's answer: due 15 working days after it was raised (第三十一条: after the application at the
+    residence agency, when a person or facility applied); answered on time, late, or not yet."""
     items = []
     for dispute in disputes:
-        raised = _china_day(dispute.raised)
+        raised = dispute.applied_on or _china_day(dispute.raised)
         try:
             due = dispute_answer_due(raised, calendar)
         except UnknownYear as exc:

@@ -21,6 +21,7 @@ class MessageType(StrEnum):
     RECEIPT = "RECEIPT"  # the receiving city's system took (or declined) a delivered message
     DISPUTE = "DISPUTE"  # 第三十一条: one city objects to a document the other sent it (or it sent)
     DISPUTE_ANSWER = "DISPUTE_ANSWER"  # the disputed city's answer: accepted, rejected, partially accepted
+    DISPUTE_RESULT = "DISPUTE_RESULT"  # 第三十一条: the residence agency's answer to a person's or facility's application
     # --- entitlement documents (第十条, 第十五条, 第十七条): who is entitled to care where ---
     ENTITLEMENT = "ENTITLEMENT"  # 待遇享受通知 (第十七条): insured city → residence city; revised or ended later
     CHANGE_FILING = "CHANGE_FILING"  # 变更备案 / 派单 (第十五条): residence city → insured city
@@ -29,6 +30,8 @@ class MessageType(StrEnum):
     # --- the money (第二十六条, 第二十九条) ---
     PAYMENT = "PAYMENT"  # 拨付通知: the insured city paid the residence city for settlements (附件4)
     REFUND = "REFUND"  # 追回费用退回: the residence city returns fees recovered from a facility
+    # --- corrections (issue 13) ---
+    WITHDRAWAL = "WITHDRAWAL"  # 撤销: the sender withdraws a claim or settlement sent in error, still unanswered
 
     @property
     def is_attachment(self) -> bool:
@@ -59,6 +62,12 @@ class MessageType(StrEnum):
         return self in ATTACHMENTS or self in ENTITLEMENT_DOCUMENTS or self in MONEY
 
     @property
+    def is_withdrawal(self) -> bool:
+        """A withdrawal (撤销): city to city like a dispute, InReplyTo naming the withdrawn message, sent by that
+        message's own sender to its receiver."""
+        return self is MessageType.WITHDRAWAL
+
+    @property
     def is_reply(self) -> bool:
         """ACK, NACK, RECEIPT: answers about a message's transport, not about its content."""
         return self in REPLIES
@@ -71,7 +80,7 @@ class MessageType(StrEnum):
 
 
 ATTACHMENTS = frozenset({MessageType.A1, MessageType.A2, MessageType.A3, MessageType.A4, MessageType.A5})
-DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER})
+DISPUTES = frozenset({MessageType.DISPUTE, MessageType.DISPUTE_ANSWER, MessageType.DISPUTE_RESULT})
 REPLIES = frozenset({MessageType.ACK, MessageType.NACK, MessageType.RECEIPT})
 MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})
 

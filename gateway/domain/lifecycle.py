@@ -19,7 +19,10 @@ Rules (read these before the table):
    that is not yet closed: the earlier one is no longer resent.
 8. A RECEIPT a city sends is itself a message: checked like any other, it becomes FORWARDED (final) once it
    is written, byte for byte, to the inbox of the city whose message it answers.
-9. Every transition is written to the ledger with its time and cause: that is the transfer log.
+9. A document sent in error is WITHDRAWN by its sender's signed withdrawal (撤销) while no receipt has closed it:
+   it is no longer resent, and the withdrawal itself is delivered to the receiver like any document. Once a
+   receipt closed it (ACKNOWLEDGED, DECLINED), only a revision or a dispute corrects it.
+10. Every transition is written to the ledger with its time and cause: that is the transfer log.
 
 How the table answers:
 
@@ -55,6 +58,7 @@ class State(StrEnum):
     FAILED = "FAILED"
     SUPERSEDED = "SUPERSEDED"
     FORWARDED = "FORWARDED"
+    WITHDRAWN = "WITHDRAWN"
 
 
 class Event(StrEnum):
@@ -69,6 +73,7 @@ class Event(StrEnum):
     RESEND_REQUESTED = "resend_requested"
     SUPERSEDED = "superseded"
     FORWARDED = "forwarded"
+    WITHDRAWN = "withdrawn"
 
 
 # Before capture there is no message: the pseudo-state the first transition leaves from (the transfer log
@@ -105,6 +110,8 @@ TABLE: Mapping[Event, Move] = MappingProxyType(
         E.RESEND_REQUESTED: _move(S.WAITING_FOR_RETRY, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED),
         E.SUPERSEDED: _move(S.SUPERSEDED, S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED),
         E.FORWARDED: _move(S.FORWARDED, S.ROUTED),
+        # rule 9: what a receipt has not closed yet (delivery owed, awaited, or given up on)
+        E.WITHDRAWN: _move(S.WITHDRAWN, S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED),
     }
 )
 
@@ -196,6 +203,14 @@ RECEIPT_CLOSES = sources(Event.RECEIPT_ACCEPTED)
 RESENDABLE = sources(Event.RESEND_REQUESTED)
 # A higher revision still stops it (closed ones were answered: nothing left to stop).
 SUPERSEDABLE = sources(Event.SUPERSEDED)
+# Its sender may still withdraw it (撤销): no receipt closed it.
+WITHDRAWABLE = sources(Event.WITHDRAWN)
+# Stopped by its sender's side before an answer (a higher revision, a withdrawal): passed on, but it does not
+# count as the document that arrived (deadlines, reconciliation).
+CALLED_OFF = frozenset({target(Event.SUPERSEDED), target(Event.WITHDRAWN)})
+# The receiver's receipt answered it (accepted or declined): a withdrawal is refused, only a revision or a
+# dispute corrects it.
+ANSWERED = frozenset({target(Event.RECEIPT_ACCEPTED), target(Event.RECEIPT_REJECTED)})
 # It passed every check: routed, and whatever followed (a receipt's FORWARDED included).
 PASSED_CHECKS = reachable([target(Event.CHECK_PASSED)])
 # DELIVERED and every state it leads to (SUPERSEDED too, which a message may also reach before any delivery):

@@ -7,6 +7,11 @@ For each claim (A3, keyed by its residence city, insured city, month and 流水�
   statement (A2) of the claim, deduct no more than that statement claimed, and carry its ID number;
 - the facility settlements (A5) that follow the A4 must add up to its figures, each facility's to the A1 it
   claimed and to the adjustments of its own statements.
+And the money (第二十六条 payment, 第二十九条 refund): per claim, what was claimed, deducted, supplemented, settled
+(实拨), paid by the insured city's payment advices (PAYMENT), returned by the residence city's refunds of
+recovered fees (REFUND) and what is still outstanding, each figure with the documents it comes from; per person
+where the refunds name statements; differences where a settlement is paid more than it settled, money names a
+settlement not received, or a refund does not fit the statements it names.
 Every difference says where it comes from (document, 流水号, field, statement position) and never carries a
 name or ID number: the report goes to clerks of both cities, to CSV files and to logs.
 """
@@ -23,6 +28,8 @@ from gateway.domain.settlement import (
     CitySettlement,
     FacilityClaim,
     FacilitySettlement,
+    PaymentAdvice,
+    RecoveryRefund,
 )
 
 ZERO = Decimal("0.00")
@@ -81,6 +88,7 @@ class PersonLine:
     claimed: Decimal
     deducted: Decimal
     supplemented: Decimal
+    refunded: Decimal = ZERO  # fees recovered from the facility and returned to the insured city (第二十九条)
 
     @property
     def paid(self) -> Decimal:
@@ -115,6 +123,7 @@ class Reconciliation:
     persons: list[PersonLine] = field(default_factory=list)
     facilities: list[FacilityLine] = field(default_factory=list)
     differences: list[Difference] = field(default_factory=list)
+    money: MoneyLine | None = None  # the money of this claim's settlement (payments, refunds)
 
     @property
     def balanced(self) -> bool:
@@ -132,7 +141,63 @@ class Reconciliation:
             "persons": [{**vars_of(p), "paid": money(p.paid)} for p in self.persons],
             "facilities": [vars_of(f) for f in self.facilities],
             "differences": [d.as_dict() for d in self.differences],
+            "money": self.money.as_dict() if self.money else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyEntry:
+    """One payment advice or refund, as far as one settlement's month goes: its 流水号, value date and the amount
+    that counts here."""
+
+    kind: str  # "PAYMENT" | "REFUND"
+    serial: str
+    value_date: str
+    amount: Decimal
+
+
+@dataclass(slots=True)
+class MoneyLine:
+    """The money of one claim and its settlement: each figure, and the documents it comes from."""
+
+    claimed: Decimal | None  # A3 申请拨付金额
+    deducted: Decimal | None  # A4 审核扣款金额
+    supplemented: Decimal | None  # A4 补拨金额
+    settled: Decimal | None  # A4 实拨金额: what the insured city owes
+    paid: Decimal = ZERO  # the PAYMENT advices' parts for this settlement
+    refunded: Decimal = ZERO  # the REFUNDs' items of this month naming this settlement
+    payments: list[MoneyEntry] = field(default_factory=list)
+    refunds: list[MoneyEntry] = field(default_factory=list)
+
+    @property
+    def outstanding(self) -> Decimal | None:
+        """Still to be paid by the insured city (negative: paid more than settled). A refund does not change it:
+        it is money going back for fees already paid, shown beside as `net_paid`."""
+        return None if self.settled is None else self.settled - self.paid
+
+    @property
+    def net_paid(self) -> Decimal:
+        return self.paid - self.refunded
+
+    def sources(self) -> dict[str, str]:
+        """Where each figure comes from, for a clerk."""
+        def listed(entries: list[MoneyEntry]) -> str:
+            return " + ".join(f"{e.kind} {e.serial} ({e.value_date}) {money(e.amount)}" for e in entries) or "none"
+        return {"paid": listed(self.payments), "refunded": listed(self.refunds),
+                "outstanding": f"实拨 {money(self.settled) or '-'} - paid {money(self.paid)}"}
+
+    def as_dict(self) -> dict[str, object]:
+        return {"claimed": money(self.claimed), "deducted": money(self.deducted),
+                "supplemented": money(self.supplemented), "settled": money(self.settled), "paid": money(self.paid),
+                "refunded": money(self.refunded), "outstanding": money(self.outstanding),
+                "net_paid": money(self.net_paid), "sources": self.sources(),
+                "payments": [vars_of(e) for e in self.payments], "refunds": [vars_of(e) for e in self.refunds]}
+
+
+MONEY_FIGURES: tuple[tuple[str, str], ...] = (
+    ("claimed", "申请拨付金额"), ("deducted", "审核扣款金额"), ("supplemented", "补拨金额"), ("settled", "实拨金额"),
+    ("paid", "已拨付金额"), ("refunded", "追回退回金额"), ("outstanding", "未拨付金额"), ("net_paid", "净拨付金额"),
+)
 
 
 def money(value: Decimal | int | None) -> str | None:
@@ -373,3 +438,118 @@ def reconcile(
         reports.append(report)
     return reports
 
+
+
+# --- the money (第二十六条, 第二十九条) ---------------------------------------------------------------------------
+
+
+def reconcile_money(
+    reports: list[Reconciliation],
+    claims: Iterable[CityClaim],
+    settlements: Iterable[CitySettlement],
+    payments: Iterable[PaymentAdvice],
+    refunds: Iterable[RecoveryRefund],
+    period: str,
+) -> list[Reconciliation]:
+    """Add the money of `period` to each claim's report: the payments' parts and the refunds' items for its
+    settlement, per person where a refund names statements; money naming a settlement of the month that was not
+    received becomes a report of its own with the difference. Returns the reports (and those extra ones)."""
+    claim_by_key = {(c.residence_city, c.insured_city, c.period, c.serial): c for c in claims}
+    settlement_by = {(s.residence_city, s.insured_city, s.serial): s for s in settlements if s.period == period}
+    paid: dict[tuple[str, str, str], list[MoneyEntry]] = defaultdict(list)
+    returned: dict[tuple[str, str, str], list[tuple[RecoveryRefund, list]]] = defaultdict(list)
+    for advice in payments:
+        for ref in advice.settlements:
+            if ref.period == period:
+                paid[(advice.residence_city, advice.insured_city, ref.serial)].append(MoneyEntry(
+                    "PAYMENT", advice.serial, advice.value_date.isoformat(), ref.amount or ZERO))
+    for refund in refunds:
+        items = [item for item in refund.items if item.month == period]
+        named = [ref.serial for ref in refund.settlements if ref.period == period]
+        if items and named:
+            returned[(refund.residence_city, refund.insured_city, named[0])].append((refund, items))
+    for report in reports:
+        key = (report.residence, report.insured, report.settlement_serial or "")
+        settlement = settlement_by.get(key)
+        claim = claim_by_key.get((report.residence, report.insured, report.period, report.claim_serial or ""))
+        if settlement is None and claim is None:
+            continue
+        line = MoneyLine(claim.totals.claimed if claim else None,
+                         settlement.totals.deducted if settlement else None,
+                         settlement.totals.supplemented if settlement else None,
+                         settlement.totals.paid if settlement else None)
+        report.money = line
+        if settlement is None:
+            continue
+        line.payments = paid.pop(key, [])
+        line.paid = sum((e.amount for e in line.payments), ZERO)
+        rec = _Recorder(report)
+        if line.paid > settlement.totals.paid:
+            rec.differ("overpaid", f"PAYMENT ({', '.join(e.serial for e in line.payments)}) vs A4 "
+                       f"{settlement.serial}: 实拨金额", settlement.totals.paid, line.paid,
+                       "the payment advices pay this settlement more than its 实拨金额")
+        for refund, items in returned.pop(key, []):
+            amount = sum((item.amount for item in items), ZERO)
+            line.refunds.append(MoneyEntry("REFUND", refund.serial, refund.value_date.isoformat(), amount))
+            _refund_persons(report, claim, refund, items, rec)
+        line.refunded = sum((e.amount for e in line.refunds), ZERO)
+        if line.refunded > settlement.totals.paid:
+            rec.differ("refund_exceeds", f"REFUND ({', '.join(e.serial for e in line.refunds)}) vs A4 "
+                       f"{settlement.serial}: 实拨金额", settlement.totals.paid, line.refunded,
+                       "more is returned as recovered than the settlement paid")
+    extra = []
+    for (residence, insured, serial), entries in sorted(paid.items()):
+        report = Reconciliation(residence, insured, period, None, serial)
+        report.money = MoneyLine(None, None, None, None, sum((e.amount for e in entries), ZERO), payments=entries)
+        _Recorder(report).differ("paid_unknown_settlement", f"PAYMENT ({', '.join(e.serial for e in entries)})",
+                                 None, serial, f"the payment names settlement (附件4) {serial} of {period}, "
+                                 "which was not received")
+        extra.append(report)
+    for (residence, insured, serial), listed in sorted(returned.items()):
+        entries = [MoneyEntry("REFUND", r.serial, r.value_date.isoformat(), sum((i.amount for i in items), ZERO))
+                   for r, items in listed]
+        report = Reconciliation(residence, insured, period, None, serial)
+        report.money = MoneyLine(None, None, None, None, refunded=sum((e.amount for e in entries), ZERO),
+                                 refunds=entries)
+        _Recorder(report).differ("refund_unknown_settlement", f"REFUND ({', '.join(e.serial for e in entries)})",
+                                 None, serial, f"the refund names settlement (附件4) {serial} of {period}, which was "
+                                 "not received")
+        extra.append(report)
+    return reports + extra
+
+
+def _refund_persons(report: Reconciliation, claim: CityClaim | None, refund: RecoveryRefund, items: list,
+                    rec: _Recorder) -> None:
+    """Each refunded person against the claim's statements: named by 流水号, else by ID number and month (the
+    number never leaves this function); the statement must be of the refund's facility and paid at least as much
+    as is returned for it."""
+    if claim is None:
+        return
+    position_of = {p.statement_serial: k for k, p in enumerate(report.persons)}
+    statements = {s.serial: (position, s) for position, s in enumerate(claim.statements, start=1)}
+    by_id = {s.id_number: s.serial for s in claim.statements}
+    for n, item in enumerate(items, 1):
+        serial = item.statement_serial or by_id.get(item.id_number)
+        where = f"REFUND {refund.serial} item {n}"
+        if serial not in statements:
+            rec.differ("refund_statement", where, None, item.statement_serial,
+                       "the refunded person is not among the statements of the claim for this month")
+            continue
+        if serial not in position_of:  # not adjusted by the A4: paid as claimed
+            position, statement = statements[serial]
+            report.persons.append(PersonLine(position, serial, statement.facility_code, statement.fund_paid, ZERO,
+                                             ZERO))
+            report.persons.sort(key=lambda p: p.position)
+            position_of = {p.statement_serial: k for k, p in enumerate(report.persons)}
+        k = position_of[serial]
+        person = report.persons[k]
+        if person.facility_code != refund.facility_code:
+            rec.differ("refund_facility", f"{where} vs statement #{person.position} {serial}", person.facility_code,
+                       refund.facility_code, "the statement is of another facility than the one the fees were "
+                       "recovered from")
+        refunded = person.refunded + item.amount
+        report.persons[k] = PersonLine(person.position, person.statement_serial, person.facility_code,
+                                       person.claimed, person.deducted, person.supplemented, refunded)
+        if refunded > person.paid:
+            rec.differ("refund_person", f"{where} vs statement #{person.position} {serial}", person.paid, refunded,
+                       "more is returned for this person than the settlement paid for the statement")

@@ -7,7 +7,7 @@ age:
 - inbox bytes (a city's file) are shared by every message and capture with the same SHA-256 (the spool is
   content-addressed), so they go only when every message with that digest is closed, none is still being
   checked (an unprocessed capture) and no write of them is owed;
-- "closed" is the lifecycle's final states (today ACKNOWLEDGED, DECLINED, SUPERSEDED, FORWARDED; REJECTED
+- "closed" is the lifecycle's final states (today ACKNOWLEDGED, DECLINED, SUPERSEDED, FORWARDED, WITHDRAWN; REJECTED
   after the quarantine age), taken from its table. FAILED is not closed: an operator may still resend it by
   hand (`ltcgw resend`), and a late receipt still closes it; nor are RECEIVED, ROUTED, DELIVERED,
   WAITING_FOR_RETRY, whose bytes are still owed;

@@ -17,7 +17,7 @@ from gateway.domain.envelope import ATTACHMENTS, Header, MessageType
 from gateway.domain.findings import Finding, phrase
 # Which states count as passed on (a revision at or below one is stale; a receipt or a dispute may answer
 # one) and which a higher revision still supersedes: the lifecycle table's answers, not copies.
-from gateway.domain.lifecycle import PASSED_ON, SUPERSEDABLE, State
+from gateway.domain.lifecycle import ANSWERED, PASSED_ON, SUPERSEDABLE, WITHDRAWABLE, State
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +164,8 @@ def decide_dispute(
 
 def _reference_findings(header: Header, referenced: Known | None, names: tuple[str, str] | None) -> list[Finding]:
     kind = header.type.value
-    answer = header.type is MessageType.DISPUTE_ANSWER
+    result = header.type is MessageType.DISPUTE_RESULT  # 第三十一条: the raising agency's answer to the applicant
+    answer = header.type is MessageType.DISPUTE_ANSWER or result
     about = phrase("a dispute") if answer else phrase("a settlement document")
     if (
         referenced is None
@@ -185,7 +186,14 @@ def _reference_findings(header: Header, referenced: Known | None, names: tuple[s
             "a {type} is about {about}, and message {id} is a {found}",
             type=kind, about=about, id=header.reply_to, found=referenced.type,
         ))
-    if answer:
+    if result:
+        if (referenced.sender, referenced.receiver) != (header.sender, header.receiver):
+            findings.append(Finding(
+                "route.unknown_reference",
+                "dispute {id} went from {sender} to {receiver}: its result (the answer to the applicant) goes the "
+                "same way, from {sender}", id=header.reply_to, sender=referenced.sender, receiver=referenced.receiver,
+            ))
+    elif answer:
         if (referenced.sender, referenced.receiver) != (header.receiver, header.sender):
             findings.append(Finding(
                 "route.unknown_reference",
@@ -229,7 +237,13 @@ def decide_money(
     decision = decide_document(drop_city, header, sha256, cities, same_id, same_document)
     findings = list(decision.findings)
     for serial, period, known in settlements or ():
-        if known is None or known.state not in PASSED_ON:
+        if known is not None and known.state is State.WITHDRAWN:  # 撤销: nothing to pay or correct any more
+            findings.append(Finding(
+                "route.unknown_settlement",
+                "settlement (附件4) {serial} of {period} was withdrawn (撤销) by {city}: money names the settlement "
+                "that replaces it", serial=serial, period=period, city=header.insured_city,
+            ))
+        elif known is None or known.state not in PASSED_ON:
             findings.append(Finding(
                 "route.unknown_settlement",
                 "settlement (附件4) {serial} of {period} was not passed on from {insured} to {residence} through the "
@@ -240,3 +254,67 @@ def decide_money(
     if findings:
         return Decision(False, tuple(findings))
     return decision
+
+
+def decide_withdrawal(
+    drop_city: str,
+    header: Header,
+    sha256: str,
+    cities: Collection[str],
+    same_id: Sequence[Known],
+    same_document: Sequence[Known],
+    withdrawn: Known | None,
+    names: tuple[str, str, int] | None = None,
+) -> Decision:
+    """A WITHDRAWAL (撤销) that passed every check: routed like a document, but only about a settlement document
+    (A1–A5) the gateway passed on from this sender to this receiver, and only while the lifecycle table lets it be
+    withdrawn (no receipt closed it). `names`: (type, 流水号, revision) the body says it withdraws. The Decision's
+    `answers` is the message to close as WITHDRAWN."""
+    decision = decide_document(drop_city, header, sha256, cities, same_id, same_document)
+    findings = list(decision.findings)
+    if (
+        withdrawn is None
+        or withdrawn.state not in PASSED_ON
+        or (header.reply_to_sha256 is not None and header.reply_to_sha256 != withdrawn.sha256)
+    ):
+        findings.append(Finding(
+            "route.unknown_reference",
+            "the WITHDRAWAL names message {id}, which the gateway did not pass on with these bytes: name the claim "
+            "or settlement as it was delivered (InReplyTo id and SHA-256)", id=header.reply_to,
+        ))
+        return Decision(False, tuple(findings))
+    if withdrawn.type not in {t.value for t in ATTACHMENTS}:
+        findings.append(Finding("route.reference_type",
+                                "a WITHDRAWAL withdraws a claim or settlement (A1–A5), and {id} is a {type}",
+                                id=header.reply_to, type=withdrawn.type))
+    if (withdrawn.sender, withdrawn.receiver) != (header.sender, header.receiver):
+        findings.append(Finding(
+            "route.unknown_reference",
+            "message {id} went from {sender} to {receiver}: only its sender withdraws it, towards its receiver",
+            id=header.reply_to, sender=withdrawn.sender, receiver=withdrawn.receiver,
+        ))
+    if withdrawn.period is not None and withdrawn.period != header.period:
+        findings.append(Finding("route.reference_mismatch",
+                                "message {id} is for {period}, the WITHDRAWAL for {header_period}",
+                                id=header.reply_to, period=withdrawn.period, header_period=header.period))
+    if names is not None and names != (withdrawn.type, withdrawn.serial, withdrawn.revision):
+        findings.append(Finding(
+            "route.reference_mismatch",
+            "the body withdraws {type} {serial} revision {revision} but InReplyTo names {named_type} {named_serial} "
+            "revision {named_revision}", type=names[0], serial=names[1], revision=names[2], named_type=withdrawn.type,
+            named_serial=withdrawn.serial, named_revision=withdrawn.revision,
+        ))
+    if withdrawn.state not in WITHDRAWABLE:
+        answered = withdrawn.state in ANSWERED
+        if answered:
+            findings.append(Finding(
+                "route.withdrawal_answered", "message {id} is {state}: the receiver's receipt already answered it, so "
+                "it can no longer be withdrawn (撤销); only a higher revision or a dispute corrects it now",
+                id=header.reply_to, state=withdrawn.state.value))
+        else:
+            findings.append(Finding(
+                "route.withdrawal_closed", "message {id} is {state}: it is no longer in flight (superseded or "
+                "withdrawn already): nothing is left to withdraw", id=header.reply_to, state=withdrawn.state.value))
+    if findings:
+        return Decision(False, tuple(findings))
+    return Decision(True, supersedes=decision.supersedes, answers=withdrawn)

@@ -19,7 +19,7 @@ from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.codes import DEFAULT_SERVICE_TYPES, PERSON_CATEGORIES, RESIDENT_ID_CARD
 from gateway.domain.entitlement import AssessmentRequest, AssessmentResult, ChangeFiling, EntitlementNotice
 from gateway.domain.entitlement_rules import check_entitlement_document
-from gateway.domain.envelope import Header, MessageType
+from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Finding, Phrase, phrase
 from gateway.domain.idnumber import is_valid
 
@@ -82,8 +82,12 @@ def check_document(
         check.dispute(doc)
     elif isinstance(doc, m.DisputeAnswer):
         check.dispute_answer(doc)
+    elif isinstance(doc, m.DisputeResult):
+        check.dispute_result(doc, _latest_day(today, header))
     elif isinstance(doc, (m.PaymentAdvice, m.RecoveryRefund)):
         check.money(doc, _latest_day(today, header))
+    elif isinstance(doc, m.Withdrawal):
+        check.withdrawal(doc, _latest_day(today, header))
     elif isinstance(doc, ENTITLEMENT_DOCUMENTS):  # 第十条, 第十五条, 第十七条: their own rules and header checks
         out.extend(check_entitlement_document(doc, header, service_types=service_types, known_areas=known_areas))
     if header is not None:
@@ -437,6 +441,44 @@ class _Check:
                 self.out.add("dispute.statements", "StatementSerial {n} ({serial}) is listed twice", doc.line,
                              f"/Dispute/StatementSerials/StatementSerial[{k}]", n=k, serial=serial)
             seen.add(serial)
+        if doc.application is not None:
+            self.dispute_application(doc, doc.application)
+
+    def dispute_application(self, doc: m.Dispute, app: m.DisputeApplication) -> None:
+        """第三十一条: a person by ID number (no name), or a facility by its code; applied on or before the day the
+        residence agency raised the dispute."""
+        where = "/Dispute/Application"
+        if app.applicant == m.APPLICANT_PERSON:
+            if not (app.id_type and app.id_number):
+                self.out.add("dispute.applicant", "Applicant person: IdType and IdNumber name the insured person",
+                             app.line, where)
+            elif app.id_type == RESIDENT_ID_CARD and not is_valid(app.id_number):
+                self.out.add("dispute.applicant", "Applicant person: IdNumber is not a valid resident ID number "
+                             "(GB 11643 check character)", app.line, f"{where}/IdNumber")
+            if app.facility_code or app.facility_name:
+                self.out.add("dispute.applicant", "Applicant person: leave FacilityCode and FacilityName out",
+                             app.line, where)
+        else:
+            if not app.facility_code:
+                self.out.add("dispute.applicant", "Applicant facility: FacilityCode names the facility", app.line,
+                             where)
+            if app.id_type or app.id_number:
+                self.out.add("dispute.applicant", "Applicant facility: leave IdType and IdNumber out (no person's "
+                             "number travels without need)", app.line, where)
+        if app.applied_on > doc.raised_at:
+            self.out.add("dispute.application_date", "AppliedOn {applied_on} lies after RaisedAt {raised_at}: the "
+                         "residence agency raises the dispute after the application", app.line, f"{where}/AppliedOn",
+                         applied_on=app.applied_on, raised_at=doc.raised_at)
+
+    def dispute_result(self, doc: m.DisputeResult, latest: date | None) -> None:
+        self.areas(doc.insured_city, doc.residence_city, doc.line)
+        if (doc.outcome == m.REJECTED) != (doc.corrected_amount is None):
+            self.out.add("dispute.corrected_amount", "Outcome {outcome}: CorrectedAmount is given unless the "
+                         "dispute is rejected", doc.line, "/DisputeResult", outcome=doc.outcome)
+        if latest is not None and doc.answered_on > latest:
+            self.out.add("dispute.answered_on", "AnsweredOn {answered_on} lies after {latest}: report the answer "
+                         "once it is given", doc.line, "/DisputeResult/AnsweredOn", answered_on=doc.answered_on,
+                         latest=latest)
 
     def dispute_answer(self, doc: m.DisputeAnswer) -> None:
         self.areas(doc.insured_city, doc.residence_city, doc.line)
@@ -463,6 +505,15 @@ class _Check:
                 "/DisputeAnswer/CorrectionSerial",
             )
 
+
+    # --- withdrawal (撤销) ---------------------------------------------------------------------------------
+
+    def withdrawal(self, doc: m.Withdrawal, latest: date | None) -> None:
+        self.areas(doc.insured_city, doc.residence_city, doc.line)
+        if latest is not None and doc.withdrawn_at > latest:
+            self.out.add("withdrawal.date", "WithdrawnAt {withdrawn_at} lies after {latest}: a withdrawal is dated "
+                         "the day it is made", doc.line, "/Withdrawal/WithdrawnAt", withdrawn_at=doc.withdrawn_at,
+                         latest=latest)
 
     # --- the money (第二十六条 payment, 第二十九条 refund) ---------------------------------------------------------
 
@@ -566,6 +617,9 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
     if kind.is_money:
         _check_money_header(out, doc, header)
         return
+    if kind.is_withdrawal:
+        _check_withdrawal_header(out, doc, header)
+        return
     if not kind.is_attachment:
         return
     if doc.period != header.period:
@@ -605,7 +659,13 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
 
 
 def _check_dispute_header(out: _Findings, doc: m.DisputeDocument, header: Header) -> None:
-    """A dispute's month and serial are its header's; its two cities are the envelope's, either way round."""
+    """A dispute's month and serial are its header's; its two cities are the envelope's, either way round. A
+    person's or facility's application (第三十一条) and its result go from the residence agency."""
+    if (isinstance(doc, m.Dispute) and doc.application is not None) or isinstance(doc, m.DisputeResult):
+        if header.sender != doc.residence_city:
+            out.add("dispute.applicant_direction", "an application (第三十一条) is made at the residence agency "
+                    "({residence}): it raises the dispute and answers the applicant, not {sender}", doc.line,
+                    residence=doc.residence_city, sender=header.sender)
     if doc.period != header.period:
         out.add("envelope.period", "Period {period} differs from the header's {header_period}", doc.line,
                 period=doc.period, header_period=header.period)
@@ -648,3 +708,25 @@ def _check_money_header(out: _Findings, doc: m.MoneyDocument, header: Header) ->
     out.add("envelope.cities", "InsuredCity {insured} / ResidenceCity {residence} are not the envelope's "
             "{envelope_insured} / {envelope_residence}", doc.line, insured=doc.insured_city,
             residence=doc.residence_city, envelope_insured=expected[0], envelope_residence=expected[1])
+
+
+def _check_withdrawal_header(out: _Findings, doc: m.Withdrawal, header: Header) -> None:
+    """A withdrawal keeps the withdrawn document's month and cities, and only that document's sender sends it
+    (the residence city withdraws A1–A3 and A5, the insured city an A4)."""
+    if doc.period != header.period:
+        out.add("envelope.period", "Period {period} differs from the header's {header_period}", doc.line,
+                period=doc.period, header_period=header.period)
+    if doc.serial != header.serial:
+        out.add("envelope.serial", "Serial {serial} differs from the header's Serial {header_serial}", doc.line,
+                serial=doc.serial, header_serial=header.serial)
+    if {doc.residence_city, doc.insured_city} != {header.sender, header.receiver}:
+        out.add("envelope.cities", "ResidenceCity {residence} / InsuredCity {insured} are not the envelope's "
+                "Sender {sender} and Receiver {receiver}", doc.line, residence=doc.residence_city,
+                insured=doc.insured_city, sender=header.sender, receiver=header.receiver)
+        return
+    withdrawn = MessageType(doc.withdrawn_type)
+    sender = doc.residence_city if SENT_BY_RESIDENCE_CITY[withdrawn] else doc.insured_city
+    if header.sender != sender:
+        out.add("withdrawal.direction", "an {type} goes from {sender} to the other city, so only {sender} "
+                "withdraws it (撤销): {header_sender} may dispute it instead", doc.line, type=withdrawn.value,
+                sender=sender, header_sender=header.sender)

@@ -249,6 +249,23 @@ SUBJECT_AMOUNT, SUBJECT_PERSON, SUBJECT_FACILITY = "amount", "person", "facility
 ACCEPTED, REJECTED, PARTIALLY_ACCEPTED = "accepted", "rejected", "partially_accepted"
 
 
+APPLICANT_PERSON, APPLICANT_FACILITY = "person", "facility"
+
+
+@dataclass(slots=True)
+class DisputeApplication:
+    """第三十一条: who applied to the residence agency (居住地经办机构), and when: the 15 working days count from
+    `applied_on`. A person by the ID number only (the gateway keeps and shows a keyed hash of it)."""
+
+    applicant: str  # APPLICANT_PERSON | APPLICANT_FACILITY
+    id_type: str | None
+    id_number: str | None
+    facility_code: str | None
+    facility_name: str | None
+    applied_on: date
+    line: int | None = None
+
+
 @dataclass(slots=True)
 class Dispute:
     """A DISPUTE: one city objects to a document of its exchange with another (第三十一条). Statements are
@@ -270,6 +287,7 @@ class Dispute:
     unit: str  # 经办机构
     raised_at: date
     line: int | None = None
+    application: DisputeApplication | None = None  # 第三十一条: raised for a person's or facility's application
 
     type = MessageType.DISPUTE
 
@@ -293,6 +311,28 @@ class DisputeAnswer:
     line: int | None = None
 
     type = MessageType.DISPUTE_ANSWER
+
+
+@dataclass(slots=True)
+class DisputeResult:
+    """A DISPUTE_RESULT (第三十一条): the residence agency answered the applicant (反馈结果), within 15 working
+    days of the application; sent to the insured city, naming the dispute. The insured city's review is its
+    DISPUTE_ANSWER."""
+
+    serial: str
+    period: str
+    residence_city: str
+    insured_city: str
+    dispute_serial: str
+    outcome: str  # ACCEPTED | REJECTED | PARTIALLY_ACCEPTED
+    corrected_amount: Decimal | None
+    explanation: str
+    answered_on: date  # 反馈日期
+    answered_by: str
+    unit: str
+    line: int | None = None
+
+    type = MessageType.DISPUTE_RESULT
 
 
 # --- the money (第二十六条 payment, 第二十九条 refund of recovered fees) -----------------------------------------
@@ -369,8 +409,32 @@ class RecoveryRefund:
     type = MessageType.REFUND
 
 
+# --- withdrawal (撤销) of a document sent in error, while no receipt has answered it --------------------------
+
+
+@dataclass(slots=True)
+class Withdrawal:
+    """WITHDRAWAL 撤销: the sender of a claim or settlement (A1–A5) sent in error withdraws it before the receiver
+    answered it; the envelope's InReplyTo names the withdrawn message (id and SHA-256)."""
+
+    serial: str  # 流水号 of the withdrawal
+    period: str  # 月份 of the withdrawn document
+    residence_city: str
+    insured_city: str
+    withdrawn_type: str  # A1–A5
+    withdrawn_serial: str  # its 流水号
+    withdrawn_revision: int  # the revision withdrawn
+    reason: str  # 撤销原因
+    withdrawn_by: str  # 经办人
+    unit: str  # 经办机构（章）
+    withdrawn_at: date
+    line: int | None = None
+
+    type = MessageType.WITHDRAWAL
+
+
 MoneyDocument = PaymentAdvice | RecoveryRefund
 Attachment = FacilityClaim | PersonStatement | CityClaim | CitySettlement | FacilitySettlement
 Reply = Ack | Nack | Receipt
-DisputeDocument = Dispute | DisputeAnswer
-Document = Attachment | Reply | DisputeDocument | MoneyDocument
+DisputeDocument = Dispute | DisputeAnswer | DisputeResult
+Document = Attachment | Reply | DisputeDocument | MoneyDocument | Withdrawal

@@ -45,6 +45,7 @@ ATTACHMENT_TYPES = [t.value for t in MessageType if t.is_attachment]
 DISPUTE_TYPES = [t.value for t in MessageType if t.is_dispute]
 ENTITLEMENT_TYPES = [t.value for t in MessageType if t.is_entitlement]  # 第十条, 第十五条, 第十七条
 MONEY_TYPES = [t.value for t in MessageType if t.is_money]  # 第二十六条 payment, 第二十九条 refund
+WITHDRAWAL_TYPES = [MessageType.WITHDRAWAL.value]  # 撤销: --ref the withdrawn message, like a dispute
 
 
 def _add_addressing(p: argparse.ArgumentParser) -> None:
@@ -76,22 +77,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "sample", help="write a sample settlement document (not an envelope)",
         description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots; "
-        "DISPUTE: a dispute by --sender about the message --ref FILE; DISPUTE_ANSWER: the answer to the "
-        "dispute message --ref FILE (cities and month come from FILE). ENTITLEMENT, CHANGE_FILING, "
+        "DISPUTE: a dispute by --sender about the message --ref FILE (--applicant: for a person's or facility's "
+        "application, 第三十一条); DISPUTE_ANSWER: the answer (or review) of the dispute --ref FILE; DISPUTE_RESULT: "
+        "the residence agency's answer to the applicant of the dispute --ref FILE; WITHDRAWAL: the withdrawal (撤销) "
+        "of the message --ref FILE by its sender (cities and month come from FILE). ENTITLEMENT, CHANGE_FILING, "
         "ASSESSMENT_REQUEST: one person's document (the same person for the same seed); ASSESSMENT_RESULT: the "
         "answer to the request --ref FILE, or to the sample request of the same seed. PAYMENT: the insured city "
         "--sender pays the sample A4 of the same seed (or the A4 --ref FILE); REFUND: the residence city --sender "
         "returns fees recovered from the first facility of the sample claim of the same seed.",
     )
-    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES,
-                   help="the document: " + ", ".join(ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES))
+    p.add_argument("type", metavar="TYPE",
+                   choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES + WITHDRAWAL_TYPES,
+                   help="the document: " + ", ".join(ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES
+                                                     + WITHDRAWAL_TYPES))
     p.add_argument("--value-date", metavar="YYYY-MM-DD", help="PAYMENT, REFUND: the value date (default today)")
     p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
     p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
     p.add_argument("--period", metavar="YYYY-MM", help="service month (disputes: --ref's)")
-    p.add_argument("--ref", metavar="FILE", help="DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute")
+    p.add_argument("--ref", metavar="FILE", help="DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute; WITHDRAWAL: the message withdrawn (撤销)")
     p.add_argument("--outcome", choices=("accepted", "rejected", "partially_accepted"),
                    default="partially_accepted", help="DISPUTE_ANSWER: how it ends (default partially_accepted)")
+    p.add_argument("--applicant", choices=("person", "facility"),
+                   help="DISPUTE (第三十一条): raised for the application of the disputed document's first person or "
+                   "its facility at the residence agency (--sender defaults to the residence city)")
+    p.add_argument("--applied-on", metavar="YYYY-MM-DD", help="DISPUTE --applicant: the day of the application "
+                   "(default today)")
     p.add_argument("--kind", choices=("start", "change", "end", "assignment"),
                    help="ENTITLEMENT: start (default), change or end (same serial: pack it with a higher --revision); "
                    "CHANGE_FILING: assignment 派单 (default) or change 变更备案")
@@ -106,11 +116,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output is named canonically (see docs/protocol.md) unless -o is given.",
     )
     p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
-    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES,
+    p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES
+                   + WITHDRAWAL_TYPES,
                    help="which document DOC is")
     _add_addressing(p)
     _add_signer(p)
-    p.add_argument("--ref", metavar="FILE", help="DISPUTE, DISPUTE_ANSWER: the message it is about, as delivered")
+    p.add_argument("--ref", metavar="FILE", help="DISPUTE, DISPUTE_ANSWER, WITHDRAWAL: the message it is about, as delivered")
     p.add_argument("--serial", help="流水号 (default: the document's own Serial)")
     p.add_argument("--revision", type=int, default=1, help="1 for a first issue; higher to replace it (default 1)")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
@@ -202,6 +213,9 @@ def _sample(args: argparse.Namespace) -> int:
     if args.type in DISPUTE_TYPES:
         _write(_sample_dispute(args), args.output)
         return OK
+    if args.type in WITHDRAWAL_TYPES:
+        _write(_sample_withdrawal(args), args.output)
+        return OK
     if args.type in ENTITLEMENT_TYPES:
         _write(_sample_entitlement(args), args.output)
         return OK
@@ -248,11 +262,36 @@ def _sample_dispute(args: argparse.Namespace) -> bytes:
     if args.type == MessageType.DISPUTE.value:
         if not header.type.is_attachment:
             raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE is about a settlement document (A1–A5)")
+        if args.applicant is not None:  # 第三十一条: applied at the residence agency, which raises it
+            from datetime import date
+
+            applied = date.fromisoformat(args.applied_on) if args.applied_on else None
+            try:
+                return to_bytes(sample_dispute(document, header, args.sender or header.residence_city,
+                                               seed=args.seed, applicant=args.applicant, applied_on=applied))
+            except ValueError as exc:
+                raise KitError(str(exc)) from None
         sender = args.sender or header.receiver  # by default the city that received the document objects
         return to_bytes(sample_dispute(document, header, sender, seed=args.seed))
     if header.type is not MessageType.DISPUTE:
+        raise KitError(f"{args.ref} is a {header.type.value}: a {args.type} answers a DISPUTE")
+    if args.type == MessageType.DISPUTE_RESULT.value:  # the residence agency answered the applicant
+        from gateway.documents.sample import sample_dispute_result
+
+        return to_bytes(sample_dispute_result(document, outcome=args.outcome, seed=args.seed))
+    if header.type is not MessageType.DISPUTE:
         raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE_ANSWER answers a DISPUTE")
     return to_bytes(sample_dispute_answer(document, header.receiver, outcome=args.outcome, seed=args.seed))
+
+
+def _sample_withdrawal(args: argparse.Namespace) -> bytes:
+    from gateway.documents.sample import sample_withdrawal
+    from gateway.documents.writer import to_bytes
+
+    header, document, _ = _referenced(args.ref, args.type)
+    if not header.type.is_attachment:
+        raise KitError(f"{args.ref} is a {header.type.value}: a WITHDRAWAL withdraws a claim or settlement (A1–A5)")
+    return to_bytes(sample_withdrawal(document, header, seed=args.seed))
 
 
 def _value_date(args: argparse.Namespace):
@@ -309,7 +348,7 @@ def _pack(args: argparse.Namespace) -> int:
         revision=args.revision,
         created=now.replace(microsecond=0),
     )
-    if args.type in DISPUTE_TYPES:
+    if args.type in DISPUTE_TYPES + WITHDRAWAL_TYPES:
         about, _, data = _referenced(args.ref, args.type)
         header = replace(header, reply_to=about.message_id, reply_to_sha256=sha256(data).hexdigest())
     elif args.ref is not None:

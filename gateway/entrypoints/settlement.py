@@ -33,7 +33,7 @@ from gateway.domain.deadlines import (
 )
 from gateway.domain.envelope import Header
 from gateway.domain.findings import Refused
-from gateway.domain.reconciliation import Reconciliation
+from gateway.domain.reconciliation import MONEY_FIGURES, Reconciliation, money
 from gateway.domain.settlement import Attachment
 from gateway.entrypoints.operations import config_arg, load_from_args
 from gateway.service.settlement import (
@@ -41,6 +41,8 @@ from gateway.service.settlement import (
     SettlementScope,
     arrivals,
     deadline_items,
+    dispute_applications,
+    read_person_key,
     documents_from_ledger,
     load_calendar,
     read_attachment,
@@ -89,7 +91,17 @@ def _gateway(args: argparse.Namespace) -> _Configured:
     cities = [code for code in config.cities if code != config.code]
     settings = config.settlement
     pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
-    return _Configured(config, SettlementScope(cities, settings.holidays, settings.warn_days, pairs))
+    return _Configured(config, SettlementScope(cities, settings.holidays, settings.warn_days, pairs,
+                                               read_person_key(settings.person_key_file)))
+
+
+def _applications(gateway: _Configured, records: list) -> dict:
+    """第三十一条 applications read from the disputes' bodies in the spool (applicants by HMAC only)."""
+    ledger = open_ledger(gateway.config)
+    try:
+        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.person_key)
+    finally:
+        ledger.close()
 
 
 def _ledger_messages(gateway: _Configured, period: str | None = None) -> list:
@@ -134,6 +146,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     today = _today(args)
     periods = _periods(args, today)
     records: list = []
+    applications = None
     warn_days = args.warn_days
     if args.files is not None:  # `--files` alone: the schedule only, nothing arrived
         headers = [(_read_file(Path(f), disputes=True)[0], Path(f)) for f in args.files]
@@ -146,6 +159,7 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         records = _ledger_messages(gateway)
         arrived = arrivals(records)
         scope = gateway.scope
+        applications = _applications(gateway, records)
         pairs = scope.expected_pairs
         if args.cities:
             narrowed = set(args.cities.split(","))
@@ -154,7 +168,8 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         warn_days = scope.warn_days if warn_days is None else warn_days
     warn_days = DEFAULT_WARN_WORKING_DAYS if warn_days is None else warn_days
     calendar = load_calendar(holidays)
-    items = deadline_items(records, arrived, pairs, periods, today=today, calendar=calendar, warn_days=warn_days)
+    items = deadline_items(records, arrived, pairs, periods, today=today, calendar=calendar, warn_days=warn_days,
+                           applications=applications)
     missing_year = calendar_missing(today, calendar, warn_days)
     if args.json:
         json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items],
@@ -186,7 +201,8 @@ def _file_arrival(header: Header | None, path: Path) -> Arrival:
 # --- reconcile --------------------------------------------------------------------------------------------
 
 def _documents_from_files(files: Sequence[str]) -> list[tuple[Header | None, Attachment]]:
-    return [_read_file(Path(f)) for f in files]
+    # payments and refunds are read too (the money); a dispute or an entitlement document given is ignored
+    return [_read_file(Path(f), disputes=True) for f in files]
 
 
 def _documents_from_ledger(gateway: _Configured, period: str) -> list[tuple[Header | None, Attachment]]:
@@ -205,12 +221,21 @@ def _print_reconciliation(report: Reconciliation) -> None:
         print(f"    {'':<14}{'A3':>16}{'A4':>16}{'A5 sum':>16}")
         for f in report.figures:
             print(f"    {f.label:<14}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
+    if report.money is not None:  # 第二十六条, 第二十九条
+        sources = report.money.sources()
+        for name, label in MONEY_FIGURES:
+            value = money(getattr(report.money, name))
+            print(f"    {label:<14}{value or '-':>16}" + (f"  {sources[name]}" if name in sources else ""))
+        refunded = [p for p in report.persons if p.refunded]
+        for p in refunded:
+            print(f"    #{p.position} {p.statement_serial} {p.facility_code}: paid {money(p.paid)}, "
+                  f"refunded {money(p.refunded)}")
     for d in report.differences:
         print(f"    ! {d.code}: {d.where}: expected {d.expected or '-'}, found {d.actual or '-'}: {d.message}")
 
 
 CSV_COLUMNS = ("period", "residence", "insured", "claim_serial", "settlement_serial", "kind", "code", "where",
-               "claim", "settlement", "facility_settlements", "expected", "actual", "message")
+               "claim", "settlement", "facility_settlements", "expected", "actual", "message", "amount", "source")
 
 
 def write_csv(path: Path, reports: Sequence[Reconciliation]) -> None:
@@ -224,6 +249,16 @@ def write_csv(path: Path, reports: Sequence[Reconciliation]) -> None:
             for fig in r.figures:
                 writer.writerow({**base, "kind": "figure", "where": fig.label, "claim": fig.claim,
                                  "settlement": fig.settlement, "facility_settlements": fig.facility_settlements})
+            if r.money is not None:  # kind money: one row per figure, with the documents it comes from
+                sources = r.money.sources()
+                for name, label in MONEY_FIGURES:
+                    writer.writerow({**base, "kind": "money", "where": label,
+                                     "amount": money(getattr(r.money, name)), "source": sources.get(name)})
+                for p in r.persons:
+                    if p.refunded:
+                        writer.writerow({**base, "kind": "person_money", "where": f"#{p.position} {p.statement_serial}",
+                                         "settlement": money(p.paid), "amount": money(p.refunded),
+                                         "source": f"refunded for {p.facility_code}"})
             for d in r.differences:
                 writer.writerow({**base, "kind": "difference", "code": d.code, "where": d.where,
                                  "expected": d.expected, "actual": d.actual, "message": d.message})

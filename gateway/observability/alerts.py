@@ -42,6 +42,12 @@ ALERT_KINDS: dict[str, str] = {
     "console_error": "an unexpected error behind a console page (the page shows no detail)",
     "calendar_missing": "from 1 October: next year's official holidays are not known; deadlines in it cannot be counted",
     "console_unavailable": "the web console cannot listen (port taken?): the exchange goes on without it",
+    # the settlement watch (gateway/service/settlement_watch.py), once per item
+    "payment_due_soon": "a payment advice (第二十六条) is due within the warning days and has not arrived",
+    "payment_late": "a payment advice is overdue (cause missing) or arrived after its day (cause late)",
+    "dispute_due_soon": "the answer to a dispute (第三十一条) is due within the warning days",
+    "dispute_overdue": "a dispute was not answered within 15 working days (第三十一条)",
+    "settlement_watch_failed": "the daily look at the settlement calendar failed (a holiday file?); tried again",
     "spool_full": "the spool's disk is full: files wait in the cities' drops; what is owed is still written",
     "instance_lost": "a gateway instance stopped renewing its lease (killed, hung, machine or network lost): the "
                      "others take over its drops and checks",

@@ -30,6 +30,7 @@ ALLOWED_FIELDS = frozenset(
         "ref", "by", "file", "error", "waiting", "refused", "captured", "elapsed_ms", "workers", "cities",
         "processing_ms", "delivery_ms", "direction", "problems", "days", "subject", "not_after", "added", "removed",
         "changed", "restart",
+        "year", "due",  # the settlement watch (calendar_missing, payments, disputes)
     }
 )
 

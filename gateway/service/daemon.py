@@ -23,6 +23,7 @@ from gateway.service.ports.transport import HostKeyRefused, Transport, Transport
 from gateway.service.resend import resend_due
 from gateway.domain.retention import RetentionPolicy
 from gateway.service.retention import Scheduler
+from gateway.service.settlement_watch import SettlementWatch
 
 
 def run_once(gw: Gateway, settle_seconds: float = 0.0) -> dict[str, int]:
@@ -292,6 +293,7 @@ class Engine:
         self.failure = EngineFailure()
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.leases = Leases(self)
+        self.watch: SettlementWatch | None = None  # issue 13: payments, disputes, next year's calendar
 
     def claim(self) -> None:
         """Join the ledger's instances: a second instance on SQLite is refused here (AnotherInstance), before
@@ -352,6 +354,16 @@ class Engine:
         self._wake_owed(processed.cities_owed | resent.cities_owed)
         if self.purger is not None:
             self._purge()
+        if self.watch is not None:
+            self._watch()
+
+    def _watch(self) -> None:
+        """The settlement calendar's alerts, at the first step and daily; a failure is alerted and tried again
+        at the next step (a holiday file being written, the database restarting)."""
+        try:
+            self.watch.maybe_run()  # type: ignore[union-attr]
+        except Exception as exc:
+            self.gw.log.alert("settlement_watch_failed", error=repr(exc))
 
     def _wake_owed(self, owed: set[str]) -> None:
         """The writers of cities owed files write now (each decision's, as it commits, with a pool)."""

@@ -19,7 +19,14 @@ from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
-from gateway.domain.settlement import Dispute, DisputeAnswer, PaymentAdvice, RecoveryRefund
+from gateway.domain.settlement import (
+    Dispute,
+    DisputeAnswer,
+    DisputeResult,
+    PaymentAdvice,
+    RecoveryRefund,
+    Withdrawal,
+)
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
 from gateway.service.unit_of_work import CommittedEvents
@@ -187,7 +194,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
         decision: routing.Decision | None = None
         # Routing is asked whenever the header is signed, so that a NACK lists every finding at once.
         if header is not None and outcome.header_trusted:
-            if header.type.is_city_document or header.type.is_dispute:
+            if header.type.is_city_document or header.type.is_dispute or header.type.is_withdrawal:
                 same = (
                     capture.city, header, capture.sha256, gw.cities,
                     [_known(m) for m in tx.messages_by_id(header.message_id) if m.key != message.key],
@@ -195,6 +202,8 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 )
                 if header.type.is_dispute:
                     decision = routing.decide_dispute(*same, _answered(tx, header), _disputed_names(outcome.document))
+                elif header.type.is_withdrawal:  # 撤销: the lifecycle table decides whether it still may be
+                    decision = routing.decide_withdrawal(*same, _answered(tx, header), _withdrawn_names(outcome.document))
                 elif header.type.is_money:
                     decision = routing.decide_money(*same, _named_settlements(tx, header, outcome.document))
                 else:
@@ -229,8 +238,15 @@ def _disputed_names(document: object) -> tuple[str, str] | None:
     """What a dispute's body says it is about (type, 流水号), for routing to compare with its InReplyTo."""
     if isinstance(document, Dispute):
         return document.disputed_type, document.disputed_serial
-    if isinstance(document, DisputeAnswer):
+    if isinstance(document, (DisputeAnswer, DisputeResult)):
         return MessageType.DISPUTE.value, document.dispute_serial
+    return None
+
+
+def _withdrawn_names(document: object) -> tuple[str, str, int] | None:
+    """What a withdrawal's body says it withdraws (type, 流水号, revision), for routing to compare with InReplyTo."""
+    if isinstance(document, Withdrawal):
+        return document.withdrawn_type, document.withdrawn_serial, document.withdrawn_revision
     return None
 
 
@@ -269,6 +285,11 @@ def _route(gw: Gateway, tx: LedgerTx, events: CommittedEvents, message: MessageR
         earlier = tx.transition(key, Event.SUPERSEDED, now, f"superseded by {header.message_id} (revision {header.revision})")
         tx.cancel_outgoing(key, "delivery")
         events.emit("superseded", id=earlier.message_id, by=header.message_id, revision=earlier.revision)
+    if header.type.is_withdrawal and decision.answers is not None:  # 撤销: the withdrawn one is resent no more
+        withdrawn = tx.transition(decision.answers.key, Event.WITHDRAWN, now, f"withdrawn by {header.message_id} from {header.sender}")
+        tx.cancel_outgoing(withdrawn.key, "delivery")
+        events.emit("withdrawn", id=withdrawn.message_id, by=header.message_id, type=withdrawn.type,
+                    sender=withdrawn.sender, receiver=withdrawn.receiver, period=withdrawn.period)
     name = gw.replies.file_name(header)
     tx.set_delivery_name(message.key, name)
     tx.add_outgoing(header.receiver, name, "inbox", message.sha256, "delivery", message.key, now)

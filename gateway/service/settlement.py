@@ -8,14 +8,15 @@ reconciliation.py). Nothing here prints: output carries statement positions and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from gateway.documents.message import NoDocument, open_message
 from gateway.domain.calendar import HolidayFileError, WorkingCalendar, parse_holiday_file
 from gateway.domain.deadlines import (
+    CHINA_TIME,
     DEFAULT_WARN_WORKING_DAYS,
     TRACKED,
     Arrival,
@@ -28,9 +29,17 @@ from gateway.domain.deadlines import (
 )
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
-from gateway.domain.lifecycle import PASSED_CHECKS, State
-from gateway.domain.reconciliation import Reconciliation, reconcile
-from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, FacilitySettlement
+from gateway.domain.lifecycle import CALLED_OFF, PASSED_CHECKS
+from gateway.domain.person_ref import person_ref
+from gateway.domain.reconciliation import Reconciliation, reconcile, reconcile_money
+from gateway.domain.settlement import (
+    Attachment,
+    CityClaim,
+    CitySettlement,
+    FacilitySettlement,
+    PaymentAdvice,
+    RecoveryRefund,
+)
 from gateway.service.ports.ledger import Ledger, MessageRecord
 from gateway.service.ports.spool import Spool
 from gateway.service.retention import purged_at
@@ -38,8 +47,9 @@ from gateway.service.retention import purged_at
 # Messages that count as received: passed every check and not replaced by a higher revision (not checked yet
 # or refused do not count). A message the receiver declined (DECLINED) did arrive on its day: the decline is a
 # dispute matter.
-COUNTS_AS_RECEIVED = PASSED_CHECKS - {State.SUPERSEDED}
+COUNTS_AS_RECEIVED = PASSED_CHECKS - CALLED_OFF  # superseded, or withdrawn (撤销): never the one that arrived
 RECONCILED = frozenset({MessageType.A3, MessageType.A4, MessageType.A5})
+MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})  # of any month: they name the months they pay
 
 
 class SettlementError(Exception):
@@ -54,6 +64,7 @@ class SettlementScope:
     holidays: Path | None = None
     warn_days: int = DEFAULT_WARN_WORKING_DAYS
     pairs: list[CityPair] | None = None  # None: every ordered pair of the cities
+    person_key: bytes | None = None  # [settlement] person_key_file: a 第三十一条 applicant shown by HMAC of the ID
 
     @property
     def expected_pairs(self) -> list[CityPair]:
@@ -84,7 +95,8 @@ def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | No
         raise SettlementError(str(exc)) from None
     document = opened.document
     if not (document.type.is_attachment
-            or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money))):
+            or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money
+                              or document.type.is_withdrawal))):
         raise SettlementError(f"a {document.type} is not an attachment (附件1–5)")
     return opened.header, document
 
@@ -101,16 +113,53 @@ def arrivals(records: Sequence[MessageRecord]) -> list[Arrival]:
             for r in received(records)]
 
 
-def ledger_disputes(records: Sequence) -> list[tuple[Dispute, str]]:
+@dataclass(frozen=True)
+class Application:
+    """What the deadlines need of a 第三十一条 application (read from the DISPUTE's body): who, without the ID
+    number (a person by the keyed hash of it), and the day of the application at the residence agency."""
+
+    applicant: str  # "person <first 16 hex of the HMAC>" or "facility <code>"
+    applied_on: date
+
+
+def dispute_applications(records: Sequence[MessageRecord], spool: Spool, key: bytes | None) -> dict[str, Application]:
+    """The applications of the disputes the gateway passed on, by the DISPUTE's message id. An unreadable or
+    purged body is left out (the dispute is then tracked from its arrival, as before)."""
+    found = {}
+    for record in records:
+        if record.type != MessageType.DISPUTE.value or record.state not in PASSED_CHECKS:
+            continue
+        try:
+            _, document = read_attachment(spool.read("inbox", record.sha256), disputes=True)
+        except (FileNotFoundError, Refused, SettlementError):
+            continue
+        app = getattr(document, "application", None)
+        if app is None:
+            continue
+        if app.applicant == "person":
+            who = "person " + (person_ref(key, app.id_number or "")[:16] if key else "(no [settlement] person_key_file)")
+        else:
+            who = f"facility {app.facility_code}"
+        found[record.message_id] = Application(who, app.applied_on)
+    return found
+
+
+def ledger_disputes(records: Sequence, applications: Mapping[str, Application] | None = None) -> list[tuple[Dispute, str]]:
     """Each DISPUTE the gateway passed on, with a note saying who raised it about what: raised when its first
     revision arrived, answered when the first DISPUTE_ANSWER to any of its revisions arrived (received_at).
-    Its city pair is the disputed document's, read off that message's type and direction."""
+    Its city pair is the disputed document's, read off that message's type and direction. A 第三十一条
+    application (`applications`, by message id) counts from the day of the application, is answered by the
+    residence agency's DISPUTE_RESULT, and its DISPUTE_ANSWER is the insured city's review."""
+    applications = applications or {}
     passed = [r for r in records if r.state in PASSED_CHECKS]
     by_id = {r.message_id: r for r in passed}
     answered: dict[str, datetime] = {}
+    results: dict[str, datetime] = {}
     for r in passed:
         if r.type == MessageType.DISPUTE_ANSWER.value and r.reply_to:
             answered[r.reply_to] = min(answered.get(r.reply_to, r.received_at), r.received_at)
+        if r.type == MessageType.DISPUTE_RESULT.value and r.reply_to:
+            results[r.reply_to] = min(results.get(r.reply_to, r.received_at), r.received_at)
     revisions: dict[tuple, list] = {}
     for r in passed:
         if r.type == MessageType.DISPUTE.value:
@@ -125,6 +174,18 @@ def ledger_disputes(records: Sequence) -> list[tuple[Dispute, str]]:
         residence = disputed.sender if SENT_BY_RESIDENCE_CITY[kind] else disputed.receiver
         insured = disputed.receiver if residence == disputed.sender else disputed.sender
         answers = [answered[r.message_id] for r in group if r.message_id in answered]
+        application = next((applications[r.message_id] for r in group if r.message_id in applications), None)
+        if application is not None:  # 第三十一条: the residence agency answers the applicant
+            ends = [results[r.message_id] for r in group if r.message_id in results]
+            dispute = Dispute(first.message_id, CityPair(residence, insured), first.period, first.received_at,
+                              min(ends) if ends else None, application.applied_on,
+                              min(answers) if answers else None)
+            review = (f"{first.receiver} reviewed {_china(min(answers))}" if answers
+                      else f"{first.receiver}'s review pending")
+            out.append((dispute, f"{application.applicant} applied {application.applied_on.isoformat()} at "
+                                 f"{first.sender} about {kind.value} {disputed.serial} (dispute {first.serial}); "
+                                 f"{review}; {first.sender} answers the applicant"))
+            continue
         dispute = Dispute(first.message_id, CityPair(residence, insured), first.period, first.received_at,
                           min(answers) if answers else None)
         out.append((dispute, f"{first.sender} disputes {kind.value} {disputed.serial} (dispute {first.serial}); "
@@ -132,12 +193,17 @@ def ledger_disputes(records: Sequence) -> list[tuple[Dispute, str]]:
     return out
 
 
+def _china(moment: datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(CHINA_TIME).date().isoformat()
+
+
 def dispute_items(records: Sequence, periods: Sequence[str], pairs: Sequence[CityPair], *, today: date,
-                  calendar: WorkingCalendar, warn_days: int) -> list[Item]:
+                  calendar: WorkingCalendar, warn_days: int,
+                  applications: Mapping[str, Application] | None = None) -> list[Item]:
     """The deadline lines of the disputes between expected pairs: those of the periods asked for, and every
     one still unanswered whatever its month (an open dispute is never out of view)."""
     wanted, expected = set(periods), set(pairs)
-    chosen = [(d, note) for d, note in ledger_disputes(records)
+    chosen = [(d, note) for d, note in ledger_disputes(records, applications)
               if d.pair in expected and (d.period in wanted or d.answered is None)]
     items = check_disputes([d for d, _ in chosen], today=today, calendar=calendar, warn_days=warn_days)
     return [replace(item, note="; ".join(filter(None, (note, item.note)))) for item, (_, note) in zip(items, chosen)]
@@ -153,11 +219,13 @@ def latest_revisions(records: Iterable) -> list:
 
 
 def deadline_items(records: Sequence[MessageRecord], arrived: Sequence[Arrival], pairs: Sequence[CityPair],
-                   periods: Sequence[str], *, today: date, calendar: WorkingCalendar, warn_days: int) -> list[Item]:
+                   periods: Sequence[str], *, today: date, calendar: WorkingCalendar, warn_days: int,
+                   applications: Mapping[str, Application] | None = None) -> list[Item]:
     """Every deadline line of `periods` between `pairs`: the documents, the disputes, and the payments'
     confirmation of arrival (到账确认)."""
     items = check_deadlines(pairs, periods, arrived, today=today, calendar=calendar, warn_days=warn_days)
-    items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days)
+    items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days,
+                           applications=applications)
     return with_confirmation(items, records)
 
 
@@ -176,9 +244,11 @@ def documents_from_ledger(ledger: Ledger, spool: Spool, period: str) -> list[tup
     """The latest revision of every claim, settlement and facility settlement of `period` the ledger received,
     read from the spool (a folder, or the database's table with several instances)."""
     documents = []
-    for record in latest_revisions(received(ledger.messages(period=period), RECONCILED)):
+    records = latest_revisions(received(ledger.messages(period=period), RECONCILED))
+    records += latest_revisions(received(ledger.messages(), MONEY))  # a payment may be filed under a later month
+    for record in records:
         try:
-            documents.append(read_attachment(spool.read("inbox", record.sha256)))
+            documents.append(read_attachment(spool.read("inbox", record.sha256), disputes=True))
         except FileNotFoundError:
             when = purged_at(ledger, record.sha256)
             raise SettlementError(
@@ -209,6 +279,19 @@ def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], p
             raise SettlementError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
         facility_settlements.append((residence, document))
     reports = reconcile(claims, settlements, facility_settlements)
+    reports = reconcile_money(reports, claims, settlements,  # 第二十六条, 第二十九条: the money of the month
+                              [d for _, d in documents if isinstance(d, PaymentAdvice)],
+                              [d for _, d in documents if isinstance(d, RecoveryRefund)], period)
     if pair is not None:
         reports = [r for r in reports if (r.residence, r.insured) == (pair.residence, pair.insured)]
     return reports
+
+
+def read_person_key(path: Path | None) -> bytes | None:
+    """The HMAC key of `[settlement] person_key_file` (its bytes, trailing newline dropped); None without one."""
+    if path is None:
+        return None
+    try:
+        return path.read_bytes().rstrip(b"\r\n") or None
+    except OSError as exc:
+        raise SettlementError(f"{path}: {exc.strerror}") from None

@@ -21,7 +21,8 @@ from gateway.documents.writer import to_bytes
 from gateway.domain.envelope import Header, MessageType
 
 DELIVERED_PREFIXES = ("A1_", "A2_", "A3_", "A4_", "A5_", "DISPUTE_",  # DISPUTE_ANSWER_ too
-                      "ENTITLEMENT_", "CHANGE_FILING_", "ASSESSMENT_")
+                      "ENTITLEMENT_", "CHANGE_FILING_", "ASSESSMENT_",
+                      "PAYMENT_", "REFUND_", "WITHDRAWAL_")  # issue 13: the money and 撤销
 
 
 def _serial_of(document_xml: bytes) -> str:
@@ -118,3 +119,52 @@ def send_dispute_answer(city: CitySystem, delivered: Path, seed: int) -> Header:
     answer = sample_dispute_answer(dispute, city.code, seed=seed)  # type: ignore[arg-type]
     return city.send(MessageType.DISPUTE_ANSWER, about.sender, about.period, document=to_bytes(answer),
                      about=(about.message_id, sha))[0]
+
+
+# --- issue 13: the money (第二十六条, 第二十九条) and disputes as 第三十一条 has them --------------------------------
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def send_payment(city: CitySystem, settlement: bytes, seed: int) -> Header:
+    """The insured city pays the 实拨金额 of the settlement (附件4) it sent (`settlement`: the message as sent)."""
+    from gateway.documents.sample import sample_payment
+
+    a4 = open_message(settlement).document
+    advice = sample_payment(a4, seed=seed)  # type: ignore[arg-type]
+    return city.send(MessageType.PAYMENT, a4.residence_city, a4.period, document=to_bytes(advice))[0]  # type: ignore[attr-defined]
+
+
+def send_refund(city: CitySystem, claim: bytes, settlement: Path, seed: int) -> Header:
+    """The residence city returns fees recovered from a facility of its claim (`claim`: as sent), naming the
+    settlement delivered to it (第二十九条)."""
+    from gateway.documents.sample import sample_refund
+
+    a3 = open_message(claim).document
+    a4 = open_message(settlement.read_bytes()).document
+    refund = sample_refund(a3, a4, seed=seed)  # type: ignore[arg-type]
+    return city.send(MessageType.REFUND, a3.insured_city, a3.period, document=to_bytes(refund))[0]  # type: ignore[attr-defined]
+
+
+def send_application(city: CitySystem, claim: tuple[Header, bytes], applicant: str, seed: int) -> tuple[Header, bytes]:
+    """第三十一条: a person (or the facility) of the residence city's claim applied to its agency, which raises the
+    dispute with the insured city (`claim`: the claim as this city sent it, byte for byte as delivered)."""
+    about, data = claim
+    document = open_message(data).document
+    dispute = sample_dispute(document, about, city.code, seed=seed, applicant=applicant)  # type: ignore[arg-type]
+    return city.send(MessageType.DISPUTE, about.receiver, about.period, document=to_bytes(dispute),
+                     about=(about.message_id, _sha(data)))
+
+
+def send_dispute_result(city: CitySystem, dispute: tuple[Header, bytes], seed: int) -> Header:
+    """第三十一条: the residence agency answered the applicant and tells the insured city (DISPUTE_RESULT)."""
+    from gateway.documents.sample import sample_dispute_result
+
+    about, data = dispute
+    result = sample_dispute_result(open_message(data).document, seed=seed)  # type: ignore[arg-type]
+    return city.send(MessageType.DISPUTE_RESULT, about.receiver, about.period, document=to_bytes(result),
+                     about=(about.message_id, _sha(data)))[0]

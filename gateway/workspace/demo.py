@@ -2,8 +2,10 @@
 
 The simulated cities behave like the legacy systems the gateway serves: they write `NAME.part` and rename it
 into their outbox, read their inbox, and answer each delivery with a signed receipt (one of them late, so a
-resend happens). One file is broken on purpose, so a NACK shows what a refusal looks like, and one claim is
-disputed (第三十一条) and the dispute answered, both receipted like any delivery.
+resend happens). One file is broken on purpose, so a NACK shows what a refusal looks like. A person of one claim
+applies to the residence agency, which raises the dispute; the insured city reviews it and the residence agency
+answers the applicant (第三十一条). One settlement is paid with a payment advice (第二十六条, its receipt the 到账确认)
+and fees recovered from a facility are refunded (第二十九条): every one receipted like any delivery.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from gateway.config import load_config
 from gateway.domain.areas import area_name
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.lifecycle import IN_FLIGHT
-from gateway.workspace.city_system import CitySystem, send_dispute, send_dispute_answer
+from gateway.workspace.city_system import (
+    CitySystem,
+    send_application,
+    send_dispute_answer,
+    send_dispute_result,
+    send_payment,
+    send_refund,
+)
 from gateway.workspace.layout import write_workspace
 
 DEMO_CITIES = ("370100", "370200", "370300", "370600", "370700")
@@ -51,10 +60,12 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
     try:
         _say("\n1. residence cities send their claims (附件3 with 附件1 and 附件2 inside) ...")
         claims: list[Header] = []
+        sent: dict[str, tuple[Header, bytes]] = {}  # claims and settlements as sent, by message id
         pairs = [(s, r) for s in DEMO_CITIES for r in DEMO_CITIES if s != r][:12]
         for i, (sender, receiver) in enumerate(pairs):
-            header, _ = cities[sender].send(MessageType.A3, receiver, DEMO_PERIOD, seed=i + 1, persons=4)
+            header, data = cities[sender].send(MessageType.A3, receiver, DEMO_PERIOD, seed=i + 1, persons=4)
             claims.append(header)
+            sent[header.message_id] = (header, data)
         broken_header, broken = cities["370300"].pack(MessageType.A3, "370100", DEMO_PERIOD, seed=99, persons=3)
         tampered = broken.replace(b"<TotalCost>", b"<TotalCost>9", 1)  # an amount changed after signing
         cities["370300"].drop_file("A3_tampered.xml", tampered)
@@ -62,9 +73,10 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
 
         _say("\n2. insured cities receive them, answer with receipts, and settle (附件4) ...")
         settled: set[str] = set()
-        disputed = claims[0]  # its insured city objects to the amount claimed, once the claim has come
-        dispute: Header | None = None
+        disputed = claims[0]  # a person of this claim applies to its residence agency (第三十一条)
+        dispute: tuple[Header, bytes] | None = None
         answer: Header | None = None
+        money = _Money(claims[1], claims[2])
         late_started: float | None = None
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -78,22 +90,28 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
             for header in claims:
                 receiver = cities[header.receiver]
                 if header.message_id not in settled and any(header.message_id in p.name for p in receiver.deliveries()):
-                    receiver.send(MessageType.A4, header.sender, DEMO_PERIOD, seed=claims.index(header) + 1, persons=4)
+                    sent[header.message_id + "/A4"] = receiver.send(MessageType.A4, header.sender, DEMO_PERIOD,
+                                                                    seed=claims.index(header) + 1, persons=4)
                     settled.add(header.message_id)
             if dispute is None and disputed.message_id in settled:
-                insured = cities[disputed.receiver]
-                dispute = send_dispute(insured, next(p for p in insured.deliveries() if disputed.message_id in p.name), 1)
-                _say(f"   {disputed.receiver} disputes claim {disputed.message_id} from {disputed.sender} (第三十一条)")
-            if dispute is not None and answer is None:
-                residence = cities[dispute.receiver]
-                arrived = [p for p in residence.deliveries() if dispute.message_id in p.name]
+                dispute = send_application(cities[disputed.sender], sent[disputed.message_id], "person", 1)
+                _say(f"   a person of claim {disputed.message_id} applies at {disputed.sender}'s agency, which "
+                     f"raises the dispute with {disputed.receiver} (第三十一条)")
+            if dispute is not None and answer is None:  # the insured city's review, its part
+                insured = cities[dispute[0].receiver]
+                arrived = [p for p in insured.deliveries() if dispute[0].message_id in p.name]
                 if arrived:
-                    answer = send_dispute_answer(residence, arrived[0], 1)
-                    _say(f"   {dispute.receiver} answers the dispute: partially accepted")
+                    answer = send_dispute_answer(insured, arrived[0], 1)
+                    _say(f"   {dispute[0].receiver} reviews it: partially accepted")
+            if answer is not None and money.result is None and any(
+                    answer.message_id in p.name for p in cities[disputed.sender].deliveries()):
+                money.result = send_dispute_result(cities[disputed.sender], dispute, 1)  # type: ignore[arg-type]
+                _say(f"   {disputed.sender}'s agency answers the applicant and tells {disputed.receiver}")
+            money.step(cities, settled, sent)
             ledger_states = Counter(m.state.value for m in SqliteLedger(config.ledger_path).messages())
             open_ = sum(ledger_states[s] for s in IN_FLIGHT)
             if (len(settled) == len(claims) and answer is not None and not open_
-                    and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims) + 2):
+                    and money.done and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims) + 5):
                 break
             time.sleep(0.3)
     finally:
@@ -107,6 +125,33 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
     else:
         _say(f"\nworkspace kept: {root} (try: ltcgw status -c {config_path})")
     return 0
+
+
+class _Money:
+    """Issue 13 in the demo: the insured city of one claim pays its settlement (PAYMENT), the residence city of
+    another returns fees recovered from a facility (REFUND); each once its settlement is there."""
+
+    def __init__(self, paid: Header, refunded: Header) -> None:
+        self.paid, self.refunded = paid, refunded
+        self.payment: Header | None = None
+        self.refund: Header | None = None
+        self.result: Header | None = None
+
+    @property
+    def done(self) -> bool:
+        return None not in (self.payment, self.refund, self.result)
+
+    def step(self, cities: dict[str, CitySystem], settled: set[str], sent: dict) -> None:
+        if self.payment is None and self.paid.message_id in settled:
+            self.payment = send_payment(cities[self.paid.receiver], sent[self.paid.message_id + "/A4"][1], 1)
+            _say(f"   {self.paid.receiver} pays {self.paid.sender} its settlement (拨付, 第二十六条)")
+        if self.refund is None and self.refunded.message_id in settled:
+            a4 = sent[self.refunded.message_id + "/A4"][0]
+            arrived = [p for p in cities[self.refunded.sender].deliveries() if a4.message_id in p.name]
+            if arrived:
+                self.refund = send_refund(cities[self.refunded.sender], sent[self.refunded.message_id][1], arrived[0], 2)
+                _say(f"   {self.refunded.sender} returns fees recovered from a facility to {self.refunded.receiver} "
+                     "(追回退回, 第二十九条)")
 
 
 def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
@@ -128,10 +173,14 @@ def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
         cells = [f"{flows[(sender, r, 'A3')]}/{flows[(sender, r, 'A4')]}" if r != sender else "-" for r in codes]
         _say(f"  {sender} {area_name(sender)}" + "".join(f"{cell:>9}" for cell in cells))
     _say(f"receipts forwarded to senders: {sum(m.state.value == 'FORWARDED' for m in receipts)}")
-    disputes = [m for m in messages if m.type in ("DISPUTE", "DISPUTE_ANSWER")]
-    for m in disputes:
-        what = "dispute (第三十一条)" if m.type == "DISPUTE" else "its answer"
-        _say(f"{what}: {m.sender}->{m.receiver} about {m.reply_to}, {m.state.value}")
+    named = {"DISPUTE": "dispute for an application (第三十一条)", "DISPUTE_ANSWER": "the insured city's review",
+             "DISPUTE_RESULT": "the answer to the applicant", "PAYMENT": "payment advice (第二十六条)",
+             "REFUND": "refund of recovered fees (第二十九条)"}
+    for m in messages:
+        if m.type in named:
+            about = f" about {m.reply_to}" if m.reply_to else ""
+            confirmed = "; 到账确认" if m.type == "PAYMENT" and m.state.value == "ACKNOWLEDGED" else ""
+            _say(f"{named[m.type]}: {m.sender}->{m.receiver}{about}, {m.state.value}{confirmed}")
     _say("per city (as sender): received / delivered / waiting for receipt / failed / rejected")
     for c in ledger.city_counts():
         _say(f"  {c.city} {area_name(c.city)}  {c.received} / {c.delivered} / {c.waiting_for_receipt} / {c.failed} / {c.rejected}")

@@ -87,7 +87,7 @@ def test_a_delivery_is_recorded_with_its_transition_and_nothing_else_is() -> Non
 # Each named set is derived from the table; these are the sets the gateway acted on when they were copied by
 # hand, so a change to the table that moves one shows here first.
 DERIVED = {
-    "FINAL_STATES": {S.REJECTED, S.ACKNOWLEDGED, S.DECLINED, S.SUPERSEDED, S.FORWARDED},
+    "FINAL_STATES": {S.REJECTED, S.ACKNOWLEDGED, S.DECLINED, S.SUPERSEDED, S.FORWARDED, S.WITHDRAWN},
     "DELIVERY_OWED": {S.ROUTED, S.WAITING_FOR_RETRY},
     "SCHEDULED": {S.DELIVERED},
     "AWAITING_RECEIPT": {S.DELIVERED, S.WAITING_FOR_RETRY},
@@ -95,8 +95,13 @@ DERIVED = {
     "RESENDABLE": {S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED},
     "SUPERSEDABLE": {S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED},
     "PASSED_CHECKS": set(State) - {S.RECEIVED, S.REJECTED},
-    "AFTER_DELIVERY": {S.DELIVERED, S.WAITING_FOR_RETRY, S.ACKNOWLEDGED, S.DECLINED, S.FAILED, S.SUPERSEDED},
-    "PASSED_ON": {S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY, S.ACKNOWLEDGED, S.DECLINED, S.FAILED, S.SUPERSEDED},
+    "AFTER_DELIVERY": {S.DELIVERED, S.WAITING_FOR_RETRY, S.ACKNOWLEDGED, S.DECLINED, S.FAILED, S.SUPERSEDED,
+                       S.WITHDRAWN},
+    "PASSED_ON": {S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY, S.ACKNOWLEDGED, S.DECLINED, S.FAILED, S.SUPERSEDED,
+                  S.WITHDRAWN},
+    "WITHDRAWABLE": {S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY, S.FAILED},
+    "ANSWERED": {S.ACKNOWLEDGED, S.DECLINED},
+    "CALLED_OFF": {S.SUPERSEDED, S.WITHDRAWN},
     "IN_FLIGHT": {S.RECEIVED, S.ROUTED, S.DELIVERED, S.WAITING_FOR_RETRY},
 }
 
@@ -122,6 +127,17 @@ def test_the_named_sets_mean_what_their_names_say() -> None:
         assert not owed & lifecycle.FINAL_STATES
     assert lifecycle.QUARANTINED in lifecycle.FINAL_STATES - lifecycle.PASSED_CHECKS
     assert lifecycle.PASSED_ON <= lifecycle.PASSED_CHECKS
+
+
+def test_a_withdrawal_stops_what_no_receipt_answered_and_nothing_else() -> None:
+    # 撤销 is allowed exactly where a receipt would still close the message, or before its first delivery
+    assert lifecycle.WITHDRAWABLE == lifecycle.RECEIPT_CLOSES | {S.ROUTED}
+    assert not lifecycle.WITHDRAWABLE & lifecycle.ANSWERED
+    for state in lifecycle.ANSWERED | {S.SUPERSEDED, S.REJECTED, S.RECEIVED, S.FORWARDED}:
+        with pytest.raises(IllegalTransition, match="withdrawn is not allowed"):
+            next_state(state, Event.WITHDRAWN)
+    assert next_state(S.FAILED, Event.WITHDRAWN) is S.WITHDRAWN
+    assert not lifecycle.events_from(S.WITHDRAWN)  # final: never resent, a late receipt closes nothing
 
 
 def test_the_diagram_draws_every_row_of_the_table_from_capture_on() -> None:
