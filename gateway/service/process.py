@@ -20,6 +20,7 @@ from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
 from gateway.domain.settlement import Dispute, DisputeAnswer
+from gateway.service import register
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
 from gateway.service.unit_of_work import CommittedEvents
@@ -203,7 +204,12 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 answered = _answered(tx, header)
                 decision = routing.decide_reply(capture.city, header, gw.cities, answered)
             findings += decision.findings
-        if not outcome.valid or decision is None or not decision.route:
+        # -- the register (issue 12): checks across documents, refused or warned as the insured city chose ------
+        summary = register.summary_of(gw, outcome) if header is not None and outcome.header_trusted else None
+        verdict = register.cross_check(gw, tx, header, summary)
+        findings += verdict.refused
+        # ------------------------------------------------------------------------------------------------------
+        if not outcome.valid or decision is None or not decision.route or verdict.refused:
             _reject(gw, tx, events, message, header, findings, now)
             report.rejected += 1
             report.cities_owed.add(capture.city)
@@ -212,6 +218,14 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
             report.receipts += 1
             report.cities_owed.add(header.receiver)
         else:
+            # -- the register (issue 12): warnings in the ACK's note and the log; what passed is kept ----------
+            if verdict.warned:
+                ack = gw.replies.ack(header, capture.sha256, now, note=register.warning_note(verdict.warned))
+                tx.set_findings(message.key, [f.as_dict() for f in verdict.warned])
+                events.emit("cross_check_warned", **_fields(message, header), codes=sorted({f.code for f in verdict.warned}),
+                            findings=[f.as_dict() for f in verdict.warned])
+            register.record(gw, tx, header, summary)
+            # ----------------------------------------------------------------------------------------------------
             _route(gw, tx, events, message, header, decision, now, ack)
             report.routed += 1
             report.cities_owed.update({capture.city, header.receiver})

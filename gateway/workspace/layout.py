@@ -24,10 +24,13 @@ class SftpLayout:
 
 
 def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = None, workers: int = 1,
-                    rescan_seconds: float = 5.0, sftp: SftpLayout | None = None, algorithm: str = "rsa") -> Path:
+                    rescan_seconds: float = 5.0, sftp: SftpLayout | None = None, algorithm: str = "rsa",
+                    register: bool = True, cross_checks: dict[str, str] | None = None) -> Path:
     """A working gateway folder: gateway.toml, keys/, drops/CODE/{outbox,inbox}, spool/, ledger path.
     With `sftp`, the cities' drops are on that server instead, and the gateway gets its SSH key. `algorithm`
-    is the cities' keys' ("sm2": SM2 cities, and the gateway gets an SM2 pair besides its RSA one to answer them)."""
+    is the cities' keys' ("sm2": SM2 cities, and the gateway gets an SM2 pair besides its RSA one to answer them).
+    `register`: keys/register.keys (the register of entitlements' HMAC key) and `[register]`; `cross_checks`: an
+    insured city's mode for the checks across documents (refuse, warn, off; default warn)."""
     from gateway.documents.keys import generate_keys
 
     root.mkdir(parents=True, exist_ok=True)
@@ -47,6 +50,8 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
 
         write_private_key(keys / "gateway_ssh_ed25519", comment="ltc-gateway")
     (root / "spool").mkdir(exist_ok=True)
+    if register:
+        _register_keys(keys / "register.keys")
     sm2 = algorithm == "sm2"
     waits = ", ".join(f'"{w}"' for w in (retry or ["10m", "30m", "1h", "2h", "4h"]))
     lines = [
@@ -68,6 +73,7 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
         "",
         "[retry]",
         f"waits = [{waits}]",
+        *(["", "[register]", 'key_file = "keys/register.keys"'] if register else []),
     ]
     for code in cities:
         lines += [
@@ -75,6 +81,7 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
             f"[cities.{code}]",
             f'name = "{area_name(code)}"',
             f'certificates = ["keys/{code}.crt.pem"]',
+            *([f'cross_checks = "{cross_checks[code]}"'] if cross_checks and code in cross_checks else []),
             *(['signature_algorithms = ["sm2"]'] if sm2 else []),
             f"[cities.{code}.transport]",
             *(_sftp_table(root, code, sftp) if sftp else ['kind = "local"', f'drop = "drops/{code}"']),
@@ -93,6 +100,21 @@ def _gateway_keys(keys: Path, name: str, algorithm: str) -> None:
     key, cert = generate_keys(GATEWAY_AREA, keys, algorithm=algorithm)  # type: ignore[arg-type]
     key.rename(keys / f"{name}.key.pem")
     cert.rename(keys / f"{name}.crt.pem")
+
+
+def _register_keys(path: Path) -> None:
+    """A first HMAC key for the register of entitlements (32 random bytes as hex), readable by its owner only."""
+    import os
+    import secrets
+
+    if path.exists():
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("# The register's HMAC-SHA256 keys (docs/operations.md \"The register of entitlements\"): `ID HEX`\n"
+                  "# per line; the last is the current one. To rotate, append a new line; keep the old ones until\n"
+                  "# `ltcgw status` shows no row under them.\n"
+                  f"k1 {secrets.token_hex(32)}\n")
 
 
 def _sftp_table(root: Path, code: str, layout: SftpLayout) -> list[str]:
