@@ -452,8 +452,9 @@ def _entitled(out: list[Finding], who: str, b: Billed, notices: Sequence[Arrange
         types, facilities = _arranged_on(day, notice, [f for f in filings if f.entitlement_serial == notice.serial])
         if b.service_type not in types:
             wrong_type.append(day)
-        expected = facilities[b.role]
-        if expected is not None and expected != b.facility or expected is None and b.role == ent.DEVICE:
+        # Either filed facility may bill (a care facility may rent devices too); none filed yet: not judged.
+        filed = {code for code in facilities.values() if code}
+        if filed and b.facility not in filed:
             wrong_facility.append(day)
     if uncovered:
         out.append(Finding(code("entitled"), f"{who}: no entitlement notified to this residence city (待遇享受通知, "
@@ -462,9 +463,9 @@ def _entitled(out: list[Finding], who: str, b: Billed, notices: Sequence[Arrange
         out.append(Finding(code("care_type"), f"{who}: care-service type {b.service_type} is not the person's agreed "
                            f"or filed one on {_spans(wrong_type)} (第十五条, 第十七条)"))
     if wrong_facility:
-        role = ent.FACILITY_ROLES[b.role]
-        out.append(Finding(code("facility"), f"{who}: facility {b.facility} is not the person's filed {role} on "
-                           f"{_spans(wrong_facility)} (第十五条: fees at another facility are not paid)"))
+        out.append(Finding(code("facility"), f"{who}: facility {b.facility} is not a facility filed for the person "
+                           f"(定点长护服务机构 or 定点辅助器具租赁机构) on {_spans(wrong_facility)} (第十五条: fees at "
+                           "another facility are not paid)"))
 
 
 def _overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> tuple[date, date] | None:
