@@ -483,6 +483,11 @@ class SqliteLedger:
             gone += db.execute("DELETE FROM register_claims WHERE period < ?", (months_before,)).rowcount
         return gone
 
+    def register_claims(self, period: str) -> list[ClaimRecord]:
+        rows = self._db().execute("SELECT * FROM register_claims WHERE period=? ORDER BY key", (period,)).fetchall()
+        return [ClaimRecord(r["insured"], r["residence"], r["period"], r["serial"], r["revision"], Decimal(r["claimed"]),
+                            bool(r["nil"])) for r in rows]
+
     def register_keys(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for table in ("register_arrangements", "register_billings"):

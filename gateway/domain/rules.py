@@ -267,6 +267,9 @@ class _Check:
     def city_claim(self, doc: m.CityClaim) -> None:
         self.areas(doc.insured_city, doc.residence_city, doc.line)
         self.claim_row(doc.totals, "Totals", "/CityClaim/Totals")
+        if doc.nil and any(getattr(doc.totals, attr) for attr in CLAIM_FIGURES):
+            self.out.add("claim.nil", "a nil claim (零申报, Nil) claims nothing: every figure of its Totals must be 0",
+                         doc.totals.line, "/CityClaim/Totals")
         # Each A1 form: its own arithmetic, its month.
         facility_totals: dict[str, Decimal | int] = defaultdict(int)
         forms: dict[str, m.FacilityClaim] = {}
@@ -305,8 +308,12 @@ class _Check:
                 message = f"{who}: serial {s.serial} is used by an earlier statement"
                 self.out.add("sum.duplicate", message, s.line, path)
             serials.add(s.serial)
-            if s.period != doc.period:
-                self.out.add("period.mismatch", f"{who} is for {s.period}, the claim for {doc.period}", s.line, path)
+            if s.late and s.period >= doc.period:  # 补报 (第二十四条): only fees of an earlier month roll in
+                self.out.add("period.late", f"{who} is marked late (补报) but is for {s.period}: a late statement "
+                             f"is of a month before the claim's {doc.period}", s.line, path)
+            elif s.period != doc.period and not s.late:
+                self.out.add("period.mismatch", f"{who} is for {s.period}, the claim for {doc.period} (fees of an "
+                             "earlier month submitted after its cut-off are marked late, 补报: Late true)", s.line, path)
             if s.insured_city != doc.insured_city or s.residence_city != doc.residence_city:
                 self.out.add(
                     "person.cities",

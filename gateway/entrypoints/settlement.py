@@ -268,7 +268,11 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         warn_days = gateway.warn_days if warn_days is None else warn_days
     warn_days = DEFAULT_WARN_WORKING_DAYS if warn_days is None else warn_days
     calendar = load_calendar(holidays)
-    items = check_deadlines(pairs, periods, arrivals, today=today, calendar=calendar, warn_days=warn_days)
+    expected: list[CityPair] | dict[str, list[CityPair]] = pairs
+    nil: list[tuple[CityPair, str]] = []
+    if args.files is None and not args.cities and gateway.config.register_key_file is not None:
+        expected, nil = _expected_by_register(gateway, pairs, periods, arrivals)
+    items = check_deadlines(expected, periods, arrivals, today=today, calendar=calendar, warn_days=warn_days, nil=nil)
     items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days)
     items = _with_confirmation(items, records)
     missing_year = calendar_missing(today, calendar, warn_days)
@@ -288,6 +292,29 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     for note in sorted(unknown):
         print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
     return 2 if unknown else 0
+
+
+def _expected_by_register(gateway: _Gateway, pairs: Sequence[CityPair], periods: Sequence[str],
+                          arrivals: Sequence[Arrival]) -> tuple[dict[str, list[CityPair]], list[tuple[CityPair, str]]]:
+    """The register (issue 12): a claim is expected of a month only from a pair with somebody entitled in it (or
+    that claimed anyway), and from every pair of an insured city that turned the checks off (it sends no notices);
+    a nil claim (零申报) of a pair and month owes no settlement nor payment."""
+    from gateway.domain.register import OFF, active_pairs
+
+    ledger = open_ledger(gateway.config)
+    try:
+        notices = ledger.register_notices()
+        claims = [c for period in periods for c in ledger.register_claims(period)]
+    finally:
+        ledger.close()
+    silent = {code for code, city in gateway.config.cities.items()
+              if city.cross_checks.default == OFF and all(m == OFF for m in city.cross_checks.by_check.values())}
+    by_period = {}
+    for period in periods:
+        active = {CityPair(residence, insured) for residence, insured in active_pairs(notices, period)}
+        claimed = {a.pair for a in arrivals if a.period == period and a.type is MessageType.A3}
+        by_period[period] = [p for p in pairs if p in active or p in claimed or p.insured in silent]
+    return by_period, [(CityPair(c.residence, c.insured), c.period) for c in claims if c.nil]
 
 
 # 第二十六条: the residence city's receipt of a payment advice is its 到账确认 (ledger state of the advice).
@@ -369,6 +396,12 @@ def _print_reconciliation(report: Reconciliation) -> None:
         print(f"    {'':<14}{'A3':>16}{'A4':>16}{'A5 sum':>16}")
         for f in report.figures:
             print(f"    {f.label:<14}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
+    if report.nil:
+        print("    零申报 (nil claim): no fees this month, no settlement owed")
+    if report.late:
+        months = ", ".join(f"{month} {amount}" for month, amount in report.late.items())
+        print(f"    of which 补报 (late fees of earlier months, counted in this cycle only): "
+              f"{report.late_statements} statement(s), 申请拨付 {months}")
     for d in report.differences:
         print(f"    ! {d.code}: {d.where}: expected {d.expected or '-'}, found {d.actual or '-'}: {d.message}")
 
@@ -461,7 +494,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--warn-days", type=int, default=None,
                    help=f"warn this many working days ahead (default: [settlement] warn_days, else {DEFAULT_WARN_WORKING_DAYS})")
     p.add_argument("--holidays", help=f"folder of YYYY.toml holiday files (default: holidays/ beside the config; ${HOLIDAYS_ENV})")
-    p.add_argument("--cities", help="area codes, comma-separated (default: the configured cities or [settlement] pairs)")
+    p.add_argument("--cities", help="area codes, comma-separated: every pair among them (default: the pairs with somebody "
+                   "entitled that month, from the register; without [register], the configured cities or [settlement] pairs)")
     p.add_argument("--files", nargs="*", metavar="FILE",
                    help="message files instead of the ledger (arrival = file time); none: the schedule alone")
     p.set_defaults(handler=_guarded(_cmd_deadlines))

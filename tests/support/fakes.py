@@ -373,6 +373,9 @@ class FakeLedger:
             t.arrangements, t.billings, t.claims = kept, billings, claims
         return gone
 
+    def register_claims(self, period: str) -> list[ClaimRecord]:
+        return [c for c in self._tables.claims if c.period == period]
+
     def register_keys(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for row in [*self._tables.arrangements, *self._tables.billings]:

@@ -226,6 +226,8 @@ class Ledger(Protocol):
         statements) of months before `months_before` (YYYY-MM); returns the rows deleted."""
     def register_keys(self) -> dict[str, int]:
         """Rows per key id: a key may be retired once no row is under it."""
+    def register_claims(self, period: str) -> list[ClaimRecord]:
+        """The claims of `period` the register keeps (a nil one, 零申报, owes no settlement)."""
     def close(self) -> None: ...
 
     # several instances: leases that expire on the ledger's clock, so the work of a dead instance is taken over
