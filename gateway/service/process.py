@@ -223,7 +223,8 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 ack = gw.replies.ack(header, capture.sha256, now, note=register.warning_note(verdict.warned))
                 tx.set_findings(message.key, [f.as_dict() for f in verdict.warned])
                 tx.record_event(now, "cross_check_warned", message.drop_city, {
-                    "id": header.message_id, "codes": sorted({f.code for f in verdict.warned})})
+                    "id": header.message_id, "codes": sorted({f.code for f in verdict.warned}),
+                    "findings": [f.as_dict() for f in verdict.warned]})
                 events.emit("cross_check_warned", **_fields(message, header), codes=sorted({f.code for f in verdict.warned}),
                             findings=[f.as_dict() for f in verdict.warned])
             register.record(gw, tx, header, summary)

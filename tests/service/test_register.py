@@ -84,7 +84,9 @@ def test_a_person_billed_twice_is_refused_and_an_unentitled_one_is_warned(kept) 
     assert record.state is State.DELIVERED
     assert {f["code"] for f in record.findings} == {"cross.entitled"}
     assert b"cross.entitled" in reply(kept, ZIBO, "ACK", stranger)
-    assert kept.events("cross_check_warned") == [{"id": stranger.header.message_id, "codes": ["cross.entitled"]}]
+    [warned] = kept.events("cross_check_warned")
+    assert (warned["id"], warned["codes"]) == (stranger.header.message_id, ["cross.entitled"])
+    assert [f["code"] for f in warned["findings"]] == ["cross.entitled", "cross.entitled"]
     assert len(kept.ledger.tables.claims) == 2
 
 
