@@ -28,7 +28,6 @@ import pytest
 
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
-from gateway.documents.envelope import file_name
 from gateway.documents.sample import sample_claim_of, sample_document, sample_nil_claim, sample_settlement_of
 from gateway.documents.sample_entitlement import filing_for, notice_for
 from gateway.documents.writer import to_bytes
