@@ -473,6 +473,41 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the register of entitlements (issue 12) ----------------------------------------------------------------
+
+def _cmd_entitlements(args: argparse.Namespace) -> int:
+    """What the register holds, without personal data: per pair, the persons entitled in a month; rows per key."""
+    from gateway.domain.register import active_pairs
+
+    gateway = _gateway(args)
+    if gateway.config.register_key_file is None:
+        raise UsageError("no register is kept: set [register] key_file (docs/operations.md)")
+    period = args.period or f"{_today(args).year:04d}-{_today(args).month:02d}"
+    parse_period(period)
+    ledger = open_ledger(gateway.config)
+    try:
+        notices, keys, claims = ledger.register_notices(), ledger.register_keys(), ledger.register_claims(period)
+    finally:
+        ledger.close()
+    pairs = sorted(active_pairs(notices, period))
+    persons = {pair: len({n.person for n in notices if (n.residence, n.insured) == pair
+                          and pair in set(active_pairs([n], period))}) for pair in pairs}
+    report = {"period": period, "pairs": [{"residence": r, "insured": i, "persons": persons[(r, i)]} for r, i in pairs],
+              "claims": [{"residence": c.residence, "insured": c.insured, "serial": c.serial, "nil": c.nil}
+                         for c in claims], "rows_per_key": keys}
+    if args.json:
+        json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    print(f"{period}: {len(pairs)} pair(s) with somebody entitled (a claim is expected from each)")
+    for (residence, insured), count in persons.items():
+        print(f"  {residence}->{insured}  {count} person(s)")
+    for c in claims:
+        print(f"  claim {c.residence}->{c.insured} {c.serial}{'  零申报 (nil)' if c.nil else ''}")
+    print("rows per key: " + (", ".join(f"{k} {n}" for k, n in keys.items()) or "none"))
+    return 0
+
+
 # --- wiring -----------------------------------------------------------------------------------------------
 
 def _guarded(handler):
@@ -508,6 +543,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
     p.set_defaults(handler=_guarded(_cmd_reconcile))
+
+    p = subparsers.add_parser("entitlements", help="the register of entitlements: pairs with somebody entitled in a "
+                              "month, its claims, rows per key (no personal data)")
+    config_arg(p)
+    p.add_argument("--period", help="service month YYYY-MM (default: this month)")
+    p.add_argument("--today", help=argparse.SUPPRESS)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_guarded(_cmd_entitlements))
 
     p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute, an entitlement document, "
                               "a payment or a refund as a printable form (PDF)")

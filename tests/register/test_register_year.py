@@ -237,6 +237,12 @@ def test_a_year_between_five_cities(year: Year, capsys: pytest.CaptureFixture[st
     code, out = y.ltcgw(capsys, "deadlines", "--period", "2025-12", "--today", "2026-11-30", "--json")
     assert {(i["residence"], i["insured"]) for i in json.loads(out)["items"]} == {(ZIBO, JINAN), (WEIFANG, QINGDAO)}
 
+    code, out = y.ltcgw(capsys, "entitlements", "--period", "2026-09", "--json")
+    held = json.loads(out)
+    assert {(p["residence"], p["insured"], p["persons"]) for p in held["pairs"]} == {(ZIBO, JINAN, 2), (YANTAI, JINAN, 1)}
+    assert [(c["residence"], c["nil"]) for c in held["claims"] if c["nil"]] == [(YANTAI, True)]
+    assert list(held["rows_per_key"]) == ["k1"]
+
     # Reconcile: the late fees counted once, in August (the cycle that claimed them), not in July.
     reports = {}
     for period in ("2026-07", "2026-08"):
