@@ -276,16 +276,18 @@ class SqliteTx:
     def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
         return [_arrangement(r) for r in self._by_person("register_arrangements", persons)]
 
-    def billings_of(self, persons: Sequence[str]) -> list[BillingRow]:
-        return [_billing(r) for r in self._by_person("register_billings", persons)]
+    def billings_of(self, persons: Sequence[str], months: Sequence[str] | None = None) -> list[BillingRow]:
+        return [_billing(r) for r in self._by_person("register_billings", persons, months)]
 
-    def _by_person(self, table: str, persons: Sequence[str]) -> list[Any]:
+    def _by_person(self, table: str, persons: Sequence[str], months: Sequence[str] | None = None) -> list[Any]:
         rows: list[Any] = []
         wanted = sorted(set(persons))
+        within = sorted(set(months)) if months is not None else []
+        only = f" AND month IN ({','.join('?' * len(within))})" if months is not None else ""
         for i in range(0, len(wanted), 500):  # within every backend's limit of parameters per statement
             chunk = wanted[i:i + 500]
-            rows += self.db.execute(f"SELECT * FROM {table} WHERE person IN ({','.join('?' * len(chunk))}) ORDER BY key",
-                                    chunk).fetchall()
+            rows += self.db.execute(f"SELECT * FROM {table} WHERE person IN ({','.join('?' * len(chunk))}){only} "
+                                    "ORDER BY key", [*chunk, *within]).fetchall()
         return sorted(rows, key=lambda r: r["key"])
 
     def claim_record(self, insured: str, residence: str, period: str, serial: str) -> ClaimRecord | None:

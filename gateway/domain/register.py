@@ -418,21 +418,32 @@ def _arranged_on(day: date, notice: ArrangementRow, filings: Sequence[Arrangemen
     return types, facilities
 
 
+class _ByPerson:
+    """Rows by the person's hash: a claim of 100,000 statements looks up each person's rows, never scans them all."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._rows: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            self._rows[row.person].append(row)
+
+    def of(self, person: Person) -> list[Any]:
+        return [row for hashed in person.hashes for row in self._rows.get(hashed, ())]
+
+
 def check_claim(claim: ClaimSummary, known: Known) -> list[Finding]:
     """Every finding of the checks across documents for a claim, given what the register knows of its persons."""
     out: list[Finding] = []
     pair = (claim.insured, claim.residence)
-    notices = [r for r in known.arrangements if not r.filing and (r.insured, r.residence) == pair]
-    filings = [r for r in known.arrangements if r.filing and (r.insured, r.residence) == pair]
-    others = [b for b in known.billings if b.claim != (claim.insured, claim.residence, claim.period, claim.serial)
-              and b.insured == claim.insured]
+    notices = _ByPerson(r for r in known.arrangements if not r.filing and (r.insured, r.residence) == pair)
+    filings = _ByPerson(r for r in known.arrangements if r.filing and (r.insured, r.residence) == pair)
+    others = _ByPerson(b for b in known.billings if b.claim != (claim.insured, claim.residence, claim.period,
+                                                                 claim.serial) and b.insured == claim.insured)
     for b in claim.statements:
         who = f"statement {b.position} (serial {b.serial})"
         if not b.sex_agrees:
             out.append(Finding(code("sex"), f"{who}: Sex 性别 does not agree with the ID number "
                                "(its 17th digit: odd 男, even 女)"))
-        _entitled(out, who, b, [n for n in notices if n.person in b.person],
-                  [f for f in filings if f.person in b.person])
+        _entitled(out, who, b, notices.of(b.person), filings.of(b.person))
     _double_billing(out, claim, others)
     _per_month(out, claim, others, notices, filings)
     return out
@@ -443,19 +454,26 @@ def _entitled(out: list[Finding], who: str, b: Billed, notices: Sequence[Arrange
     uncovered: list[date] = []
     wrong_type: list[date] = []
     wrong_facility: list[date] = []
-    for day in _days(b.start, b.end):
-        covering = [n for n in notices if n.since <= day and (n.until is None or day <= n.until)]
+    if not notices:
+        uncovered = _days(b.start, b.end)
+    # The arrangement changes only where a notice or filing begins or ends: judged once per run of equal days.
+    changes = {b.start} | {d for n in notices for d in (n.since, n.until and n.until + timedelta(days=1)) if d} | {
+        f.as_of for f in filings} | {n.as_of for n in notices}
+    runs = sorted(d for d in changes if b.start <= d <= b.end) if notices else []
+    for i, first in enumerate(runs):
+        days = _days(first, (runs[i + 1] - timedelta(days=1)) if i + 1 < len(runs) else b.end)
+        covering = [n for n in notices if n.since <= first and (n.until is None or first <= n.until)]
         if not covering:
-            uncovered.append(day)
+            uncovered += days
             continue
         notice = max(covering, key=lambda n: n.since)
-        types, facilities = _arranged_on(day, notice, [f for f in filings if f.entitlement_serial == notice.serial])
+        types, facilities = _arranged_on(first, notice, [f for f in filings if f.entitlement_serial == notice.serial])
         if b.service_type not in types:
-            wrong_type.append(day)
+            wrong_type += days
         # Either filed facility may bill (a care facility may rent devices too); none filed yet: not judged.
         filed = {code for code in facilities.values() if code}
         if filed and b.facility not in filed:
-            wrong_facility.append(day)
+            wrong_facility += days
     if uncovered:
         out.append(Finding(code("entitled"), f"{who}: no entitlement notified to this residence city (待遇享受通知, "
                            f"第十七条) covers {_spans(uncovered)}: the person is not entitled on those days"))
@@ -473,7 +491,7 @@ def _overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> tuple[da
     return (start, end) if start <= end else None
 
 
-def _double_billing(out: list[Finding], claim: ClaimSummary, others: Sequence[BillingRow]) -> None:
+def _double_billing(out: list[Finding], claim: ClaimSummary, others: _ByPerson) -> None:
     by_person: dict[tuple[str, str], list[Billed]] = defaultdict(list)
     for b in claim.statements:
         by_person[(b.person.current, b.role)].append(b)
@@ -488,8 +506,8 @@ def _double_billing(out: list[Finding], claim: ClaimSummary, others: Sequence[Bi
                                        f"{earlier.position} (serial {earlier.serial}) of this claim too"))
                     break
     for b in claim.statements:
-        for row in others:
-            if row.person not in b.person or row.role != b.role:
+        for row in others.of(b.person):
+            if row.role != b.role:
                 continue
             both = _overlap(row.start, row.end, b.start, b.end)
             if not both:
@@ -501,16 +519,17 @@ def _double_billing(out: list[Finding], claim: ClaimSummary, others: Sequence[Bi
             break
 
 
-def _per_month(out: list[Finding], claim: ClaimSummary, others: Sequence[BillingRow],
-               notices: Sequence[ArrangementRow], filings: Sequence[ArrangementRow]) -> None:
+def _per_month(out: list[Finding], claim: ClaimSummary, others: _ByPerson, notices: _ByPerson,
+               filings: _ByPerson) -> None:
     groups: dict[tuple[str, str, str], list[Billed]] = defaultdict(list)
     for b in claim.statements:
         groups[(b.person.current, b.role, b.month)].append(b)
     for (_, role, month), group in groups.items():
         person = group[0].person
-        earlier = [r for r in others if r.person in person and r.role == role and r.month == month]
+        earlier = [r for r in others.of(person) if r.role == role and r.month == month]
         facilities = {b.facility for b in group} | {r.facility for r in earlier}
-        if len(facilities) > 1 and not facilities <= _filed_facilities(person, role, month, notices, filings):
+        if len(facilities) > 1 and not facilities <= _filed_facilities(role, month, notices.of(person),
+                                                                       filings.of(person)):
             first = min(group, key=lambda b: b.position)
             out.append(Finding(code("one_facility"), f"statement {first.position} (serial {first.serial}): the person "
                                f"is billed by {len(facilities)} {ent.FACILITY_ROLES[role]}s in {month}, one is allowed "
@@ -523,11 +542,12 @@ def _per_month(out: list[Finding], claim: ClaimSummary, others: Sequence[Billing
                                f"{_month_length(month)}"))
 
 
-def _filed_facilities(person: Person, role: str, month: str, notices: Sequence[ArrangementRow],
+def _filed_facilities(role: str, month: str, notices: Sequence[ArrangementRow],
                       filings: Sequence[ArrangementRow]) -> set[str]:
+    """The facilities of `role` filed for the person (their notices and filings) on some day of `month`."""
     year, number = (int(x) for x in month.split("-"))
     found: set[str] = set()
-    for notice in (n for n in notices if n.person in person):
+    for notice in notices:
         for day in _days(date(year, number, 1), date(year, number, _month_length(month))):
             if notice.since <= day and (notice.until is None or day <= notice.until):
                 facility = _arranged_on(day, notice, [f for f in filings if f.entitlement_serial == notice.serial])[1][role]

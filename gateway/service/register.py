@@ -46,7 +46,8 @@ def cross_check(gw: Gateway, tx: LedgerTx, header: Header | None, summary: reg.S
         return Verdict()
     if header.type is MessageType.A3 and isinstance(summary, reg.ClaimSummary):
         hashes = _hashes(summary)
-        findings = reg.check_claim(summary, reg.Known(tx.arrangements_of(hashes), tx.billings_of(hashes)))
+        months = sorted({b.month for b in summary.statements})  # days overlap, or share a month, only within them
+        findings = reg.check_claim(summary, reg.Known(tx.arrangements_of(hashes), tx.billings_of(hashes, months)))
     elif header.type is MessageType.A4 and isinstance(summary, reg.SettlementSummary):
         key = (summary.insured, summary.residence, summary.period, summary.claim_serial)
         claim = tx.claim_record(*key)

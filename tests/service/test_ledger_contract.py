@@ -223,13 +223,14 @@ def register_rows(ledger) -> list[Any]:
         tx.keep_claim(ClaimRecord(JINAN, ZIBO, "2026-02", "A3-1", 1, Decimal("10.50")), [billing, replace(billing, statement_serial="S-2")])
         tx.keep_claim(ClaimRecord(JINAN, ZIBO, "2026-02", "A3-1", 2, Decimal("9.50")), [billing])  # a revision replaces
         tx.keep_claim(ClaimRecord(JINAN, ZIBO, "2026-09", "A3-9", 1, Decimal("0.00"), nil=True), [])
-        found = (tx.arrangements_of(["h1", "nobody"]), tx.billings_of(["h1"]), tx.claim_record(JINAN, ZIBO, "2026-02", "A3-1"),
+        found = (tx.arrangements_of(["h1", "nobody"]), tx.billings_of(["h1"], ["2026-02", "2026-03"]), tx.claim_record(JINAN, ZIBO, "2026-02", "A3-1"),
                  tx.claim_record(JINAN, ZIBO, "2026-02", "A3-X"), tx.claim_billings(JINAN, ZIBO, "2026-02", "A3-1"))
         rehashed = tx.rehash_person("h1", "n1", "k2")
-        after = (tx.arrangements_of(["h1"]), [r.key_id for r in tx.arrangements_of(["n1"])], tx.billings_of(["n1"]))
+        after = (tx.arrangements_of(["h1"]), [r.key_id for r in tx.arrangements_of(["n1"])], tx.billings_of(["n1"]),
+                 tx.billings_of(["n1"], ["2026-01"]))
     assert kept == [True, False, True, True] and found[0] == [notice, filing] and found[2].claimed == Decimal("9.50")
     assert found[3] is None and [b.statement_serial for b in found[4]] == ["S-1"] and rehashed == 3
-    assert after[0] == [] and after[1] == ["k2", "k2"]
+    assert after[0] == [] and after[1] == ["k2", "k2"] and len(after[2]) == 1 and after[3] == []
     views = (ledger.register_notices(), ledger.register_claims("2026-09"), ledger.register_keys())
     assert [r.serial for r in views[0]] == ["EN-1", "EN-2"] and views[1][0].nil and views[2] == {"k1": 1, "k2": 3}
     purged = ledger.purge_register("2026-07-01", "2026-03")  # EN-1 ended in June (with its filing); February's claim

@@ -221,8 +221,8 @@ class FakeTx:
     def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
         return [r for r in self._t.arrangements if r.person in set(persons)]
 
-    def billings_of(self, persons: Sequence[str]) -> list[BillingRow]:
-        return [b for b in self._t.billings if b.person in set(persons)]
+    def billings_of(self, persons: Sequence[str], months: Sequence[str] | None = None) -> list[BillingRow]:
+        return [b for b in self._t.billings if b.person in set(persons) and (months is None or b.month in months)]
 
     def claim_record(self, insured: str, residence: str, period: str, serial: str) -> ClaimRecord | None:
         return next((c for c in self._t.claims if (c.insured, c.residence, c.period, c.serial)
