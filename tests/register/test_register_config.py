@@ -98,3 +98,20 @@ def test_a_purge_forgets_ended_entitlements_and_old_claims_after_register_days()
     report = purge(ledger, MemorySpool(), RetentionPolicy(register_days=365), now)
     assert report.register_rows == 2
     assert ledger.register_notices() == [live] and [c.serial for c in ledger.tables.claims] == ["A3-2"]
+
+
+def test_the_kit_samples_a_nil_claim(tmp_path: Path, capsys) -> None:
+    from gateway.documents import safe_xml, schema
+    from gateway.documents.reader import read_document
+    from gateway.domain.rules import check_document
+    from gateway.entrypoints.cli import main
+
+    target = tmp_path / "nil.xml"
+    assert main(["sample", "A3", "--sender", ZIBO, "--receiver", JINAN, "--period", "2026-09", "--persons", "0",
+                 "-o", str(target)]) == 0
+    root = safe_xml.parse(target.read_bytes()).getroot()
+    assert schema.validate(root) == [] and b"<Nil>true</Nil>" in target.read_bytes()
+    claim = read_document(root)
+    assert claim.nil and claim.statements == [] and check_document(claim) == []
+    claim.totals.visits = 1
+    assert "claim.nil" in {f.code for f in check_document(claim)}
