@@ -180,6 +180,8 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
     # nothing slow belongs inside one.
     if ack is None and ack_owed(outcome):
         ack = gw.replies.ack(header, capture.sha256, now)  # type: ignore[arg-type]
+    # The register's summary of a claim (hashes of 100,000 ID numbers take a second): made outside the lock too.
+    summary = register.summary_of(gw, outcome) if header is not None and outcome.header_trusted else None
     with gw.unit_of_work() as (tx, events):
         if not tx.capture_pending(capture.key):
             return  # another instance decided it while this one checked (its lease had run out)
@@ -205,7 +207,6 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 decision = routing.decide_reply(capture.city, header, gw.cities, answered)
             findings += decision.findings
         # -- the register (issue 12): checks across documents, refused or warned as the insured city chose ------
-        summary = register.summary_of(gw, outcome) if header is not None and outcome.header_trusted else None
         verdict = register.cross_check(gw, tx, header, summary)
         findings += verdict.refused
         # ------------------------------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
             report.cities_owed.add(header.receiver)
         else:
             # -- the register (issue 12): warnings in the ACK's note and the log; what passed is kept ----------
-            if verdict.warned:
+            if verdict.warned:  # signed again here: the note needs the decision's own reads of the register
                 ack = gw.replies.ack(header, capture.sha256, now, note=register.warning_note(verdict.warned))
                 tx.set_findings(message.key, [f.as_dict() for f in verdict.warned])
                 tx.record_event(now, "cross_check_warned", message.drop_city, {
