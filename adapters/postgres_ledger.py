@@ -123,6 +123,24 @@ class PostgresTx(SqliteTx):
     """The shared unit-of-work operations (adapters/sqlite_ledger.py SqliteTx) on a PostgreSQL transaction."""
 
 
+def probe(url: str) -> tuple[bool, str]:
+    """`ltcgw config check --connect`: reach the database once, changing nothing (no migration), and say what
+    is there: (usable, what was found or what is wrong)."""
+    try:
+        with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT) as db:
+            version = db.execute("SHOW server_version").fetchone()[0]
+            found = db.execute("SELECT to_regclass('schema_migrations')").fetchone()[0]
+            if found:
+                applied = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+                return True, f"PostgreSQL {version}: ledger schema version {applied}"
+            if not db.execute("SELECT has_schema_privilege(current_schema(), 'CREATE')").fetchone()[0]:
+                return False, (f"PostgreSQL {version}: the database is empty and its user may not create tables "
+                               "in it: grant CREATE, or start the first instance with the owner's role")
+            return True, f"PostgreSQL {version}: empty; the first `ltcgw run` creates the tables"
+    except psycopg.Error as exc:
+        return False, f"cannot reach the ledger's database: {str(exc).strip() or type(exc).__name__}"
+
+
 class PostgresLedger(SqliteLedger):
     """The ledger port (gateway/service/ports/ledger.py) on a PostgreSQL database named by a `postgresql://` URL."""
 
@@ -206,7 +224,7 @@ class PostgresLedger(SqliteLedger):
             db.execute(
                 """INSERT INTO instances(instance, host, pid, started_at, heartbeat_at, expires_at)
                    VALUES (?, ?, ?, now(), now(), now() + ?::interval)
-                   ON CONFLICT(instance) DO UPDATE SET heartbeat_at=now(), expires_at=excluded.expires_at""",
+                   ON CONFLICT(instance) DO UPDATE SET heartbeat_at=now(), expires_at=excluded.expires_at, lost_at=NULL""",
                 (instance, socket.gethostname(), os.getpid(), ttl),
             )
             db.executemany("INSERT INTO city_leases(city) VALUES (?) ON CONFLICT DO NOTHING", [(c,) for c in cities])
@@ -268,6 +286,15 @@ class PostgresLedger(SqliteLedger):
             out.append(InstanceRecord(row["instance"], row["host"], row["pid"], row["started_at"],
                                       row["heartbeat_at"], row["alive"], tuple(c[0] for c in cities), captures))
         return out
+
+    def lost_instances(self, instance: str) -> list[InstanceRecord]:
+        # One UPDATE: two instances asking at once both wait on the row lock, and the second finds lost_at set.
+        with self._transaction(None) as db:
+            rows = db.execute(
+                """UPDATE instances SET lost_at=now() WHERE instance<>? AND expires_at <= now() AND lost_at IS NULL
+                   RETURNING instance, host, pid, started_at, heartbeat_at""", (instance,)).fetchall()
+        return [InstanceRecord(r["instance"], r["host"], r["pid"], r["started_at"], r["heartbeat_at"], False)
+                for r in sorted(rows, key=lambda r: r["instance"])]
 
     # waking the instance that holds a city ----------------------------------------------------------------
     notifies_owed = True

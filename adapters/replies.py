@@ -18,6 +18,7 @@ from gateway.documents.replies import ACCEPTED, make_ack, make_nack
 from gateway.domain.envelope import Header
 from gateway.domain.findings import Finding
 from gateway.domain.settlement import Receipt
+from gateway.i18n import DEFAULT_LANGUAGE
 from gateway.observability.masking import mask_text
 from gateway.service.ports.checks import CheckOutcome
 
@@ -33,6 +34,7 @@ class ReplySettings:
     sm2_certificate: Path | None = None
     sm2_user_id: bytes | None = None
     accepted: Mapping[str, Sequence[str]] = field(default_factory=dict)  # city -> signature families, preferred first
+    languages: Mapping[str, str] = field(default_factory=dict)  # city -> language of its NACKs (absent: zh-CN)
 
 
 class SignedReplies:
@@ -45,6 +47,7 @@ class SignedReplies:
             sm2_key = load_private_key(settings.sm2_key).with_user_id(settings.sm2_user_id)
             self._signers["sm2"] = (sm2_key, _current(load_certificates(settings.sm2_certificate)))
         self._accepted = settings.accepted
+        self._languages = settings.languages
 
     def signer(self, city: str) -> tuple[Any, Any]:
         """The key and certificate replies to `city` are signed with: its first accepted family we hold."""
@@ -59,14 +62,18 @@ class SignedReplies:
 
     def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes:
         # A NACK goes to another system: a finding quoting the document (a parser message, a file name) must
-        # not carry a person's name or ID number with it.
-        findings = [Finding(f.code, mask_text(f.message), f.line, mask_text(f.path) if f.path else None) for f in findings]
+        # not carry a person's name or ID number with it. The templates are ours; the values are masked.
+        findings = [f.masked(mask_text) for f in findings]
         if answered is not None and (answered.sender != drop_city or answered.type.is_reply):
             # Never address a NACK by a header we did not trust to another city: it goes back to the drop.
             answered = None
         key, cert = self.signer(drop_city)
         return make_nack(answered, sha256, findings, key=key, cert=cert, gateway_code=self.code,
-                         sender=drop_city, period=None, now=now)
+                         sender=drop_city, period=None, now=now, lang=self.language(drop_city))
+
+    def language(self, city: str) -> str:
+        """The language NACKs to `city` are written in: its `language`, zh-CN unless configured."""
+        return self._languages.get(city, DEFAULT_LANGUAGE)
 
     def receipt_accepts(self, outcome: CheckOutcome) -> bool:
         document = outcome.document

@@ -549,6 +549,9 @@ class SqliteLedger:
             os.close(self._instance_lock)  # closing the descriptor releases the lock
             self._instance_lock = None
 
+    def lost_instances(self, instance: str) -> list[InstanceRecord]:
+        return []  # one instance at a time (the lock): no other one can be lost while this one runs
+
     notifies_owed = False  # one instance: its own workers are woken directly
 
     def announce_owed(self, cities: Sequence[str]) -> None:

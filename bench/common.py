@@ -13,8 +13,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -69,6 +70,27 @@ def timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
+
+
+@contextmanager
+def rsa_ecdsa_verifier(name: str) -> Iterator[None]:
+    """RSA/ECDSA verified by `name` ("xmlsec" or "signxml") in this process meanwhile, through the operator's
+    switch (LTCGW_XMLDSIG_VERIFIER), so that both are measured in one run."""
+    from gateway.documents import signature
+
+    before = os.environ.get(signature.ENVIRONMENT)
+    os.environ[signature.ENVIRONMENT] = name
+    signature.rsa_ecdsa_verifier.cache_clear()
+    try:
+        if signature.rsa_ecdsa_verifier() != name:
+            raise RuntimeError(f"{name} cannot verify here (see the log)")
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(signature.ENVIRONMENT, None)
+        else:
+            os.environ[signature.ENVIRONMENT] = before
+        signature.rsa_ecdsa_verifier.cache_clear()
 
 
 # --- signed traffic ----------------------------------------------------------------------------------------

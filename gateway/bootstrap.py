@@ -71,6 +71,7 @@ def reply_settings(config: Config) -> ReplySettings:
         code=config.code, key=config.key, certificate=config.certificate, sm2_key=config.sm2_key,
         sm2_certificate=config.sm2_certificate, sm2_user_id=config.sm2_user_id,
         accepted={code: city.signature_algorithms for code, city in config.cities.items()},
+        languages={code: city.language for code, city in config.cities.items()},
     )
 
 
@@ -127,6 +128,8 @@ def build_gateway(config: Config, *, clock: Clock = utc_now, transports: dict[st
 def watched(config: Config) -> Watched:
     """What the supervision watches under `config`."""
     certificates = {"gateway": [config.certificate]}
+    if config.sm2_certificate is not None:  # an owner of its own: the RSA certificate is no successor to it
+        certificates["gateway_sm2"] = [config.sm2_certificate]
     certificates.update({code: list(city.certificates) for code, city in config.cities.items()})
     return Watched(
         gateway=config.code, alerts=config.alerts, metrics=config.metrics, certificates=certificates,

@@ -76,6 +76,7 @@ class CityConfig:
     # Signature families the city signs with and receives replies in, preferred first ("rsa", "ecdsa", "sm2").
     signature_algorithms: tuple[str, ...] = DEFAULT_SIGNATURE_ALGORITHMS
     sm2_user_id: bytes = DEFAULT_SM2_USER_ID  # the city's SM2 signer id (GM/T 0009 default unless agreed)
+    language: str = "zh-CN"  # of the findings in its NACKs: "zh-CN" or "en" (the codes are the same)
     cross_checks: CrossChecks = field(default_factory=CrossChecks)  # as insured city (issue 12)
 
 
@@ -498,7 +499,7 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
         r.problem(where, "must be a table")
         return None
     r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after",
-                           "signature_algorithms", "sm2_user_id", "cross_checks"}, where)
+                           "signature_algorithms", "sm2_user_id", "language", "cross_checks"}, where)
     name = table.get("name", KNOWN_AREAS.get(code, code))
     certs_raw = table.get("certificates", table.get("certificate"))
     certs: list[Path] = []
@@ -532,7 +533,20 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
             r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
     unreachable_after = _duration(r, table, "unreachable_after", f"{where}.unreachable_after", None)
     return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after,
-                      **_read_city_signatures(r, table, where, certs), cross_checks=_read_cross_checks(r, table, where))
+                      **_read_city_signatures(r, table, where, certs), language=_language(r, table, where),
+                      cross_checks=_read_cross_checks(r, table, where))
+
+
+def _language(r: _Reader, table: Mapping[str, Any], where: str) -> str:
+    """`language` of a city (its NACKs' messages) or of `[alerts]` (the webhook's meanings): "zh-CN" unless "en"."""
+    from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    value = table.get("language", DEFAULT_LANGUAGE)
+    if value not in LANGUAGES:
+        r.problem(f"{where}.language", f"must be one of {', '.join(repr(tag) for tag in LANGUAGES)}, not {value!r}")
+        return DEFAULT_LANGUAGE
+    return str(value)
+
 
 
 def _read_cross_checks(r: _Reader, table: Mapping[str, Any], where: str) -> CrossChecks:
@@ -697,7 +711,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     listener = _listener(r, metrics, "metrics", MetricsSettings())
 
     alerts = r.table(data, "alerts", "alerts", required=False)
-    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days"}, "alerts")
+    r.unknown_keys(alerts, {"webhook", "webhook_timeout", "webhook_retries", "certificate_days", "language"}, "alerts")
     a = AlertSettings()
     webhook = r.value(alerts, "webhook", "alerts.webhook", str) if "webhook" in alerts else None
     if webhook is not None and not webhook.startswith(("http://", "https://")):
@@ -716,7 +730,7 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
         "log": log_settings,
         "metrics": MetricsSettings(*listener),
         "alerts": AlertSettings(webhook, timeout.total_seconds(), retries or a.webhook_retries,
-                                days or a.certificate_days, unreachable),
+                                days or a.certificate_days, unreachable, _language(r, alerts, "alerts")),
     }
 
 

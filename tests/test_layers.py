@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A module may import its own layer and the layers before it, never one after it; layers that
 # share a rank (adapters and the web console) know nothing of each other.
 LAYERS: list[tuple[str, ...]] = [
+    ("gateway.i18n",),  # the message catalogs: below everything, so that a finding can say itself in a language
     ("gateway.domain",),
     ("gateway.documents",),
     ("gateway.service",),

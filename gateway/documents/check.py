@@ -5,6 +5,10 @@ whose certificates to try) → signature against that sender's pinned certificat
 content → envelope schema → header consistency → document model → settlement rules. Every finding that can
 be collected is (a clerk fixes a file in one round), but nothing is read from content the signature does not
 cover: after a signature failure the unsigned header is returned only to address the NACK.
+
+The bytes are parsed once and every step shares that tree: libxmlsec1 verifies it in place, and what the
+signature covers is the same tree without its signature, which the header, schema, reader and rules read
+(signxml, where it stands in for libxmlsec1, parses the bytes again itself; gateway.documents.signature).
 """
 
 from __future__ import annotations
@@ -193,14 +197,14 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
     lines = header_lines(root)
     findings: list[Finding] = []
 
-    def add(code: str, message: str, field: str) -> None:
-        findings.append(Finding(code, message, line=lines.get(field, lines.get("Header"))))
+    def add(code: str, template: str, field: str, /, **values) -> None:
+        findings.append(Finding(code, template, lines.get(field, lines.get("Header")), **values))
 
     if header.sender == header.receiver:
         add("envelope.same_area", "Sender and Receiver are the same area", "Receiver")
     for role, code in (("Sender", header.sender), ("Receiver", header.receiver)):
         if code not in areas and code != gateway_code:
-            add("envelope.unknown_area", f"{role} {code} is not an area the gateway serves", role)
+            add("envelope.unknown_area", "{role} {code} is not an area the gateway serves", role, role=role, code=code)
     kind = header.type.value
     if header.type.is_city_document:  # an attachment (A1–A5), an entitlement document, a payment or refund
         if header.reply_to_sha256 is not None:
@@ -209,19 +213,19 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
             add("envelope.direction", "settlement documents go from city to city, not to or from the gateway", "Type")
         elif header.residence_city in PROVINCIAL_POOLS:
             role = "Sender" if header.residence_city == header.sender else "Receiver"
-            add("envelope.direction", f"an {kind} has the residence city (居住地) as its {role}, and "
-                f"{header.residence_city} is an insurance pool, not a city where care is given: check Sender, "
-                "Receiver and Type", role)
+            add("envelope.direction", "an {type} has the residence city (居住地) as its {role}, and {city} is an "
+                "insurance pool, not a city where care is given: check Sender, Receiver and Type", role, type=kind,
+                role=role, city=header.residence_city)
         return findings
     if header.reply_to_sha256 is None:
-        add("envelope.in_reply_to", f"a {kind} must name the message it answers (InReplyTo)", "Header")
+        add("envelope.in_reply_to", "a {type} must name the message it answers (InReplyTo)", "Header", type=kind)
     if header.type.is_dispute:
         if gateway_code in (header.sender, header.receiver):
-            add("envelope.direction", f"a {kind} goes from city to city, not to or from the gateway", "Type")
+            add("envelope.direction", "a {type} goes from city to city, not to or from the gateway", "Type", type=kind)
         return findings
     from_gateway = header.type in (MessageType.ACK, MessageType.NACK)
     if from_gateway and header.sender != gateway_code:
-        add("envelope.direction", f"only the gateway ({gateway_code}) sends {kind}", "Sender")
+        add("envelope.direction", "only the gateway ({gateway}) sends {type}", "Sender", gateway=gateway_code, type=kind)
     if not from_gateway and gateway_code in (header.sender, header.receiver):
         add("envelope.direction", "a RECEIPT goes from the receiving city to the sending city, not to or from "
             "the gateway", "Sender")

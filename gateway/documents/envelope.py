@@ -17,7 +17,7 @@ from gateway.documents import safe_xml
 from gateway.documents.keys import SigningKey
 from gateway.documents.signature import sign
 from gateway.domain.envelope import Header, MessageType
-from gateway.domain.findings import Finding, Refused
+from gateway.domain.findings import Finding, Phrase, Refused, phrase
 
 ENVELOPE_NS = "urn:ltcgw:envelope:1"
 SETTLEMENT_NS = "urn:ltcgw:settlement:1"
@@ -75,13 +75,14 @@ def read_header(root: etree._Element) -> Header:
     """The header of message `root`, or Refused with one envelope.* finding per problem found."""
     findings: list[Finding] = []
 
-    def problem(code: str, message: str, node: etree._Element | None) -> None:
-        findings.append(Finding(code, message, line=(node if node is not None else root).sourceline))
+    def problem(code: str, template: str, node: etree._Element | None, /, **values) -> None:
+        findings.append(Finding(code, template, (node if node is not None else root).sourceline, **values))
 
     if root.tag != _q("Message"):
         raise Refused(
             Finding(
-                "envelope.root", f"the root element must be Message in namespace {ENVELOPE_NS}", line=root.sourceline
+                "envelope.root", "the root element must be Message in namespace {namespace}", line=root.sourceline,
+                namespace=ENVELOPE_NS,
             )
         )
     header = root.find(_q("Header"))
@@ -92,26 +93,27 @@ def read_header(root: etree._Element) -> Header:
     for name in _FIELDS:
         node = header.find(_q(name))
         if node is None or not (node.text or "").strip():
-            problem("envelope.missing", f"the Header has no {name}", node if node is not None else header)
+            problem("envelope.missing", "the Header has no {element}", node if node is not None else header, element=name)
             continue
         values[name], nodes[name] = node.text.strip(), node
 
-    def check(name: str, pattern: re.Pattern[str], code: str, what: str) -> None:
+    def check(name: str, pattern: re.Pattern[str], code: str, what: Phrase) -> None:
         if name in values and not pattern.fullmatch(values[name]):
-            problem(code, f"Header {name} must be {what}", nodes[name])
+            problem(code, "Header {element} must be {what}", nodes[name], element=name, what=what)
 
-    check("MessageId", _SAFE_NAME, "envelope.message_id", "letters, digits and '-' (at most 64), starting with one")
-    check("Sender", _AREA, "envelope.area", "a six-digit area code")
-    check("Receiver", _AREA, "envelope.area", "a six-digit area code")
-    check("Period", _MONTH, "envelope.period", "a month written YYYY-MM")
-    check("Serial", _SERIAL, "envelope.serial", "letters, digits and '-' (at most 40)")
+    check("MessageId", _SAFE_NAME, "envelope.message_id",
+          phrase("letters, digits and '-' (at most 64), starting with one"))
+    check("Sender", _AREA, "envelope.area", phrase("a six-digit area code"))
+    check("Receiver", _AREA, "envelope.area", phrase("a six-digit area code"))
+    check("Period", _MONTH, "envelope.period", phrase("a month written YYYY-MM"))
+    check("Serial", _SERIAL, "envelope.serial", phrase("letters, digits and '-' (at most 40)"))
     kind = revision = created = None
     if "Type" in values:
         try:
             kind = MessageType(values["Type"])
         except ValueError:
             kinds = ", ".join(t.value for t in MessageType)
-            problem("envelope.type", f"Header Type must be one of {kinds}", nodes["Type"])
+            problem("envelope.type", "Header Type must be one of {types}", nodes["Type"], types=kinds)
     if "Revision" in values:
         revision = int(values["Revision"]) if values["Revision"].isdigit() else 0
         if revision < 1:
@@ -215,7 +217,8 @@ def pack(
         raise Refused(
             Finding(
                 "envelope.body",
-                f"a {header.type.value} message carries a {expected} document, not {etree.QName(document).localname}",
+                "a {type} message carries a {expected} document, not {found}",
+                type=header.type.value, expected=expected, found=etree.QName(document).localname,
             )
         )
     message = etree.Element(_q("Message"), nsmap={None: ENVELOPE_NS})

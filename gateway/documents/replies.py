@@ -22,6 +22,7 @@ from gateway.domain.areas import GATEWAY_AREA
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.settlement import Ack, Nack, NackError, Receipt
+from gateway.i18n import DEFAULT_LANGUAGE
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 NOTE_LIMIT = 1000  # replies.xsd Note
@@ -64,9 +65,10 @@ def make_ack(
 def make_nack(
     answered: Header | None, answered_sha256: str, findings: Sequence[Finding], *, key: SigningKey,
     cert: x509.Certificate, gateway_code: str = GATEWAY_AREA, original_name: str | None = None,
-    sender: str | None = None, period: str | None = None, now: datetime | None = None,
+    sender: str | None = None, period: str | None = None, now: datetime | None = None, lang: str = DEFAULT_LANGUAGE,
 ) -> bytes:
-    """The gateway's signed NACK listing every finding (capped at NACK_ERROR_LIMIT, then a count).
+    """The gateway's signed NACK listing every finding (capped at NACK_ERROR_LIMIT, then a count), each with its
+    stable code and its message in `lang` (the receiving city's `language`: "zh-CN" or "en").
 
     `answered` is the header as far as it could be read (None for an unreadable file): then `sender` (the
     city whose drop the file came from) is the NACK's receiver and `period` its month (default: this month).
@@ -80,9 +82,10 @@ def make_nack(
     )
     listed = list(findings[:NACK_ERROR_LIMIT]) or [Finding("check.failed", "the message was refused")]
     if len(findings) > NACK_ERROR_LIMIT:
-        listed.append(Finding("nack.more", f"{len(findings) - NACK_ERROR_LIMIT} more errors are not listed"))
+        listed.append(Finding("nack.more", "{count} more errors are not listed", count=len(findings) - NACK_ERROR_LIMIT))
     body = Nack(
-        errors=[NackError(f.code, _clip(f.message), f.line or None, f.path[:500] if f.path else None) for f in listed],
+        errors=[NackError(f.code, _clip(f.text(lang)), f.line or None, f.path[:500] if f.path else None)
+                for f in listed],
         original_name=original_name[:255] if original_name else None,
     )
     return pack(document_xml(body), header, key, cert)

@@ -27,7 +27,7 @@ import re
 
 from lxml import etree
 
-from gateway.domain.findings import Finding, Refused
+from gateway.domain.findings import Finding, Phrase, Refused, phrase
 
 DEFAULT_MAX = 16 * 1024 * 1024  # 16 MiB: ~60,000 person records; verifying one peaks near 0.7 GB RSS
 
@@ -54,8 +54,9 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> etree._ElementTree:
         raise Refused(
             Finding(
                 "xml.too_large",
-                f"the file has {len(data):,} bytes, more than the {max_bytes:,} accepted; split the claim by month "
+                "the file has {size} bytes, more than the {limit} accepted; split the claim by month "
                 "or by insured city, or ask the gateway operator to raise the limit",
+                size=f"{len(data):,}", limit=f"{max_bytes:,}",
             )
         )
     body = _check_encoding(data)
@@ -85,21 +86,21 @@ def _check_encoding(data: bytes) -> bytes:
     """The bytes after a UTF-8 byte-order mark, or Refused(xml.encoding) for any other encoding."""
     for bom, name in _BOMS.items():
         if data.startswith(bom):
-            raise Refused(_encoding_finding(f"the file starts with a {name} byte-order mark"))
+            raise Refused(_encoding_finding(phrase("the file starts with a {name} byte-order mark", name=name)))
     if b"\x00" in data[:4]:
-        raise Refused(_encoding_finding("the file looks like UTF-16 or UTF-32 (zero bytes between characters)"))
+        raise Refused(_encoding_finding(phrase("the file looks like UTF-16 or UTF-32 (zero bytes between characters)")))
     body = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
     declaration = _DECLARATION.match(body)
     if declaration:
         encoding = _ENCODING_DECL.search(declaration.group(0))
         if encoding and encoding.group(2).decode("ascii", "replace").lower() not in _UTF8_NAMES:
             name = encoding.group(2).decode("ascii", "replace")
-            raise Refused(_encoding_finding(f"the XML declaration names encoding {name!r}", line=1))
+            raise Refused(_encoding_finding(phrase("the XML declaration names encoding {name}", name=repr(name)), line=1))
     return body
 
 
-def _encoding_finding(what: str, line: int | None = None) -> Finding:
-    return Finding("xml.encoding", f"{what}; the gateway accepts UTF-8 only: save the file as UTF-8", line=line)
+def _encoding_finding(what: Phrase, line: int | None = None) -> Finding:
+    return Finding("xml.encoding", "{what}; the gateway accepts UTF-8 only: save the file as UTF-8", line=line, what=what)
 
 
 def _check_prolog(body: bytes) -> None:
@@ -138,7 +139,7 @@ def _check_tree(tree: etree._ElementTree) -> None:
     """Second line of defence after parsing: no DTD, no entity nodes, no processing instructions."""
     docinfo = tree.docinfo
     if (docinfo.encoding or "UTF-8").lower() not in _UTF8_NAMES:  # libxml2 guessed another one from the bytes
-        raise Refused(_encoding_finding(f"the file is encoded as {docinfo.encoding}"))
+        raise Refused(_encoding_finding(phrase("the file is encoded as {encoding}", encoding=docinfo.encoding)))
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise Refused(_doctype_finding(None))
     root = tree.getroot()
@@ -165,8 +166,9 @@ def _prolog_and_epilog(root: etree._Element):
 def _instruction_finding(node: etree._Element) -> Finding:
     return Finding(
         "xml.instruction",
-        f"the file has a processing instruction <?{node.target} …?>; only the XML declaration is allowed: remove it",
+        "the file has a processing instruction <?{target} …?>; only the XML declaration is allowed: remove it",
         line=node.sourceline,
+        target=node.target,
     )
 
 
@@ -175,7 +177,8 @@ def _syntax_finding(error: etree.XMLSyntaxError) -> Finding:
     line = error.lineno or None
     message = " ".join((error.msg or "").split(", line ")[0].split())
     if code in _ENCODING_ERRORS:
-        return _encoding_finding(f"the file is not valid UTF-8 ({message})", line=line)
+        return _encoding_finding(phrase("the file is not valid UTF-8 ({error})", error=message), line=line)
     if code in _LIMIT_ERRORS or "limit" in message.lower() or "amplification" in message.lower():
-        return Finding("xml.too_large", f"the XML goes over a parser limit: {message}", line=line)
-    return Finding("xml.syntax", f"the file is not well-formed XML: {message}; fix it at line {line}", line=line)
+        return Finding("xml.too_large", "the XML goes over a parser limit: {error}", line=line, error=message)
+    return Finding("xml.syntax", "the file is not well-formed XML: {error}; fix it at line {at}", line=line,
+                   error=message, at=line)

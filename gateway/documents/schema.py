@@ -1,8 +1,8 @@
 """XSD validation of parsed documents, as Findings a city clerk can act on.
 
-Every libxml2 error becomes a stable code `xsd.<kind>` and an English message written from the error's
-structure (element, facet, limit), never from the offending value: the value may be a name or an ID number,
-and findings travel to another city inside a NACK and into logs.
+Every libxml2 error becomes a stable code `xsd.<kind>` and a message (a template of the findings catalog, said
+in English or zh-CN) written from the error's structure (element, facet, limit), never from the offending value:
+the value may be a name or an ID number, and findings travel to another city inside a NACK and into logs.
 
 Parsing (and refusing DTDs, entities, network) is `safe_xml`'s job; this module receives parsed trees.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.domain.findings import Finding
+from gateway.domain.findings import Finding, Phrase, phrase
 from xsd import SCHEMA_DIR
 
 SETTLEMENT = "settlement"
@@ -67,9 +67,9 @@ def validate(tree_or_element: etree._ElementTree | etree._Element, schema: str =
 def _finding(error: etree._LogEntry, root: etree._Element | None, children: dict) -> Finding:
     kind = _kind(error)
     element, attribute = _subject(error.message)
-    message = _MESSAGES.get(kind, _invalid)(element, attribute, error.message)
+    words = _MESSAGES.get(kind, _invalid)(element, attribute, error.message)
     path = _named_path(root, error.path, children) if root is not None else error.path
-    return Finding(f"xsd.{kind}", message, line=error.line or None, path=path or None)
+    return Finding.said(f"xsd.{kind}", words, line=error.line or None, path=path or None)
 
 
 _FACETS = {
@@ -120,7 +120,7 @@ _SUBJECT = re.compile(r"Element '(?:\{[^}]*\})?([^']+)'(?:, attribute '([^']+)')
 
 def _subject(message: str) -> tuple[str, str | None]:
     match = _SUBJECT.match(message)
-    return (match.group(1), match.group(2)) if match else ("An element", None)
+    return (match.group(1), match.group(2)) if match else ("An element", None)  # not expected from libxml2
 
 
 def _quoted_after(message: str, marker: str) -> str | None:
@@ -140,91 +140,107 @@ def _expected(message: str) -> str:
     return ", ".join(n for n in names if n)
 
 
-def _pattern(element, attribute, message):
+def _pattern(element, attribute, message) -> Phrase:
     pattern = _quoted_after(message, "by the pattern")
-    return f"{element} does not match its pattern" + (f" {pattern}" if pattern else "")
+    if pattern:
+        return phrase("{element} does not match its pattern {pattern}", element=element, pattern=pattern)
+    return phrase("{element} does not match its pattern", element=element)
 
 
-def _enumeration(element, attribute, message):
+def _enumeration(element, attribute, message) -> Phrase:
     allowed = re.search(r"the set (\{[^}]*\})", message)
     codes = allowed.group(1).replace("'", "") if allowed else ""
-    return f"{element} is not one of the allowed codes" + (f" {codes}" if codes else "")
+    if codes:
+        return phrase("{element} is not one of the allowed codes {codes}", element=element, codes=codes)
+    return phrase("{element} is not one of the allowed codes", element=element)
 
 
-def _length(element, attribute, message):
+def _length(element, attribute, message) -> Phrase:
     limit = _quoted_after(message, "length of")
     if "minimum" in message:
-        return f"{element} is too short (at least {limit} character(s))" if limit else f"{element} is too short"
-    return f"{element} is too long (at most {limit} characters)" if limit else f"{element} has the wrong length"
+        if limit:
+            return phrase("{element} is too short (at least {limit} character(s))", element=element, limit=limit)
+        return phrase("{element} is too short", element=element)
+    if limit:
+        return phrase("{element} is too long (at most {limit} characters)", element=element, limit=limit)
+    return phrase("{element} has the wrong length", element=element)
 
 
-def _bound(words: str):
-    def message(element, attribute, text):
+def _bound(words: Phrase):
+    def message(element, attribute, text) -> Phrase:
         limit = _quoted_after(text, "allowed (") or _quoted_after(text, "allowed")
-        return f"{element} is {words}" + (f" {limit}" if limit is not None else "")
+        if limit is not None:
+            return phrase("{element} is {bound} {limit}", element=element, bound=words, limit=limit)
+        return phrase("{element} is {bound}", element=element, bound=words)
 
     return message
 
 
 _TYPE_WORDS = {
-    "xs:date": "date (YYYY-MM-DD)",
-    "xs:dateTime": "date and time (ISO 8601)",
-    "xs:nonNegativeInteger": "whole number of zero or more",
-    "xs:positiveInteger": "whole number of one or more",
-    "xs:decimal": "decimal number",
-    "Amount": "amount with two decimals (e.g. 1680.32)",
-    "Count": "whole number of zero or more",
-    "DayCount": "number of days (0 to 31)",
+    "xs:date": phrase("date (YYYY-MM-DD)"),
+    "xs:dateTime": phrase("date and time (ISO 8601)"),
+    "xs:nonNegativeInteger": phrase("whole number of zero or more"),
+    "xs:positiveInteger": phrase("whole number of one or more"),
+    "xs:decimal": phrase("decimal number"),
+    "Amount": phrase("amount with two decimals (e.g. 1680.32)"),
+    "Count": phrase("whole number of zero or more"),
+    "DayCount": phrase("number of days (0 to 31)"),
 }
 
 
-def _datatype(element, attribute, message):
+def _datatype(element, attribute, message) -> Phrase:
     type_name = _quoted_after(message, "atomic type")
-    words = _TYPE_WORDS.get(re.sub(r"\{[^}]*\}", "", type_name or ""), "value of its type")
-    return f"{element} is not a valid {words}"
+    words = _TYPE_WORDS.get(re.sub(r"\{[^}]*\}", "", type_name or ""), phrase("value of its type"))
+    return phrase("{element} is not a valid {kind}", element=element, kind=words)
 
 
-def _missing(element, attribute, message):
+def _missing(element, attribute, message) -> Phrase:
     if "attribute" in message and "required but missing" in message:
         required = _quoted_after(message, "The attribute")
-        return f"{element} lacks its required attribute {required}"
+        return phrase("{element} lacks its required attribute {attribute}", element=element, attribute=required)
     expected = _expected(message)
-    return f"{element} lacks a required element" + (f": expected {expected}" if expected else "")
+    if expected:
+        return phrase("{element} lacks a required element: expected {expected}", element=element, expected=expected)
+    return phrase("{element} lacks a required element", element=element)
 
 
-def _unexpected(element, attribute, message):
+def _unexpected(element, attribute, message) -> Phrase:
     if attribute:
-        return f"{element} has attribute {attribute}, which is not allowed"
+        return phrase("{element} has attribute {attribute}, which is not allowed", element=element,
+                      attribute=attribute)
     expected = _expected(message)
-    return f"{element} is not expected here" + (f"; expected {expected}" if expected else "")
+    if expected:
+        return phrase("{element} is not expected here; expected {expected}", element=element, expected=expected)
+    return phrase("{element} is not expected here", element=element)
 
 
-def _content(element, attribute, message):
-    return f"{element} has content its type does not allow (text or child elements misplaced)"
+def _content(element, attribute, message) -> Phrase:
+    return phrase("{element} has content its type does not allow (text or child elements misplaced)",
+                  element=element)
 
 
-def _root(element, attribute, message):
-    return f"{element} is not a document of this schema (wrong root element or namespace)"
+def _root(element, attribute, message) -> Phrase:
+    return phrase("{element} is not a document of this schema (wrong root element or namespace)", element=element)
 
 
-def _unique(element, attribute, message):
-    return f"{element} repeats a value that must be unique"
+def _unique(element, attribute, message) -> Phrase:
+    return phrase("{element} repeats a value that must be unique", element=element)
 
 
-def _invalid(element, attribute, message):
-    return f"{element} is not valid against the schema"
+def _invalid(element, attribute, message) -> Phrase:
+    return phrase("{element} is not valid against the schema", element=element)
 
 
 _MESSAGES = {
     "pattern": _pattern,
     "enumeration": _enumeration,
     "length": _length,
-    "minInclusive": _bound("below the minimum"),
-    "maxInclusive": _bound("above the maximum"),
-    "minExclusive": _bound("not above"),
-    "maxExclusive": _bound("not below"),
-    "fractionDigits": _bound("written with more decimals than"),
-    "totalDigits": _bound("written with more digits than"),
+    "minInclusive": _bound(phrase("below the minimum")),
+    "maxInclusive": _bound(phrase("above the maximum")),
+    "minExclusive": _bound(phrase("not above")),
+    "maxExclusive": _bound(phrase("not below")),
+    "fractionDigits": _bound(phrase("written with more decimals than")),
+    "totalDigits": _bound(phrase("written with more digits than")),
     "datatype": _datatype,
     "missing": _missing,
     "unexpected": _unexpected,

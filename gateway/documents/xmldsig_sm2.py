@@ -1,6 +1,6 @@
 """XML-DSig with SM2-SM3 in our one shape, written here because signxml knows no SM2.
 
-The shape is the RSA/ECDSA one (gateway.documents.signature checks it before this module is asked): an
+The shape is the RSA/ECDSA one (gateway.documents.xmldsig checks it before this module is asked): an
 enveloped ds:Signature, a direct child of the root, exactly one Reference URI="" covering the whole
 document, its enveloped-signature transform then at most one canonicalization. What this module adds:
 
@@ -32,23 +32,28 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from gateway.documents import sm2
-from gateway.documents.signature import DS, _NS, _detach
+from gateway.documents.xmldsig import (
+    C14N_10,
+    ENVELOPED,
+    EXC_C14N,
+    NS,
+    SM2_DIGEST_METHODS,
+    SM2_SM3,
+    SM3,
+    algorithm_of,
+    canonical,
+    content_changed,
+    detach,
+    ds,
+    inclusive_prefixes,
+    reference_c14n,
+)
 from gateway.domain.findings import Finding, Refused
 
-SM2_SM3 = "http://www.w3.org/2000/09/xmldsig#sm2-sm3"
-SM3 = "http://www.w3.org/2000/09/xmldsig#sm3"
-SIGNATURE_METHODS = frozenset({SM2_SM3, "http://www.chinaport.gov.cn/2022/04/xmldsig#sm2-sm3"})
-DIGEST_METHODS = frozenset(
-    {SM3, "http://www.chinaport.gov.cn/2022/04/xmldsig#sm3", "http://www.w3.org/2007/05/xmldsig-more#sm3"}
-)
-EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
-C14N_10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+__all__ = ["SM2_SM3", "SM3", "sign", "verify"]
+
+# lxml has no C14N 1.1, and a canonical form we cannot compute exactly is one we cannot check.
 C14N_METHODS = frozenset({EXC_C14N, C14N_10})
-ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-
-
-def _ds(name: str) -> str:
-    return f"{{{DS}}}{name}"
 
 
 def sign(root: etree._Element, key: sm2.Sm2PrivateKey, cert: x509.Certificate) -> bytes:
@@ -58,26 +63,26 @@ def sign(root: etree._Element, key: sm2.Sm2PrivateKey, cert: x509.Certificate) -
     public = sm2.public_key_of(cert)
     if public is None:
         raise ValueError("an SM2 key signs with an SM2 certificate; this certificate's key is not SM2")
-    digest = sm2.sm3(_canonical(root, EXC_C14N))
-    signature = etree.SubElement(root, _ds("Signature"), nsmap={"ds": DS})
-    signed_info = etree.SubElement(signature, _ds("SignedInfo"))
-    etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
-    etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=SM2_SM3)
-    reference = etree.SubElement(signed_info, _ds("Reference"), URI="")
-    transforms = etree.SubElement(reference, _ds("Transforms"))
-    etree.SubElement(transforms, _ds("Transform"), Algorithm=ENVELOPED)
-    etree.SubElement(transforms, _ds("Transform"), Algorithm=EXC_C14N)
-    etree.SubElement(reference, _ds("DigestMethod"), Algorithm=SM3)
-    etree.SubElement(reference, _ds("DigestValue")).text = base64.b64encode(digest).decode("ascii")
-    canonical_signed_info = _canonical(signed_info, EXC_C14N)
+    digest = sm2.sm3(canonical(root, EXC_C14N))
+    signature = etree.SubElement(root, ds("Signature"), nsmap={"ds": NS["ds"]})
+    signed_info = etree.SubElement(signature, ds("SignedInfo"))
+    etree.SubElement(signed_info, ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
+    etree.SubElement(signed_info, ds("SignatureMethod"), Algorithm=SM2_SM3)
+    reference = etree.SubElement(signed_info, ds("Reference"), URI="")
+    transforms = etree.SubElement(reference, ds("Transforms"))
+    etree.SubElement(transforms, ds("Transform"), Algorithm=ENVELOPED)
+    etree.SubElement(transforms, ds("Transform"), Algorithm=EXC_C14N)
+    etree.SubElement(reference, ds("DigestMethod"), Algorithm=SM3)
+    etree.SubElement(reference, ds("DigestValue")).text = base64.b64encode(digest).decode("ascii")
+    canonical_signed_info = canonical(signed_info, EXC_C14N)
     value = sm2.to_raw(key.sign(canonical_signed_info, public))
     if not sm2.verify(public, canonical_signed_info, value, key.user_id):
         root.remove(signature)
         raise ValueError("the SM2 key does not match the certificate it is paired with")
-    etree.SubElement(signature, _ds("SignatureValue")).text = base64.b64encode(value).decode("ascii")
+    etree.SubElement(signature, ds("SignatureValue")).text = base64.b64encode(value).decode("ascii")
     der = cert.public_bytes(serialization.Encoding.DER)
-    x509_data = etree.SubElement(etree.SubElement(signature, _ds("KeyInfo")), _ds("X509Data"))
-    etree.SubElement(x509_data, _ds("X509Certificate")).text = base64.b64encode(der).decode("ascii")
+    x509_data = etree.SubElement(etree.SubElement(signature, ds("KeyInfo")), ds("X509Data"))
+    etree.SubElement(x509_data, ds("X509Certificate")).text = base64.b64encode(der).decode("ascii")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
@@ -93,58 +98,37 @@ def verify(
     On success `raw_root` has had its signature removed and is exactly the signed content.
     """
     line = signature.sourceline
-    signed_info = signature.find("ds:SignedInfo", _NS)
-    reference = signed_info.find("ds:Reference", _NS)
-    c14n = _algorithm(signed_info.find("ds:CanonicalizationMethod", _NS))
+    signed_info = signature.find("ds:SignedInfo", NS)
+    reference = signed_info.find("ds:Reference", NS)
+    method = signed_info.find("ds:CanonicalizationMethod", NS)
+    c14n = algorithm_of(method)
     if c14n not in C14N_METHODS:
-        raise Refused(Finding("sig.algorithm", f"with SM2 the canonicalization must be exclusive c14n or C14N 1.0, "
-                              f"not {c14n!r}", line))
-    if _algorithm(reference.find("ds:DigestMethod", _NS)) not in DIGEST_METHODS:
+        raise Refused(Finding("sig.algorithm", "with SM2 the canonicalization must be exclusive c14n or C14N 1.0, "
+                              "not {algorithm}", line, algorithm=repr(c14n)))
+    if algorithm_of(reference.find("ds:DigestMethod", NS)) not in SM2_DIGEST_METHODS:
         raise Refused(Finding("sig.algorithm", "an SM2-SM3 signature digests with SM3", line))
-    transforms = [node.get("Algorithm") for node in reference.findall("ds:Transforms/ds:Transform", _NS)]
     # Only the enveloped transform: XML-DSig turns the node-set into octets with C14N 1.0 (E-Port's shape).
-    reference_c14n = transforms[1] if len(transforms) > 1 else C14N_10
-    if reference_c14n not in C14N_METHODS:
-        raise Refused(Finding("sig.algorithm", f"with SM2 the reference's canonicalization must be exclusive "
-                              f"c14n or C14N 1.0, not {reference_c14n!r}", line))
-    value = _base64(signature.findtext("ds:SignatureValue", None, _NS), "SignatureValue", line)
-    expected = _base64(reference.findtext("ds:DigestValue", None, _NS), "DigestValue", line)
-    method = signed_info.find("ds:CanonicalizationMethod", _NS)
-    canonical_signed_info = _canonical(signed_info, c14n, _prefixes(method))
+    content_c14n, prefixes = reference_c14n(reference)
+    if content_c14n not in C14N_METHODS:
+        raise Refused(Finding("sig.algorithm", "with SM2 the reference's canonicalization must be exclusive "
+                              "c14n or C14N 1.0, not {algorithm}", line, algorithm=repr(content_c14n)))
+    value = _base64(signature.findtext("ds:SignatureValue", None, NS), "SignatureValue", line)
+    expected = _base64(reference.findtext("ds:DigestValue", None, NS), "DigestValue", line)
+    canonical_signed_info = canonical(signed_info, c14n, inclusive_prefixes(method))
     for cert in certificates:
         public = sm2.public_key_of(cert)
         if public is not None and sm2.verify(public, canonical_signed_info, value, user_id):
             break
     else:
         return None
-    prefixes = _prefixes(reference.find("ds:Transforms/ds:Transform[2]", _NS))
-    _detach(signature)
-    if not hmac.compare_digest(sm2.sm3(_canonical(raw_root, reference_c14n, prefixes)), expected):
-        raise Refused(Finding("sig.digest", "the content was changed after it was signed: whoever changes a "
-                              "figure must sign the file again"))
+    detach(signature)
+    if not hmac.compare_digest(sm2.sm3(canonical(raw_root, content_c14n, prefixes)), expected):
+        raise content_changed()
     return cert
-
-
-def _algorithm(node: etree._Element | None) -> str | None:
-    return node.get("Algorithm") if node is not None else None
-
-
-def _prefixes(transform: etree._Element | None) -> list[str] | None:
-    """The InclusiveNamespaces PrefixList of an exclusive c14n transform or method, if any."""
-    listed = transform.find("ec:InclusiveNamespaces", {"ec": EXC_C14N}) if transform is not None else None
-    return listed.get("PrefixList", "").split() if listed is not None else None
-
-
-def _canonical(node: etree._Element, c14n: str, prefixes: list[str] | None = None) -> bytes:
-    exclusive = c14n == EXC_C14N
-    return etree.tostring(
-        node, method="c14n", exclusive=exclusive, with_comments=False,
-        inclusive_ns_prefixes=prefixes if exclusive else None,
-    )
 
 
 def _base64(text: str | None, what: str, line: int | None) -> bytes:
     try:
         return base64.b64decode("".join((text or "").split()), validate=True)
     except (binascii.Error, ValueError):
-        raise Refused(Finding("sig.invalid", f"the signature's {what} is not base64", line)) from None
+        raise Refused(Finding("sig.invalid", "the signature's {element} is not base64", line, element=what)) from None

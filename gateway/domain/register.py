@@ -30,7 +30,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gateway.domain import entitlement as ent
-from gateway.domain.findings import Finding
+from gateway.domain.findings import Finding, Phrase, phrase
 from gateway.domain.idnumber import sex_of
 from gateway.domain.settlement import CityClaim, CitySettlement
 
@@ -439,17 +439,21 @@ def check_claim(claim: ClaimSummary, known: Known) -> list[Finding]:
     others = _ByPerson(b for b in known.billings if b.claim != (claim.insured, claim.residence, claim.period,
                                                                  claim.serial) and b.insured == claim.insured)
     for b in claim.statements:
-        who = f"statement {b.position} (serial {b.serial})"
+        who = _statement(b.position, b.serial)
         if not b.sex_agrees:
-            out.append(Finding(code("sex"), f"{who}: Sex 性别 does not agree with the ID number "
-                               "(its 17th digit: odd 男, even 女)"))
+            out.append(Finding("cross.sex", "{who}: Sex 性别 does not agree with the ID number (its 17th digit: odd 男, "
+                               "even 女)", who=who))
         _entitled(out, who, b, notices.of(b.person), filings.of(b.person))
     _double_billing(out, claim, others)
     _per_month(out, claim, others, notices, filings)
     return out
 
 
-def _entitled(out: list[Finding], who: str, b: Billed, notices: Sequence[ArrangementRow],
+def _statement(position: int, serial: str) -> Phrase:
+    return phrase("statement {n} (serial {serial})", n=position, serial=serial)
+
+
+def _entitled(out: list[Finding], who: Phrase, b: Billed, notices: Sequence[ArrangementRow],
               filings: Sequence[ArrangementRow]) -> None:
     uncovered: list[date] = []
     wrong_type: list[date] = []
@@ -475,15 +479,16 @@ def _entitled(out: list[Finding], who: str, b: Billed, notices: Sequence[Arrange
         if filed and b.facility not in filed:
             wrong_facility += days
     if uncovered:
-        out.append(Finding(code("entitled"), f"{who}: no entitlement notified to this residence city (待遇享受通知, "
-                           f"第十七条) covers {_spans(uncovered)}: the person is not entitled on those days"))
+        out.append(Finding("cross.entitled", "{who}: no entitlement notified to this residence city (待遇享受通知, "
+                           "第十七条) covers {days}: the person is not entitled on those days", who=who,
+                           days=_spans(uncovered)))
     if wrong_type:
-        out.append(Finding(code("care_type"), f"{who}: care-service type {b.service_type} is not the person's agreed "
-                           f"or filed one on {_spans(wrong_type)} (第十五条, 第十七条)"))
+        out.append(Finding("cross.care_type", "{who}: care-service type {type} is not the person's agreed or filed one "
+                           "on {days} (第十五条, 第十七条)", who=who, type=b.service_type, days=_spans(wrong_type)))
     if wrong_facility:
-        out.append(Finding(code("facility"), f"{who}: facility {b.facility} is not a facility filed for the person "
-                           f"(定点长护服务机构 or 定点辅助器具租赁机构) on {_spans(wrong_facility)} (第十五条: fees at "
-                           "another facility are not paid)"))
+        out.append(Finding("cross.facility", "{who}: facility {facility} is not a facility filed for the person "
+                           "(定点长护服务机构 or 定点辅助器具租赁机构) on {days} (第十五条: fees at another facility are "
+                           "not paid)", who=who, facility=b.facility, days=_spans(wrong_facility)))
 
 
 def _overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> tuple[date, date] | None:
@@ -501,9 +506,9 @@ def _double_billing(out: list[Finding], claim: ClaimSummary, others: _ByPerson) 
             for earlier in group[:i]:
                 both = _overlap(earlier.start, earlier.end, later.start, later.end)
                 if both:
-                    out.append(Finding(code("double_billing"), f"statement {later.position} (serial {later.serial}): "
-                                       f"the person is billed for {_spans(_days(*both))} by statement "
-                                       f"{earlier.position} (serial {earlier.serial}) of this claim too"))
+                    out.append(Finding("cross.double_billing", "{who}: the person is billed for {days} by {other} of "
+                                       "this claim too", who=_statement(later.position, later.serial),
+                                       days=_spans(_days(*both)), other=_statement(earlier.position, earlier.serial)))
                     break
     for b in claim.statements:
         for row in others.of(b.person):
@@ -512,10 +517,11 @@ def _double_billing(out: list[Finding], claim: ClaimSummary, others: _ByPerson) 
             both = _overlap(row.start, row.end, b.start, b.end)
             if not both:
                 continue
-            where = (f"claim {row.claim_serial} of {row.claim_period} (statement {row.statement_serial})"
-                     if row.residence == claim.residence else "a claim of another residence city to this insured city")
-            out.append(Finding(code("double_billing"), f"statement {b.position} (serial {b.serial}): the person is "
-                               f"billed for {_spans(_days(*both))} already, by {where}"))
+            where = (phrase("claim {claim} of {month} (statement {serial})", claim=row.claim_serial,
+                            month=row.claim_period, serial=row.statement_serial)
+                     if row.residence == claim.residence else phrase("a claim of another residence city to this insured city"))
+            out.append(Finding("cross.double_billing", "{who}: the person is billed for {days} already, by {where}",
+                               who=_statement(b.position, b.serial), days=_spans(_days(*both)), where=where))
             break
 
 
@@ -531,15 +537,16 @@ def _per_month(out: list[Finding], claim: ClaimSummary, others: _ByPerson, notic
         if len(facilities) > 1 and not facilities <= _filed_facilities(role, month, notices.of(person),
                                                                        filings.of(person)):
             first = min(group, key=lambda b: b.position)
-            out.append(Finding(code("one_facility"), f"statement {first.position} (serial {first.serial}): the person "
-                               f"is billed by {len(facilities)} {ent.FACILITY_ROLES[role]}s in {month}, one is allowed "
-                               "unless a change was filed (第十五条)"))
+            out.append(Finding("cross.one_facility", "{who}: the person is billed by {count} facilities ({role}) in "
+                               "{month}, one is allowed unless a change was filed (第十五条)",
+                               who=_statement(first.position, first.serial), count=len(facilities),
+                               role=ent.FACILITY_ROLES[role], month=month))
         days = sum(b.days for b in group) + sum(r.days for r in earlier)
         if days > _month_length(month):
             first = min(group, key=lambda b: b.position)
-            out.append(Finding(code("month_days"), f"statement {first.position} (serial {first.serial}): the person "
-                               f"is billed {days} days of {ent.FACILITY_ROLES[role]} care in {month}, which has "
-                               f"{_month_length(month)}"))
+            out.append(Finding("cross.month_days", "{who}: the person is billed {days} days ({role}) in {month}, which "
+                               "has {length}", who=_statement(first.position, first.serial), days=days,
+                               role=ent.FACILITY_ROLES[role], month=month, length=_month_length(month)))
 
 
 def _filed_facilities(role: str, month: str, notices: Sequence[ArrangementRow],
@@ -561,21 +568,22 @@ def check_settlement(settlement: SettlementSummary, claim: ClaimRecord | None,
     """A settlement (附件4) against the claim the gateway delivered to its sender (None: no such claim)."""
     s = settlement
     if claim is None:
-        return [Finding(code("claim_unknown"), f"ClaimSerial {s.claim_serial}: the gateway delivered no claim "
-                        f"(附件3) of {s.period} with this 流水号 from {s.residence} to {s.insured}")]
+        return [Finding("cross.claim_unknown", "ClaimSerial {serial}: the gateway delivered no claim (附件3) of "
+                        "{month} with this 流水号 from {residence} to {insured}", serial=s.claim_serial,
+                        month=s.period, residence=s.residence, insured=s.insured)]
     out = []
     if s.claimed != claim.claimed:
-        out.append(Finding(code("claimed"), f"Totals: Claimed 申请拨付金额 {s.claimed} is not claim {claim.serial}'s "
-                           f"{claim.claimed}"))
+        out.append(Finding("cross.claimed", "Totals: Claimed 申请拨付金额 {claimed} is not claim {serial}'s "
+                           "{expected}", claimed=s.claimed, serial=claim.serial, expected=claim.claimed))
     by_serial = {b.statement_serial: b for b in billings}
     for number, serial, person in s.adjustments:
         row = by_serial.get(serial)
         if row is None:
-            out.append(Finding(code("adjustment"), f"adjustment {number}: claim {claim.serial} has no statement "
-                               f"with serial {serial}"))
+            out.append(Finding("cross.adjustment", "adjustment {n}: claim {claim} has no statement with serial "
+                               "{serial}", n=number, claim=claim.serial, serial=serial))
         elif row.person not in person:
-            out.append(Finding(code("adjustment"), f"adjustment {number}: its ID number is not the one of "
-                               f"statement {serial} of claim {claim.serial}"))
+            out.append(Finding("cross.adjustment", "adjustment {n}: its ID number is not the one of statement "
+                               "{serial} of claim {claim}", n=number, serial=serial, claim=claim.serial))
     return out
 
 

@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from gateway.domain.envelope import ATTACHMENTS, Header, MessageType
-from gateway.domain.findings import Finding
+from gateway.domain.findings import Finding, phrase
 # Which states count as passed on (a revision at or below one is stale; a receipt or a dispute may answer
 # one) and which a higher revision still supersedes: the lifecycle table's answers, not copies.
 from gateway.domain.lifecycle import PASSED_ON, SUPERSEDABLE, State
@@ -52,11 +52,12 @@ def _envelope_findings(drop_city: str, header: Header, cities: Collection[str]) 
     if header.sender != drop_city:
         findings.append(Finding(
             "route.wrong_drop",
-            f"the message is signed as sent by {header.sender} but was left in the drop of {drop_city}: "
+            "the message is signed as sent by {sender} but was left in the drop of {drop}: "
             "each city sends only its own documents, from its own drop",
+            sender=header.sender, drop=drop_city,
         ))
     if header.receiver not in cities:
-        findings.append(Finding("route.unknown_receiver", f"the gateway serves no city {header.receiver}"))
+        findings.append(Finding("route.unknown_receiver", "the gateway serves no city {city}", city=header.receiver))
     elif header.receiver == header.sender:
         findings.append(Finding("route.same_city", "sender and receiver are the same city"))
     return findings
@@ -77,15 +78,17 @@ def decide_document(
     if any(k.state is not State.REJECTED and k.sha256 != sha256 for k in same_id):
         findings.append(Finding(
             "envelope.id_conflict",
-            f"message id {header.message_id} was already used for another file: give each file its own id",
+            "message id {id} was already used for another file: give each file its own id",
+            id=header.message_id,
         ))
     passed = [k for k in same_document if k.state in PASSED_ON]
     newest = max((k.revision or 0 for k in passed), default=0)
     if passed and header.revision <= newest:
         findings.append(Finding(
             "envelope.stale_revision",
-            f"revision {header.revision} of this document is not newer than revision {newest} already passed on: "
+            "revision {revision} of this document is not newer than revision {newest} already passed on: "
             "send a correction with a higher revision",
+            revision=header.revision, newest=newest,
         ))
     findings += _facility_settlement_findings(header, a5_pairs)
     if findings:
@@ -103,9 +106,10 @@ def _facility_settlement_findings(header: Header, a5_pairs: Collection[tuple[str
         return []
     return [Finding(
         "route.a5_not_carried",
-        f"附件5 is {header.residence_city}'s settlement with its own facility, not owed to {header.insured_city}: "
-        f"the gateway carries it only for the pairs in [settlement] a5_pairs, and {header.residence_city}->"
-        f"{header.insured_city} is not one (keep the A5 at home, or ask the operator to add the pair)",
+        "附件5 is {residence}'s settlement with its own facility, not owed to {insured}: the gateway carries it "
+        "only for the pairs in [settlement] a5_pairs, and {residence}->{insured} is not one (keep the A5 at home, or "
+        "ask the operator to add the pair)",
+        residence=header.residence_city, insured=header.insured_city,
     )]
 
 
@@ -116,7 +120,8 @@ def decide_reply(
     if header.type is not MessageType.RECEIPT:
         return Decision(False, (Finding(
             "route.unknown_reference",
-            f"a {header.type.value} from a city answers nothing the gateway sent: only receipts are accepted",
+            "a {type} from a city answers nothing the gateway sent: only receipts are accepted",
+            type=header.type.value,
         ),))
     findings = [f for f in _envelope_findings(drop_city, header, cities) if f.code == "route.wrong_drop"]
     if (
@@ -128,8 +133,8 @@ def decide_reply(
     ):
         findings.append(Finding(
             "route.unknown_reference",
-            f"the receipt answers message {header.reply_to}, which the gateway did not deliver to {header.sender} "
-            "with these bytes",
+            "the receipt answers message {id}, which the gateway did not deliver to {city} with these bytes",
+            id=header.reply_to, city=header.sender,
         ))
     if findings:
         return Decision(False, tuple(findings))
@@ -160,7 +165,7 @@ def decide_dispute(
 def _reference_findings(header: Header, referenced: Known | None, names: tuple[str, str] | None) -> list[Finding]:
     kind = header.type.value
     answer = header.type is MessageType.DISPUTE_ANSWER
-    about = "a dispute" if answer else "a settlement document"
+    about = phrase("a dispute") if answer else phrase("a settlement document")
     if (
         referenced is None
         or referenced.state not in PASSED_ON
@@ -168,38 +173,42 @@ def _reference_findings(header: Header, referenced: Known | None, names: tuple[s
     ):
         return [Finding(
             "route.unknown_reference",
-            f"the {kind} is about message {header.reply_to}, which the gateway did not pass on with these bytes: "
-            f"name {about} the gateway routed (InReplyTo id and SHA-256 of the file as delivered)",
+            "the {type} is about message {id}, which the gateway did not pass on with these bytes: name {about} the "
+            "gateway routed (InReplyTo id and SHA-256 of the file as delivered)",
+            type=kind, id=header.reply_to, about=about,
         )]
     findings = []
     allowed = {MessageType.DISPUTE.value} if answer else {t.value for t in ATTACHMENTS}
     if referenced.type not in allowed:
         findings.append(Finding(
             "route.reference_type",
-            f"a {kind} is about {about}, and message {header.reply_to} is a {referenced.type}",
+            "a {type} is about {about}, and message {id} is a {found}",
+            type=kind, about=about, id=header.reply_to, found=referenced.type,
         ))
     if answer:
         if (referenced.sender, referenced.receiver) != (header.receiver, header.sender):
             findings.append(Finding(
                 "route.unknown_reference",
-                f"dispute {header.reply_to} went from {referenced.sender} to {referenced.receiver}: its answer goes "
-                f"back from {referenced.receiver} to {referenced.sender}",
+                "dispute {id} went from {sender} to {receiver}: its answer goes back from {receiver} to {sender}",
+                id=header.reply_to, sender=referenced.sender, receiver=referenced.receiver,
             ))
     elif {referenced.sender, referenced.receiver} != {header.sender, header.receiver}:
         findings.append(Finding(
             "route.unknown_reference",
-            f"message {header.reply_to} went between {referenced.sender} and {referenced.receiver}: only those two "
-            "cities dispute it, one to the other",
+            "message {id} went between {sender} and {receiver}: only those two cities dispute it, one to the other",
+            id=header.reply_to, sender=referenced.sender, receiver=referenced.receiver,
         ))
     if referenced.period is not None and referenced.period != header.period:
         findings.append(Finding(
             "route.reference_mismatch",
-            f"message {header.reply_to} is for {referenced.period}, the {kind} for {header.period}",
+            "message {id} is for {period}, the {type} for {own_period}",
+            id=header.reply_to, period=referenced.period, type=kind, own_period=header.period,
         ))
     if names is not None and referenced.type is not None and names != (referenced.type, referenced.serial):
         findings.append(Finding(
             "route.reference_mismatch",
-            f"the body is about {names[0]} {names[1]} but InReplyTo names {referenced.type} {referenced.serial}",
+            "the body is about {type} {serial} but InReplyTo names {referenced_type} {referenced_serial}",
+            type=names[0], serial=names[1], referenced_type=referenced.type, referenced_serial=referenced.serial,
         ))
     return findings
 
@@ -223,9 +232,10 @@ def decide_money(
         if known is None or known.state not in PASSED_ON:
             findings.append(Finding(
                 "route.unknown_settlement",
-                f"settlement (附件4) {serial} of {period} was not passed on from {header.insured_city} to "
-                f"{header.residence_city} through the gateway: a {header.type.value} names settlements the two "
-                "cities exchanged (check SettlementSerial and Period)",
+                "settlement (附件4) {serial} of {period} was not passed on from {insured} to {residence} through the "
+                "gateway: a {type} names settlements the two cities exchanged (check SettlementSerial and Period)",
+                serial=serial, period=period, insured=header.insured_city, residence=header.residence_city,
+                type=header.type.value,
             ))
     if findings:
         return Decision(False, tuple(findings))

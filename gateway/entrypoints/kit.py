@@ -83,7 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sender pays the sample A4 of the same seed (or the A4 --ref FILE); REFUND: the residence city --sender "
         "returns fees recovered from the first facility of the sample claim of the same seed.",
     )
-    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES)
+    p.add_argument("type", metavar="TYPE", choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES,
+                   help="the document: " + ", ".join(ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES))
     p.add_argument("--value-date", metavar="YYYY-MM-DD", help="PAYMENT, REFUND: the value date (default today)")
     p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
     p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
@@ -122,7 +123,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "certificate, envelope schema, header, settlement rules. Exit 0 when valid, 1 when not (every error "
         "is listed as: code line message), 2 on usage or I/O errors.",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="the message to check (as dropped or as delivered)")
     trust = p.add_mutually_exclusive_group(required=True)
     trust.add_argument("--cert", action="append", metavar="CERT",
                        help="certificate(s) to pin for the message's sender (repeatable)")
@@ -232,19 +233,18 @@ def _sample(args: argparse.Namespace) -> int:
 
 def _referenced(path: str | None, kind: str) -> tuple[Header, object, bytes]:
     """The message `--ref` names (header, document, bytes): read, not verified (`ltcgw verify` does that)."""
-    from gateway.documents import schema
-    from gateway.documents.envelope import body_of
-    from gateway.documents.reader import read_document
+    from gateway.documents.message import NoDocument, open_message
 
     if path is None:
         raise KitError(f"a {kind} needs --ref FILE: the message it is about")
     data = _read(path)
-    root = safe_xml.parse(data).getroot()
-    header = read_header(root)
-    body = body_of(root)
-    if body is None or schema.validate(body):
-        raise KitError(f"{path}: its document does not pass the schema (check it with ltcgw verify)")
-    return header, read_document(body), data
+    try:
+        opened = open_message(data)
+    except (NoDocument, Refused):
+        raise KitError(f"{path}: its document does not pass the schema (check it with ltcgw verify)") from None
+    if opened.header is None:
+        raise KitError(f"{path}: a bare document; --ref names a message (with its header)")
+    return opened.header, opened.document, data
 
 
 def _sample_dispute(args: argparse.Namespace) -> bytes:
@@ -445,20 +445,13 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
 
 def _export(args: argparse.Namespace) -> int:
     """`ltcgw export FILE --xlsx OUT` (issue 14): read like `_referenced`, then the spreadsheet writer."""
-    from gateway.documents import schema
-    from gateway.documents.envelope import ENVELOPE_NS, body_of
-    from gateway.documents.reader import read_document
+    from gateway.documents.message import NoDocument, open_message
     from gateway.documents.spreadsheet import workbook_bytes
 
-    root = safe_xml.parse(_read(args.file), max_bytes=args.max_bytes).getroot()
-    if root.tag == f"{{{ENVELOPE_NS}}}Message":
-        root = body_of(root)
-        if root is None:
-            raise KitError(f"{args.file}: the message has no document in its Body")
-    findings = schema.validate(root)
-    if findings:
-        raise Refused(*findings)
-    document = read_document(root)
+    try:
+        document = open_message(_read(args.file), max_bytes=args.max_bytes).document
+    except NoDocument as exc:
+        raise KitError(f"{args.file}: {exc}") from None
     if document.type not in (MessageType.A3, MessageType.A4):
         raise KitError(f"{args.file}: {document.type.value} is neither a claim (A3, 附件3) nor a settlement "
                        "(A4, 附件4), the documents export writes")

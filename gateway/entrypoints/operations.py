@@ -66,6 +66,12 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if unknown or len(cities) < 2:
         print(f"give at least two known area codes (unknown: {', '.join(unknown) or 'none'})", file=sys.stderr)
         return 2
+    if args.ledger_url and not args.ledger_url.startswith(("postgresql://", "postgres://")):
+        print("--ledger-url must be a PostgreSQL URL, e.g. postgresql://ltcgw@db.example:5432/ltcgw", file=sys.stderr)
+        return 2
+    if args.spool_store == "database" and not args.ledger_url:
+        print("--spool-store database keeps the spool in the PostgreSQL ledger: give --ledger-url", file=sys.stderr)
+        return 2
     sftp = None
     if args.transport == "sftp":
         if not args.sftp_host:
@@ -73,16 +79,25 @@ def _cmd_init(args: argparse.Namespace) -> int:
             return 2
         sftp = SftpLayout(args.sftp_host, args.sftp_port, args.sftp_user, args.sftp_dir)
     path = write_workspace(Path(args.dir), cities, retry=args.retry.split(",") if args.retry else None, sftp=sftp,
-                           algorithm=args.algorithm)
+                           algorithm=args.algorithm, ledger_url=args.ledger_url, spool_store=args.spool_store)
     keys = path.parent / "keys"
+    steps = []
     if sftp is None:
         print(f"wrote {path}; keys in {keys}; drops in {path.parent / 'drops'}")
     else:
         public = (keys / "gateway_ssh_ed25519.pub").read_text().strip()
+        folders = ", ".join(sorted({f"{sftp.folder.format(code=c).rstrip('/') or '/'}/{{outbox,inbox}}" for c in cities}))
         print(f"wrote {path}; keys in {keys}; the cities' drops are on {sftp.host}:{sftp.port}")
-        print(f"1. on the server, authorize the gateway's SSH key for each city's account ({sftp.user}):\n   {public}")
-        print(f"2. pin the server's host key, after checking its fingerprint with the server's operator:\n"
-              f"   ssh-keyscan -p {sftp.port} {sftp.host} > {keys / 'known_hosts'}")
+        steps += [f"on the server, authorize the gateway's SSH key for each city's account ({sftp.user}):\n   {public}",
+                  f"pin the server's host key, after checking its fingerprint with the server's operator:\n"
+                  f"   ssh-keyscan -p {sftp.port} {sftp.host} > {keys / 'known_hosts'}",
+                  f"`ltcgw config check --connect` (below) creates each account's outbox/ and inbox/ ({folders}) "
+                  "where the account may; otherwise it names the folders to ask the server's operator for"]
+    if args.ledger_url:
+        steps.append("the PostgreSQL database must exist and its user may create tables (the first start creates "
+                     "them); `ltcgw config check --connect` tries it")
+    for number, step in enumerate(steps, 1):
+        print(f"{number}. {step}")
     print(f"next: ltcgw config check --connect -c {path} && ltcgw run -c {path}")
     return 0
 
@@ -101,6 +116,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             failing: dict[str, str] = {}
             totals = run_once_for(config, listener=_failing_drops(failing))
             print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
+            for warning in certificate_warnings(config):  # cron mails stderr: the administrator sees it in time
+                print(f"ltcgw run --once: warning: {warning}", file=sys.stderr)
             return _once_status(totals, failing, len(config.cities))
         return Daemon(config).run()
     finally:
@@ -177,6 +194,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
              "oldest_unacknowledged": _when(c.oldest_unacknowledged) if c.oldest_unacknowledged else None,
              "held_by": next((i.instance for i in instances if i.alive and c.city in i.cities), None)}
             for c in counts
+        ], "instances": [
+            {"instance": i.instance, "host": i.host, "pid": i.pid, "alive": i.alive, "started_at": _when(i.started_at),
+             "heartbeat_at": _when(i.heartbeat_at), "cities": list(i.cities), "checking": i.captures}
+            for i in instances
         ], "alerts": alerts}), ensure_ascii=False, indent=2))
         return 0
     print(f"{'city':<14}{'received':>9}{'delivered':>10}{'waiting':>8}{'failed':>7}{'rejected':>9}  oldest unacknowledged")
@@ -219,10 +240,39 @@ def _cmd_messages(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(mask_value([r.as_dict() for r in records]), ensure_ascii=False, indent=2))
         return 0
+    print(f"{'received (UTC)':<20} {'message id':<44} {'type':<7} {'from->to':<14} {'month':<8} {'serial':<16} "
+          f"{'rev':<4} state")
     for r in records:
-        print(f"{r.message_id or '(unreadable ' + r.sha256[:12] + ')':<44} {r.type or '-':<7} {r.sender or r.drop_city}"
-              f"->{r.receiver or '-':<7} {r.period or '-':<8} {r.serial or '-':<16} r{r.revision or '-'} {r.state.value}")
+        print(f"{r.received_at.strftime('%Y-%m-%d %H:%M:%S'):<20} "
+              f"{r.message_id or '(unreadable ' + r.sha256[:12] + ')':<44} {r.type or '-':<7} "
+              f"{(r.sender or r.drop_city) + '->' + (r.receiver or '-'):<14} {r.period or '-':<8} {r.serial or '-':<16} "
+              f"{'r' + str(r.revision or '-'):<4} {r.state.value}")
     return 0
+
+
+def _filter_state(value: str) -> str:
+    """`--state`: a lifecycle state (any letter case), else argparse's clear error and exit 2."""
+    from gateway.domain.lifecycle import State
+
+    if value.upper() not in State.__members__:
+        raise argparse.ArgumentTypeError(f"unknown state {value!r} (known: {', '.join(State.__members__)})")
+    return value.upper()
+
+
+def _filter_city(value: str) -> str:
+    if value not in KNOWN_AREAS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Shandong city's six-digit area code (e.g. 370100)")
+    return value
+
+
+def _filter_period(value: str) -> str:
+    from gateway.domain.deadlines import parse_period
+
+    try:
+        parse_period(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a service month YYYY-MM (e.g. 2026-10)") from None
+    return value
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
@@ -328,34 +378,90 @@ def _masked_print(mask):
 
 def _cmd_resend(args: argparse.Namespace) -> int:
     from gateway.bootstrap import build_gateway
+    from gateway.observability.transfer_log import configure, reset
     from gateway.service.resend import UnknownMessage, resend_by_hand
 
     gw = build_gateway(load_from_args(args), transports={})
+    configure(stream=sys.stderr)  # its `resend_requested` line: stdout is the answer (`--json` a document)
     try:
         city = resend_by_hand(gw, args.id)
     except UnknownMessage as exc:
-        print(exc, file=sys.stderr)
+        if args.json:
+            print(json.dumps({"id": args.id, "resent": False, "error": str(exc)}, ensure_ascii=False))
+        else:
+            print(exc, file=sys.stderr)
         return 1
-    print(f"{args.id} will be delivered again to {city} (the running daemon writes it at its next scan)")
+    finally:
+        reset()
+        gw.ledger.close()
+    if args.json:
+        print(json.dumps({"id": args.id, "resent": True, "city": city, "name": area_name(city)}, ensure_ascii=False))
+    else:
+        print(f"{args.id} will be delivered again to {city} (the running daemon writes it at its next scan)")
     return 0
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
+    """Problems (exit 1), else warnings (exit 0): calendar, certificates expiring; --connect tries each drop."""
     from gateway.config import check_config
 
     path = args.config or default_config()
     config, problems = check_config(path)
+    report: dict = {"file": str(path), "ok": not problems, "problems": [
+        {"where": p.where, "message": p.message} for p in problems], "warnings": [], "cities": []}
+    if config is not None:
+        report["cities"] = sorted(config.cities)
+        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config)
+        if args.connect:
+            report["connections"] = _check_connections(config)
+            report["ok"] = all(c["ok"] for c in report["connections"])
+            if config.ledger_url:
+                from adapters.postgres_ledger import probe
+
+                usable, found = probe(config.ledger_url)
+                report["ledger"] = {"ok": usable, "found": found}
+                report["ok"] = report["ok"] and usable
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0 if report["ok"] else 1
     for problem in problems:
         print(problem)
     if problems:
         print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
         return 1
-    print(f"{path}: OK ({len(config.cities)} cities: {', '.join(sorted(config.cities))})")
-    for warning in _calendar_warnings(config):  # warnings, not problems: the exit status stays 0
+    print(f"{path}: OK ({len(report['cities'])} cities: {', '.join(report['cities'])})")
+    for warning in report["warnings"]:  # warnings, not problems: the exit status stays 0
         print(f"warning: {warning}")
-    if getattr(args, "connect", False):
-        return _check_connections(config)
-    return 0
+    for check in report.get("connections", []):
+        print(f"{check['city']} {check['name']}: {'OK' if check['ok'] else 'PROBLEM'}")
+        for line in check["details"]:
+            print(f"    {line}")
+        for line in check["problems"]:
+            print(f"    problem: {line}")
+    if "ledger" in report:
+        print(f"ledger: {'OK' if report['ledger']['ok'] else 'PROBLEM'}: {report['ledger']['found']}")
+    failed = [c for c in report.get("connections", []) if not c["ok"]]
+    if failed:
+        print(f"{len(failed)} of {len(report['cities'])} cities cannot be reached", file=sys.stderr)
+    return 0 if report["ok"] else 1
+
+
+def certificate_warnings(config, now=None) -> list[str]:
+    """The gateway's and the pinned cities' certificates that expire within `[alerts] certificate_days` (60 by
+    default, as Domibus warns) with no successor in the same file: `config check` and `run --once` say so."""
+    from datetime import timedelta
+
+    from gateway.bootstrap import watched
+    from gateway.observability.alerts import expiring_certificates
+
+    days = config.alerts.certificate_days
+    found = expiring_certificates(watched(config).certificates, timedelta(days=days), now)
+    owners = {"gateway": "the gateway", "gateway_sm2": "the gateway (SM2)"}
+    return [f"certificate of {owners.get(c['ref']) or c['ref'] + ' ' + area_name(c['ref'])} "
+            f"({c['file']}, {c['subject']}) "
+            + (f"expires on {c['not_after'][:10]}, in {c['days']:g} days" if c["days"] > 0 else
+               f"expired on {c['not_after'][:10]}")
+            + f" (warned {days} days ahead): put its successor in the same file beside it and reload" for c in found]
 
 
 def _calendar_warnings(config, today=None) -> list[str]:
@@ -363,7 +469,7 @@ def _calendar_warnings(config, today=None) -> list[str]:
     from datetime import datetime
 
     from gateway.domain.deadlines import CHINA_TIME, calendar_missing
-    from gateway.entrypoints.settlement import UsageError, load_calendar
+    from gateway.service.settlement import SettlementError as UsageError, load_calendar
 
     folder = config.settlement.holidays or Path(config.path).parent / "holidays"
     try:
@@ -376,43 +482,29 @@ def _calendar_warnings(config, today=None) -> list[str]:
     return [f"settlement.holidays: {missing.note}; needed by {missing.due.isoformat()} (folder {folder})"]
 
 
-def _check_connections(config) -> int:
-    """`config check --connect`: build each city's transport, try it (check_connection where the transport has
-    one: SFTP logs in, lists both folders, writes a probe), print what was found; exit 1 on any problem."""
+def _check_connections(config) -> list[dict]:
+    """`config check --connect`: build each city's transport and try it (its check_connection: SFTP logs in,
+    lists both folders, creating missing ones where it may, writes a probe; a local drop is scanned); per city
+    {city, name, ok, details, problems}."""
     from gateway.bootstrap import build_transport
 
-    failed = 0
+    results = []
     for code, city in sorted(config.cities.items()):
+        result = {"city": code, "name": area_name(code), "ok": False, "details": [], "problems": []}
+        results.append(result)
         try:
             transport = build_transport(code, city.transport)
         except Exception as exc:
-            print(f"{code} {area_name(code)}: cannot be set up: {exc}")
-            failed += 1
+            result["problems"] = [f"cannot be set up: {exc}"]
             continue
         try:
-            check = getattr(transport, "check_connection", None)
-            if check is not None:
-                report = check()
-                ok, details, problems = report.ok, report.details, report.problems
-            else:
-                scan = transport.scan()
-                ok, problems = True, []
-                details = [f"{city.transport.kind} drop: {len(scan.ready)} ready, {scan.waiting} waiting, "
-                           f"{len(scan.refused)} refused in the outbox"]
+            report = transport.check_connection()
+            result.update(ok=report.ok, details=list(report.details), problems=list(report.problems))
         except Exception as exc:
-            ok, details, problems = False, [], [str(exc)]
+            result.update(ok=False, problems=[str(exc)])
         finally:
             transport.close()
-        print(f"{code} {area_name(code)}: {'OK' if ok else 'PROBLEM'}")
-        for line in details:
-            print(f"    {line}")
-        for line in problems:
-            print(f"    problem: {line}")
-        failed += 0 if ok else 1
-    if failed:
-        print(f"{failed} of {len(config.cities)} cities cannot be reached", file=sys.stderr)
-        return 1
-    return 0
+    return results
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -430,10 +522,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="the cities' signing keys (default rsa); sm2: SM2 cities, and an SM2 pair for the gateway's replies")
     p.add_argument("--transport", choices=("local", "sftp"), default="local", help="the cities' drops (default local)")
     p.add_argument("--sftp-host", help="SFTP server of the cities' drops (with --transport sftp)")
-    p.add_argument("--sftp-port", type=int, default=22)
+    p.add_argument("--sftp-port", type=int, default=22, help="its SSH port (default 22)")
     p.add_argument("--sftp-user", default=SftpLayout.user, help="account per city, {code} = area code (default ltcgw{code})")
     p.add_argument("--sftp-dir", default=SftpLayout.folder,
                    help="each account's drop holding outbox/ and inbox/, {code} = area code (default: the login folder)")
+    p.add_argument("--ledger-url", metavar="URL", help="a PostgreSQL ledger several instances share, e.g. "
+                   "postgresql://ltcgw@db.example:5432/ltcgw (default: SQLite in the folder, one instance)")
+    p.add_argument("--spool-store", choices=("folder", "database"), help="where the spool keeps the files' bytes: "
+                   "database (the default with --ledger-url: in PostgreSQL) or folder (spool/; every instance must "
+                   "mount it)")
     p.set_defaults(handler=_cmd_init)
 
     p = subparsers.add_parser("run", help="run the gateway daemon")
@@ -451,34 +548,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("status", help="per city: received, delivered, waiting for receipt, failed")
     config_arg(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print {cities, instances, alerts} as JSON")
     p.add_argument("--alerts", type=int, default=10, metavar="N", help="show the N newest alerts (default 10)")
     p.set_defaults(handler=_cmd_status)
 
     p = subparsers.add_parser("messages", help="list messages")
     config_arg(p)
-    p.add_argument("--state", help="e.g. DELIVERED, FAILED, REJECTED")
-    p.add_argument("--city", help="area code (as sender, receiver or drop)")
-    p.add_argument("--period", help="service month YYYY-MM")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--state", type=_filter_state, help="only in this state, e.g. DELIVERED, FAILED, REJECTED")
+    p.add_argument("--city", type=_filter_city, help="only of this area code (as sender, receiver or drop)")
+    p.add_argument("--period", type=_filter_period, help="only of this service month YYYY-MM")
+    p.add_argument("--json", action="store_true", help="print the messages as JSON objects")
     p.set_defaults(handler=_cmd_messages)
 
     p = subparsers.add_parser("trace", help="every transition of a message, with time and cause")
     config_arg(p)
     p.add_argument("id", help="message id or SHA-256 (of an unreadable file too), or a unique start of either "
                    f"(at least {MIN_PREFIX} characters)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the messages and their transitions as JSON")
     p.set_defaults(handler=_cmd_trace)
 
     p = subparsers.add_parser("purge", help="delete originals older than [retention] allows (the ledger keeps their record)")
     config_arg(p)
     p.add_argument("--dry-run", action="store_true", help="list what would be purged, change nothing")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print what was (or would be) purged as JSON")
     p.set_defaults(handler=_cmd_purge)
 
     p = subparsers.add_parser("resend", help="deliver a message again by hand")
     config_arg(p)
-    p.add_argument("id")
+    p.add_argument("id", help="the message id (as `ltcgw messages` lists it)")
+    p.add_argument("--json", action="store_true", help="print {id, resent, city} or {id, resent: false, error} as JSON")
     p.set_defaults(handler=_cmd_resend)
 
     p = subparsers.add_parser("config", help="configuration tools")
@@ -486,7 +584,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c = sub.add_parser("check", help="report every problem in a config file, with where it is")
     config_arg(c)
     c.add_argument("--connect", action="store_true",
-                   help="also connect to every city's drop (SFTP: log in, list, write a probe) and report")
+                   help="also connect to every city's drop (SFTP: log in, list, create missing drop folders where the "
+                   "account may, write a probe) and to a PostgreSQL ledger (changing nothing), and report")
+    c.add_argument("--json", action="store_true", help="print {file, ok, cities, problems, warnings, connections, ledger} as JSON")
     c.set_defaults(handler=_cmd_config_check)
 
     p = subparsers.add_parser("demo", help="a month of claims and settlements between simulated cities")

@@ -12,66 +12,50 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from gateway.bootstrap import open_ledger, open_spool
-from gateway.service.retention import purged_at
 from gateway.config import Config
-from gateway.domain.calendar import HolidayFileError, WorkingCalendar, parse_holiday_file
 from gateway.domain.deadlines import (
     CHINA_TIME,
     DEFAULT_WARN_WORKING_DAYS,
-    TRACKED,
     Arrival,
     CityPair,
-    Dispute,
     Item,
     Status,
     all_pairs,
     calendar_missing,
-    check_deadlines,
-    check_disputes,
     parse_period,
     shift_period,
 )
-from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
+from gateway.domain.envelope import Header
 from gateway.domain.findings import Refused
-from gateway.domain.lifecycle import PASSED_CHECKS, State
-from gateway.domain.reconciliation import Reconciliation, reconcile
-from gateway.domain.settlement import Attachment, CityClaim, CitySettlement, FacilitySettlement
+from gateway.domain.reconciliation import Reconciliation
+from gateway.domain.settlement import Attachment
 from gateway.entrypoints.operations import config_arg, load_from_args
+from gateway.service.settlement import (
+    SettlementError,
+    SettlementScope,
+    arrivals,
+    deadline_items,
+    documents_from_ledger,
+    load_calendar,
+    read_attachment,
+    reconcile_documents,
+)
 
 HOLIDAYS_ENV = "LTCGW_HOLIDAYS"
-# Messages that count as received: passed every check and not replaced by a higher revision (not checked yet
-# or refused do not count). A message the receiver declined (DECLINED) did arrive on its day: the decline is a
-# dispute matter.
-COUNTS_AS_RECEIVED = PASSED_CHECKS - {State.SUPERSEDED}
 
 
-class UsageError(Exception):
-    """Something the operator must fix (a file, an option): printed, exit status 2."""
+UsageError = SettlementError  # something the operator must fix (a file, an option): printed, exit status 2
 
 
 # --- inputs -----------------------------------------------------------------------------------------------
 
-def load_calendar(directory: Path | None) -> WorkingCalendar:
-    """The built-in calendar plus every administrator's YYYY.toml in `directory` (missing folder: none)."""
-    schedules = []
-    if directory is not None and directory.is_dir():
-        for path in sorted(directory.glob("*.toml")):
-            if not path.stem.isdigit() or len(path.stem) != 4:
-                raise UsageError(f"{path}: a holiday file is named after its year, e.g. 2027.toml")
-            try:
-                schedules.append(parse_holiday_file(path.read_text(encoding="utf-8"), expected_year=int(path.stem)))
-            except HolidayFileError as exc:
-                raise UsageError(f"{path}: {exc}") from None
-    return WorkingCalendar(schedules)
-
-
-def _holidays_dir(args: argparse.Namespace, gateway: _Gateway | None) -> Path | None:
+def _holidays_dir(args: argparse.Namespace, gateway: _Configured | None) -> Path | None:
     """--holidays, else $LTCGW_HOLIDAYS, else [settlement] holidays, else holidays/ beside the config."""
     if args.holidays:
         return Path(args.holidays)
@@ -79,34 +63,7 @@ def _holidays_dir(args: argparse.Namespace, gateway: _Gateway | None) -> Path | 
         return Path(os.environ[HOLIDAYS_ENV])
     if gateway is None:
         return Path("config/holidays")
-    return gateway.holidays or Path(gateway.config.path).parent / "holidays"
-
-
-def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | None, Attachment]:
-    """The attachment in a bare document or in a message (signed or not: the signature is the daemon's and
-    `ltcgw verify`'s business; here the document is only read). Schema-checked before it is read.
-    `disputes`: a Dispute or DisputeAnswer, an entitlement document, a PaymentAdvice or a RecoveryRefund is
-    welcome too (render)."""
-    from gateway.documents import safe_xml, schema
-    from gateway.documents.envelope import ENVELOPE_NS, body_of, read_header
-    from gateway.documents.reader import read_document
-
-    root = safe_xml.parse(data).getroot()
-    header = None
-    if root.tag == f"{{{ENVELOPE_NS}}}Message":
-        header = read_header(root)
-        body = body_of(root)
-        if body is None:
-            raise UsageError("the message has no document in its Body")
-        root = body
-    findings = schema.validate(root)
-    if findings:
-        raise Refused(*findings)
-    document = read_document(root)
-    if not (document.type.is_attachment
-            or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money))):
-        raise UsageError(f"a {document.type} is not an attachment (附件1–5)")
-    return header, document
+    return gateway.scope.holidays or Path(gateway.config.path).parent / "holidays"
 
 
 def _read_file(path: Path, *, disputes: bool = False) -> tuple[Header | None, Attachment]:
@@ -120,97 +77,28 @@ def _read_file(path: Path, *, disputes: bool = False) -> tuple[Header | None, At
 
 
 @dataclass
-class _Gateway:
-    """What the ledger-backed commands need of the configured gateway (and its [settlement] section)."""
+class _Configured:
+    """The configured gateway, for the ledger-backed commands: its config and its settlement scope."""
 
     config: Config
-    cities: list[str]
-    holidays: Path | None = None
-    warn_days: int = DEFAULT_WARN_WORKING_DAYS
-    pairs: list[CityPair] | None = None  # None: every ordered pair of the cities
-
-    @property
-    def expected_pairs(self) -> list[CityPair]:
-        return self.pairs if self.pairs is not None else all_pairs(self.cities)
+    scope: SettlementScope
 
 
-def _gateway(args: argparse.Namespace) -> _Gateway:
+def _gateway(args: argparse.Namespace) -> _Configured:
     config = load_from_args(args)
     cities = [code for code in config.cities if code != config.code]
     settings = config.settlement
     pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
-    return _Gateway(config, cities, settings.holidays, settings.warn_days, pairs)
+    return _Configured(config, SettlementScope(cities, settings.holidays, settings.warn_days, pairs))
 
 
-def _ledger_messages(gateway: _Gateway, period: str | None = None) -> list:
+def _ledger_messages(gateway: _Configured, period: str | None = None) -> list:
     """Every message the ledger holds (read-only query), on whichever backend the config names."""
     ledger = open_ledger(gateway.config)
     try:
         return ledger.messages(period=period)
     finally:
         ledger.close()
-
-
-RECONCILED = frozenset({MessageType.A3, MessageType.A4, MessageType.A5})
-
-
-def _received(gateway: _Gateway, period: str | None = None, records: list | None = None,
-              types: Iterable[MessageType] = TRACKED) -> list:
-    """The ledger's messages of `types` (default: those with deadlines) that count as received."""
-    tracked = {t.value for t in types}
-    records = _ledger_messages(gateway, period) if records is None else records
-    return [r for r in records if r.type in tracked and r.state in COUNTS_AS_RECEIVED and r.sender]
-
-
-def ledger_disputes(records: Sequence) -> list[tuple[Dispute, str]]:
-    """Each DISPUTE the gateway passed on, with a note saying who raised it about what: raised when its first
-    revision arrived, answered when the first DISPUTE_ANSWER to any of its revisions arrived (received_at).
-    Its city pair is the disputed document's, read off that message's type and direction."""
-    passed = [r for r in records if r.state in PASSED_CHECKS]
-    by_id = {r.message_id: r for r in passed}
-    answered: dict[str, datetime] = {}
-    for r in passed:
-        if r.type == MessageType.DISPUTE_ANSWER.value and r.reply_to:
-            answered[r.reply_to] = min(answered.get(r.reply_to, r.received_at), r.received_at)
-    revisions: dict[tuple, list] = {}
-    for r in passed:
-        if r.type == MessageType.DISPUTE.value:
-            revisions.setdefault(r.document_key, []).append(r)
-    out = []
-    for group in revisions.values():
-        first = min(group, key=lambda r: r.received_at)
-        disputed = by_id.get(first.reply_to)
-        if disputed is None or disputed.type not in {t.value for t in SENT_BY_RESIDENCE_CITY}:
-            continue  # routing admits no such dispute; an old ledger row is not worth a guess
-        kind = MessageType(disputed.type)
-        residence = disputed.sender if SENT_BY_RESIDENCE_CITY[kind] else disputed.receiver
-        insured = disputed.receiver if residence == disputed.sender else disputed.sender
-        answers = [answered[r.message_id] for r in group if r.message_id in answered]
-        dispute = Dispute(first.message_id, CityPair(residence, insured), first.period, first.received_at,
-                          min(answers) if answers else None)
-        out.append((dispute, f"{first.sender} disputes {kind.value} {disputed.serial} (dispute {first.serial}); "
-                             f"{first.receiver} answers"))
-    return out
-
-
-def dispute_items(records: Sequence, periods: Sequence[str], pairs: Sequence[CityPair], *, today: date,
-                  calendar: WorkingCalendar, warn_days: int) -> list[Item]:
-    """The deadline lines of the disputes between expected pairs: those of the periods asked for, and every
-    one still unanswered whatever its month (an open dispute is never out of view)."""
-    wanted, expected = set(periods), set(pairs)
-    chosen = [(d, note) for d, note in ledger_disputes(records)
-              if d.pair in expected and (d.period in wanted or d.answered is None)]
-    items = check_disputes([d for d, _ in chosen], today=today, calendar=calendar, warn_days=warn_days)
-    return [replace(item, note="; ".join(filter(None, (note, item.note)))) for item, (_, note) in zip(items, chosen)]
-
-
-def _latest_revisions(records: Iterable) -> list:
-    latest: dict[tuple, object] = {}
-    for record in records:
-        kept = latest.get(record.document_key)
-        if kept is None or (record.revision or 0) > (kept.revision or 0):  # type: ignore[attr-defined]
-            latest[record.document_key] = record
-    return list(latest.values())
 
 
 # --- deadlines --------------------------------------------------------------------------------------------
@@ -249,32 +137,28 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     warn_days = args.warn_days
     if args.files is not None:  # `--files` alone: the schedule only, nothing arrived
         headers = [(_read_file(Path(f), disputes=True)[0], Path(f)) for f in args.files]
-        arrivals = [_file_arrival(h, p) for h, p in headers]
-        cities = args.cities.split(",") if args.cities else sorted({c for a in arrivals for c in (a.sender, a.receiver)})
+        arrived = [_file_arrival(h, p) for h, p in headers]
+        cities = args.cities.split(",") if args.cities else sorted({c for a in arrived for c in (a.sender, a.receiver)})
         pairs = all_pairs(cities)
         holidays = _holidays_dir(args, None)
     else:
         gateway = _gateway(args)
         records = _ledger_messages(gateway)
-        arrivals = [
-            Arrival(MessageType(r.type), r.sender, r.receiver, r.period, r.received_at, r.message_id, r.revision or 1)
-            for r in _received(gateway, records=records)
-        ]
-        pairs = gateway.expected_pairs
+        arrived = arrivals(records)
+        scope = gateway.scope
+        pairs = scope.expected_pairs
         if args.cities:
             narrowed = set(args.cities.split(","))
-            pairs = [p for p in all_pairs(narrowed) if gateway.pairs is None or p in gateway.pairs]
+            pairs = [p for p in all_pairs(narrowed) if scope.pairs is None or p in scope.pairs]
         holidays = _holidays_dir(args, gateway)
-        warn_days = gateway.warn_days if warn_days is None else warn_days
+        warn_days = scope.warn_days if warn_days is None else warn_days
     warn_days = DEFAULT_WARN_WORKING_DAYS if warn_days is None else warn_days
     calendar = load_calendar(holidays)
-    expected: list[CityPair] | dict[str, list[CityPair]] = pairs
-    nil: list[tuple[CityPair, str]] = []
-    if args.files is None and not args.cities and gateway.config.register_key_file is not None:
-        expected, nil = _expected_by_register(gateway, pairs, periods, arrivals)
-    items = check_deadlines(expected, periods, arrivals, today=today, calendar=calendar, warn_days=warn_days, nil=nil)
-    items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days)
-    items = _with_confirmation(items, records)
+    # The register (issue 12): a month's claim is expected only from the pairs with somebody entitled in it.
+    expected, nil = _expected_by_register(gateway, pairs, periods, arrived) if (
+        args.files is None and not args.cities and gateway.config.register_key_file is not None) else (None, [])
+    items = deadline_items(records, arrived, pairs, periods, today=today, calendar=calendar, warn_days=warn_days,
+                           by_period=expected, nil=nil)
     missing_year = calendar_missing(today, calendar, warn_days)
     if args.json:
         json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items],
@@ -294,38 +178,20 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     return 2 if unknown else 0
 
 
-def _expected_by_register(gateway: _Gateway, pairs: Sequence[CityPair], periods: Sequence[str],
-                          arrivals: Sequence[Arrival]) -> tuple[dict[str, list[CityPair]], list[tuple[CityPair, str]]]:
-    """The register (issue 12): a claim is expected of a month only from a pair with somebody entitled in it (or
-    that claimed anyway), and from every pair of an insured city that turned the checks off (it sends no notices);
-    a nil claim (零申报) of a pair and month owes no settlement nor payment."""
-    from gateway.domain.register import OFF, active_pairs
+def _expected_by_register(gateway: _Configured, pairs: Sequence[CityPair], periods: Sequence[str],
+                          arrived: Sequence[Arrival]) -> tuple[dict[str, list[CityPair]], list[tuple[CityPair, str]]]:
+    """gateway/service/register.py expected_by_register on the configured ledger; an insured city whose checks
+    across documents are all off sends no notices: every pair of it is expected."""
+    from gateway.domain.register import OFF
+    from gateway.service.register import expected_by_register
 
-    ledger = open_ledger(gateway.config)
-    try:
-        notices = ledger.register_notices()
-        claims = [c for period in periods for c in ledger.register_claims(period)]
-    finally:
-        ledger.close()
     silent = {code for code, city in gateway.config.cities.items()
               if city.cross_checks.default == OFF and all(m == OFF for m in city.cross_checks.by_check.values())}
-    by_period = {}
-    for period in periods:
-        active = {CityPair(residence, insured) for residence, insured in active_pairs(notices, period)}
-        claimed = {a.pair for a in arrivals if a.period == period and a.type is MessageType.A3}
-        by_period[period] = [p for p in pairs if p in active or p in claimed or p.insured in silent]
-    return by_period, [(CityPair(c.residence, c.insured), c.period) for c in claims if c.nil]
-
-
-# 第二十六条: the residence city's receipt of a payment advice is its 到账确认 (ledger state of the advice).
-_CONFIRMATION = {"ACKNOWLEDGED": "到账确认: the residence city's receipt accepted the payment",
-                 "DECLINED": "the residence city's receipt declined it: the money has not arrived (未到账)"}
-
-
-def _with_confirmation(items: list[Item], records: Sequence) -> list[Item]:
-    states = {r.message_id: r.state.value for r in records if r.type == MessageType.PAYMENT.value}
-    return [replace(i, note="; ".join(filter(None, (i.note, _CONFIRMATION.get(states.get(i.message_id, ""))))))
-            if i.what == MessageType.PAYMENT.value and i.message_id in states else i for i in items]
+    ledger = open_ledger(gateway.config)
+    try:
+        return expected_by_register(ledger, pairs, periods, arrived, silent)
+    finally:
+        ledger.close()
 
 
 def _file_arrival(header: Header | None, path: Path) -> Arrival:
@@ -343,49 +209,12 @@ def _documents_from_files(files: Sequence[str]) -> list[tuple[Header | None, Att
     return [_read_file(Path(f)) for f in files]
 
 
-def _documents_from_ledger(gateway: _Gateway, period: str) -> list[tuple[Header | None, Attachment]]:
+def _documents_from_ledger(gateway: _Configured, period: str) -> list[tuple[Header | None, Attachment]]:
     ledger = open_ledger(gateway.config)
     try:
-        spool = open_spool(gateway.config, ledger)  # a folder, or the database's table (several instances)
-        documents = []
-        for record in _latest_revisions(_received(gateway, period, ledger.messages(period=period), RECONCILED)):
-            try:
-                documents.append(read_attachment(spool.read("inbox", record.sha256)))
-            except FileNotFoundError:
-                when = purged_at(ledger, record.sha256)
-                raise UsageError(
-                    f"message {record.message_id} ({record.type} {record.sender}->{record.receiver}): its original "
-                    + (f"was purged on {when.date().isoformat()} (retention)" if when else "is missing from the spool")
-                    + "; reconcile that period from the cities' copies with --files"
-                ) from None
-            except Refused as refused:
-                codes = ", ".join(sorted({f.code for f in refused.findings}))
-                raise UsageError(f"message {record.message_id}: its spooled bytes are not readable ({codes})") from None
-        return documents
+        return documents_from_ledger(ledger, open_spool(gateway.config, ledger), period)
     finally:
         ledger.close()
-
-
-def _reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], period: str,
-                         pair: CityPair | None) -> list[Reconciliation]:
-    claims = [d for _, d in documents if isinstance(d, CityClaim) and d.period == period]
-    settlements = [d for _, d in documents if isinstance(d, CitySettlement) and d.period == period]
-    residence_of_settlement = {(s.insured_city, s.serial): s.residence_city for s in settlements}
-    facility_settlements = []
-    for header, document in documents:
-        if not isinstance(document, FacilitySettlement) or document.period != period:
-            continue
-        # A5 names no residence city: the message's sender is it; a bare A5 takes its A4's, else --pair's.
-        residence = (header.sender if header else
-                     residence_of_settlement.get((document.insured_city, document.settlement_serial))
-                     or (pair.residence if pair else None))
-        if residence is None:
-            raise UsageError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
-        facility_settlements.append((residence, document))
-    reports = reconcile(claims, settlements, facility_settlements)
-    if pair is not None:
-        reports = [r for r in reports if (r.residence, r.insured) == (pair.residence, pair.insured)]
-    return reports
 
 
 def _print_reconciliation(report: Reconciliation) -> None:
@@ -436,11 +265,11 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         pair = CityPair(residence, insured)
     gateway = None if args.files else _gateway(args)
     documents = _documents_from_files(args.files) if args.files else _documents_from_ledger(gateway, args.period)
-    reports = _reconcile_documents(documents, args.period, pair)
-    if gateway is not None and gateway.pairs is not None and pair is None:
-        skipped = sorted({f"{r.residence}->{r.insured}" for r in reports
-                          if CityPair(r.residence, r.insured) not in gateway.pairs})
-        reports = [r for r in reports if CityPair(r.residence, r.insured) in gateway.pairs]
+    reports = reconcile_documents(documents, args.period, pair)
+    pairs = gateway.scope.pairs if gateway is not None else None
+    if pairs is not None and pair is None:
+        skipped = sorted({f"{r.residence}->{r.insured}" for r in reports if CityPair(r.residence, r.insured) not in pairs})
+        reports = [r for r in reports if CityPair(r.residence, r.insured) in pairs]
         if skipped:
             print(f"ltcgw reconcile: not in [settlement] pairs, not reconciled: {', '.join(skipped)}", file=sys.stderr)
     if args.csv:
@@ -491,7 +320,7 @@ def _cmd_entitlements(args: argparse.Namespace) -> int:
         ledger.close()
     pairs = sorted(active_pairs(notices, period))
     persons = {pair: len({n.person for n in notices if (n.residence, n.insured) == pair
-                          and pair in set(active_pairs([n], period))}) for pair in pairs}
+                          and pair in active_pairs([n], period)}) for pair in pairs}
     report = {"period": period, "pairs": [{"residence": r, "insured": i, "persons": persons[(r, i)]} for r, i in pairs],
               "claims": [{"residence": c.residence, "insured": c.insured, "serial": c.serial, "nil": c.nil}
                          for c in claims], "rows_per_key": keys}
@@ -524,7 +353,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("deadlines", help="per city pair and month: what is due by when, arrived, late, missing")
     config_arg(p)
     p.add_argument("--period", action="append", help="service month YYYY-MM (repeatable; default: the open cycles)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print {today, periods, items, calendar_missing} as JSON")
     p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China)")
     p.add_argument("--warn-days", type=int, default=None,
                    help=f"warn this many working days ahead (default: [settlement] warn_days, else {DEFAULT_WARN_WORKING_DAYS})")
@@ -540,7 +369,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--period", required=True, help="service month YYYY-MM")
     p.add_argument("--pair", help="RESIDENCE,INSURED area codes (default: every pair with documents)")
     p.add_argument("--csv", help="also write figures and differences to this CSV file")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print each pair's figures and differences as a JSON list")
     p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
     p.set_defaults(handler=_guarded(_cmd_reconcile))
 

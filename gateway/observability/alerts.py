@@ -21,7 +21,9 @@ from typing import Any, Callable
 
 from gateway.observability.masking import mask_value
 
-# kind -> what it means and what to do (docs/operations.md has the same table).
+# kind -> what it means and what to do (docs/operations.md has the same table). The kind is the machine key; the
+# meaning is English and the msgid of the "alerts" catalog (gateway/locales/zh_CN/LC_MESSAGES/alerts.po): a new
+# kind needs its translation there (`python -m gateway.i18n update alerts`; tests/test_i18n.py checks it).
 ALERT_KINDS: dict[str, str] = {
     "message_failed": "delivered as often as the schedule allows and no receipt came: FAILED",
     "receipt_overdue": "a receipt did not come within its wait: the message is delivered again",
@@ -41,6 +43,8 @@ ALERT_KINDS: dict[str, str] = {
     "calendar_missing": "from 1 October: next year's official holidays are not known; deadlines in it cannot be counted",
     "console_unavailable": "the web console cannot listen (port taken?): the exchange goes on without it",
     "spool_full": "the spool's disk is full: files wait in the cities' drops; what is owed is still written",
+    "instance_lost": "a gateway instance stopped renewing its lease (killed, hung, machine or network lost): the "
+                     "others take over its drops and checks",
 }
 # Kinds the service records in the ledger itself, in the transaction that caused them.
 RECORDED_BY_SERVICE = frozenset({"message_failed"})
@@ -53,8 +57,9 @@ class AlertSettings:
     webhook: str | None = None
     webhook_timeout: float = 5.0
     webhook_retries: int = 3
-    certificate_days: int = 30
+    certificate_days: int = 60  # Domibus's default warning for certificates about to expire
     unreachable_after: timedelta = timedelta(minutes=15)
+    language: str = "zh-CN"  # of the webhook's `meaning` ("zh-CN" or "en"); `kind` is the same in both
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +141,12 @@ class AlertSink:
     """
 
     def __init__(self, ledger: Any, *, webhook: Webhook | None = None, gateway: str = "",
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), queue_size: int = 10_000) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), queue_size: int = 10_000,
+                 language: str = "zh-CN") -> None:
         self.ledger = ledger
         self.webhook = webhook
         self.gateway = gateway
+        self.language = language
         self.clock = clock
         self.dropped = 0
         self._queue: queue.Queue[tuple[datetime, dict[str, Any]] | None] = queue.Queue(queue_size)
@@ -188,7 +195,15 @@ class AlertSink:
                 tx.record_event(at, "alert", fields.get("city"), fields)
         if self.webhook is not None:
             self.webhook.post({"gateway": self.gateway, "at": at.isoformat(timespec="seconds"), **fields,
-                               "meaning": ALERT_KINDS.get(kind)})
+                               "meaning": meaning(kind, self.language)})
+
+
+def meaning(kind: str, lang: str = "zh-CN") -> str | None:
+    """What alert `kind` means and what to do, in `lang` ("zh-CN" or "en"); None for a kind not in ALERT_KINDS."""
+    from gateway.i18n import translations
+
+    text = ALERT_KINDS.get(kind)
+    return None if text is None else translations(lang, "alerts").gettext(text)
 
 
 def recent_alerts(ledger: Any, limit: int = 20) -> list[dict[str, Any]]:
@@ -203,7 +218,7 @@ def expiring_certificates(paths: dict[str, list[Path]], within: timedelta,
 
     A rotation PEM holds the old and the new certificate: the old one expiring is no news when a newer one
     for the same owner is valid beyond the window, so only owners without such a successor are reported."""
-    from cryptography import x509
+    from gateway.documents.keys import load_certificates  # PEM (several for a rollover) or DER
 
     now = now or datetime.now(timezone.utc)
     found = []
@@ -211,7 +226,7 @@ def expiring_certificates(paths: dict[str, list[Path]], within: timedelta,
         certs = []
         for path in files:
             try:
-                certs.extend((path, c) for c in x509.load_pem_x509_certificates(Path(path).read_bytes()))
+                certs.extend((path, c) for c in load_certificates(path))
             except (OSError, ValueError):
                 continue  # `config check` reports unreadable files
         if any(c.not_valid_after_utc > now + within for _, c in certs):

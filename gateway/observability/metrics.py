@@ -30,7 +30,7 @@ _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
 # The `type` of a message whose header could not be read, the same in every metric that has a `type` label
 # (the ledger stores None, events carry no type): one value to select it by in a dashboard or a rule.
 UNREADABLE = "unreadable"
-_RESEND_CAUSES = {"resend_due": "receipt_overdue", "resend_requested": "operator"}
+_RESEND_CAUSES = {"resend_due": "receipt_overdue", "resend_requested": "operator", "resend_redropped": "sender"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,7 @@ class GatewayMetrics:
         self.decisions = Counter("ltcgw_decisions", "Messages checked, by outcome and type", ["outcome", "type"],
                                  registry=r)
         self.resends = Counter("ltcgw_resends", "Deliveries repeated by this process: cause receipt_overdue "
-                               "(the schedule) or operator (the console it serves)", ["cause"], registry=r)
+                               "(the schedule), operator (the console it serves) or sender (a FAILED message dropped again)", ["cause"], registry=r)
         self.alerts = Counter("ltcgw_alerts", "Alerts raised, by kind", ["kind"], registry=r)
         self.processing = Histogram("ltcgw_processing_seconds", "From capture to the routing decision",
                                     buckets=_LATENCY_BUCKETS, registry=r)

@@ -62,7 +62,8 @@ class Supervision:
         self.contacts = contacts or ContactBoard()
         self.cities = cities  # the cities served now (they change on reload)
         self.metrics = GatewayMetrics(ledger, self.contacts)
-        self.sink = AlertSink(ledger, webhook=self._webhook(watched.alerts), gateway=watched.gateway)
+        self.sink = AlertSink(ledger, webhook=self._webhook(watched.alerts), gateway=watched.gateway,
+                              language=watched.alerts.language)
         self.server: ObservabilityServer | None = None
         self._alerted_certificates: set[tuple[str, str]] = set()
         self._stop = threading.Event()
@@ -104,7 +105,7 @@ class Supervision:
             key = (str(item["ref"]), str(item["not_after"]))
             if key not in self._alerted_certificates:
                 self._alerted_certificates.add(key)
-                city = item["ref"] if item["ref"] != "gateway" else None
+                city = None if str(item["ref"]).startswith("gateway") else item["ref"]  # gateway, gateway_sm2
                 self.log.alert("certificate_expiring", city=city, **item)
         return found
 
@@ -118,6 +119,7 @@ class Supervision:
     def watch(self, watched: Watched) -> None:
         """A reload: what to watch from now on (a new webhook replaces the old, which sends what it holds)."""
         old, self.watched = self.watched, watched
+        self.sink.language = watched.alerts.language
         if watched.alerts != old.alerts:
             old_webhook, self.sink.webhook = self.sink.webhook, self._webhook(watched.alerts)
             if old_webhook is not None:

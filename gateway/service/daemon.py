@@ -111,6 +111,10 @@ class Leases(threading.Thread):
         for city in gained:
             if city in self.engine.workers:
                 self.engine.workers[city].wake.set()
+        for lost in self.gw.ledger.lost_instances(self.gw.instance):  # once per loss, by whoever sees it first
+            self.gw.log.alert("instance_lost", ref=lost.instance, by=self.gw.instance, error=(
+                f"instance {lost.instance} (host {lost.host}, pid {lost.pid}) stopped renewing its lease: last "
+                f"heartbeat {lost.heartbeat_at.isoformat(timespec='seconds')}; its drops and checks are taken over"))
 
     def holds(self, city: str) -> bool:
         return city in self.held and time.monotonic() - self.renewed < self.gw.lease_seconds * 0.8

@@ -19,7 +19,7 @@ from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
-from gateway.domain.settlement import Dispute, DisputeAnswer
+from gateway.domain.settlement import Dispute, DisputeAnswer, PaymentAdvice, RecoveryRefund
 from gateway.service import register
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
@@ -156,7 +156,7 @@ def _resend_on_redrop(gw: Gateway, tx: LedgerTx, events: CommittedEvents, messag
     ack = gw.replies.ack(header, message.sha256, now, note=REDROP_NOTE)
     name = reply_name(tx, message.drop_city, "ACK", header, message.sha256)
     tx.add_outgoing(message.drop_city, name, "outbox", gw.spool.store("outbox", ack), "ack", message.key, now)
-    events.emit("resend_requested", id=message.message_id, receiver=message.receiver, by=message.drop_city)
+    events.emit("resend_redropped", id=message.message_id, receiver=message.receiver, by=message.drop_city)
 
 
 def _header_of(message: MessageRecord) -> Header:
@@ -255,9 +255,9 @@ def _disputed_names(document: object) -> tuple[str, str] | None:
 def _named_settlements(tx: LedgerTx, header: Header, document: object) -> list | None:
     """The settlements (附件4) a payment or refund names, each with the ledger's A4 of that key (the newest passed
     on) or None, for routing to refuse money about settlements the two cities never exchanged."""
-    refs = getattr(document, "settlements", None)
-    if refs is None:
+    if not isinstance(document, (PaymentAdvice, RecoveryRefund)):
         return None
+    refs = document.settlements
     named = []
     for ref in refs:
         key = (MessageType.A4.value, header.insured_city, header.residence_city, ref.period, ref.serial)

@@ -9,10 +9,12 @@ statements' days. Without `[register] key_file` nothing is kept and nothing is c
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.domain import register as reg
+from gateway.domain.deadlines import Arrival, CityPair
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.service.context import Gateway
@@ -94,3 +96,19 @@ def _hashes(summary: reg.Summary) -> list[str]:
 def active_pairs(ledger: Ledger, period: str) -> set[tuple[str, str]]:
     """(residence, insured) pairs with somebody entitled on a day of `period`: whom a claim is expected from."""
     return reg.active_pairs(ledger.register_notices(), period)
+
+
+def expected_by_register(ledger: Ledger, pairs: Sequence[CityPair], periods: Sequence[str], arrived: Sequence[Arrival],
+                         silent: Collection[str] = ()) -> tuple[dict[str, list[CityPair]], list[tuple[CityPair, str]]]:
+    """For `ltcgw deadlines` and the deadline alerts: of `pairs`, those a claim of each month is expected from
+    (somebody entitled in it, or a claim came anyway; every pair of an insured city in `silent`, which sends no
+    notices), and the (pair, month) of nil claims (零申报), which owe no settlement nor payment."""
+    notices = ledger.register_notices()
+    by_period = {}
+    for period in periods:
+        active = {CityPair(residence, insured) for residence, insured in reg.active_pairs(notices, period)}
+        claimed = {a.pair for a in arrived if a.period == period and a.type is MessageType.A3}
+        by_period[period] = [p for p in pairs if p in active or p in claimed or p.insured in silent]
+    nil = [(CityPair(c.residence, c.insured), c.period) for period in periods for c in ledger.register_claims(period)
+           if c.nil]
+    return by_period, nil

@@ -7,15 +7,14 @@ benchmark drive the real daemon with it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from gateway.documents import safe_xml
-from gateway.documents.envelope import SETTLEMENT_NS, body_of, file_name, new_message_id, pack, read_header
+from gateway.documents.envelope import SETTLEMENT_NS, file_name, new_message_id, pack
 from gateway.documents.keys import load_certificates, load_private_key
-from gateway.documents.reader import read_document
+from gateway.documents.message import open_message
 from gateway.documents.replies import make_receipt
 from gateway.documents.sample import sample_bytes, sample_dispute, sample_dispute_answer
 from gateway.documents.writer import to_bytes
@@ -99,11 +98,8 @@ class CitySystem:
 
 def read_delivered(path: Path) -> tuple[Header, object, str]:
     """(header, document, SHA-256) of a file in a city's inbox: what a dispute or its answer refers to."""
-
-
-    data = path.read_bytes()
-    root = safe_xml.parse(data).getroot()
-    return read_header(root), read_document(body_of(root)), hashlib.sha256(data).hexdigest()
+    opened = open_message(path.read_bytes())
+    return opened.header, opened.document, opened.sha256  # type: ignore[return-value]
 
 
 def send_dispute(city: CitySystem, delivered: Path, seed: int) -> Header:

@@ -229,3 +229,20 @@ def _get(url: str) -> str:
 
     with urlopen(url, timeout=10) as response:
         return response.read().decode("utf-8")
+
+
+def test_config_check_connect_tries_a_local_drop_through_the_transport_port(tmp_path, _template, capsys) -> None:
+    from gateway.entrypoints.cli import main
+
+    shutil.copytree(_template, tmp_path / "keys")
+    path = write_workspace(tmp_path, [JINAN, ZIBO])
+    (tmp_path / "drops" / ZIBO / "outbox" / "waiting.xml").write_bytes(b"<x/>")
+    assert main(["config", "check", "--connect", "-c", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{ZIBO} " in out and "local drop" in out and "OK" in out
+    from gateway.bootstrap import build_transport
+
+    transport = build_transport(JINAN, load_config(path).cities[JINAN].transport)
+    shutil.rmtree(tmp_path / "drops" / JINAN / "outbox")  # a drop gone after the config was checked
+    report = transport.check_connection()
+    assert not report.ok and report.problems

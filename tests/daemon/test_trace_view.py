@@ -4,6 +4,7 @@ id `ltcgw messages` shows (or any unique start of an id or digest, 8 characters 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from hashlib import sha256
 
@@ -46,7 +47,7 @@ def test_the_short_id_messages_shows_is_accepted(traced, capsys) -> None:
     path, claims = traced
     capsys.readouterr()
     assert main(["messages", "-c", path]) == 0
-    [short] = [line.split()[1].rstrip(")") for line in capsys.readouterr().out.splitlines() if "(unreadable" in line]
+    [short] = re.findall(r"\(unreadable (\w+)\)", capsys.readouterr().out)
     assert main(["trace", short, "-c", path]) == 0
     assert capsys.readouterr().out.startswith(f"unreadable file sha256 {sha256(JUNK).hexdigest()}")
 

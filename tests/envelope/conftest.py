@@ -1,10 +1,24 @@
-"""Real keys for the envelope tests (RSA for one city, ECDSA for another) and the trust store pinning them."""
+"""Real keys for the envelope tests (RSA for one city, ECDSA for another) and the trust store pinning them.
+
+Every test here runs once per RSA/ECDSA verifier (libxmlsec1 and signxml): the same attacks must meet the
+same findings whichever one a machine ends up with."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.envelope.helpers import Party, make_party
+
+
+@pytest.fixture(autouse=True, params=["xmlsec", "signxml"])
+def verifier(request, monkeypatch) -> str:
+    from gateway.documents import signature, xmldsig_xmlsec
+
+    if request.param == "xmlsec":
+        # The project depends on the binding: where it is unusable the fast path is gone, which is a failure.
+        assert xmldsig_xmlsec.available(), f"libxmlsec1 is not usable here: {xmldsig_xmlsec.UNAVAILABLE}"
+    monkeypatch.setattr(signature, "rsa_ecdsa_verifier", lambda: request.param)
+    return request.param
 
 
 @pytest.fixture(scope="session")

@@ -216,11 +216,11 @@ def test_comment_inside_a_value_does_not_change_what_was_signed(parties):
     assert claimed.text == "1234.56"
 
 
-def test_falls_back_to_the_reparsed_signed_content(parties, monkeypatch):
-    import gateway.documents.signature as signature
+def test_signxml_falls_back_to_the_reparsed_signed_content(parties, monkeypatch):
+    import gateway.documents.xmldsig_signxml as with_signxml
 
-    monkeypatch.setattr(signature, "_canonical", lambda *args: b"not what was signed")
-    root = verify(signed_claim(parties["zibo"]), [parties["zibo"].cert])
+    monkeypatch.setattr(with_signxml, "_canonical", lambda *args: b"not what was signed")
+    root = verify_message(signed_claim(parties["zibo"]), [parties["zibo"].cert], verifier="signxml").root
     assert root.findtext(f"{E}Body/{S}CityClaim/{S}Total/{S}Claimed") == "1234.56"
     assert root.find(f"{{{DS}}}Signature") is None
 
@@ -230,3 +230,61 @@ def test_sign_refuses_an_unsupported_key(parties):
 
     with pytest.raises(TypeError):
         sign(etree.fromstring(b"<a/>"), ed25519.Ed25519PrivateKey.generate(), parties["zibo"].cert)
+
+
+def test_the_verifier_under_test_is_the_one_that_runs(parties, verifier, monkeypatch):
+    import gateway.documents.signature as signature
+
+    def not_me(*args):
+        raise AssertionError("the other verifier ran")
+
+    for name in signature.VERIFIERS:
+        if name != verifier:
+            monkeypatch.setitem(signature._VERIFY, name, not_me)
+    assert verify_message(signed_claim(parties["jinan"]), [parties["jinan"].cert]).certificate == parties["jinan"].cert
+
+
+def test_an_attackers_raw_key_in_key_info_is_never_used(parties):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    import base64
+
+    forged = signed_claim(parties["attacker"])  # signed by the attacker, who offers its bare public key
+    numbers = parties["attacker"].key.public_key().public_numbers()
+    assert isinstance(parties["attacker"].key, rsa.RSAPrivateKey)
+
+    def b64(number: int) -> str:
+        return base64.b64encode(number.to_bytes((number.bit_length() + 7) // 8, "big")).decode()
+
+    key_value = (f"<ds:KeyInfo><ds:KeyValue><ds:RSAKeyValue><ds:Modulus>{b64(numbers.n)}</ds:Modulus>"
+                 f"<ds:Exponent>{b64(numbers.e)}</ds:Exponent></ds:RSAKeyValue></ds:KeyValue></ds:KeyInfo>").encode()
+    forged = re.sub(rb"<ds:KeyInfo>.*</ds:KeyInfo>", key_value, forged, flags=re.S)
+    assert refused_code(forged, [parties["zibo"].cert]) == "sig.invalid"
+
+
+def test_key_info_is_never_dereferenced(parties):
+    """A RetrievalMethod in KeyInfo is not fetched: the key is the pinned certificate's, set beforehand."""
+    import http.server
+    import threading
+
+    asked = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/key"
+        key_info = (f'<ds:KeyInfo><ds:RetrievalMethod URI="{url}" Type="{DS}X509Data"/>'
+                    "<ds:KeyName>370300</ds:KeyName></ds:KeyInfo>").encode()
+        data = re.sub(rb"<ds:KeyInfo>.*</ds:KeyInfo>", key_info, signed_claim(parties["zibo"]), flags=re.S)
+        assert verify_message(data, [parties["zibo"].cert]).certificate == parties["zibo"].cert
+    finally:
+        server.shutdown()
+    assert asked == []

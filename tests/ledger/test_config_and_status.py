@@ -80,7 +80,7 @@ def test_an_old_sqlite_ledger_is_upgraded_by_the_missing_migrations_only(tmp_pat
     db.commit()
     db.close()
     ledger = SqliteLedger(path)
-    assert ledger.schema_version() == len(migrations("sqlite"))
+    assert ledger.schema_version() == migrations("sqlite")[-1].version  # numbers may skip (branches merge)
     [row] = ledger._db().execute("SELECT name, leased_by FROM captures").fetchall()
     assert tuple(row) == ("a", None)
     ledger.close()

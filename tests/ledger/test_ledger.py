@@ -24,11 +24,12 @@ def add_message(ledger, header: Header | None = HEADER, sha: str = "ab" * 32):
 
 def test_migrations_are_applied_once_each_and_recorded(open_ledger, backend: str) -> None:
     first = open_ledger()
-    assert first.schema_version() == len(migrations(backend)) >= 2
+    newest = migrations(backend)[-1].version  # numbers may skip (each branch takes its own)
+    assert first.schema_version() == newest >= 2
     first.close()
     again = open_ledger()
     rows = again._db().execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
-    assert rows == len(migrations(backend)) and again.schema_version() == rows
+    assert rows == len(migrations(backend)) and again.schema_version() == newest
 
 
 def test_each_transition_is_logged_and_the_state_survives_a_reopen(open_ledger) -> None:

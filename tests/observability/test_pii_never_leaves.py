@@ -44,7 +44,7 @@ def broken_id(document: bytes) -> bytes:
 def test_no_name_or_id_number_leaves_the_gateway(tmp_path: Path) -> None:
     assert is_valid(LEAKED_ID)
     config = workspace(tmp_path, [JINAN, ZIBO], '[log]\npath = "log/transfer.jsonl"\nmax_bytes = 65536\nbackups = 5')
-    (tmp_path / "log").mkdir()
+    (tmp_path / "log").mkdir(exist_ok=True)  # `ltcgw init` makes it too
     zibo = CitySystem(ZIBO, tmp_path / "keys", tmp_path / "drops" / ZIBO)
     jinan = CitySystem(JINAN, tmp_path / "keys", tmp_path / "drops" / JINAN)
 

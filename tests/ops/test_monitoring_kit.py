@@ -119,7 +119,7 @@ def test_the_alert_counter_is_named_for_alerts_and_starts_at_zero(exported) -> N
                           if n == "ltcgw_alerts_total" and want.items() <= dict(labels).items()]
     assert get(kind="city_unreachable")[0] >= 1
     assert get(kind="host_key_refused") == [0]  # exported before it ever happens: increase() sees the first one
-    assert {dict(labels)["cause"] for (n, labels) in exported if n == "ltcgw_resends_total"} == {"receipt_overdue", "operator"}
+    assert {dict(labels)["cause"] for (n, labels) in exported if n == "ltcgw_resends_total"} == {"receipt_overdue", "operator", "sender"}
 
 
 def test_instance_gauges_do_not_use_prometheus_s_instance_label(exported) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.sftp import DEFAULT_POLL_SECONDS
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
 from gateway.service.daemon import Engine
@@ -63,7 +64,7 @@ def test_an_sftp_workspace_is_written_connected_and_checked(tmp_path: Path, serv
     gw = build_gateway(load_config(config))
     try:
         engine = Engine(gw, rescan_seconds=5)
-        assert {w.rescan for w in engine.workers.values()} == {10.0}  # SftpSettings' default poll_interval
+        assert {w.rescan for w in engine.workers.values()} == {DEFAULT_POLL_SECONDS}  # SftpSettings' default
     finally:
         gw.ledger.close()
         gw.checker.close()

@@ -406,6 +406,9 @@ class FakeLedger:
     def instances(self) -> list[InstanceRecord]:
         return [self._tables.instances[k] for k in sorted(self._tables.instances)]
 
+    def lost_instances(self, instance: str) -> list[InstanceRecord]:
+        return []  # one instance, as SQLite's ledger
+
     def refs_starting(self, prefix: str, limit: int = 50) -> list[tuple[str | None, str]]:
         return [(m.message_id, m.sha256) for m in sorted(self._tables.messages.values(), key=lambda m: m.key)
                 if (m.message_id or "").startswith(prefix) or m.sha256.startswith(prefix.lower())][:limit]

@@ -241,6 +241,10 @@ class Ledger(Protocol):
     def leave(self, instance: str) -> None:
         """A clean stop: give up the leases at once instead of letting them expire."""
     def instances(self) -> list[InstanceRecord]: ...
+    def lost_instances(self, instance: str) -> list[InstanceRecord]:
+        """Instances other than `instance` whose lease expired and that nobody reported yet, each marked
+        reported as it is returned: a loss is returned once, to one caller, however many instances ask
+        (the `instance_lost` alert). An instance that renews again may be lost (and reported) again."""
 
     # Waking the instance that holds a drop when another decided files owed to it (PostgreSQL's NOTIFY).
     notifies_owed: bool
