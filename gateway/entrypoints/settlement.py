@@ -377,8 +377,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "month, its claims, rows per key (no personal data)")
     config_arg(p)
     p.add_argument("--period", help="service month YYYY-MM (default: this month)")
-    p.add_argument("--today", help=argparse.SUPPRESS)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China): its month is the default")
+    p.add_argument("--json", action="store_true", help="print {period, pairs, claims, rows_per_key} as JSON")
     p.set_defaults(handler=_guarded(_cmd_entitlements))
 
     p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute, an entitlement document, "
