@@ -387,15 +387,14 @@ def _month_length(period: str) -> int:
     return calendar.monthrange(year, month)[1]
 
 
-def _spans(days: Iterable[date]) -> str:
-    """'2026-10-01..2026-10-05, 2026-10-09' for a set of days."""
-    ordered = sorted(days)
+def _spans(ranges: Iterable[tuple[date, date]]) -> str:
+    """'2026-10-01..2026-10-05, 2026-10-09' for runs of days (first, last), adjacent ones joined."""
     spans: list[list[date]] = []
-    for day in ordered:
-        if spans and day == spans[-1][1] + timedelta(days=1):
-            spans[-1][1] = day
+    for first, last in sorted(ranges):
+        if spans and first <= spans[-1][1] + timedelta(days=1):
+            spans[-1][1] = max(spans[-1][1], last)
         else:
-            spans.append([day, day])
+            spans.append([first, last])
     return ", ".join(a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}" for a, b in spans)
 
 
@@ -430,42 +429,58 @@ class _ByPerson:
         return [row for hashed in person.hashes for row in self._rows.get(hashed, ())]
 
 
+PER_CODE = 500  # findings made per code: a NACK lists 500 at most; a 100,000-person claim must not build more
+
+
+class _Findings(list):
+    """The findings of one claim, at most PER_CODE of each code (each code found is still there to decide on)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add(self, code: str, template: str, /, **params: Any) -> None:
+        self.counts[code] += 1
+        if self.counts[code] <= PER_CODE:
+            self.append(Finding(code, template, **params))
+
+
 def check_claim(claim: ClaimSummary, known: Known) -> list[Finding]:
     """Every finding of the checks across documents for a claim, given what the register knows of its persons."""
-    out: list[Finding] = []
+    out = _Findings()
     pair = (claim.insured, claim.residence)
     notices = _ByPerson(r for r in known.arrangements if not r.filing and (r.insured, r.residence) == pair)
     filings = _ByPerson(r for r in known.arrangements if r.filing and (r.insured, r.residence) == pair)
     others = _ByPerson(b for b in known.billings if b.claim != (claim.insured, claim.residence, claim.period,
                                                                  claim.serial) and b.insured == claim.insured)
     for b in claim.statements:
-        who = _statement(b.position, b.serial)
         if not b.sex_agrees:
-            out.append(Finding("cross.sex", "{who}: Sex 性别 does not agree with the ID number (its 17th digit: odd 男, "
-                               "even 女)", who=who))
-        _entitled(out, who, b, notices.of(b.person), filings.of(b.person))
+            out.add("cross.sex", "{who}: Sex 性别 does not agree with the ID number (its 17th digit: odd 男, "
+                               "even 女)", who=_statement(b.position, b.serial))
+        _entitled(out, b, notices.of(b.person), filings.of(b.person))
     _double_billing(out, claim, others)
     _per_month(out, claim, others, notices, filings)
-    return out
+    return list(out)
 
 
 def _statement(position: int, serial: str) -> Phrase:
     return phrase("statement {n} (serial {serial})", n=position, serial=serial)
 
 
-def _entitled(out: list[Finding], who: Phrase, b: Billed, notices: Sequence[ArrangementRow],
+def _entitled(out: _Findings, b: Billed, notices: Sequence[ArrangementRow],
               filings: Sequence[ArrangementRow]) -> None:
-    uncovered: list[date] = []
-    wrong_type: list[date] = []
-    wrong_facility: list[date] = []
+    """Runs of days (first, last), never day by day: a claim of 100,000 statements is judged in about a second."""
+    uncovered: list[tuple[date, date]] = []
+    wrong_type: list[tuple[date, date]] = []
+    wrong_facility: list[tuple[date, date]] = []
     if not notices:
-        uncovered = _days(b.start, b.end)
+        uncovered = [(b.start, b.end)]
     # The arrangement changes only where a notice or filing begins or ends: judged once per run of equal days.
     changes = {b.start} | {d for n in notices for d in (n.since, n.until and n.until + timedelta(days=1)) if d} | {
         f.as_of for f in filings} | {n.as_of for n in notices}
     runs = sorted(d for d in changes if b.start <= d <= b.end) if notices else []
     for i, first in enumerate(runs):
-        days = _days(first, (runs[i + 1] - timedelta(days=1)) if i + 1 < len(runs) else b.end)
+        days = [(first, (runs[i + 1] - timedelta(days=1)) if i + 1 < len(runs) else b.end)]
         covering = [n for n in notices if n.since <= first and (n.until is None or first <= n.until)]
         if not covering:
             uncovered += days
@@ -478,17 +493,18 @@ def _entitled(out: list[Finding], who: Phrase, b: Billed, notices: Sequence[Arra
         filed = {code for code in facilities.values() if code}
         if filed and b.facility not in filed:
             wrong_facility += days
+    who = _statement(b.position, b.serial) if uncovered or wrong_type or wrong_facility else None
     if uncovered:
-        out.append(Finding("cross.entitled", "{who}: no entitlement notified to this residence city (待遇享受通知, "
+        out.add("cross.entitled", "{who}: no entitlement notified to this residence city (待遇享受通知, "
                            "第十七条) covers {days}: the person is not entitled on those days", who=who,
-                           days=_spans(uncovered)))
+                           days=_spans(uncovered))
     if wrong_type:
-        out.append(Finding("cross.care_type", "{who}: care-service type {type} is not the person's agreed or filed one "
-                           "on {days} (第十五条, 第十七条)", who=who, type=b.service_type, days=_spans(wrong_type)))
+        out.add("cross.care_type", "{who}: care-service type {type} is not the person's agreed or filed one "
+                           "on {days} (第十五条, 第十七条)", who=who, type=b.service_type, days=_spans(wrong_type))
     if wrong_facility:
-        out.append(Finding("cross.facility", "{who}: facility {facility} is not a facility filed for the person "
+        out.add("cross.facility", "{who}: facility {facility} is not a facility filed for the person "
                            "(定点长护服务机构 or 定点辅助器具租赁机构) on {days} (第十五条: fees at another facility are "
-                           "not paid)", who=who, facility=b.facility, days=_spans(wrong_facility)))
+                           "not paid)", who=who, facility=b.facility, days=_spans(wrong_facility))
 
 
 def _overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> tuple[date, date] | None:
@@ -496,7 +512,7 @@ def _overlap(a_start: date, a_end: date, b_start: date, b_end: date) -> tuple[da
     return (start, end) if start <= end else None
 
 
-def _double_billing(out: list[Finding], claim: ClaimSummary, others: _ByPerson) -> None:
+def _double_billing(out: _Findings, claim: ClaimSummary, others: _ByPerson) -> None:
     by_person: dict[tuple[str, str], list[Billed]] = defaultdict(list)
     for b in claim.statements:
         by_person[(b.person.current, b.role)].append(b)
@@ -506,9 +522,9 @@ def _double_billing(out: list[Finding], claim: ClaimSummary, others: _ByPerson) 
             for earlier in group[:i]:
                 both = _overlap(earlier.start, earlier.end, later.start, later.end)
                 if both:
-                    out.append(Finding("cross.double_billing", "{who}: the person is billed for {days} by {other} of "
+                    out.add("cross.double_billing", "{who}: the person is billed for {days} by {other} of "
                                        "this claim too", who=_statement(later.position, later.serial),
-                                       days=_spans(_days(*both)), other=_statement(earlier.position, earlier.serial)))
+                                       days=_spans([both]), other=_statement(earlier.position, earlier.serial))
                     break
     for b in claim.statements:
         for row in others.of(b.person):
@@ -520,12 +536,12 @@ def _double_billing(out: list[Finding], claim: ClaimSummary, others: _ByPerson) 
             where = (phrase("claim {claim} of {month} (statement {serial})", claim=row.claim_serial,
                             month=row.claim_period, serial=row.statement_serial)
                      if row.residence == claim.residence else phrase("a claim of another residence city to this insured city"))
-            out.append(Finding("cross.double_billing", "{who}: the person is billed for {days} already, by {where}",
-                               who=_statement(b.position, b.serial), days=_spans(_days(*both)), where=where))
+            out.add("cross.double_billing", "{who}: the person is billed for {days} already, by {where}",
+                               who=_statement(b.position, b.serial), days=_spans([both]), where=where)
             break
 
 
-def _per_month(out: list[Finding], claim: ClaimSummary, others: _ByPerson, notices: _ByPerson,
+def _per_month(out: _Findings, claim: ClaimSummary, others: _ByPerson, notices: _ByPerson,
                filings: _ByPerson) -> None:
     groups: dict[tuple[str, str, str], list[Billed]] = defaultdict(list)
     for b in claim.statements:
@@ -537,16 +553,16 @@ def _per_month(out: list[Finding], claim: ClaimSummary, others: _ByPerson, notic
         if len(facilities) > 1 and not facilities <= _filed_facilities(role, month, notices.of(person),
                                                                        filings.of(person)):
             first = min(group, key=lambda b: b.position)
-            out.append(Finding("cross.one_facility", "{who}: the person is billed by {count} facilities ({role}) in "
+            out.add("cross.one_facility", "{who}: the person is billed by {count} facilities ({role}) in "
                                "{month}, one is allowed unless a change was filed (第十五条)",
                                who=_statement(first.position, first.serial), count=len(facilities),
-                               role=ent.FACILITY_ROLES[role], month=month))
+                               role=ent.FACILITY_ROLES[role], month=month)
         days = sum(b.days for b in group) + sum(r.days for r in earlier)
         if days > _month_length(month):
             first = min(group, key=lambda b: b.position)
-            out.append(Finding("cross.month_days", "{who}: the person is billed {days} days ({role}) in {month}, which "
+            out.add("cross.month_days", "{who}: the person is billed {days} days ({role}) in {month}, which "
                                "has {length}", who=_statement(first.position, first.serial), days=days,
-                               role=ent.FACILITY_ROLES[role], month=month, length=_month_length(month)))
+                               role=ent.FACILITY_ROLES[role], month=month, length=_month_length(month))
 
 
 def _filed_facilities(role: str, month: str, notices: Sequence[ArrangementRow],
@@ -571,20 +587,20 @@ def check_settlement(settlement: SettlementSummary, claim: ClaimRecord | None,
         return [Finding("cross.claim_unknown", "ClaimSerial {serial}: the gateway delivered no claim (附件3) of "
                         "{month} with this 流水号 from {residence} to {insured}", serial=s.claim_serial,
                         month=s.period, residence=s.residence, insured=s.insured)]
-    out = []
+    out = _Findings()
     if s.claimed != claim.claimed:
-        out.append(Finding("cross.claimed", "Totals: Claimed 申请拨付金额 {claimed} is not claim {serial}'s "
-                           "{expected}", claimed=s.claimed, serial=claim.serial, expected=claim.claimed))
+        out.add("cross.claimed", "Totals: Claimed 申请拨付金额 {claimed} is not claim {serial}'s "
+                           "{expected}", claimed=s.claimed, serial=claim.serial, expected=claim.claimed)
     by_serial = {b.statement_serial: b for b in billings}
     for number, serial, person in s.adjustments:
         row = by_serial.get(serial)
         if row is None:
-            out.append(Finding("cross.adjustment", "adjustment {n}: claim {claim} has no statement with serial "
-                               "{serial}", n=number, claim=claim.serial, serial=serial))
+            out.add("cross.adjustment", "adjustment {n}: claim {claim} has no statement with serial "
+                               "{serial}", n=number, claim=claim.serial, serial=serial)
         elif row.person not in person:
-            out.append(Finding("cross.adjustment", "adjustment {n}: its ID number is not the one of statement "
-                               "{serial} of claim {claim}", n=number, serial=serial, claim=claim.serial))
-    return out
+            out.add("cross.adjustment", "adjustment {n}: its ID number is not the one of statement "
+                               "{serial} of claim {claim}", n=number, serial=serial, claim=claim.serial)
+    return list(out)
 
 
 def active_pairs(arrangements: Iterable[ArrangementRow], period: str) -> set[tuple[str, str]]:
