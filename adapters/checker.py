@@ -33,6 +33,9 @@ class CheckSettings:
     known_areas: frozenset[str]
     # The residence city's catalogue decides the services (居住地目录): the check picks the list by it.
     service_types: Mapping[str, Any]
+    # The register's keys (issue 12): the file a pool worker reads them from, and the current key's id.
+    register_key_file: str | None = None
+    register_current_key: str | None = None
 
     def check(self, data: bytes, now: datetime) -> CheckOutcome:
         from gateway.documents.check import check_message
@@ -65,12 +68,20 @@ class InProcessChecker:
 
 _WORKER_SETTINGS: CheckSettings | None = None
 _WORKER_REPLIES: SignedReplies | None = None
+_WORKER_KEYRING: Any = None  # gateway.domain.register.Keyring: the register's keys, read once per worker
 
 
 def _init_worker(settings: CheckSettings, replies: ReplySettings, parent: int) -> None:
-    global _WORKER_SETTINGS, _WORKER_REPLIES
+    global _WORKER_SETTINGS, _WORKER_REPLIES, _WORKER_KEYRING
     _WORKER_SETTINGS = settings
     _WORKER_REPLIES = SignedReplies(replies)  # the gateway's key read once per worker, from its file
+    if settings.register_key_file:
+        from pathlib import Path
+
+        from gateway.domain.register import parse_keys
+
+        _WORKER_KEYRING = parse_keys(Path(settings.register_key_file).read_text(encoding="utf-8"),
+                                     settings.register_current_key)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -88,6 +99,10 @@ def _check_in_worker(data: bytes, now: datetime) -> CheckOutcome:
     if header is not None and header.type.is_attachment and not header.type.is_dispute:
         # Decided on the header and findings alone: the model of a 110 MB claim, unpickled in the daemon,
         # held its GIL for a second or more and stalled the decisions of small claims (bench section 3).
+        # The register's checks need a compact summary of it (hashes, days, care types, facilities): made here.
+        from gateway.domain.register import summarize
+
+        outcome.summary = summarize(outcome.document, _WORKER_KEYRING)
         outcome.document = None
     return outcome
 

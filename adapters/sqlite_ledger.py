@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from adapters.migrations import apply as apply_migrations, migrations
 from gateway.domain import lifecycle
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import AFTER_DELIVERY, AWAITING_RECEIPT, FINAL_STATES, Event, State
+from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
 
 MIGRATIONS = migrations("sqlite")  # adapters/migrations/*.sql: numbered, applied once each
 
@@ -68,6 +70,25 @@ def _capture(row: sqlite3.Row) -> Capture:
         row["key"], row["city"], row["name"], row["sha256"], row["size"], row["mtime"],
         _dt(row["captured_at"]), bool(row["removed"]), bool(row["processed"]),
     )
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _arrangement(row: Any) -> ArrangementRow:
+    return ArrangementRow(
+        row["insured"], row["residence"], row["serial"], row["revision"], row["person"], row["key_id"],
+        date.fromisoformat(row["since_day"]), date.fromisoformat(row["until_day"]) if row["until_day"] else None,
+        bool(row["ended"]), tuple(t for t in row["service_types"].split(",") if t), row["care_facility"],
+        row["device_facility"], date.fromisoformat(row["as_of"]), row["entitlement_serial"], bool(row["filing"]))
+
+
+def _billing(row: Any) -> BillingRow:
+    return BillingRow(
+        row["insured"], row["residence"], row["claim_period"], row["claim_serial"], row["statement_serial"],
+        row["person"], row["key_id"], row["facility"], row["service_type"], row["month"],
+        date.fromisoformat(row["start_day"]), date.fromisoformat(row["end_day"]), row["days"], bool(row["late"]))
 
 
 def _outgoing(row: sqlite3.Row) -> Outgoing:
@@ -223,6 +244,74 @@ class SqliteTx:
             "INSERT INTO audit(at, user_name, role, action, subject, reason, outcome) VALUES (?,?,?,?,?,?,?)",
             (_t(entry.at), entry.user, entry.role, entry.action, entry.subject, entry.reason, entry.outcome),
         )
+
+    # the register of entitlements (issue 12) --------------------------------------------------------------
+    def keep_arrangement(self, row: ArrangementRow) -> bool:
+        where = (int(row.filing), row.insured, row.residence, row.serial)
+        found = self.db.execute("SELECT revision FROM register_arrangements WHERE filing=? AND insured=? AND "
+                                "residence=? AND serial=?", where).fetchone()
+        if found is not None and found[0] > row.revision:
+            return False
+        self.db.execute("DELETE FROM register_arrangements WHERE filing=? AND insured=? AND residence=? AND serial=?",
+                        where)
+        self.db.execute(
+            """INSERT INTO register_arrangements(filing, insured, residence, serial, revision, person, key_id,
+               since_day, until_day, ended, service_types, care_facility, device_facility, as_of, entitlement_serial)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (*where[:4], row.revision, row.person, row.key_id, row.since.isoformat(), _day(row.until), int(row.ended),
+             ",".join(row.service_types), row.care_facility, row.device_facility, row.as_of.isoformat(),
+             row.entitlement_serial))
+        return True
+
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+        where = (claim.insured, claim.residence, claim.period, claim.serial)
+        self.db.execute("DELETE FROM register_claims WHERE insured=? AND residence=? AND period=? AND serial=?", where)
+        self.db.execute("DELETE FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
+                        "claim_serial=?", where)
+        self.db.execute("INSERT INTO register_claims(insured, residence, period, serial, revision, claimed, nil) "
+                        "VALUES (?,?,?,?,?,?,?)", (*where, claim.revision, str(claim.claimed), int(claim.nil)))
+        if billings:
+            self.db.executemany(
+                """INSERT INTO register_billings(insured, residence, claim_period, claim_serial, statement_serial,
+                   person, key_id, facility, service_type, month, start_day, end_day, days, late)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                [(b.insured, b.residence, b.claim_period, b.claim_serial, b.statement_serial, b.person, b.key_id,
+                  b.facility, b.service_type, b.month, b.start.isoformat(), b.end.isoformat(), b.days, int(b.late))
+                 for b in billings])
+
+    def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
+        return [_arrangement(r) for r in self._by_person("register_arrangements", persons)]
+
+    def billings_of(self, persons: Sequence[str], months: Sequence[str] | None = None) -> list[BillingRow]:
+        return [_billing(r) for r in self._by_person("register_billings", persons, months)]
+
+    def _by_person(self, table: str, persons: Sequence[str], months: Sequence[str] | None = None) -> list[Any]:
+        rows: list[Any] = []
+        wanted = sorted(set(persons))
+        within = sorted(set(months)) if months is not None else []
+        only = f" AND month IN ({','.join('?' * len(within))})" if months is not None else ""
+        for i in range(0, len(wanted), 500):  # within every backend's limit of parameters per statement
+            chunk = wanted[i:i + 500]
+            rows += self.db.execute(f"SELECT * FROM {table} WHERE person IN ({','.join('?' * len(chunk))}){only} "
+                                    "ORDER BY key", [*chunk, *within]).fetchall()
+        return sorted(rows, key=lambda r: r["key"])
+
+    def claim_record(self, insured: str, residence: str, period: str, serial: str) -> ClaimRecord | None:
+        row = self.db.execute("SELECT * FROM register_claims WHERE insured=? AND residence=? AND period=? AND serial=?",
+                              (insured, residence, period, serial)).fetchone()
+        return None if row is None else ClaimRecord(row["insured"], row["residence"], row["period"], row["serial"],
+                                                    row["revision"], Decimal(row["claimed"]), bool(row["nil"]))
+
+    def claim_billings(self, insured: str, residence: str, period: str, serial: str) -> list[BillingRow]:
+        rows = self.db.execute("SELECT * FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
+                               "claim_serial=? ORDER BY key", (insured, residence, period, serial)).fetchall()
+        return [_billing(r) for r in rows]
+
+    def rehash_person(self, old: str, new: str, key_id: str) -> int:
+        changed = 0
+        for table in ("register_arrangements", "register_billings"):
+            changed += self.db.execute(f"UPDATE {table} SET person=?, key_id=? WHERE person=?", (new, key_id, old)).rowcount
+        return changed
 
 
 def _take_instance_lock(path: Path) -> int:
@@ -393,6 +482,35 @@ class SqliteLedger:
         rows = self._db().execute(sql + " ORDER BY key DESC LIMIT ?", [*args, int(limit)]).fetchall()
         return [AuditRecord(_dt(r["at"]), r["user_name"], r["role"], r["action"], r["subject"], r["reason"],
                             r["outcome"]) for r in rows]
+
+    # the register of entitlements (issue 12): portable SQL, so the PostgreSQL ledger inherits these ---------
+    def register_notices(self) -> list[ArrangementRow]:
+        rows = self._db().execute("SELECT * FROM register_arrangements WHERE filing=0 ORDER BY key").fetchall()
+        return [_arrangement(r) for r in rows]
+
+    def purge_register(self, ended_before: str, months_before: str) -> int:
+        with self.unit_of_work() as tx:
+            db = tx.db
+            gone = db.execute("DELETE FROM register_arrangements WHERE filing=1 AND EXISTS (SELECT 1 FROM "
+                              "register_arrangements n WHERE n.filing=0 AND n.insured=register_arrangements.insured "
+                              "AND n.residence=register_arrangements.residence AND n.serial="
+                              "register_arrangements.entitlement_serial AND n.until_day < ?)", (ended_before,)).rowcount
+            gone += db.execute("DELETE FROM register_arrangements WHERE filing=0 AND until_day < ?", (ended_before,)).rowcount
+            gone += db.execute("DELETE FROM register_billings WHERE claim_period < ?", (months_before,)).rowcount
+            gone += db.execute("DELETE FROM register_claims WHERE period < ?", (months_before,)).rowcount
+        return gone
+
+    def register_claims(self, period: str) -> list[ClaimRecord]:
+        rows = self._db().execute("SELECT * FROM register_claims WHERE period=? ORDER BY key", (period,)).fetchall()
+        return [ClaimRecord(r["insured"], r["residence"], r["period"], r["serial"], r["revision"], Decimal(r["claimed"]),
+                            bool(r["nil"])) for r in rows]
+
+    def register_keys(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for table in ("register_arrangements", "register_billings"):
+            for row in self._db().execute(f"SELECT key_id, COUNT(*) AS n FROM {table} GROUP BY key_id").fetchall():
+                counts[row["key_id"]] = counts.get(row["key_id"], 0) + int(row["n"])
+        return dict(sorted(counts.items()))
 
     def writable_problem(self) -> str | None:
         path = getattr(self, "path", None)

@@ -67,6 +67,8 @@ def check_settings(config: Config) -> CheckSettings:
         trust=config.trust_store(), max_bytes=config.max_message_bytes, gateway_code=config.code,
         known_areas=frozenset(KNOWN_AREAS) | frozenset(config.cities),
         service_types={code: city.service_types for code, city in config.cities.items()},
+        register_key_file=str(config.register_key_file) if config.register_key_file else None,
+        register_current_key=config.register_current_key,
     )
 
 
@@ -124,6 +126,7 @@ def build_gateway(config: Config, *, clock: Clock = utc_now, transports: dict[st
         max_message_bytes=config.max_message_bytes,
         lease_seconds=config.lease_seconds,
         a5_pairs=frozenset(config.settlement.a5_pairs),  # 附件5 only where a pair asked for it
+        register=config.register_settings(),  # the register of entitlements (issue 12); None without [register]
         **({"instance": config.instance} if config.instance else {}),
     )
 
@@ -326,6 +329,7 @@ class Daemon:
         old_checker.close()
         gw.policy = new.retry
         gw.max_message_bytes = new.max_message_bytes
+        gw.register = new.register_settings()  # a rotated key, other checks: from the next decision on
         self.engine.set_retention(new.retention)
         self.engine.watch = settlement_watch(new, gw)  # pairs, warning days, holidays folder as reloaded
         for city in report.removed + report.restarted:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
 from gateway.domain.lifecycle import RetryPolicy
+from gateway.domain.register import CHECKS, MODES, WARN, CrossChecks, RegisterSettings, parse_keys
 from gateway.domain.retention import PURGE_EVERY, RetentionPolicy
 from gateway.observability.alerts import AlertSettings
 from gateway.observability.metrics import MetricsSettings
@@ -77,6 +78,7 @@ class CityConfig:
     signature_algorithms: tuple[str, ...] = DEFAULT_SIGNATURE_ALGORITHMS
     sm2_user_id: bytes = DEFAULT_SM2_USER_ID  # the city's SM2 signer id (GM/T 0009 default unless agreed)
     language: str = "zh-CN"  # of the findings in its NACKs: "zh-CN" or "en" (the codes are the same)
+    cross_checks: CrossChecks = field(default_factory=CrossChecks)  # as insured city (issue 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,16 @@ class Config:
     sm2_key: Path | None = None  # the gateway's SM2 key, for replies to cities that require SM2
     sm2_certificate: Path | None = None
     sm2_user_id: bytes = DEFAULT_SM2_USER_ID
+    register_key_file: Path | None = None  # [register] key_file: the register of entitlements is kept (issue 12)
+    register_current_key: str | None = None
+
+    def register_settings(self) -> RegisterSettings | None:
+        """The register's keys (read again from their file) and each insured city's checks; None: not kept."""
+        if self.register_key_file is None:
+            return None
+        keyring = parse_keys(self.register_key_file.read_text(encoding="utf-8"), self.register_current_key)
+        return RegisterSettings(keyring, {code: city.cross_checks for code, city in self.cities.items()},
+                                str(self.register_key_file))
 
     def trust_store(self) -> Any:
         """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify), with
@@ -490,7 +502,7 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
         r.problem(where, "must be a table")
         return None
     r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after",
-                           "signature_algorithms", "sm2_user_id", "language"}, where)
+                           "signature_algorithms", "sm2_user_id", "language", "cross_checks"}, where)
     name = table.get("name", KNOWN_AREAS.get(code, code))
     certs_raw = table.get("certificates", table.get("certificate"))
     certs: list[Path] = []
@@ -524,7 +536,8 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
             r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
     unreachable_after = _duration(r, table, "unreachable_after", f"{where}.unreachable_after", None)
     return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after,
-                      **_read_city_signatures(r, table, where, certs), language=_language(r, table, where))
+                      **_read_city_signatures(r, table, where, certs), language=_language(r, table, where),
+                      cross_checks=_read_cross_checks(r, table, where))
 
 
 def _language(r: _Reader, table: Mapping[str, Any], where: str) -> str:
@@ -536,6 +549,51 @@ def _language(r: _Reader, table: Mapping[str, Any], where: str) -> str:
         r.problem(f"{where}.language", f"must be one of {', '.join(repr(tag) for tag in LANGUAGES)}, not {value!r}")
         return DEFAULT_LANGUAGE
     return str(value)
+
+
+
+def _read_cross_checks(r: _Reader, table: Mapping[str, Any], where: str) -> CrossChecks:
+    """`cross_checks = "refuse"|"warn"|"off"` for every check across documents of claims to this insured city, or a
+    table naming checks (and `default`): `cross_checks = { default = "warn", double_billing = "refuse" }`."""
+    raw = table.get("cross_checks", WARN)
+    key = f"{where}.cross_checks"
+    if isinstance(raw, str):
+        if raw not in MODES:
+            r.problem(key, f"{raw!r}: write one of {', '.join(MODES)}")
+            return CrossChecks()
+        return CrossChecks(raw)
+    if not isinstance(raw, dict):
+        r.problem(key, f"must be one of {', '.join(MODES)}, or a table of checks ({', '.join(CHECKS)}) and default")
+        return CrossChecks()
+    modes = {}
+    for name, mode in raw.items():
+        if name != "default" and name not in CHECKS:
+            r.problem(f"{key}.{name}", f"unknown check (known: default, {', '.join(CHECKS)})")
+        elif mode not in MODES:
+            r.problem(f"{key}.{name}", f"{mode!r}: write one of {', '.join(MODES)}")
+        else:
+            modes[name] = mode
+    default = modes.pop("default", WARN)
+    return CrossChecks(default, modes)
+
+
+def _read_register(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
+    """`[register]`: `key_file` (the HMAC keys, `ID HEX` per line, chmod 600; the last line is the current key
+    unless `current_key` names one). Absent: no register is kept and nothing is checked across documents."""
+    table = r.table(data, "register", "register", required=False)
+    r.unknown_keys(table, {"key_file", "current_key"}, "register")
+    if not table:
+        return {}
+    key_file = r.file_path(table, "key_file", "register.key_file")
+    current = r.value(table, "current_key", "register.current_key", str) if "current_key" in table else None
+    if key_file is not None and key_file.is_file():
+        if (problem := _key_problem(key_file)) is not None:
+            r.problem("register.key_file", problem)
+        try:
+            parse_keys(key_file.read_text(encoding="utf-8"), current)
+        except (ValueError, UnicodeDecodeError) as exc:
+            r.problem("register.key_file", f"{key_file}: {exc}")
+    return {"register_key_file": key_file, "register_current_key": current}
 
 
 def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
@@ -703,9 +761,9 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
 def _read_retention(r: _Reader, data: Mapping[str, Any]) -> RetentionPolicy:
     """`[retention]`: days to keep originals once done with (gateway/domain/retention.py); each off unless set."""
     table = r.table(data, "retention", "retention", required=False)
-    r.unknown_keys(table, {"spool_days", "quarantine_days", "outbox_days", "every"}, "retention")
+    r.unknown_keys(table, {"spool_days", "quarantine_days", "outbox_days", "every", "register_days"}, "retention")
     days: dict[str, int | None] = {}
-    for key in ("spool_days", "quarantine_days", "outbox_days"):
+    for key in ("spool_days", "quarantine_days", "outbox_days", "register_days"):
         value = r.value(table, key, f"retention.{key}", int) if key in table else None
         if value is not None and value < 1:
             r.problem(f"retention.{key}", "must be at least 1 day (leave it out to keep originals for ever)")
@@ -726,7 +784,7 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         return None, [ConfigProblem(path.name, f"not valid TOML: {exc}")]
     _register_optional_transports()
-    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement", "log", "metrics", "alerts", "health", "retention"}, "")
+    r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement", "log", "metrics", "alerts", "health", "retention", "register"}, "")
     gateway = _read_gateway(r, data)
     storage = _read_storage(r, data)
     cities_table = r.table(data, "cities", "cities")
@@ -745,9 +803,10 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     observability = _read_observability(r, data)
     settlement = _read_settlement(r, data, cities)
     retention = _read_retention(r, data)
+    register = _read_register(r, data)
     if r.problems:
         return None, r.problems
-    config = Config(path=path, cities=cities, console=console, settlement=settlement, retention=retention, **gateway, **storage, **observability)
+    config = Config(path=path, cities=cities, console=console, settlement=settlement, retention=retention, **gateway, **storage, **observability, **register)
     return config, []
 
 

@@ -117,6 +117,7 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)  # every problem, with its line where known
     document: Any = None  # the document model (A1–A5, or the Ack/Nack/Receipt of a reply)
     certificate_sha256: str | None = None  # the pinned certificate the signature matched
+    summary: Any = None  # the register's compact view of the document (adapters/checker.py; no names, no ID numbers)
 
     @property
     def codes(self) -> list[str]:

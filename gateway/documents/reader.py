@@ -37,6 +37,10 @@ def _amount(value: str | None) -> Decimal:
     return Decimal((value or "").strip())
 
 
+def _bool(value: str | None) -> bool:
+    return (value or "").strip() in ("true", "1")
+
+
 class Field(NamedTuple):
     element: str  # local name in urn:ltcgw:settlement:1
     attr: str  # attribute of the model class
@@ -44,7 +48,8 @@ class Field(NamedTuple):
     optional: bool = False
 
 
-READ: dict[str, Callable[[str | None], Any]] = {"text": _text, "int": _int, "amount": _amount, "date": _date}
+READ: dict[str, Callable[[str | None], Any]] = {"text": _text, "int": _int, "amount": _amount, "date": _date,
+                                                "bool": _bool}
 
 
 def _fields(spec: str) -> tuple[Field, ...]:
@@ -71,7 +76,7 @@ SETTLED_TOTAL = SETTLED_FIGURES + _fields("PaidInWords:paid_in_words")
 FACILITY_HEAD = _fields("FacilityCode:facility_code FacilityName:facility_name Serial:serial Period:period")
 PERSON_STATEMENT = _fields(
     """FacilityCode:facility_code FacilityName:facility_name FacilityLevel:facility_level:? Serial:serial
-    Period:period Name:name Sex:sex IdType:id_type IdNumber:id_number PersonCategory:person_category
+    Period:period Late:late:bool? Name:name Sex:sex IdType:id_type IdNumber:id_number PersonCategory:person_category
     DisabilityLevel:disability_level InsuredCity:insured_city ResidenceCity:residence_city
     ServiceType:service_type StartDate:start_date:date EndDate:end_date:date BenefitDays:benefit_days:int
     TotalCost:total_cost:amount SelfPaid:self_paid:amount Covered:covered:amount FundPaid:fund_paid:amount
@@ -274,8 +279,9 @@ def read_city_claim(element: etree._Element) -> m.CityClaim:
     return m.CityClaim(
         **values,
         totals=_claim_row(totals, _CLAIM_TOTAL),
-        facility_claims=[read_facility_claim(c) for c in claims.iterchildren(_P + "FacilityClaim")],
-        statements=[read_statement(s) for s in statements.iterchildren(_P + "PersonStatement")],
+        facility_claims=[] if claims is None else [read_facility_claim(c) for c in claims.iterchildren(_P + "FacilityClaim")],
+        statements=[] if statements is None else [read_statement(s) for s in statements.iterchildren(_P + "PersonStatement")],
+        nil=element.find(_P + "Nil") is not None,  # 零申报 (the schema allows it only without A1 and A2)
         line=element.sourceline,
     )
 

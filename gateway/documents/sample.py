@@ -574,3 +574,36 @@ def sample_money(type: MessageType | str, sender: str, receiver: str, period: st
         return sample_payment(settlement, seed=seed, value_date=value_date)
     claim = sample_document(MessageType.A3, residence, insured, period, persons=persons, seed=seed)
     return sample_refund(claim, settlement, seed=seed, value_date=value_date)
+
+
+# --- claims of chosen statements: late fees (补报) and nil claims (零申报), issue 12 ---------------------------
+
+def _builder_of(residence: str, insured: str, period: str, statements: list[m.PersonStatement], seed: int) -> _Builder:
+    builder = _Builder(residence, insured, period, seed, 0, 1)
+    builder.statements = list(statements)
+    facilities: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {}
+    for s in statements:
+        facilities.setdefault(s.facility_code, (s.facility_code, s.facility_name, s.facility_level, ()))
+    builder.facilities = list(facilities.values())
+    return builder
+
+
+def sample_claim_of(residence: str, insured: str, period: str, statements: list[m.PersonStatement], *,
+                    seed: int = 0) -> m.CityClaim:
+    """The claim (附件3) of `period` carrying exactly `statements` (with their A1 forms and totals): statements of an
+    earlier month must be marked late (补报, `late=True`); none at all makes a nil claim (零申报)."""
+    claim = _builder_of(residence, insured, period, statements, seed).city_claim()
+    if not statements:
+        claim.nil = True
+    return claim
+
+
+def sample_settlement_of(residence: str, insured: str, period: str, statements: list[m.PersonStatement], *,
+                         seed: int = 0) -> m.CitySettlement:
+    """The settlement (附件4) of `sample_claim_of` with the same arguments."""
+    return _builder_of(residence, insured, period, statements, seed).city_settlement()
+
+
+def sample_nil_claim(residence: str, insured: str, period: str, *, seed: int = 0) -> m.CityClaim:
+    """零申报: `residence` has no fees for `insured` in `period`."""
+    return sample_claim_of(residence, insured, period, [], seed=seed)

@@ -22,6 +22,8 @@ _CENT = Decimal("0.01")
 
 
 def _format(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, Decimal):
         return format(value, ".2f") if value == value.quantize(_CENT) else format(value, "f")
     if isinstance(value, date):
@@ -82,6 +84,9 @@ def _city_claim(doc: m.CityClaim) -> etree._Element:
     _put(root, doc, r.CITY_CLAIM_HEAD)
     _row(root, "Totals", doc.totals, r.CLAIM_TOTAL)
     _put(root, doc, r.CITY_CLAIM_TAIL)
+    if doc.nil:  # 零申报: no details
+        _element(root, "Nil").text = "true"
+        return root
     claims = _element(root, "FacilityClaims")
     for claim in doc.facility_claims:
         _facility_claim(claim, claims)

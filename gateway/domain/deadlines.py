@@ -20,7 +20,7 @@ Pure: arrivals come in as values (from the ledger, or from files), the calendar 
 from __future__ import annotations
 
 import calendar as gregorian
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
@@ -224,20 +224,30 @@ def _unknown_item(pair: CityPair, period: str, what: str, due: date | None, foun
 TRACKED = (MessageType.A3, MessageType.A4, MessageType.PAYMENT)  # A5: the residence city's own business
 
 
+NIL_NOTE = "零申报 (nil claim): no fees this month, nothing to settle or pay"
+
+
 def check_deadlines(
-    pairs: Iterable[CityPair],
+    pairs: Iterable[CityPair] | Mapping[str, Iterable[CityPair]],
     periods: Iterable[str],
     arrivals: Iterable[Arrival],
     *,
     today: date,
     calendar: WorkingCalendar,
     warn_days: int = DEFAULT_WARN_WORKING_DAYS,
+    nil: Iterable[tuple[CityPair, str]] = (),
 ) -> list[Item]:
     """Every expected document of every pair and month, with its due date and status, plus milestones and
     arrivals nobody expected. A date that needs an unknown year is a NO_CALENDAR line naming the file to add;
-    the month's other lines are tracked as usual."""
-    expected = list(dict.fromkeys(pairs))
+    the month's other lines are tracked as usual. `pairs` may differ by month (a mapping period -> pairs: those
+    with somebody entitled, from the register); a pair whose claim of a month was nil (`nil`: (pair, period))
+    owes no settlement nor payment for it."""
     wanted = list(dict.fromkeys(periods))
+    by_period = ({period: list(dict.fromkeys(pairs.get(period, ()))) for period in wanted}
+                 if isinstance(pairs, Mapping) else None)
+    expected = list(dict.fromkeys(pairs)) if by_period is None else list(dict.fromkeys(
+        p for period in wanted for p in by_period[period]))
+    nil_claims = set(nil)
     grouped = _Grouped()
     for arrival in arrivals:
         if arrival.period in wanted and arrival.type in TRACKED:
@@ -245,11 +255,14 @@ def check_deadlines(
     items: list[Item] = []
     for period in wanted:
         dates = schedule(period, calendar)
-        for pair in expected:
+        for pair in expected if by_period is None else by_period[period]:
             items.append(Item(pair, period, "facility_fees", dates.facility_fees, Status.INFO,
                               note="facilities' fees cut-off at the residence city (第二十四条)"))
             for kind in TRACKED:
                 found = grouped.by_key.get((pair, period, kind.value), [])
+                if kind is not MessageType.A3 and (pair, period) in nil_claims and not found:
+                    items.append(Item(pair, period, kind.value, None, Status.INFO, note=NIL_NOTE))
+                    continue
                 due = dates.due(kind.value)
                 if due is None:
                     items.append(_unknown_item(pair, period, kind.value, None, found, dates.unknown))
@@ -258,9 +271,8 @@ def check_deadlines(
                     items.append(_document_item(pair, period, kind.value, due, found, today, calendar, warn_days))
                 except UnknownYear as exc:  # counting the working days left reached an unknown year
                     items.append(_unknown_item(pair, period, kind.value, due, found, str(exc)))
-    expected_set = set(expected)
     for (pair, period, kind), found in grouped.by_key.items():
-        if pair not in expected_set:
+        if pair not in (set(expected) if by_period is None else set(by_period[period])):
             first = min(found, key=lambda a: a.arrived)
             items.append(Item(pair, period, kind, None, Status.UNEXPECTED, arrived=first.arrival_day,
                               message_id=first.message_id, revisions=len({a.revision for a in found}),

@@ -124,6 +124,11 @@ class Reconciliation:
     facilities: list[FacilityLine] = field(default_factory=list)
     differences: list[Difference] = field(default_factory=list)
     money: MoneyLine | None = None  # the money of this claim's settlement (payments, refunds)
+    # 补报 (第二十四条): statements of earlier months this claim carries, counted here (the cycle that claims
+    # them), never in their own month's reconciliation; a nil claim (零申报) owes no settlement.
+    late: dict[str, str] = field(default_factory=dict)  # service month -> 申请拨付 of its late statements
+    late_statements: int = 0
+    nil: bool = False
 
     @property
     def balanced(self) -> bool:
@@ -142,6 +147,9 @@ class Reconciliation:
             "facilities": [vars_of(f) for f in self.facilities],
             "differences": [d.as_dict() for d in self.differences],
             "money": self.money.as_dict() if self.money else None,
+            "late": dict(self.late),
+            "late_statements": self.late_statements,
+            "nil": self.nil,
         }
 
 
@@ -390,8 +398,15 @@ def reconcile_claim(
                    "no claim (A3) for this settlement: its 流水号 names none received")
     else:
         _check_claim_details(claim, rec)
+        report.nil = claim.nil
+        late: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for statement in claim.statements:
+            if statement.late:
+                late[statement.period] += statement.fund_paid
+                report.late_statements += 1
+        report.late = {month: money(amount) for month, amount in sorted(late.items())}  # type: ignore[misc]
     if settlement is None:
-        if claim is not None:
+        if claim is not None and not claim.nil:
             rec.differ("settlement_missing", f"A3 {claim.serial}", None, None,
                        "no settlement (A4) names this claim yet")
     else:

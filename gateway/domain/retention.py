@@ -37,10 +37,12 @@ class RetentionPolicy:
     quarantine_days: int | None = None  # inbox bytes of REJECTED messages (the quarantine)
     outbox_days: int | None = None  # replies (ACK/NACK) the gateway signed, once written
     every: timedelta = PURGE_EVERY  # how often the running daemon purges
+    register_days: int | None = None  # the register of entitlements: ended entitlements, claims of old months
 
     @property
     def enabled(self) -> bool:
-        return any(days is not None for days in (self.spool_days, self.quarantine_days, self.outbox_days))
+        return any(days is not None for days in (self.spool_days, self.quarantine_days, self.outbox_days,
+                                                 self.register_days))
 
 
 @dataclass(frozen=True, slots=True)

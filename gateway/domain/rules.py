@@ -288,6 +288,9 @@ class _Check:
     def city_claim(self, doc: m.CityClaim) -> None:
         self.areas(doc.insured_city, doc.residence_city, doc.line)
         self.claim_row(doc.totals, phrase("Totals"), "/CityClaim/Totals")
+        if doc.nil and any(getattr(doc.totals, attr) for attr in CLAIM_FIGURES):
+            self.out.add("claim.nil", "a nil claim (零申报, Nil) claims nothing: every figure of its Totals must be 0",
+                         doc.totals.line, "/CityClaim/Totals")
         # Each A1 form: its own arithmetic, its month.
         facility_totals: dict[str, Decimal | int] = defaultdict(int)
         forms: dict[str, m.FacilityClaim] = {}
@@ -325,7 +328,11 @@ class _Check:
                 self.out.add("sum.duplicate", "{who}: serial {serial} is used by an earlier statement", s.line, path,
                              who=who, serial=s.serial)
             serials.add(s.serial)
-            if s.period != doc.period:
+            if s.late and s.period >= doc.period:  # 补报 (第二十四条): only fees of an earlier month roll in
+                self.out.add("period.late", "{who} is marked late (补报) but is for {period}: a late statement is of a "
+                             "month before the claim's {claim_period}", s.line, path,
+                             who=who, period=s.period, claim_period=doc.period)
+            elif s.period != doc.period and not s.late:
                 self.out.add("period.mismatch", "{who} is for {period}, the claim for {claim_period}", s.line, path,
                              who=who, period=s.period, claim_period=doc.period)
             if s.insured_city != doc.insured_city or s.residence_city != doc.residence_city:

@@ -115,6 +115,7 @@ class PersonStatement:
     personal_burden: Decimal  # 个人负担合计
     prepared_by_unit: str
     prepared_at: date
+    late: bool | None = None  # 补报 (第二十四条): fees of an earlier month carried by a later month's claim
     line: int | None = None
 
     type = MessageType.A2
@@ -139,6 +140,7 @@ class CityClaim:
     prepared_at: date
     facility_claims: list[FacilityClaim]
     statements: list[PersonStatement]
+    nil: bool = False  # 零申报: no fees this month (no A1, no A2, Totals all 0)
     line: int | None = None
 
     type = MessageType.A3

@@ -105,7 +105,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=("start", "change", "end", "assignment"),
                    help="ENTITLEMENT: start (default), change or end (same serial: pack it with a higher --revision); "
                    "CHANGE_FILING: assignment 派单 (default) or change 变更备案")
-    p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20)")
+    p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20; A3 with 0: a nil "
+                   "claim, 零申报)")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same document")
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
     p.set_defaults(handler=_guarded(_sample))
@@ -232,6 +233,12 @@ def _sample(args: argparse.Namespace) -> int:
         document = sample_money(args.type, args.sender, args.receiver, args.period, persons=args.persons,
                                 seed=args.seed, value_date=_value_date(args))
         _write(to_bytes(document), args.output)
+        return OK
+    if args.type == MessageType.A3.value and args.persons == 0:  # 零申报: no fees this month (issue 12)
+        from gateway.documents.sample import sample_nil_claim
+        from gateway.documents.writer import to_bytes
+
+        _write(to_bytes(sample_nil_claim(args.sender, args.receiver, args.period, seed=args.seed)), args.output)
         return OK
     data = sample_bytes(args.type, args.sender, args.receiver, args.period, persons=args.persons, seed=args.seed)
     _write(data, args.output)

@@ -168,8 +168,11 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
         warn_days = scope.warn_days if warn_days is None else warn_days
     warn_days = DEFAULT_WARN_WORKING_DAYS if warn_days is None else warn_days
     calendar = load_calendar(holidays)
+    # The register (issue 12): a month's claim is expected only from the pairs with somebody entitled in it.
+    expected, nil = _expected_by_register(gateway, pairs, periods, arrived) if (
+        args.files is None and not args.cities and gateway.config.register_key_file is not None) else (None, [])
     items = deadline_items(records, arrived, pairs, periods, today=today, calendar=calendar, warn_days=warn_days,
-                           applications=applications)
+                           by_period=expected, nil=nil, applications=applications)
     missing_year = calendar_missing(today, calendar, warn_days)
     if args.json:
         json.dump({"today": today.isoformat(), "periods": periods, "items": [i.as_dict() for i in items],
@@ -187,6 +190,22 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
     for note in sorted(unknown):
         print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
     return 2 if unknown else 0
+
+
+def _expected_by_register(gateway: _Configured, pairs: Sequence[CityPair], periods: Sequence[str],
+                          arrived: Sequence[Arrival]) -> tuple[dict[str, list[CityPair]], list[tuple[CityPair, str]]]:
+    """gateway/service/register.py expected_by_register on the configured ledger; an insured city whose checks
+    across documents are all off sends no notices: every pair of it is expected."""
+    from gateway.domain.register import OFF
+    from gateway.service.register import expected_by_register
+
+    silent = {code for code, city in gateway.config.cities.items()
+              if city.cross_checks.default == OFF and all(m == OFF for m in city.cross_checks.by_check.values())}
+    ledger = open_ledger(gateway.config)
+    try:
+        return expected_by_register(ledger, pairs, periods, arrived, silent)
+    finally:
+        ledger.close()
 
 
 def _file_arrival(header: Header | None, path: Path) -> Arrival:
@@ -230,6 +249,12 @@ def _print_reconciliation(report: Reconciliation) -> None:
         for p in refunded:
             print(f"    #{p.position} {p.statement_serial} {p.facility_code}: paid {money(p.paid)}, "
                   f"refunded {money(p.refunded)}")
+    if report.nil:
+        print("    零申报 (nil claim): no fees this month, no settlement owed")
+    if report.late:
+        months = ", ".join(f"{month} {amount}" for month, amount in report.late.items())
+        print(f"    of which 补报 (late fees of earlier months, counted in this cycle only): "
+              f"{report.late_statements} statement(s), 申请拨付 {months}")
     for d in report.differences:
         print(f"    ! {d.code}: {d.where}: expected {d.expected or '-'}, found {d.actual or '-'}: {d.message}")
 
@@ -311,6 +336,41 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the register of entitlements (issue 12) ----------------------------------------------------------------
+
+def _cmd_entitlements(args: argparse.Namespace) -> int:
+    """What the register holds, without personal data: per pair, the persons entitled in a month; rows per key."""
+    from gateway.domain.register import active_pairs
+
+    gateway = _gateway(args)
+    if gateway.config.register_key_file is None:
+        raise UsageError("no register is kept: set [register] key_file (docs/operations.md)")
+    period = args.period or f"{_today(args).year:04d}-{_today(args).month:02d}"
+    parse_period(period)
+    ledger = open_ledger(gateway.config)
+    try:
+        notices, keys, claims = ledger.register_notices(), ledger.register_keys(), ledger.register_claims(period)
+    finally:
+        ledger.close()
+    pairs = sorted(active_pairs(notices, period))
+    persons = {pair: len({n.person for n in notices if (n.residence, n.insured) == pair
+                          and pair in active_pairs([n], period)}) for pair in pairs}
+    report = {"period": period, "pairs": [{"residence": r, "insured": i, "persons": persons[(r, i)]} for r, i in pairs],
+              "claims": [{"residence": c.residence, "insured": c.insured, "serial": c.serial, "nil": c.nil}
+                         for c in claims], "rows_per_key": keys}
+    if args.json:
+        json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    print(f"{period}: {len(pairs)} pair(s) with somebody entitled (a claim is expected from each)")
+    for (residence, insured), count in persons.items():
+        print(f"  {residence}->{insured}  {count} person(s)")
+    for c in claims:
+        print(f"  claim {c.residence}->{c.insured} {c.serial}{'  零申报 (nil)' if c.nil else ''}")
+    print("rows per key: " + (", ".join(f"{k} {n}" for k, n in keys.items()) or "none"))
+    return 0
+
+
 # --- wiring -----------------------------------------------------------------------------------------------
 
 def _guarded(handler):
@@ -332,7 +392,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--warn-days", type=int, default=None,
                    help=f"warn this many working days ahead (default: [settlement] warn_days, else {DEFAULT_WARN_WORKING_DAYS})")
     p.add_argument("--holidays", help=f"folder of YYYY.toml holiday files (default: holidays/ beside the config; ${HOLIDAYS_ENV})")
-    p.add_argument("--cities", help="area codes, comma-separated (default: the configured cities or [settlement] pairs)")
+    p.add_argument("--cities", help="area codes, comma-separated: every pair among them (default: the pairs with somebody "
+                   "entitled that month, from the register; without [register], the configured cities or [settlement] pairs)")
     p.add_argument("--files", nargs="*", metavar="FILE",
                    help="message files instead of the ledger (arrival = file time); none: the schedule alone")
     p.set_defaults(handler=_guarded(_cmd_deadlines))
@@ -345,6 +406,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print each pair's figures and differences as a JSON list")
     p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
     p.set_defaults(handler=_guarded(_cmd_reconcile))
+
+    p = subparsers.add_parser("entitlements", help="the register of entitlements: pairs with somebody entitled in a "
+                              "month, its claims, rows per key (no personal data)")
+    config_arg(p)
+    p.add_argument("--period", help="service month YYYY-MM (default: this month)")
+    p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China): its month is the default")
+    p.add_argument("--json", action="store_true", help="print {period, pairs, claims, rows_per_key} as JSON")
+    p.set_defaults(handler=_guarded(_cmd_entitlements))
 
     p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute, an entitlement document, "
                               "a payment or a refund as a printable form (PDF)")

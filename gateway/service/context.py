@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from gateway.domain.lifecycle import RetryPolicy
+from gateway.domain.register import RegisterSettings
 from gateway.service.ports.checks import Checker, Clock, Replies
 from gateway.service.ports.events import EventLog
 from gateway.service.ports.ledger import Ledger, LedgerTx
@@ -42,6 +43,7 @@ class Gateway:
     instance: str = field(default_factory=lambda: default_instance())  # this process among several on one ledger
     lease_seconds: float = 30.0  # how long work held by a silent instance waits before another takes it
     a5_pairs: frozenset[tuple[str, str]] | None = None  # (residence, insured) an A5 goes to; None: every pair
+    register: RegisterSettings | None = None  # the register of entitlements and the checks across documents (issue 12)
 
     @property
     def cities(self) -> frozenset[str]:

@@ -27,6 +27,7 @@ from gateway.domain.settlement import (
     RecoveryRefund,
     Withdrawal,
 )
+from gateway.service import register
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
 from gateway.service.unit_of_work import CommittedEvents
@@ -186,6 +187,8 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
     # nothing slow belongs inside one.
     if ack is None and ack_owed(outcome):
         ack = gw.replies.ack(header, capture.sha256, now)  # type: ignore[arg-type]
+    # The register's summary of a claim (hashes of 100,000 ID numbers take a second): made outside the lock too.
+    summary = register.summary_of(gw, outcome) if header is not None and outcome.header_trusted else None
     with gw.unit_of_work() as (tx, events):
         if not tx.capture_pending(capture.key):
             return  # another instance decided it while this one checked (its lease had run out)
@@ -212,7 +215,11 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 answered = _answered(tx, header)
                 decision = routing.decide_reply(capture.city, header, gw.cities, answered)
             findings += decision.findings
-        if not outcome.valid or decision is None or not decision.route:
+        # -- the register (issue 12): checks across documents, refused or warned as the insured city chose ------
+        verdict = register.cross_check(gw, tx, header, summary)
+        findings += verdict.refused
+        # ------------------------------------------------------------------------------------------------------
+        if not outcome.valid or decision is None or not decision.route or verdict.refused:
             _reject(gw, tx, events, message, header, findings, now)
             report.rejected += 1
             report.cities_owed.add(capture.city)
@@ -221,6 +228,17 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
             report.receipts += 1
             report.cities_owed.add(header.receiver)
         else:
+            # -- the register (issue 12): warnings in the ACK's note and the log; what passed is kept ----------
+            if verdict.warned:  # signed again here: the note needs the decision's own reads of the register
+                ack = gw.replies.ack(header, capture.sha256, now, note=register.warning_note(verdict.warned))
+                tx.set_findings(message.key, [f.as_dict() for f in verdict.warned])
+                tx.record_event(now, "cross_check_warned", message.drop_city, {
+                    "id": header.message_id, "codes": sorted({f.code for f in verdict.warned}),
+                    "findings": [f.as_dict() for f in verdict.warned]})
+                events.emit("cross_check_warned", **_fields(message, header), codes=sorted({f.code for f in verdict.warned}),
+                            findings=[f.as_dict() for f in verdict.warned])
+            register.record(gw, tx, header, summary)
+            # ----------------------------------------------------------------------------------------------------
             _route(gw, tx, events, message, header, decision, now, ack)
             report.routed += 1
             report.cities_owed.update({capture.city, header.receiver})

@@ -29,9 +29,10 @@ class PurgeReport:
     purged: list[Purge] = field(default_factory=list)  # deleted (dry run: would be deleted)
     kept: int = 0  # due, but stored again since (or already gone)
     dry_run: bool = False
+    register_rows: int = 0  # rows of the register of entitlements forgotten (issue 12)
 
     def as_dict(self) -> dict[str, object]:
-        return {"dry_run": self.dry_run, "kept": self.kept, "purged": [
+        return {"dry_run": self.dry_run, "kept": self.kept, "register_rows": self.register_rows, "purged": [
             {"area": p.area, "sha256": p.sha256, "reason": p.reason, "city": p.city, "ids": list(p.message_ids)}
             for p in self.purged]}
 
@@ -54,6 +55,10 @@ def due(ledger: Ledger, policy: RetentionPolicy, now: datetime) -> list[Purge]:
 def purge(ledger: Ledger, spool: Spool, policy: RetentionPolicy, now: datetime, *, dry_run: bool = False) -> PurgeReport:
     """Delete what is due (`dry_run`: only say what) and record one `purged` event per file deleted."""
     report = PurgeReport(dry_run=dry_run)
+    if policy.register_days is not None and not dry_run:
+        # The register (issue 12): entitlements ended, and claims of months, more than register_days ago.
+        cutoff = (now - timedelta(days=policy.register_days)).date()
+        report.register_rows = ledger.purge_register(cutoff.isoformat(), f"{cutoff:%Y-%m}")
     fresh = datetime.now(timezone.utc) - FRESH
     for item in due(ledger, policy, now):
         if not spool.exists(item.area, item.sha256):
@@ -99,6 +104,6 @@ class Scheduler:
             return None
         self.next_at = now + self.policy.every
         report = purge(self.ledger, self.spool, self.policy, now)
-        if report.purged or report.kept:
-            self.log.emit(PURGED, files=len(report.purged), kept=report.kept)  # the transfer log says it ran
+        if report.purged or report.kept or report.register_rows:
+            self.log.emit(PURGED, files=len(report.purged), kept=report.kept, register_rows=report.register_rows)  # the transfer log says it ran
         return report

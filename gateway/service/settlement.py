@@ -220,10 +220,14 @@ def latest_revisions(records: Iterable) -> list:
 
 def deadline_items(records: Sequence[MessageRecord], arrived: Sequence[Arrival], pairs: Sequence[CityPair],
                    periods: Sequence[str], *, today: date, calendar: WorkingCalendar, warn_days: int,
-                   applications: Mapping[str, Application] | None = None) -> list[Item]:
+                   applications: Mapping[str, Application] | None = None,
+                   by_period: Mapping[str, Sequence[CityPair]] | None = None,
+                   nil: Iterable[tuple[CityPair, str]] = ()) -> list[Item]:
     """Every deadline line of `periods` between `pairs`: the documents, the disputes, and the payments'
-    confirmation of arrival (到账确认)."""
-    items = check_deadlines(pairs, periods, arrived, today=today, calendar=calendar, warn_days=warn_days)
+    confirmation of arrival (到账确认). `by_period`: the pairs a claim is expected from in each month (the register's
+    active pairs, gateway/service/register.py); `nil`: (pair, month) of nil claims, which owe no settlement."""
+    items = check_deadlines(by_period if by_period is not None else pairs, periods, arrived, today=today,
+                            calendar=calendar, warn_days=warn_days, nil=nil)
     items += dispute_items(records, periods, pairs, today=today, calendar=calendar, warn_days=warn_days,
                            applications=applications)
     return with_confirmation(items, records)

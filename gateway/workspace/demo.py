@@ -23,6 +23,7 @@ from gateway.config import load_config
 from gateway.domain.areas import area_name
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.lifecycle import IN_FLIGHT
+from gateway.workspace import demo_register
 from gateway.workspace.city_system import (
     CitySystem,
     send_application,
@@ -50,7 +51,8 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
     started = time.monotonic()
     _say(f"ltc-gateway demo: workspace {root}")
     _say(f"  cities: {', '.join(f'{c} {area_name(c)}' for c in DEMO_CITIES)}; service month {DEMO_PERIOD}")
-    config_path = write_workspace(root, list(DEMO_CITIES), retry=["3s", "3s", "3s"], rescan_seconds=0.5)
+    config_path = write_workspace(root, list(DEMO_CITIES), retry=["3s", "3s", "3s"], rescan_seconds=0.5,
+                                  cross_checks={demo_register.REFUSING: "refuse"})
     config = load_config(config_path)
     cities = {code: CitySystem(code, root / "keys", root / "drops" / code) for code in DEMO_CITIES}
     log = open(root / "gateway.log", "w", encoding="utf-8")
@@ -58,10 +60,17 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
                               stdout=log, stderr=subprocess.STDOUT)
     late_city = "370600"  # 烟台's system is slow today: its receipts come after the first resend
     try:
+        pairs = [(s, r) for s in DEMO_CITIES for r in DEMO_CITIES if s != r][:12]
+        # -- the register of entitlements (issue 12): who is entitled where, before the claims ----------------
+        _say("\n0. insured cities notify entitlements (待遇享受通知, 第十七条); residence cities file 派单 (第十五条) ...")
+        entitled = demo_register.entitle_claims(cities, pairs, DEMO_PERIOD, 4, lambda i: i + 1)
+        demo_register.wait_decided(lambda: sum(m.type in ("ENTITLEMENT", "CHANGE_FILING") and m.state.value != "RECEIVED"
+                                               for m in SqliteLedger(config.ledger_path).messages()), entitled)
+        _say(f"   {entitled} entitlement documents sent for the persons the claims bill")
+        # ------------------------------------------------------------------------------------------------------
         _say("\n1. residence cities send their claims (附件3 with 附件1 and 附件2 inside) ...")
         claims: list[Header] = []
         sent: dict[str, tuple[Header, bytes]] = {}  # claims and settlements as sent, by message id
-        pairs = [(s, r) for s in DEMO_CITIES for r in DEMO_CITIES if s != r][:12]
         for i, (sender, receiver) in enumerate(pairs):
             header, data = cities[sender].send(MessageType.A3, receiver, DEMO_PERIOD, seed=i + 1, persons=4)
             claims.append(header)
@@ -78,6 +87,7 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
         answer: Header | None = None
         money = _Money(claims[1], claims[2])
         late_started: float | None = None
+        twice: Header | None = None
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             for code, city in cities.items():
@@ -87,6 +97,9 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
                     if late_started is None or time.monotonic() - late_started < 4.5:
                         continue  # silent until the gateway has resent
                 city.answer()
+            # the register (issue 12): once a claim to 济南 is delivered, its residence city bills the same persons again
+            if twice is None and (twice := demo_register.bill_twice_once_delivered(cities, claims, DEMO_PERIOD, 4)):
+                _say(f"   {twice.sender} bills the persons of a delivered claim to {twice.receiver} a second time")
             for header in claims:
                 receiver = cities[header.receiver]
                 if header.message_id not in settled and any(header.message_id in p.name for p in receiver.deliveries()):
@@ -111,7 +124,7 @@ def run_demo(workdir: Path | None = None, *, keep: bool = False) -> int:
             ledger_states = Counter(m.state.value for m in SqliteLedger(config.ledger_path).messages())
             open_ = sum(ledger_states[s] for s in IN_FLIGHT)
             if (len(settled) == len(claims) and answer is not None and not open_
-                    and money.done and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims) + 5):
+                    and money.done and ledger_states["ACKNOWLEDGED"] >= 2 * len(claims) + 5 + entitled):
                 break
             time.sleep(0.3)
     finally:
@@ -181,6 +194,10 @@ def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
             about = f" about {m.reply_to}" if m.reply_to else ""
             confirmed = "; 到账确认" if m.type == "PAYMENT" and m.state.value == "ACKNOWLEDGED" else ""
             _say(f"{named[m.type]}: {m.sender}->{m.receiver}{about}, {m.state.value}{confirmed}")
+    entitlements = Counter(m.type for m in messages if m.type in ("ENTITLEMENT", "CHANGE_FILING")
+                           and m.state.value != "REJECTED")
+    _say(f"entitlements carried (the register keeps them, hashed): {entitlements['ENTITLEMENT']} notices (第十七条), "
+         f"{entitlements['CHANGE_FILING']} 派单 filings (第十五条)")
     _say("per city (as sender): received / delivered / waiting for receipt / failed / rejected")
     for c in ledger.city_counts():
         _say(f"  {c.city} {area_name(c.city)}  {c.received} / {c.delivered} / {c.waiting_for_receipt} / {c.failed} / {c.rejected}")

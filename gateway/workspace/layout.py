@@ -9,6 +9,8 @@ as written in this workspace (tests/admin/test_init.py uncomments them all and c
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from dataclasses import dataclass
 from itertools import permutations
 from pathlib import Path
@@ -29,12 +31,15 @@ class SftpLayout:
 
 def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = None, workers: int = 1,
                     rescan_seconds: float = 5.0, sftp: SftpLayout | None = None, algorithm: str = "rsa",
-                    ledger_url: str | None = None, spool_store: str | None = None) -> Path:
+                    ledger_url: str | None = None, spool_store: str | None = None, register: bool = True,
+                    cross_checks: dict[str, str] | None = None) -> Path:
     """A working gateway folder: gateway.toml, keys/, drops/CODE/{outbox,inbox}, spool/, ledger path.
     With `sftp`, the cities' drops are on that server instead, and the gateway gets its SSH key. `algorithm`
     is the cities' keys' ("sm2": SM2 cities, and the gateway gets an SM2 pair besides its RSA one to answer them).
     With `ledger_url` (postgresql://…) the ledger is that database, and the spool `spool_store` ("database",
-    its default there, or "folder")."""
+    its default there, or "folder"). `register`: keys/register.keys (the register of entitlements' HMAC key)
+    and `[register]`; `cross_checks`: an insured city's mode for the checks across documents (refuse, warn, off;
+    default warn)."""
     from gateway.documents.keys import generate_keys
 
     root.mkdir(parents=True, exist_ok=True)
@@ -54,13 +59,16 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
 
         write_private_key(keys / "gateway_ssh_ed25519", comment="ltc-gateway")
     _operations_files(root)
+    if register:
+        _register_keys(keys / "register.keys")
     lines = [*_head(), *_gateway(workers, rescan_seconds, algorithm == "sm2"), *_storage(ledger_url, spool_store),
              "", "# Waits for the receiver's receipt after each delivery; after the last one the message is FAILED.",
              "[retry]", "waits = [" + ", ".join(f'"{w}"' for w in (retry or ["10m", "30m", "1h", "2h", "4h"])) + "]",
+             *_register(register),
              "", "# The cities: each one's signing certificate(s), pinned (a PEM file may hold the old and the new one",
              "# during a key rotation), and its drop: outbox/ (city -> gateway) and inbox/ (gateway -> city)."]
     for code in cities:
-        lines += _city(root, code, sftp, algorithm == "sm2")
+        lines += _city(root, code, sftp, algorithm == "sm2", (cross_checks or {}).get(code))
     lines += _operations(cities)
     path = root / "gateway.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -129,7 +137,7 @@ def _storage(ledger_url: str | None, spool_store: str | None) -> list[str]:
     return lines
 
 
-def _city(root: Path, code: str, sftp: SftpLayout | None, sm2: bool) -> list[str]:
+def _city(root: Path, code: str, sftp: SftpLayout | None, sm2: bool, cross_checks: str | None = None) -> list[str]:
     lines = [
         "",
         f"[cities.{code}]",
@@ -141,6 +149,8 @@ def _city(root: Path, code: str, sftp: SftpLayout | None, sm2: bool) -> list[str
         _optional('service_types = ["01", "02"]', "the care-service types it accepts (default: all)"),
         _optional('unreachable_after = "1h"', "its drop may fail this long before /healthz is 503"),
         _optional('language = "en"', 'its NACKs\' messages in English (default "zh-CN"; the codes are the same)'),
+        f'cross_checks = "{cross_checks}"' if cross_checks else
+        _optional('cross_checks = "warn"', "as insured city: the checks across documents refuse, warn or off"),
         f"[cities.{code}.transport]",
     ]
     if sftp is None:
@@ -209,8 +219,31 @@ def _operations(cities: list[str]) -> list[str]:
         _optional("spool_days = 400", "originals of closed messages, days after closing"),
         _optional("quarantine_days = 90", "REJECTED files, counted from the NACK"),
         _optional("outbox_days = 400", "the gateway's signed ACK/NACK"),
+        _optional("register_days = 800", "the register: ended entitlements, claims of older months"),
         _optional('every = "1h"', "how often the running daemon purges"),
     ]
+
+
+def _register(kept: bool) -> list[str]:
+    """[register]: the register of entitlements and its HMAC key (issue 12)."""
+    if not kept:
+        return []
+    return ["", "# The register of entitlements (docs/operations.md): who is entitled where, from the notices and",
+            "# filings carried, persons known by an HMAC of their ID number only; claims are checked against it.",
+            "[register]", 'key_file = "keys/register.keys"',
+            _optional('current_key = "k1"', "new entries under this key (default: the file's last line)")]
+
+
+def _register_keys(path: Path) -> None:
+    """A first HMAC key for the register of entitlements (32 random bytes as hex), readable by its owner only."""
+    if path.exists():
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("# The register's HMAC-SHA256 keys (docs/operations.md \"The register of entitlements\"): `ID HEX`\n"
+                  "# per line; the last is the current one. To rotate, append a new line; keep the old ones until\n"
+                  "# `ltcgw entitlements` shows no row under them.\n"
+                  f"k1 {secrets.token_hex(32)}\n")
 
 
 def _operations_files(root: Path) -> None:

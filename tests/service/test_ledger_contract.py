@@ -7,6 +7,7 @@ A new ledger member is a new scenario here (or a new step in one): the fast tier
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -200,9 +201,46 @@ def one_instance(ledger) -> list[Any]:
     return [held, names, ledger.instances(), ledger.writable_problem()]
 
 
+def register_rows(ledger) -> list[Any]:
+    """The register of entitlements (issue 12): newest revision kept, claims replaced whole, lookups by hash,
+    a rotation's re-hash, the views, and purging by age."""
+    from datetime import date
+    from decimal import Decimal
+
+    from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
+
+    notice = ArrangementRow(JINAN, ZIBO, "EN-1", 2, "h1", "k1", date(2026, 1, 1), date(2026, 6, 30), True, ("01", "02"),
+                            "L1", None, date(2026, 1, 1), "EN-1")
+    filing = ArrangementRow(JINAN, ZIBO, "CF-1", 1, "h1", "k1", date(2026, 3, 1), None, False, ("01",), "L2", "D1",
+                            date(2026, 3, 1), "EN-1", filing=True)
+    other = replace(notice, serial="EN-2", entitlement_serial="EN-2", revision=1, person="h2", until=date(2027, 1, 1),
+                    ended=False)
+    billing = BillingRow(JINAN, ZIBO, "2026-02", "A3-1", "S-1", "h1", "k1", "L1", "01", "2026-02", date(2026, 2, 1),
+                         date(2026, 2, 28), 28, False)
+    with ledger.unit_of_work() as tx:
+        kept = [tx.keep_arrangement(notice), tx.keep_arrangement(replace(notice, revision=1, ended=False)),
+                tx.keep_arrangement(filing), tx.keep_arrangement(other)]
+        tx.keep_claim(ClaimRecord(JINAN, ZIBO, "2026-02", "A3-1", 1, Decimal("10.50")), [billing, replace(billing, statement_serial="S-2")])
+        tx.keep_claim(ClaimRecord(JINAN, ZIBO, "2026-02", "A3-1", 2, Decimal("9.50")), [billing])  # a revision replaces
+        tx.keep_claim(ClaimRecord(JINAN, ZIBO, "2026-09", "A3-9", 1, Decimal("0.00"), nil=True), [])
+        found = (tx.arrangements_of(["h1", "nobody"]), tx.billings_of(["h1"], ["2026-02", "2026-03"]), tx.claim_record(JINAN, ZIBO, "2026-02", "A3-1"),
+                 tx.claim_record(JINAN, ZIBO, "2026-02", "A3-X"), tx.claim_billings(JINAN, ZIBO, "2026-02", "A3-1"))
+        rehashed = tx.rehash_person("h1", "n1", "k2")
+        after = (tx.arrangements_of(["h1"]), [r.key_id for r in tx.arrangements_of(["n1"])], tx.billings_of(["n1"]),
+                 tx.billings_of(["n1"], ["2026-01"]))
+    assert kept == [True, False, True, True] and found[0] == [notice, filing] and found[2].claimed == Decimal("9.50")
+    assert found[3] is None and [b.statement_serial for b in found[4]] == ["S-1"] and rehashed == 3
+    assert after[0] == [] and after[1] == ["k2", "k2"] and len(after[2]) == 1 and after[3] == []
+    views = (ledger.register_notices(), ledger.register_claims("2026-09"), ledger.register_keys())
+    assert [r.serial for r in views[0]] == ["EN-1", "EN-2"] and views[1][0].nil and views[2] == {"k1": 1, "k2": 3}
+    purged = ledger.purge_register("2026-07-01", "2026-03")  # EN-1 ended in June (with its filing); February's claim
+    assert purged == 4 and [r.serial for r in ledger.register_notices()] == ["EN-2"]
+    return [kept, found, rehashed, after, views, purged, ledger.register_notices(), ledger.register_keys()]
+
+
 SCENARIOS: list[Callable[[Any], list[Any]]] = [
     captures, messages_and_transitions, documents_and_revisions, outgoing_files, events_in_order,
-    rollback_is_whole, views_and_counts, one_instance,
+    rollback_is_whole, views_and_counts, one_instance, register_rows,
 ]
 
 

@@ -19,8 +19,13 @@ def test_the_demo_ends_with_every_document_closed_and_the_dispute_answered(tmp_p
     assert re.search(r"the answer to the applicant: \d+->\d+ about \w+, ACKNOWLEDGED", summary), summary
     assert re.search(r"payment advice \(第二十六条\): \d+->\d+, ACKNOWLEDGED; 到账确认", summary), summary
     assert re.search(r"refund of recovered fees \(第二十九条\): \d+->\d+, ACKNOWLEDGED", summary), summary
-    assert re.search(r"^\s+ACKNOWLEDGED\s+24$", summary, re.M) and re.search(r"^\s+REJECTED\s+1$", summary, re.M)
+    assert re.search(r"^\s+ACKNOWLEDGED\s+24$", summary, re.M) and re.search(r"^\s+REJECTED\s+2$", summary, re.M)
     assert "WAITING" not in summary and "FAILED " not in summary
-    assert "29 receipts" in summary  # every delivery receipted: dispute, review, result, payment, refund too
+    # every delivery receipted: claims, settlements, the dispute, its review and result, the payment, the refund,
+    # 48 notices and 48 派单 filings
+    assert "125 receipts" in summary
+    # the register (issue 12): entitlements flowed, and one double billing was refused by name
+    assert "48 notices (第十七条), 48 派单 filings (第十五条)" in summary
+    assert re.search(r"from \d+: cross\.double_billing", summary), summary
     seconds = int(re.search(r"summary \((\d+) s\)", out).group(1))
     assert seconds < 60

@@ -16,7 +16,7 @@ from gateway.entrypoints import cli
 EXAMPLE = Path(__file__).resolve().parents[2] / "config"
 OPTIONAL = re.compile(r"^# (\[[\w.]+\]|[a-z_0-9]+ = .*)$")  # a commented setting, not prose
 SECTIONS = ("gateway", "ledger", "spool", "retry", "log", "metrics", "alerts", "health", "console", "settlement",
-            "retention", "cities.370100", "cities.370200.transport", "cities.370600")
+            "retention", "cities.370100", "cities.370200.transport", "cities.370600", "register")
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,8 @@ def test_every_optional_setting_of_the_example_is_valid(installed: Path, capsys)
     for section in SECTIONS:
         assert re.search(rf"^(# )?\[{re.escape(section)}\]", text, re.M), section
     for key in ("sm2_key", "sm2_certificate", "sm2_user_id", 'signature_algorithms = ["sm2"]', "spool_days",
-                "quarantine_days", "outbox_days", "users_file", "read_only", "language", "pairs", "warn_days", "holidays"):
+                "quarantine_days", "outbox_days", "users_file", "read_only", "language", "pairs", "warn_days", "holidays",
+                "cross_checks", "key_file", "current_key", "register_days"):
         assert key in text, key
     path = _example(installed, uncomment=True)
     assert cli.main(["config", "check", "-c", str(path)]) == 0, capsys.readouterr()
@@ -75,6 +76,7 @@ def test_every_optional_setting_of_the_example_is_valid(installed: Path, capsys)
     assert (config.retention.spool_days, config.retention.quarantine_days, config.retention.outbox_days) == (400, 90, 400)
     assert config.metrics.enabled and config.log.path is not None and config.settlement.pairs
     assert config.lease_seconds == 30 and config.instance == "gw-a"
+    assert config.register_settings().keyring.current == "k1" and config.retention.register_days == 800
 
 
 def test_a_misspelt_optional_key_would_be_reported(installed: Path) -> None:

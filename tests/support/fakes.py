@@ -33,6 +33,7 @@ from gateway.service.ports.transport import ConnectionReport, DropFile, Refusal,
 from gateway.domain.envelope import Header
 from gateway.domain import lifecycle
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State
+from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
 from gateway.service.ports.checks import CheckOutcome, Checked
 from gateway.service.process import ack_owed
 
@@ -64,11 +65,16 @@ class Tables:
     instances: dict[str, InstanceRecord] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     next_key: dict[str, int] = field(default_factory=dict)  # table -> last key given (keys never reused)
+    # the register of entitlements (issue 12), each list in insertion order (the SQL tables' key order)
+    arrangements: list[ArrangementRow] = field(default_factory=list)
+    claims: list[ClaimRecord] = field(default_factory=list)
+    billings: list[BillingRow] = field(default_factory=list)
 
     def copy(self) -> Tables:
         return Tables(
             dict(self.captures), dict(self.capture_messages), dict(self.messages), list(self.transitions),
             dict(self.outgoing), list(self.events), dict(self.instances), list(self.audit), dict(self.next_key),
+            list(self.arrangements), list(self.claims), list(self.billings),
         )
 
     def key(self, table: str) -> int:
@@ -203,6 +209,38 @@ class FakeTx:
     def record_audit(self, entry: AuditRecord) -> None:
         self._t.audit.append(entry)
 
+    # the register of entitlements (issue 12) --------------------------------------------------------------
+    def keep_arrangement(self, row: ArrangementRow) -> bool:
+        same = lambda r: (r.filing, r.insured, r.residence, r.serial) == (row.filing, row.insured, row.residence, row.serial)  # noqa: E731
+        if any(same(r) and r.revision > row.revision for r in self._t.arrangements):
+            return False
+        self._t.arrangements = [r for r in self._t.arrangements if not same(r)] + [row]
+        return True
+
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+        key = (claim.insured, claim.residence, claim.period, claim.serial)
+        self._t.claims = [c for c in self._t.claims if (c.insured, c.residence, c.period, c.serial) != key] + [claim]
+        self._t.billings = [b for b in self._t.billings if b.claim != key] + list(billings)
+
+    def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
+        return [r for r in self._t.arrangements if r.person in set(persons)]
+
+    def billings_of(self, persons: Sequence[str], months: Sequence[str] | None = None) -> list[BillingRow]:
+        return [b for b in self._t.billings if b.person in set(persons) and (months is None or b.month in months)]
+
+    def claim_record(self, insured: str, residence: str, period: str, serial: str) -> ClaimRecord | None:
+        return next((c for c in self._t.claims if (c.insured, c.residence, c.period, c.serial)
+                     == (insured, residence, period, serial)), None)
+
+    def claim_billings(self, insured: str, residence: str, period: str, serial: str) -> list[BillingRow]:
+        return [b for b in self._t.billings if b.claim == (insured, residence, period, serial)]
+
+    def rehash_person(self, old: str, new: str, key_id: str) -> int:
+        changed = sum(r.person == old for r in self._t.arrangements) + sum(b.person == old for b in self._t.billings)
+        self._t.arrangements = [replace(r, person=new, key_id=key_id) if r.person == old else r for r in self._t.arrangements]
+        self._t.billings = [replace(b, person=new, key_id=key_id) if b.person == old else b for b in self._t.billings]
+        return changed
+
     # ----------------------------------------------------------------------------------------------------
     def _update(self, key: int, **changes: Any) -> MessageRecord:
         self._t.messages[key] = replace(self._t.messages[key], **changes)
@@ -325,6 +363,31 @@ class FakeLedger:
 
     def writable_problem(self) -> str | None:
         return self.unwritable
+
+    # the register of entitlements (issue 12) --------------------------------------------------------------
+    def register_notices(self) -> list[ArrangementRow]:
+        return [r for r in self._tables.arrangements if not r.filing]
+
+    def purge_register(self, ended_before: str, months_before: str) -> int:
+        with self.unit_of_work() as tx:
+            t = tx._t
+            ended = {(r.insured, r.residence, r.serial) for r in t.arrangements
+                     if not r.filing and r.until is not None and r.until.isoformat() < ended_before}
+            kept = [r for r in t.arrangements if (r.insured, r.residence, r.entitlement_serial) not in ended]
+            billings = [b for b in t.billings if b.claim_period >= months_before]
+            claims = [c for c in t.claims if c.period >= months_before]
+            gone = len(t.arrangements) - len(kept) + len(t.billings) - len(billings) + len(t.claims) - len(claims)
+            t.arrangements, t.billings, t.claims = kept, billings, claims
+        return gone
+
+    def register_claims(self, period: str) -> list[ClaimRecord]:
+        return [c for c in self._tables.claims if c.period == period]
+
+    def register_keys(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in [*self._tables.arrangements, *self._tables.billings]:
+            counts[row.key_id] = counts.get(row.key_id, 0) + 1
+        return dict(sorted(counts.items()))
 
     def close(self) -> None:
         self.closed = True

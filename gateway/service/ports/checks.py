@@ -23,6 +23,7 @@ class CheckOutcome(Protocol):
     sha256: str
     size: int
     document: Any
+    summary: Any  # the register's compact view (gateway/domain/register.py), when a pool worker dropped the model
 
 
 class Checked(NamedTuple):

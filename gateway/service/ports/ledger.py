@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import Event, State
+from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,19 @@ class LedgerTx(Protocol):
     # the console's audit log (issue 14)
     def record_audit(self, entry: AuditRecord) -> None: ...
 
+    # the register of entitlements (gateway/domain/register.py): persons are HMAC hashes, never ID numbers
+    def keep_arrangement(self, row: ArrangementRow) -> bool:
+        """Keep a notice's (or a filing's) revision unless a higher one of the same serial is kept already."""
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+        """Keep a claim passed on and its statements, replacing what an earlier revision of it left."""
+    def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]: ...
+    def billings_of(self, persons: Sequence[str], months: Sequence[str] | None = None) -> list[BillingRow]:
+        """The statements of these persons (of these service months only, when given)."""
+    def claim_record(self, insured: str, residence: str, period: str, serial: str) -> ClaimRecord | None: ...
+    def claim_billings(self, insured: str, residence: str, period: str, serial: str) -> list[BillingRow]: ...
+    def rehash_person(self, old: str, new: str, key_id: str) -> int:
+        """A key rotation: the rows of `old` now under `new` (hashed under the current key `key_id`)."""
+
 
 class Ledger(Protocol):
     def unit_of_work(self) -> AbstractContextManager[LedgerTx]:
@@ -227,6 +241,16 @@ class Ledger(Protocol):
         """The newest `limit` audit entries (of `user`), newest first."""
     def writable_problem(self) -> str | None:
         """None when a write can be committed now; else why not (for /healthz). Writes nothing."""
+    # the register of entitlements (issue 12): what deadlines expect, what retention purges, what status counts
+    def register_notices(self) -> list[ArrangementRow]:
+        """Every entitlement notice the register keeps (newest revision each; no filings)."""
+    def purge_register(self, ended_before: str, months_before: str) -> int:
+        """Forget entitlements (and their filings) that ended before the day `ended_before` and claims (and their
+        statements) of months before `months_before` (YYYY-MM); returns the rows deleted."""
+    def register_keys(self) -> dict[str, int]:
+        """Rows per key id: a key may be retired once no row is under it."""
+    def register_claims(self, period: str) -> list[ClaimRecord]:
+        """The claims of `period` the register keeps (a nil one, 零申报, owes no settlement)."""
     def close(self) -> None: ...
 
     # several instances: leases that expire on the ledger's clock, so the work of a dead instance is taken over
