@@ -234,8 +234,13 @@ def settlement_scope(config: Config) -> SettlementScope:
     settings = config.settlement
     holidays = settings.holidays or Path(config.path).parent / "holidays"
     pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
+    from gateway.domain.register import OFF
+
+    silent = frozenset(code for code, city in config.cities.items()
+                       if city.cross_checks.default == OFF and all(m == OFF for m in city.cross_checks.by_check.values()))
     return SettlementScope([code for code in config.cities if code != config.code], holidays, settings.warn_days,
-                           pairs, read_person_key(settings.person_key_file))
+                           pairs, read_person_key(settings.person_key_file),
+                           register=config.register_key_file is not None, silent=silent)
 
 
 class Daemon:

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -42,7 +42,6 @@ from gateway.service.settlement import (
     arrivals,
     deadline_items,
     dispute_applications,
-    read_person_key,
     documents_from_ledger,
     load_calendar,
     read_attachment,
@@ -87,12 +86,12 @@ class _Configured:
 
 
 def _gateway(args: argparse.Namespace) -> _Configured:
+    from gateway.bootstrap import settlement_scope
+
     config = load_from_args(args)
-    cities = [code for code in config.cities if code != config.code]
-    settings = config.settlement
-    pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
-    return _Configured(config, SettlementScope(cities, settings.holidays, settings.warn_days, pairs,
-                                               read_person_key(settings.person_key_file)))
+    scope = settlement_scope(config)
+    # The holidays as configured: None when [settlement] holidays is not set (the default folder is chosen later).
+    return _Configured(config, replace(scope, holidays=config.settlement.holidays))
 
 
 def _applications(gateway: _Configured, records: list) -> dict:
@@ -194,16 +193,12 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
 
 def _expected_by_register(gateway: _Configured, pairs: Sequence[CityPair], periods: Sequence[str],
                           arrived: Sequence[Arrival]) -> tuple[dict[str, list[CityPair]], list[tuple[CityPair, str]]]:
-    """gateway/service/register.py expected_by_register on the configured ledger; an insured city whose checks
-    across documents are all off sends no notices: every pair of it is expected."""
-    from gateway.domain.register import OFF
+    """gateway/service/register.py expected_by_register on the configured ledger, as the daemon's watch asks it."""
     from gateway.service.register import expected_by_register
 
-    silent = {code for code, city in gateway.config.cities.items()
-              if city.cross_checks.default == OFF and all(m == OFF for m in city.cross_checks.by_check.values())}
     ledger = open_ledger(gateway.config)
     try:
-        return expected_by_register(ledger, pairs, periods, arrived, silent)
+        return expected_by_register(ledger, pairs, periods, arrived, gateway.scope.silent)
     finally:
         ledger.close()
 

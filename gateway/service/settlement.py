@@ -65,6 +65,11 @@ class SettlementScope:
     warn_days: int = DEFAULT_WARN_WORKING_DAYS
     pairs: list[CityPair] | None = None  # None: every ordered pair of the cities
     person_key: bytes | None = None  # [settlement] person_key_file: a 第三十一条 applicant shown by HMAC of the ID
+    # The register of entitlements is kept ([register] key_file): a month's claim is expected only from the pairs
+    # with somebody entitled in it; `silent`: insured cities whose checks across documents are all off (they send
+    # no notices, so every pair of theirs is expected).
+    register: bool = False
+    silent: frozenset[str] = frozenset()
 
     @property
     def expected_pairs(self) -> list[CityPair]:

@@ -23,6 +23,7 @@ from gateway.domain.deadlines import CHINA_TIME, Item, Status, calendar_missing,
 from gateway.service.ports.events import EventLog
 from gateway.service.ports.ledger import Ledger
 from gateway.service.ports.spool import Spool
+from gateway.service.register import expected_by_register
 from gateway.service.settlement import SettlementScope, arrivals, deadline_items, dispute_applications
 
 RECORDED = "settlement_alerted"  # ledger event kind: the items already alerted (detail {"ref": key})
@@ -99,8 +100,13 @@ class SettlementWatch:
         current = f"{today.year:04d}-{today.month:02d}"
         periods = [shift_period(current, -n) for n in range(OPEN_CYCLES, 0, -1)]
         applications = dispute_applications(records, self.spool, self.scope.person_key)  # 第三十一条
-        items = deadline_items(records, arrivals(records), self.scope.expected_pairs, periods, today=today,
-                               calendar=calendar, warn_days=self.scope.warn_days, applications=applications)
+        arrived = arrivals(records)
+        pairs = self.scope.expected_pairs
+        # As `ltcgw deadlines`: with the register, only the pairs with somebody entitled owe a month's documents.
+        by_period, nil = (expected_by_register(self.ledger, pairs, periods, arrived, self.scope.silent)
+                          if self.scope.register else (None, []))
+        items = deadline_items(records, arrived, pairs, periods, today=today, calendar=calendar,
+                               warn_days=self.scope.warn_days, applications=applications, by_period=by_period, nil=nil)
         new = [r for r in decide(items, today, calendar, self.scope.warn_days) if r.ref not in self._alerted]
         if new:
             now = self.clock()
