@@ -8,6 +8,8 @@ The identities are listed in docs/documents.md.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, timedelta, timezone
@@ -629,12 +631,7 @@ def _check_header(out: _Findings, doc: m.Document, header: Header) -> None:
         return
     if not kind.is_attachment:
         return
-    if doc.period != header.period:
-        out.add("envelope.period", "Period {period} differs from the header's {header_period}", doc.line,
-                period=doc.period, header_period=header.period)
-    if doc.serial != header.serial:
-        out.add("envelope.serial", "Serial {serial} differs from the header's Serial {header_serial}", doc.line,
-                serial=doc.serial, header_serial=header.serial)
+    _same_period_and_serial(out, doc, header)
     insured, residence = header.insured_city, header.residence_city
     cities: list[tuple[Phrase, str, str]] = []
     if isinstance(doc, (m.CityClaim, m.CitySettlement)):
@@ -673,12 +670,7 @@ def _check_dispute_header(out: _Findings, doc: m.DisputeDocument, header: Header
             out.add("dispute.applicant_direction", "an application (第三十一条) is made at the residence agency "
                     "({residence}): it raises the dispute and answers the applicant, not {sender}", doc.line,
                     residence=doc.residence_city, sender=header.sender)
-    if doc.period != header.period:
-        out.add("envelope.period", "Period {period} differs from the header's {header_period}", doc.line,
-                period=doc.period, header_period=header.period)
-    if doc.serial != header.serial:
-        out.add("envelope.serial", "Serial {serial} differs from the header's Serial {header_serial}", doc.line,
-                serial=doc.serial, header_serial=header.serial)
+    _same_period_and_serial(out, doc, header)
     if {doc.residence_city, doc.insured_city} != {header.sender, header.receiver}:
         out.add(
             "envelope.cities",
@@ -692,12 +684,7 @@ def _check_dispute_header(out: _Findings, doc: m.DisputeDocument, header: Header
 
 def _check_money_header(out: _Findings, doc: m.MoneyDocument, header: Header) -> None:
     """A payment goes from the insured city (it pays) to the residence city; a refund the other way."""
-    if doc.period != header.period:
-        out.add("envelope.period", "Period {period} differs from the header's {header_period}", doc.line,
-                period=doc.period, header_period=header.period)
-    if doc.serial != header.serial:
-        out.add("envelope.serial", "Serial {serial} differs from the header's Serial {header_serial}", doc.line,
-                serial=doc.serial, header_serial=header.serial)
+    _same_period_and_serial(out, doc, header)
     code = "payment" if header.type is MessageType.PAYMENT else "refund"
     expected = (header.insured_city, header.residence_city)
     if (doc.insured_city, doc.residence_city) == expected:
@@ -720,12 +707,7 @@ def _check_money_header(out: _Findings, doc: m.MoneyDocument, header: Header) ->
 def _check_withdrawal_header(out: _Findings, doc: m.Withdrawal, header: Header) -> None:
     """A withdrawal keeps the withdrawn document's month and cities, and only that document's sender sends it
     (the residence city withdraws A1–A3 and A5, the insured city an A4)."""
-    if doc.period != header.period:
-        out.add("envelope.period", "Period {period} differs from the header's {header_period}", doc.line,
-                period=doc.period, header_period=header.period)
-    if doc.serial != header.serial:
-        out.add("envelope.serial", "Serial {serial} differs from the header's Serial {header_serial}", doc.line,
-                serial=doc.serial, header_serial=header.serial)
+    _same_period_and_serial(out, doc, header)
     if {doc.residence_city, doc.insured_city} != {header.sender, header.receiver}:
         out.add("envelope.cities", "ResidenceCity {residence} / InsuredCity {insured} are not the envelope's "
                 "Sender {sender} and Receiver {receiver}", doc.line, residence=doc.residence_city,
@@ -737,3 +719,19 @@ def _check_withdrawal_header(out: _Findings, doc: m.Withdrawal, header: Header) 
         out.add("withdrawal.direction", "an {type} goes from {sender} to the other city, so only {sender} "
                 "withdraws it (撤销): {header_sender} may dispute it instead", doc.line, type=withdrawn.value,
                 sender=sender, header_sender=header.sender)
+
+
+class _Serialed(Protocol):
+    period: str
+    serial: str
+    line: int | None
+
+
+def _same_period_and_serial(out: _Findings, doc: _Serialed, header: Header) -> None:
+    """A document says the month and the serial its envelope says (what revisions of it share)."""
+    if doc.period != header.period:
+        out.add("envelope.period", "Period {period} differs from the header's {header_period}", doc.line,
+                period=doc.period, header_period=header.period)
+    if doc.serial != header.serial:
+        out.add("envelope.serial", "Serial {serial} differs from the header's Serial {header_serial}", doc.line,
+                serial=doc.serial, header_serial=header.serial)
