@@ -92,9 +92,23 @@ def check_document(
         check.withdrawal(doc, _latest_day(today, header))
     elif isinstance(doc, ENTITLEMENT_DOCUMENTS):  # 第十条, 第十五条, 第十七条: their own rules and header checks
         out.extend(check_entitlement_document(doc, header, service_types=service_types, known_areas=known_areas))
+    latest = _latest_day(today, header)
+    if latest is not None and isinstance(doc, (m.CityClaim, m.PersonStatement)):
+        _no_care_yet_to_come(out, doc, latest)
     if header is not None:
         _check_header(out, doc, header)
     return list(out)
+
+
+def _no_care_yet_to_come(out: _Findings, doc: m.CityClaim | m.PersonStatement, latest: date) -> None:
+    """Fees are claimed for care already given: a statement (附件2) whose care ends after the day the message was
+    made (or today) cannot be true yet."""
+    statements = doc.statements if isinstance(doc, m.CityClaim) else [doc]
+    for statement in statements:
+        if statement.end_date > latest:
+            out.add("date.future", "statement {serial}: care until {day} is after the message was made ({made}): "
+                    "fees are claimed for care already given", statement.line, serial=statement.serial,
+                    day=statement.end_date.isoformat(), made=latest.isoformat())
 
 
 class _Check:

@@ -235,3 +235,14 @@ def test_every_finding_is_collected_and_none_leaks_personal_data(a3):
     assert codes.count("person.id_check") == len(a3.statements)
     assert codes.count("amount.total_split") == len(a3.statements)
     assert {"amount.words", "sum.details"} <= set(codes)
+
+
+def test_care_yet_to_come_cannot_be_claimed(a3):
+    """Issue 12: dates that cannot be true yet are refused; a statement's care ends before the message is made."""
+    statement = a3.statements[0]
+    made = statement.end_date  # made on the last day of care: true
+    assert not [f for f in findings_of(a3, header_for(a3, "A3"), today=made) if f.code == "date.future"]
+    day_before = made.replace(day=made.day - 1)
+    [found] = [f for f in findings_of(a3, header_for(a3, "A3"), today=day_before)
+               if f.code == "date.future" and statement.serial in f.message]
+    assert made.isoformat() in found.message and found.line == statement.line
