@@ -92,7 +92,9 @@ def test_three_instances_killed_at_random_and_a_database_restart_lose_and_duplic
     assert config.ledger_url and config.spool_store == "database"
     stop = threading.Event()
 
-    feeder = threading.Thread(target=feed_cities, args=(cities, planned, stop, 0.3), daemon=True)
+    # Fed over about 30 s (6 files every 0.75 s), as long as most of the kills take: the kills hit a flow in
+    # progress whatever the machine's speed (fed in 12 s, a fast machine had decided all before the 7th kill).
+    feeder = threading.Thread(target=feed_cities, args=(cities, planned, stop, 0.75), daemon=True)
     rng = random.Random(23)
     started = time.monotonic()
     ledger = PostgresLedger(config.ledger_url)

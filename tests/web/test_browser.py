@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from adapters.spool import FolderSpool
@@ -119,8 +119,19 @@ def _click_and_load(browser, element) -> None:
     """Click, then wait until the next page has replaced this one (the old elements are gone)."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 30).until(lambda d: _gone(page))
     WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def _gone(element) -> bool:
+    """Whether the page holding `element` was replaced. Chromium answers a question about a node of a page being
+    replaced with "stale element" or, mid-navigation, with "Node with given id does not belong to the document":
+    both say the old page is gone."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one
+        return True
+    return False
 
 
 def _login(site, browser, name: str, password: str = PASSWORD) -> None:
