@@ -14,86 +14,24 @@ from pathlib import Path
 import pytest
 
 from adapters.local import LocalTransport
-from adapters.sqlite_ledger import SqliteLedger
 from gateway.bootstrap import build_gateway
 from gateway.config import load_config
 from gateway.workspace.city_system import CitySystem
-from gateway.documents import safe_xml
 from gateway.documents.check import check_message
-from gateway.documents.envelope import file_name, read_header
+from gateway.documents.envelope import file_name
 from gateway.documents.replies import make_receipt
 from gateway.documents.sample_entitlement import sample_entitlement_notice
 from gateway.documents.writer import to_bytes
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
-from gateway.entrypoints.cli import main
 from gateway.workspace.layout import write_workspace
 from gateway.service.daemon import run_once
 
-INSURED, RESIDENCE, OTHER = "370100", "370300", "370600"  # 济南 insures, 淄博 cares; 烟台 stands by
-PERIOD = "2026-10"
+from tests.support.kit_exchange import INSURED, PERIOD, RESIDENCE, KitExchange, message_id
 
 
-def message_id(path: Path) -> str:
-    return read_header(safe_xml.parse(path.read_bytes()).getroot()).message_id
-
-
-class Exchange:
-    """A gateway workspace of three cities (济南, 淄博, 烟台), each city's clerk working with the kit on its drop."""
-
-    def __init__(self, root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        assert main(["init", str(root), "--cities", f"{INSURED},{RESIDENCE},{OTHER}"]) == 0
-        self.root, self.config, self.capsys = root, root / "gateway.toml", capsys
-        self.desk = root / "desk"
-        self.desk.mkdir()
-        capsys.readouterr()
-
-    def ltcgw(self, *argv: str) -> str:
-        code = main(list(argv))
-        out, err = self.capsys.readouterr()
-        assert code == 0, err
-        return out
-
-    def signer(self, city: str) -> list[str]:
-        keys = self.root / "keys"
-        return ["--key", str(keys / f"{city}.key.pem"), "--cert", str(keys / f"{city}.crt.pem")]
-
-    def sample(self, kind: str, *argv: str) -> Path:
-        target = self.desk / f"{kind}-{len(list(self.desk.iterdir()))}.xml"
-        self.ltcgw("sample", kind, *argv, "-o", str(target))
-        return target
-
-    def send(self, kind: str, sender: str, receiver: str, document: Path, period: str = PERIOD,
-             revision: int = 1) -> Path:
-        """Pack `document` and drop a copy into the sender's outbox: the packed file (kept on the desk)."""
-        out = self.ltcgw("pack", str(document), "--type", kind, "--sender", sender, "--receiver", receiver,
-                         "--period", period, "--revision", str(revision), *self.signer(sender), "-o",
-                         str(self.desk / f"packed-{len(list(self.desk.iterdir()))}.xml"))
-        packed = Path(out.strip())
-        (self.root / "drops" / sender / "outbox" / f"{kind}_{message_id(packed)}.xml").write_bytes(packed.read_bytes())
-        return packed
-
-    def run(self) -> None:
-        self.ltcgw("run", "-c", str(self.config), "--once", "--quiet")
-
-    def inbox(self, city: str, prefix: str) -> list[Path]:
-        return sorted((self.root / "drops" / city / "inbox").glob(f"{prefix}_*"))
-
-    def receipt(self, city: str, delivered: Path) -> None:
-        self.ltcgw("receipt", str(delivered), *self.signer(city), "-o",
-                   str(self.root / "drops" / city / "outbox" / f"RECEIPT_{delivered.stem}.xml"))
-
-    def state(self, message_id: str) -> State:
-        ledger = SqliteLedger(load_config(self.config).ledger_path)
-        try:
-            return next(m.state for m in ledger.messages() if m.message_id == message_id)
-        finally:
-            ledger.close()
-
-    def verified(self, path: Path):
-        result = check_message(path.read_bytes(), load_config(self.config).trust_store())
-        assert result.valid, result.findings
-        return result
+class Exchange(KitExchange):
+    """The kit's workspace, with what the entitlement documents' tests ask of each message."""
 
     def delivered(self, city: str, kind: str, sent: Path) -> Path:
         """The file `city` received for the message `sent`, checked as its system would (ltcgw verify)."""
