@@ -362,6 +362,9 @@ def run_once_for(config: Config, *, listener: Listener | None = None) -> dict[st
         gw.log.subscribe(listener)
     supervision = Supervision(watched(config), gw.log, gw.ledger, cities=lambda: sorted(gw.transports))
     try:
+        # Join the ledger first, as the daemon does: beside a running instance on SQLite this refuses
+        # (AnotherInstance) before the running one's half-written spool files are cleaned away.
+        gw.ledger.heartbeat(gw.instance, sorted(gw.transports), gw.lease_seconds)
         gw.spool.clean_temporaries()
         supervision.start(serve=False)
         totals = run_once(gw, settle_seconds=1.1)

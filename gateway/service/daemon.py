@@ -301,7 +301,7 @@ class Engine:
         self.leases.renew()
 
     def start(self) -> None:
-        if not self.leases.renewed > float("-inf"):
+        if self.leases.renewed == float("-inf"):  # not claimed yet (Daemon.start claims first)
             self.claim()
         self.gw.log.emit("started", cities=sorted(self.workers), workers=self.gw.checker.workers, by=self.gw.instance)
         self.leases.start()

@@ -216,6 +216,8 @@ def test_a_second_instance_is_refused_before_it_writes_anything(tmp_path, _templ
         leftover.write_bytes(b"half")
         assert main(["run", "-c", str(path)]) == 2
         assert "another" in capsys.readouterr().err.lower()
+        assert main(["run", "--once", "-c", str(path)]) == 2  # `run --once` from cron beside it: the same
+        assert "another" in capsys.readouterr().err.lower()
         assert list(first.gw.ledger.events()) == before  # no alert, no event written by the refused one
         assert leftover.exists()  # and it cleaned nothing of the running instance's spool
     finally:
