@@ -56,8 +56,14 @@ def shown(history: list[dict], quick: bool) -> list[tuple[str, dict, dict | None
     out = []
     for number in numbers:
         measured = [run for run in runs if number in sections_of(run)]
-        out.append((number, measured[-1], measured[-2] if len(measured) > 1 else None))
+        # A failed section is shown (its failure is news) but is no run to compare the next one with.
+        earlier = [run for run in measured[:-1] if not failed(run, number)]
+        out.append((number, measured[-1], earlier[-1] if earlier else None))
     return out
+
+
+def failed(run: dict, number: str) -> bool:
+    return any(section_number(f) == number and "(failed)" in f["section"] for f in run["figures"])
 
 
 # --- the document ------------------------------------------------------------------------------------------

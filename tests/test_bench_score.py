@@ -50,6 +50,18 @@ def test_a_section_is_shown_beside_the_run_before_it_and_a_partial_run_leaves_th
     assert "Run 2026-11-01 10:00 UTC; no earlier run of this section kept." in document
 
 
+def test_a_failed_section_is_shown_but_the_next_run_is_compared_with_the_last_one_that_measured_it() -> None:
+    good = _run("2026-11-01 10:00 UTC", [_row("1. throughput", "floor", 60)])
+    broken = _run("2026-11-02 10:00 UTC", [_row("1. (failed)", "RuntimeError('sshd')", 0)])
+    again = _run("2026-11-03 10:00 UTC", [_row("1. throughput", "floor", 66)])
+    assert [(run["date"], before["date"]) for _, run, before in score.shown([good, broken], quick=False)] == [
+        ("2026-11-02 10:00 UTC", "2026-11-01 10:00 UTC")]
+    assert "| RuntimeError('sshd') |" in score.document([good, broken], "")
+    assert [(run["date"], before["date"]) for _, run, before in score.shown([good, broken, again], quick=False)] == [
+        ("2026-11-03 10:00 UTC", "2026-11-01 10:00 UTC")]
+    assert _table_row(score.document([good, broken, again], ""), "floor")[8] == "value +10% (better)"
+
+
 def test_quick_runs_are_compared_only_with_quick_runs() -> None:
     full = _run("2026-11-01 10:00 UTC", [_row("1. throughput", "floor", 60)])
     quick = _run("2026-11-02 10:00 UTC", [_row("1. throughput", "floor", 20)], quick=True)
