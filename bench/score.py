@@ -130,13 +130,14 @@ def targets_table(sections: list[tuple[str, dict, dict | None]]) -> str:
         previous = {_key(f): f for f in before["figures"]} if before else {}
         for f in run["figures"]:
             if section_number(f) == number_ and f.get("target"):
-                rows.append((f, previous.get(_key(f)), run))
+                was = previous.get(_key(f))
+                rows.append((f, was, run, f"{_previous(was)} ({before['date'][:10]})" if was and before else ""))
     rows.sort(key=lambda r: (r[0].get("issue") is None, -(r[0].get("issue") or 0)))
-    for f, before, run in rows:
+    for f, before, run, said_before in rows:
         issue = str(f["issue"]) if f.get("issue") is not None else ""
         reference = f"{f['reference']} {number(f['reference_value'])}".strip()
         lines.append(f"| {issue} | {f['target']} | {f['section']}: {f['name']} | {number(f['value'])} {f['unit']} | "
-                     f"{reference} | {_ratio(f)} | {_met(f)} | {_previous(before)} | {change(f, before)} | "
+                     f"{reference} | {_ratio(f)} | {_met(f)} | {said_before} | {change(f, before)} | "
                      f"{run['date']} |")
     return "\n".join(lines)
 

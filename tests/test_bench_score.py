@@ -48,6 +48,8 @@ def test_a_section_is_shown_beside_the_run_before_it_and_a_partial_run_leaves_th
     assert cells[7] == "40.0 msg/s, ratio 0.80"  # previous: value and ratio of the run before
     assert cells[8] == "ratio -25% (worse); no longer met"
     assert "Run 2026-11-01 10:00 UTC; no earlier run of this section kept." in document
+    target = next(line for line in document.splitlines() if "| >= 0.8 x floor | 1. throughput: gateway" in line)
+    assert "| 40.0 msg/s, ratio 0.80 (2026-11-01) | ratio -25% (worse); no longer met | 2026-11-02 10:00 UTC |" in target
 
 
 def test_a_failed_section_is_shown_but_the_next_run_is_compared_with_the_last_one_that_measured_it() -> None:
