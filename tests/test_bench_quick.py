@@ -70,7 +70,7 @@ def test_the_quick_run_measures_every_section_and_keeps_score_in_its_own_folder(
         if f["target"]:
             assert isinstance(f["met"], bool), f
     scored = {f["target"] for f in run["figures"] if f.get("issue") == 16}
-    assert scored == ISSUE_16
+    assert ISSUE_16 <= scored, ISSUE_16 - scored
     assert all(f["reference_value"] for f in run["figures"] if f.get("issue") == 16)
 
     document = (out / "benchmarks.md").read_text(encoding="utf-8")
