@@ -95,6 +95,7 @@ def main() -> int:
         "machine": _machine(),
         "quick": args.quick,
         "sections": [str(n) for n in SECTIONS if n in args.only],
+        "sizes": size,
         "seconds": round(time.monotonic() - started, 1),
         "section_seconds": durations,
         "figures": [_json_safe(f.as_dict()) for f in figures],

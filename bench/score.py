@@ -148,7 +148,13 @@ def section_table(number_: str, run: dict, before: dict | None) -> str:
     title = figures[0]["section"] if figures else f"{number_}."
     seconds = run.get("section_seconds", {}).get(number_)
     said = f"Run {run['date']}" + (f" ({seconds:.0f} s)" if seconds is not None else "")
-    said += f"; previous run {before['date']}." if before else "; no earlier run of this section kept."
+    said += f"; previous run {before['date']}" if before else "; no earlier run of this section kept."
+    if before and before.get("sizes") and run.get("sizes") and before["sizes"] != run["sizes"]:
+        changed = ", ".join(f"{k} {before['sizes'].get(k)} -> {v}" for k, v in run["sizes"].items()
+                            if before["sizes"].get(k) != v)
+        said += f" with other sizes ({changed}): compare with care."
+    elif before:
+        said += "."
     lines = [f"### {title}", "", said, "",
              "| figure | value | reference | ref. value | ratio | target | met | previous | change | note |",
              "|---|---:|---|---:|---:|---|---|---|---|---|"]

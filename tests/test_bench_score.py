@@ -124,3 +124,12 @@ def test_the_committed_document_has_its_marker_and_its_hand_written_part() -> No
     assert history and not any(run.get("quick") for run in history), "only full runs are kept"
     assert document == score.document(history, score.kept_part(document)), (
         "docs/benchmarks.md is not what the kept runs give: run `bench/run --render`")
+
+
+def test_a_run_of_other_sizes_is_compared_with_a_warning() -> None:
+    before = {**_run("2026-11-01 10:00 UTC", [_row("1. throughput", "floor", 60)]), "sizes": {"messages": 1000}}
+    now = {**_run("2026-11-02 10:00 UTC", [_row("1. throughput", "floor", 66)]), "sizes": {"messages": 200}}
+    document = score.document([before, now], "")
+    assert "previous run 2026-11-01 10:00 UTC with other sizes (messages 1000 -> 200): compare with care." in document
+    same = {**now, "sizes": {"messages": 1000}}
+    assert "previous run 2026-11-01 10:00 UTC." in score.document([before, same], "")
