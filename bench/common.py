@@ -108,17 +108,12 @@ ORIGINAL_VERIFIER = "signxml"  # verified RSA/ECDSA before issue 16: the floor's
 
 
 def verifier_in_use() -> str:
-    """Who verifies RSA/ECDSA when the operator chooses none: the gateway's default where it can run here."""
+    """Who verifies RSA/ECDSA in the gateways this run starts: the operator's choice (the environment they
+    inherit) or the default, where it can run here."""
     from gateway.documents import signature
 
-    before = os.environ.pop(signature.ENVIRONMENT, None)
     signature.rsa_ecdsa_verifier.cache_clear()
-    try:
-        return signature.rsa_ecdsa_verifier()
-    finally:
-        if before is not None:
-            os.environ[signature.ENVIRONMENT] = before
-        signature.rsa_ecdsa_verifier.cache_clear()
+    return signature.rsa_ecdsa_verifier()
 
 
 # --- signed traffic ----------------------------------------------------------------------------------------
