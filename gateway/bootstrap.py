@@ -240,7 +240,8 @@ def settlement_scope(config: Config) -> SettlementScope:
                        if city.cross_checks.default == OFF and all(m == OFF for m in city.cross_checks.by_check.values()))
     return SettlementScope([code for code in config.cities if code != config.code], holidays, settings.warn_days,
                            pairs, read_person_key(settings.person_key_file),
-                           register=config.register_key_file is not None, silent=silent)
+                           register=config.register_key_file is not None, silent=silent,
+                           a5_pairs=frozenset(settings.a5_pairs))
 
 
 class Daemon:

@@ -8,7 +8,7 @@ reconciliation.py). Nothing here prints: output carries statement positions and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -70,6 +70,7 @@ class SettlementScope:
     # no notices, so every pair of theirs is expected).
     register: bool = False
     silent: frozenset[str] = frozenset()
+    a5_pairs: frozenset[tuple[str, str]] = frozenset()  # [settlement] a5_pairs: only they owe a facility settlement
 
     @property
     def expected_pairs(self) -> list[CityPair]:
@@ -272,7 +273,9 @@ def documents_from_ledger(ledger: Ledger, spool: Spool, period: str) -> list[tup
 
 
 def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], period: str,
-                         pair: CityPair | None) -> list[Reconciliation]:
+                         pair: CityPair | None,
+                         a5_pairs: Collection[tuple[str, str]] | None = None) -> list[Reconciliation]:
+    """`a5_pairs`: the pairs whose A5 is carried (the configuration's); None (files alone): every pair."""
     claims = [d for _, d in documents if isinstance(d, CityClaim) and d.period == period]
     settlements = [d for _, d in documents if isinstance(d, CitySettlement) and d.period == period]
     residence_of_settlement = {(s.insured_city, s.serial): s.residence_city for s in settlements}
@@ -287,7 +290,7 @@ def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], p
         if residence is None:
             raise SettlementError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
         facility_settlements.append((residence, document))
-    reports = reconcile(claims, settlements, facility_settlements)
+    reports = reconcile(claims, settlements, facility_settlements, a5_pairs)
     reports = reconcile_money(reports, claims, settlements,  # 第二十六条, 第二十九条: the money of the month
                               [d for _, d in documents if isinstance(d, PaymentAdvice)],
                               [d for _, d in documents if isinstance(d, RecoveryRefund)], period)

@@ -27,7 +27,7 @@ def month_settlement(ledger: Ledger, spool: Spool, scope: settlement.SettlementS
                                                     today=today, calendar=calendar, warn_days=scope.warn_days,
                                                     applications=applications)
         documents = settlement.documents_from_ledger(ledger, spool, period)
-        reports = settlement.reconcile_documents(documents, period, None)
+        reports = settlement.reconcile_documents(documents, period, None, scope.a5_pairs)
         month.reconciliations = [r for r in reports if settlement.CityPair(r.residence, r.insured) in set(pairs)]
     except settlement.SettlementError as exc:
         month.problem = str(exc)
