@@ -627,7 +627,8 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     table = r.table(data, "console", "console", required=False)
     legacy = "token_file" in table
     table = {k: v for k, v in table.items() if k != "token_file"}  # an earlier version's shared token
-    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language"}, "console")
+    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language", "session_key_file"},
+                   "console")
     default = ConsoleSettings()
     enabled, host, port = _listener(r, table, "console", default)
     read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
@@ -645,8 +646,13 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     except ValueError as exc:
         r.problem("console.language", str(exc))
         language = default.language
+    # may not exist yet: the console makes it at its first start (gateway/web/session_key.py)
+    named = r.value(table, "session_key_file", "console.session_key_file", str) if "session_key_file" in table else None
+    session_key_file = resolve(r.base, named) if named else r.base / "keys" / "console-session.key"
+    if session_key_file.is_file() and (problem := _key_problem(session_key_file)):
+        r.problem("console.session_key_file", problem)
     return ConsoleSettings(enabled, host, port, users_file, default.read_only if read_only is None else read_only,
-                           language)
+                           language, session_key_file)
 
 
 def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:

@@ -11,6 +11,8 @@ operators any of them is a thousand times enough, so the choice is the lighter, 
 Every page needs a login (gateway/web/accounts.py: name, role, bcrypt hash in a file the administrator keeps
 with `ltcgw user`). A session is a signed cookie (HttpOnly, SameSite=Strict) that names the account and its
 password's fingerprint: removing the account or changing its password ends the session at the next request.
+The cookie's key is kept in `[console] session_key_file` (gateway/web/session_key.py): a session survives a
+restart and holds on every console instance sharing that file.
 Roles: viewer (pages), operator (resend, download of an original, the audit log), administrator (also the
 accounts). Each action is asked on a confirmation page with a reason, then done and written to the audit log
 in the ledger (gateway/service/audit.py), refused or not.
@@ -45,6 +47,7 @@ from gateway.service.retention import original_purged_at
 from gateway.web import queries
 from gateway.web.accounts import Account, AccountsError, AccountsFile, Role, verify
 from gateway.web.security import SECURITY_HEADERS, allowed_hosts, is_loopback
+from gateway.web.session_key import session_key
 from gateway.web.settings import ConsoleSettings
 
 Resend = Callable[..., str]  # (message id, cause=...) -> the city it goes to again (Daemon.resend)
@@ -143,7 +146,9 @@ class ConsoleApp:
     # --- the Flask application ----------------------------------------------------------------------
     def _flask(self) -> Flask:
         app = Flask("gateway.web", static_folder=None)
-        app.secret_key = secrets.token_bytes(32)  # per process: a restart logs everyone out, nothing to keep
+        # Kept in a file: a session outlives a restart and holds on every console sharing the file's key.
+        path = self.settings.session_key_file
+        app.secret_key = session_key(path) if path is not None else secrets.token_bytes(32)
         app.config.update(SESSION_COOKIE_NAME="ltcgw_console", SESSION_COOKIE_HTTPONLY=True,
                           SESSION_COOKIE_SAMESITE="Strict", PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
                           MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)

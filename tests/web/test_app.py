@@ -282,6 +282,37 @@ def test_a_session_ends_when_its_account_is_removed_or_its_password_changed(setu
     assert client.login("vera") == 401  # an accounts file others can read lets nobody in
 
 
+def test_a_session_survives_a_console_restart_and_holds_on_a_second_console(setup, tmp_path) -> None:
+    """The cookie's key is kept in [console] session_key_file: a restarted console (a new ConsoleApp over the
+    same file) and a second one beside it accept the session; a new key (the file deleted) ends it."""
+    from dataclasses import replace
+
+    traffic, gw, client = setup
+    key_file = tmp_path / "keys" / "console-session.key"
+
+    def console() -> ConsoleApp:
+        settings = replace(client.app.settings, session_key_file=key_file)
+        return ConsoleApp(gw.ledger, gw.spool, gw.log, policy=client.app.policy, cities=client.app.cities,
+                          settings=settings)
+
+    def same_browser(browser: Client, app: ConsoleApp) -> Client:
+        moved = Client(app)
+        cookie = browser.http.get_cookie("ltcgw_console", domain="127.0.0.1")
+        moved.http.set_cookie("ltcgw_console", cookie.value, domain="127.0.0.1")
+        return moved
+
+    browser = Client(console())
+    assert key_file.stat().st_mode & 0o777 == 0o600  # made at the first start, owner only
+    assert browser.login("vera") == 303 and browser.get("/")[0] == 200
+    assert same_browser(browser, console()).get("/")[0] == 200  # restarted
+    assert same_browser(browser, console()).get("/")[0] == 200  # and one more beside it
+    key_file.unlink()
+    assert same_browser(browser, console()).get("/")[0] == 303  # a new key: everyone logs in again
+    key_file.chmod(0o644)
+    with pytest.raises(OSError, match="chmod 600"):
+        console()
+
+
 def test_a_read_only_console_offers_no_resend_and_refuses_one(setup) -> None:
     traffic, gw, client = setup
     client.app.resend = None  # `ltcgw console`: no daemon behind it
@@ -361,14 +392,17 @@ def test_personal_data_in_findings_and_causes_is_masked(setup) -> None:
 def test_console_config_section(traffic) -> None:
     traffic.enable_console(8471, language="en-US")
     config = traffic.config()
-    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.users", False, "en")
+    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.users", False, "en",
+                                             traffic.root / "keys" / "console-session.key")  # `ltcgw init` made it
     text = traffic.config_path.read_text()
     traffic.config_path.write_text(text.replace("port = 8471", 'port = 70000\ncolour = 1\ntoken_file = "t"\nlanguage = "fr"')
                                    .replace('language = "en-US"', ""))
     (traffic.root / "console.users").chmod(0o640)
+    (traffic.root / "keys" / "console-session.key").chmod(0o604)
     _, problems = check_config(traffic.config_path)
     where = sorted(p.where.split(":", 1)[1] for p in problems)
-    assert where == ["console.colour", "console.language", "console.port", "console.token_file", "console.users_file"]
+    assert where == ["console.colour", "console.language", "console.port", "console.session_key_file",
+                     "console.token_file", "console.users_file"]
 
 
 def test_ltcgw_user_and_audit(traffic) -> None:
