@@ -25,6 +25,7 @@ from gateway.observability.metrics import MetricsSettings
 from gateway.observability.transfer_log import LogSettings
 from gateway.i18n import normalize as normalize_language
 from gateway.web.settings import ConsoleSettings
+from gateway.web.throttle import LoginLimits
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
 DEFAULT_RETRY = ("10m", "30m", "1h", "2h", "4h")
@@ -627,8 +628,8 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     table = r.table(data, "console", "console", required=False)
     legacy = "token_file" in table
     table = {k: v for k, v in table.items() if k != "token_file"}  # an earlier version's shared token
-    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language", "session_key_file"},
-                   "console")
+    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language", "session_key_file",
+                           "login_failures", "address_failures", "login_window", "lockout", "lockout_max"}, "console")
     default = ConsoleSettings()
     enabled, host, port = _listener(r, table, "console", default)
     read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
@@ -652,7 +653,35 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     if session_key_file.is_file() and (problem := _key_problem(session_key_file)):
         r.problem("console.session_key_file", problem)
     return ConsoleSettings(enabled, host, port, users_file, default.read_only if read_only is None else read_only,
-                           language, session_key_file)
+                           language, session_key_file, _read_login_limits(r, table))
+
+
+_LOGIN_LIMITS = {"login_failures": "failures", "address_failures": "address_failures", "login_window": "window",
+                 "lockout": "lockout", "lockout_max": "lockout_max"}  # [console] key -> LoginLimits field
+
+
+def _read_login_limits(r: _Reader, table: Mapping[str, Any]) -> LoginLimits:
+    """How many failed logins of an account or an address within `login_window` lock it out, for how long."""
+    default = LoginLimits()
+    values: dict[str, Any] = {}
+    for key, name in _LOGIN_LIMITS.items():
+        if key not in table:
+            continue
+        if name in ("failures", "address_failures"):
+            count = r.value(table, key, f"console.{key}", int)
+            if count is not None and count < 1:
+                r.problem(f"console.{key}", "must be 1 or more")
+            elif count is not None:
+                values[name] = count
+        elif (span := _duration(r, table, key, f"console.{key}", None)) is not None:
+            if span <= timedelta(0):
+                r.problem(f"console.{key}", "must be longer than nothing")
+            else:
+                values[name] = span
+    limits = LoginLimits(**{**{n: getattr(default, n) for n in _LOGIN_LIMITS.values()}, **values})
+    if limits.lockout > limits.lockout_max:
+        r.problem("console.lockout", f"longer than lockout_max ({limits.lockout_max})")
+    return limits
 
 
 def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:

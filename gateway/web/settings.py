@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from gateway.web.throttle import LoginLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +22,4 @@ class ConsoleSettings:
     read_only: bool = True
     language: str = "zh-CN"
     session_key_file: Path | None = None  # gateway/config.py fills in keys/console-session.key beside the config
+    login_limits: LoginLimits = field(default_factory=LoginLimits)  # failed logins before a lock-out
