@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
 from gateway.domain.lifecycle import RetryPolicy
-from gateway.domain.register import CHECKS, MODES, WARN, CrossChecks, RegisterSettings, parse_keys
+from gateway.domain.register import CHECKS, MODES, WARN, CrossChecks, Keyring, RegisterSettings, parse_keys
 from gateway.domain.retention import PURGE_EVERY, RetentionPolicy
 from gateway.observability.alerts import AlertSettings
 from gateway.observability.metrics import MetricsSettings
@@ -35,6 +35,7 @@ SIGNATURE_ALGORITHMS = ("rsa", "ecdsa", "sm2")
 DEFAULT_SM2_USER_ID = b"1234567812345678"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+LEGACY_PERSON_KEY = "person_key_file"  # the id of [settlement] person_key_file's key among the persons' keys
 
 
 class ConfigError(Exception):
@@ -90,7 +91,8 @@ class SettlementSettings:
     warn_days: int = 3  # warn this many working days before a due date
     pairs: tuple[tuple[str, str], ...] | None = None  # (residence, insured) expected; None: every ordered pair
     a5_pairs: tuple[tuple[str, str], ...] = ()  # (residence, insured) an A5 is carried for (第二十五条: none owed)
-    # 第三十一条 applicants shown by an HMAC of the ID number (until the register's [register] key_file lands)
+    # Deprecated: 第三十一条 applicants were shown by an HMAC under this file's key; now under [register] key_file,
+    # the one key for persons (Config.person_keyring keeps this one as a retired key, LEGACY_PERSON_KEY)
     person_key_file: Path | None = None
 
 
@@ -130,6 +132,31 @@ class Config:
         keyring = parse_keys(self.register_key_file.read_text(encoding="utf-8"), self.register_current_key)
         return RegisterSettings(keyring, {code: city.cross_checks for code, city in self.cities.items()},
                                 str(self.register_key_file))
+
+    def person_keyring(self) -> Keyring | None:
+        """The one HMAC key for persons: the register's keys ([register] key_file, with their ids and rotation),
+        under which the register keeps persons and a 第三十一条 applicant is shown. The deprecated
+        `[settlement] person_key_file` named applicants before: its key stays in the keyring as a retired key
+        (LEGACY_PERSON_KEY, never current beside the register's), so a person looked up by ID number is also
+        matched with what was shown under it; alone (no register kept), it stays the current key, and the
+        references shown stay what they were."""
+        legacy = self.settlement.person_key_file
+        old = ((LEGACY_PERSON_KEY, legacy.read_bytes().rstrip(b"\r\n")),) if legacy is not None else ()
+        if self.register_key_file is None:
+            return Keyring(old, LEGACY_PERSON_KEY) if old else None
+        keyring = parse_keys(self.register_key_file.read_text(encoding="utf-8"), self.register_current_key)
+        return Keyring(keyring.keys + old, keyring.current) if old else keyring
+
+    def deprecations(self) -> list[str]:
+        """What `config check` warns of: settings still read that an earlier version documented."""
+        if self.settlement.person_key_file is None:
+            return []
+        where = "settlement.person_key_file: deprecated: "
+        if self.register_key_file is None:
+            return [where + "persons are keyed by [register] key_file (`ltcgw init` writes keys/register.keys): set "
+                    "it and this file's key is kept as a retired key, so what was shown under it is still matched"]
+        return [where + "persons are keyed by [register] key_file now (applicants are shown under its current key); "
+                "this file's key is kept as a retired key until you remove the setting"]
 
     def trust_store(self) -> Any:
         """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify), with
@@ -706,6 +733,8 @@ def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str
             r.problem("settlement.person_key_file", f"no such file: {person_key_file}")
         elif person_key_file is not None and (problem := _key_problem(person_key_file)):
             r.problem("settlement.person_key_file", problem)
+        elif person_key_file is not None and not person_key_file.read_bytes().rstrip(b"\r\n"):
+            r.problem("settlement.person_key_file", f"{person_key_file} is empty: no key")
     return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs, a5_pairs or (),
                               person_key_file)
 

@@ -98,7 +98,7 @@ def _applications(gateway: _Configured, records: list) -> dict:
     """第三十一条 applications read from the disputes' bodies in the spool (applicants by HMAC only)."""
     ledger = open_ledger(gateway.config)
     try:
-        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.person_key)
+        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.persons)
     finally:
         ledger.close()
 
