@@ -122,6 +122,8 @@ class Connection:
 class PostgresTx(SqliteTx):
     """The shared unit-of-work operations (adapters/sqlite_ledger.py SqliteTx) on a PostgreSQL transaction."""
 
+    _FOR_UPDATE = " FOR UPDATE"  # two consoles counting one account's failures: one waits for the other
+
 
 def probe(url: str) -> tuple[bool, str]:
     """`ltcgw config check --connect`: reach the database once, changing nothing (no migration), and say what

@@ -19,7 +19,7 @@ name or ID number: the report goes to clerks of both cities, to CSV files and to
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -320,7 +320,7 @@ def _persons(claim: CityClaim | None, settlement: CitySettlement | None, rec: _R
 
 def _facilities(
     claim: CityClaim | None, settlement: CitySettlement | None, persons: Sequence[PersonLine],
-    facility_settlements: Sequence[FacilitySettlement], rec: _Recorder,
+    facility_settlements: Sequence[FacilitySettlement], rec: _Recorder, a5_carried: bool = True,
 ) -> list[FacilityLine]:
     claimed = {f.facility_code: _a1_total(f) for f in claim.facility_claims} if claim else {}
     adjusted: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -339,6 +339,8 @@ def _facilities(
         if settlement is None:
             continue
         if a5 is None:
+            if not a5_carried:  # 第二十五条: the pair carries no A5 ([settlement] a5_pairs), so none is owed
+                continue
             rec.differ("facility_settlement_missing", f"facility {code}", line.claimed, None,
                        f"no facility settlement (A5) following A4 {settlement.serial}")
             continue
@@ -388,8 +390,10 @@ def reconcile_claim(
     residence: str,
     insured: str,
     period: str,
+    a5_carried: bool = True,
 ) -> Reconciliation:
-    """One claim, its settlement, the facility settlements that follow it: every difference, located."""
+    """One claim, its settlement, the facility settlements that follow it: every difference, located.
+    `a5_carried`: the pair's A5 goes through the gateway; if not, a facility without one is no difference."""
     report = Reconciliation(residence, insured, period, claim.serial if claim else None,
                             settlement.serial if settlement else None)
     rec = _Recorder(report)
@@ -412,7 +416,7 @@ def reconcile_claim(
     else:
         _check_settlement(claim, settlement, rec)
     report.persons = _persons(claim, settlement, rec)
-    report.facilities = _facilities(claim, settlement, report.persons, facility_settlements, rec)
+    report.facilities = _facilities(claim, settlement, report.persons, facility_settlements, rec, a5_carried)
     report.figures = _figures(claim, settlement, facility_settlements, rec)
     return report
 
@@ -421,8 +425,12 @@ def reconcile(
     claims: Iterable[CityClaim],
     settlements: Iterable[CitySettlement],
     facility_settlements: Iterable[tuple[str, FacilitySettlement]],
+    a5_pairs: Collection[tuple[str, str]] | None = None,
 ) -> list[Reconciliation]:
     """Match the month's documents (latest revisions only) and reconcile each claim.
+
+    `a5_pairs`: the (residence, insured) pairs whose A5 is carried ([settlement] a5_pairs); only they can miss
+    one. None: every pair (documents given as files, with no configuration to say).
 
     A4 names its A3 by 流水号 (ClaimSerial); A5 names its A4 (SettlementSerial) and its insured city. A5 carries
     no residence city of its own: it comes with the sender's area code, hence the (residence, A5) pairs.
@@ -442,7 +450,8 @@ def reconcile(
         if a5_key:
             used_a5.add(a5_key)
         reports.append(reconcile_claim(claim, settlement, sorted(following, key=lambda s: s.facility_code),
-                                       residence=residence, insured=insured, period=period))
+                                       residence=residence, insured=insured, period=period,
+                                       a5_carried=a5_pairs is None or (residence, insured) in a5_pairs))
     for key, orphans in sorted(a5_by_key.items()):
         if key in used_a5:
             continue

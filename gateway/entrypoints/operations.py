@@ -422,7 +422,7 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         {"where": p.where, "message": p.message} for p in problems], "warnings": [], "cities": []}
     if config is not None:
         report["cities"] = sorted(config.cities)
-        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config)
+        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config) + config.deprecations()
         if args.connect:
             report["connections"] = _check_connections(config)
             report["ok"] = all(c["ok"] for c in report["connections"])

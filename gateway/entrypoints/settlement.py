@@ -98,7 +98,7 @@ def _applications(gateway: _Configured, records: list) -> dict:
     """第三十一条 applications read from the disputes' bodies in the spool (applicants by HMAC only)."""
     ledger = open_ledger(gateway.config)
     try:
-        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.person_key)
+        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.persons)
     finally:
         ledger.close()
 
@@ -294,7 +294,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         pair = CityPair(residence, insured)
     gateway = None if args.files else _gateway(args)
     documents = _documents_from_files(args.files) if args.files else _documents_from_ledger(gateway, args.period)
-    reports = reconcile_documents(documents, args.period, pair)
+    reports = reconcile_documents(documents, args.period, pair, gateway.scope.a5_pairs if gateway else None)
     pairs = gateway.scope.pairs if gateway is not None else None
     if pairs is not None and pair is None:
         skipped = sorted({f"{r.residence}->{r.insured}" for r in reports if CityPair(r.residence, r.insured) not in pairs})

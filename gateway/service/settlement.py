@@ -8,7 +8,7 @@ reconciliation.py). Nothing here prints: output carries statement positions and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,8 +30,8 @@ from gateway.domain.deadlines import (
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
 from gateway.domain.lifecycle import CALLED_OFF, PASSED_CHECKS
-from gateway.domain.person_ref import person_ref
 from gateway.domain.reconciliation import Reconciliation, reconcile, reconcile_money
+from gateway.domain.register import Keyring
 from gateway.domain.settlement import (
     Attachment,
     CityClaim,
@@ -64,12 +64,15 @@ class SettlementScope:
     holidays: Path | None = None
     warn_days: int = DEFAULT_WARN_WORKING_DAYS
     pairs: list[CityPair] | None = None  # None: every ordered pair of the cities
-    person_key: bytes | None = None  # [settlement] person_key_file: a 第三十一条 applicant shown by HMAC of the ID
+    # The one key for persons (Config.person_keyring: [register] key_file): a 第三十一条 applicant is shown by the
+    # HMAC of the ID number under its current key, the register's own hash of that person
+    persons: Keyring | None = None
     # The register of entitlements is kept ([register] key_file): a month's claim is expected only from the pairs
     # with somebody entitled in it; `silent`: insured cities whose checks across documents are all off (they send
     # no notices, so every pair of theirs is expected).
     register: bool = False
     silent: frozenset[str] = frozenset()
+    a5_pairs: frozenset[tuple[str, str]] = frozenset()  # [settlement] a5_pairs: only they owe a facility settlement
 
     @property
     def expected_pairs(self) -> list[CityPair]:
@@ -127,7 +130,8 @@ class Application:
     applied_on: date
 
 
-def dispute_applications(records: Sequence[MessageRecord], spool: Spool, key: bytes | None) -> dict[str, Application]:
+def dispute_applications(records: Sequence[MessageRecord], spool: Spool,
+                         persons: Keyring | None) -> dict[str, Application]:
     """The applications of the disputes the gateway passed on, by the DISPUTE's message id. An unreadable or
     purged body is left out (the dispute is then tracked from its arrival, as before)."""
     found = {}
@@ -142,7 +146,7 @@ def dispute_applications(records: Sequence[MessageRecord], spool: Spool, key: by
         if app is None:
             continue
         if app.applicant == "person":
-            who = "person " + (person_ref(key, app.id_number or "")[:16] if key else "(no [settlement] person_key_file)")
+            who = "person " + (persons.person(app.id_number or "").current[:16] if persons else "(no [register] key_file)")
         else:
             who = f"facility {app.facility_code}"
         found[record.message_id] = Application(who, app.applied_on)
@@ -272,7 +276,9 @@ def documents_from_ledger(ledger: Ledger, spool: Spool, period: str) -> list[tup
 
 
 def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], period: str,
-                         pair: CityPair | None) -> list[Reconciliation]:
+                         pair: CityPair | None,
+                         a5_pairs: Collection[tuple[str, str]] | None = None) -> list[Reconciliation]:
+    """`a5_pairs`: the pairs whose A5 is carried (the configuration's); None (files alone): every pair."""
     claims = [d for _, d in documents if isinstance(d, CityClaim) and d.period == period]
     settlements = [d for _, d in documents if isinstance(d, CitySettlement) and d.period == period]
     residence_of_settlement = {(s.insured_city, s.serial): s.residence_city for s in settlements}
@@ -287,20 +293,10 @@ def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], p
         if residence is None:
             raise SettlementError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
         facility_settlements.append((residence, document))
-    reports = reconcile(claims, settlements, facility_settlements)
+    reports = reconcile(claims, settlements, facility_settlements, a5_pairs)
     reports = reconcile_money(reports, claims, settlements,  # 第二十六条, 第二十九条: the money of the month
                               [d for _, d in documents if isinstance(d, PaymentAdvice)],
                               [d for _, d in documents if isinstance(d, RecoveryRefund)], period)
     if pair is not None:
         reports = [r for r in reports if (r.residence, r.insured) == (pair.residence, pair.insured)]
     return reports
-
-
-def read_person_key(path: Path | None) -> bytes | None:
-    """The HMAC key of `[settlement] person_key_file` (its bytes, trailing newline dropped); None without one."""
-    if path is None:
-        return None
-    try:
-        return path.read_bytes().rstrip(b"\r\n") or None
-    except OSError as exc:
-        raise SettlementError(f"{path}: {exc.strerror}") from None

@@ -11,6 +11,8 @@ operators any of them is a thousand times enough, so the choice is the lighter, 
 Every page needs a login (gateway/web/accounts.py: name, role, bcrypt hash in a file the administrator keeps
 with `ltcgw user`). A session is a signed cookie (HttpOnly, SameSite=Strict) that names the account and its
 password's fingerprint: removing the account or changing its password ends the session at the next request.
+The cookie's key is kept in `[console] session_key_file` (gateway/web/session_key.py): a session survives a
+restart and holds on every console instance sharing that file.
 Roles: viewer (pages), operator (resend, download of an original, the audit log), administrator (also the
 accounts). Each action is asked on a confirmation page with a reason, then done and written to the audit log
 in the ledger (gateway/service/audit.py), refused or not.
@@ -43,8 +45,10 @@ from gateway.service.ports.ledger import Ledger
 from gateway.service.ports.spool import Spool
 from gateway.service.retention import original_purged_at
 from gateway.web import queries
-from gateway.web.accounts import Account, AccountsError, AccountsFile, Role, verify
+from gateway.web.accounts import Account, AccountsError, AccountsFile, Role, is_name, verify
 from gateway.web.security import SECURITY_HEADERS, allowed_hosts, is_loopback
+from gateway.web.session_key import session_key
+from gateway.web.throttle import LoginGuard
 from gateway.web.settings import ConsoleSettings
 
 Resend = Callable[..., str]  # (message id, cause=...) -> the city it goes to again (Daemon.resend)
@@ -108,6 +112,7 @@ class ConsoleApp:
         self.deadlines = deadlines  # a month's deadlines and reconciliation (gateway/bootstrap.py)
         self.settings, self.resend, self.clock, self.page_size = settings, resend, clock, page_size
         self.accounts = AccountsFile(settings.users_file)
+        self.guard = LoginGuard(ledger, settings.login_limits)  # failed logins counted in the ledger
         self.mask = queries.masker()
         self.listening_on(settings.host, settings.port)
         self.envs = {lang: self._environment(lang) for lang in i18n.LANGUAGES}  # "zh-CN", "en"
@@ -143,7 +148,9 @@ class ConsoleApp:
     # --- the Flask application ----------------------------------------------------------------------
     def _flask(self) -> Flask:
         app = Flask("gateway.web", static_folder=None)
-        app.secret_key = secrets.token_bytes(32)  # per process: a restart logs everyone out, nothing to keep
+        # Kept in a file: a session outlives a restart and holds on every console sharing the file's key.
+        path = self.settings.session_key_file
+        app.secret_key = session_key(path) if path is not None else secrets.token_bytes(32)
         app.config.update(SESSION_COOKIE_NAME="ltcgw_console", SESSION_COOKIE_HTTPONLY=True,
                           SESSION_COOKIE_SAMESITE="Strict", PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
                           MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
@@ -252,7 +259,18 @@ class ConsoleApp:
         target = _local(request.values.get("next", "/"))
         if request.method == "GET":
             return self.page(HTTPStatus.OK, "login.html", target=target, problem="", name="")
-        name, password = request.form.get("name", "").strip(), request.form.get("password", "")
+        name, password = request.form.get("name", "").strip()[:40], request.form.get("password", "")
+        # what is counted, logged and audited: a user name, or not (someone's ID number typed in is not kept)
+        who = name if is_name(name) else "(not a user name)"
+        address, now = request.remote_addr or "unknown", self.clock()
+        locked = self.guard.locked(who, address, now)
+        if locked is not None:  # refused before bcrypt runs: a lock-out costs the guesser, not the host
+            self.log.emit("console_login_throttled", subject=f"{who} from {address}", due=locked.isoformat())
+            response = self.page(HTTPStatus.TOO_MANY_REQUESTS, "login.html", target=target, name=name,
+                                 problem=_("too many failed logins: this account or this address may try again "
+                                           "after %(when)s", when=_when(locked)))
+            response.headers["Retry-After"] = str(max(1, int((locked - now).total_seconds()) + 1))
+            return response
         try:
             account = self.accounts.get(name)
             usable = True
@@ -263,6 +281,7 @@ class ConsoleApp:
             problem = _("the accounts file is unusable: the administrator must fix it (the log says why)")
         elif verify(account, password):
             assert account is not None
+            self.guard.succeeded(account.name)
             lang = session.get("lang")
             session.clear()
             session.update(user=account.name, fp=account.fingerprint, csrf=secrets.token_hex(16))
@@ -273,9 +292,23 @@ class ConsoleApp:
                          subject="console", reason="", outcome="signed in")
             return redirect(target, 303)
         else:
-            self.log.alert("console_login_refused", user=name[:40])
+            self._failed_login(who, account, address, now)
             problem = _("wrong name or password")
-        return self.page(HTTPStatus.UNAUTHORIZED, "login.html", target=target, problem=problem, name=name[:40])
+        return self.page(HTTPStatus.UNAUTHORIZED, "login.html", target=target, problem=problem, name=name)
+
+    def _failed_login(self, name: str, account: Account | None, address: str, now: datetime) -> None:
+        """Counted (gateway/web/throttle.py) and audited under the name tried, never the password; a lock-out
+        it causes is audited and alerted."""
+        self.log.alert("console_login_refused", user=name)
+        role = account.role.value if account else "-"
+        audit.record(self.ledger, now, user=name, role=role, action="login", subject="console",
+                     reason=f"from {address}", outcome="refused: wrong name or password")
+        for row in self.guard.failed(name, address, now):
+            assert row.locked_until is not None
+            outcome = f"locked out until {row.locked_until.isoformat(timespec='seconds')} (lock-out {row.lockouts})"
+            audit.record(self.ledger, now, user=name, role=role, action="lockout", subject="console",
+                         reason=f"{row.scope}: too many failed logins (from {address})", outcome=outcome)
+            self.log.alert("console_login_locked", subject=row.scope, reason=outcome, count=row.lockouts)
 
     def logout(self) -> Response:
         lang = session.get("lang")
@@ -490,7 +523,7 @@ def _filter(query: dict[str, str], problems: list[str]) -> queries.MessageFilter
 
 
 # Texts used by name elsewhere (roles, audit actions, deadline statuses and milestones) that the catalog must hold.
-CATALOG_ONLY = (N_("viewer"), N_("operator"), N_("administrator"), N_("resend"), N_("download"), N_("login"),
+CATALOG_ONLY = (N_("viewer"), N_("operator"), N_("administrator"), N_("resend"), N_("download"), N_("login"), N_("lockout"),
                 N_("on_time"), N_("late"), N_("missing"), N_("due_soon"), N_("pending"), N_("unexpected"), N_("info"),
                 N_("no_calendar"), N_("facility_fees"), N_("dispute"))
 

@@ -17,6 +17,7 @@ from gateway.service.resend import resend_by_hand
 from gateway.web.accounts import AccountsError, read_accounts
 from gateway.web.app import ConsoleApp
 from gateway.web.queries import finding_rows, masker
+from dataclasses import replace as replace_settings
 
 from .conftest import JINAN, PASSWORD, QINGDAO, YANTAI, ZIBO
 
@@ -244,6 +245,73 @@ def test_every_page_needs_a_login_and_a_wrong_password_is_refused(setup) -> None
     assert status == 200 and b'value="//evil.example/"' not in data  # no open redirect
 
 
+class _Heard:
+    """The console's transfer log, kept to be read (alerts and events by kind, with their fields)."""
+
+    def __init__(self) -> None:
+        self.alerts: list[tuple[str, dict]] = []
+        self.events: list[tuple[str, dict]] = []
+
+    def alert(self, kind: str, **fields) -> None:
+        self.alerts.append((kind, fields))
+
+    def emit(self, event: str, **fields) -> None:
+        self.events.append((event, fields))
+
+
+def test_failed_logins_lock_out_the_account_with_429_without_bcrypt_and_are_audited(setup, monkeypatch) -> None:
+    """Five failures of one account within 15 minutes lock it out: the sixth attempt, even with the right
+    password, is answered 429 in the reader's language and checks no password; the lock-out grows; a success
+    starts the count again; failures and lock-outs are in the audit log under the name tried, never the
+    password, and a lock-out is alerted."""
+    from datetime import datetime, timedelta, timezone
+
+    import gateway.web.app as console_app
+    from gateway.web.throttle import LoginLimits
+
+    traffic, gw, client = setup
+    now = [datetime.now(timezone.utc)]
+    heard = _Heard()
+    settings = replace_settings(client.app.settings, login_limits=LoginLimits(failures=5, address_failures=100))
+    app = ConsoleApp(gw.ledger, gw.spool, heard, policy=client.app.policy, cities=client.app.cities,
+                     settings=settings, clock=lambda: now[0])
+    checked: list[str] = []
+    real_verify = console_app.verify
+    monkeypatch.setattr(console_app, "verify", lambda account, password: checked.append(password) or
+                        real_verify(account, password))
+    guesser = Client(app)
+    for n in range(5):
+        assert guesser.login("vera", f"guess number {n}") == 401
+    assert len(checked) == 5
+    status, headers, data = guesser.post("/login", {"name": "vera", "password": PASSWORD})
+    assert status == 429 and len(checked) == 5  # refused before bcrypt, the right password too
+    assert 0 < int(headers["Retry-After"]) <= 15 * 60 + 1
+    assert b"too many failed logins: this account or this address may try again after" in data
+    chinese = Client(app)
+    assert chinese.post("/language", {"lang": "zh-CN", "next": "/login"})[0] == 303
+    assert "登录失败次数过多" in chinese.post("/login", {"name": "vera", "password": PASSWORD})[2].decode()
+    assert guesser.login("otto") == 303  # another account from the same address is not locked out
+    entries = [a for a in gw.ledger.audit(50) if a.user == "vera"]
+    assert [a.action for a in entries].count("login") == 5 and [a.action for a in entries][0] == "lockout"
+    assert all(a.outcome == "refused: wrong name or password" for a in entries if a.action == "login")
+    assert "guess number" not in repr(gw.ledger.audit(50)) + repr(heard.alerts) + repr(heard.events)
+    assert 'data-action="lockout"' in client.page("/audit")
+    [(kind, fields)] = [(k, f) for k, f in heard.alerts if k == "console_login_locked"]
+    assert fields["subject"] == "account vera" and fields["count"] == 1
+    now[0] += timedelta(minutes=16)  # the lock-out is over; five more failures in a row: twice as long
+    for n in range(5):
+        assert guesser.login("vera", f"again {n}") == 401
+    assert guesser.login("vera") == 429
+    until = gw.ledger.login_throttles(["account vera"])[0].locked_until
+    assert until - now[0] == timedelta(minutes=30)
+    now[0] = until + timedelta(seconds=1)
+    assert guesser.login("vera", "one more wrong") == 401
+    assert guesser.login("vera") == 303  # a success: the account's count starts again
+    assert gw.ledger.login_throttles(["account vera"]) == []
+    assert Client(app).login("张三 370302195003041234", "x" * 10) == 401  # not a user name: not kept as typed
+    assert gw.ledger.audit(1)[0].user == "(not a user name)"
+
+
 def test_a_viewer_reads_but_may_not_act_and_only_an_administrator_sees_the_accounts(setup) -> None:
     traffic, gw, client = setup
     viewer = Client(client.app)
@@ -280,6 +348,37 @@ def test_a_session_ends_when_its_account_is_removed_or_its_password_changed(setu
     with pytest.raises(AccountsError, match="chmod 600"):
         read_accounts(path)
     assert client.login("vera") == 401  # an accounts file others can read lets nobody in
+
+
+def test_a_session_survives_a_console_restart_and_holds_on_a_second_console(setup, tmp_path) -> None:
+    """The cookie's key is kept in [console] session_key_file: a restarted console (a new ConsoleApp over the
+    same file) and a second one beside it accept the session; a new key (the file deleted) ends it."""
+    from dataclasses import replace
+
+    traffic, gw, client = setup
+    key_file = tmp_path / "keys" / "console-session.key"
+
+    def console() -> ConsoleApp:
+        settings = replace(client.app.settings, session_key_file=key_file)
+        return ConsoleApp(gw.ledger, gw.spool, gw.log, policy=client.app.policy, cities=client.app.cities,
+                          settings=settings)
+
+    def same_browser(browser: Client, app: ConsoleApp) -> Client:
+        moved = Client(app)
+        cookie = browser.http.get_cookie("ltcgw_console", domain="127.0.0.1")
+        moved.http.set_cookie("ltcgw_console", cookie.value, domain="127.0.0.1")
+        return moved
+
+    browser = Client(console())
+    assert key_file.stat().st_mode & 0o777 == 0o600  # made at the first start, owner only
+    assert browser.login("vera") == 303 and browser.get("/")[0] == 200
+    assert same_browser(browser, console()).get("/")[0] == 200  # restarted
+    assert same_browser(browser, console()).get("/")[0] == 200  # and one more beside it
+    key_file.unlink()
+    assert same_browser(browser, console()).get("/")[0] == 303  # a new key: everyone logs in again
+    key_file.chmod(0o644)
+    with pytest.raises(OSError, match="chmod 600"):
+        console()
 
 
 def test_a_read_only_console_offers_no_resend_and_refuses_one(setup) -> None:
@@ -361,14 +460,24 @@ def test_personal_data_in_findings_and_causes_is_masked(setup) -> None:
 def test_console_config_section(traffic) -> None:
     traffic.enable_console(8471, language="en-US")
     config = traffic.config()
-    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.users", False, "en")
+    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.users", False, "en",
+                                             traffic.root / "keys" / "console-session.key")  # `ltcgw init` made it
     text = traffic.config_path.read_text()
-    traffic.config_path.write_text(text.replace("port = 8471", 'port = 70000\ncolour = 1\ntoken_file = "t"\nlanguage = "fr"')
+    traffic.config_path.write_text(text.replace("port = 8471", 'port = 8471\nlogin_failures = 3\nlockout = "1h"'))
+    from datetime import timedelta
+
+    from gateway.web.throttle import LoginLimits
+
+    assert traffic.config().console.login_limits == LoginLimits(failures=3, lockout=timedelta(hours=1))
+    traffic.config_path.write_text(text.replace("port = 8471", 'port = 70000\ncolour = 1\ntoken_file = "t"\nlanguage = "fr"'
+                                                '\naddress_failures = 0\nlockout = "2d"')
                                    .replace('language = "en-US"', ""))
     (traffic.root / "console.users").chmod(0o640)
+    (traffic.root / "keys" / "console-session.key").chmod(0o604)
     _, problems = check_config(traffic.config_path)
     where = sorted(p.where.split(":", 1)[1] for p in problems)
-    assert where == ["console.colour", "console.language", "console.port", "console.token_file", "console.users_file"]
+    assert where == ["console.address_failures", "console.colour", "console.language", "console.lockout",
+                     "console.port", "console.session_key_file", "console.token_file", "console.users_file"]
 
 
 def test_ltcgw_user_and_audit(traffic) -> None:

@@ -156,6 +156,20 @@ class AuditRecord:
                 "subject": self.subject, "reason": self.reason, "outcome": self.outcome}
 
 
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """The console's failed logins of one `scope` ("account NAME" or "address IP"): how many since
+    `window_started`, locked out until `locked_until`, after `lockouts` lock-outs in a row (the last one ending
+    `lockout_ended`), so that each next one lasts longer (gateway/web/throttle.py decides)."""
+
+    scope: str
+    failures: int = 0
+    window_started: datetime | None = None
+    locked_until: datetime | None = None
+    lockouts: int = 0
+    lockout_ended: datetime | None = None
+
+
 class AnotherInstance(RuntimeError):
     """A second gateway process on a ledger that allows one (SQLite): refused before it touches anything."""
 
@@ -202,6 +216,13 @@ class LedgerTx(Protocol):
     def record_event(self, at: datetime, kind: str, city: str | None, detail: dict[str, Any]) -> None: ...
     # the console's audit log (issue 14)
     def record_audit(self, entry: AuditRecord) -> None: ...
+    # the console's failed logins (issue 14): shared by every console on the ledger
+    def login_throttle(self, scope: str) -> LoginThrottle:
+        """The scope's count, held (row-locked on PostgreSQL) until the unit of work ends; empty if none."""
+    def keep_login_throttle(self, row: LoginThrottle) -> None:
+        """Write the scope's count (a count back to nothing is forgotten)."""
+    def forget_login_throttles(self, before: datetime) -> int:
+        """Forget the counts whose window and lock-out both ended before `before` (nothing left to count)."""
 
     # the register of entitlements (gateway/domain/register.py): persons are HMAC hashes, never ID numbers
     def keep_arrangement(self, row: ArrangementRow) -> bool:
@@ -239,6 +260,8 @@ class Ledger(Protocol):
         """The newest `limit` events (of `kind`), newest first."""
     def audit(self, limit: int = 200, user: str | None = None) -> list[AuditRecord]:
         """The newest `limit` audit entries (of `user`), newest first."""
+    def login_throttles(self, scopes: Sequence[str]) -> list[LoginThrottle]:
+        """The counts kept of these scopes (read only: whether a login may be tried at all)."""
     def writable_problem(self) -> str | None:
         """None when a write can be committed now; else why not (for /healthz). Writes nothing."""
     # the register of entitlements (issue 12): what deadlines expect, what retention purges, what status counts
