@@ -266,6 +266,19 @@ def canonical(node: etree._Element, c14n: str, prefixes: list[str] | None = None
     )
 
 
+def canonical_document(root: etree._Element, c14n: str, prefixes: list[str] | None = None) -> bytes:
+    """The whole document of `root` in canonical form, without comments: what `URI=""` covers once the
+    signature is detached (processing instructions beside the root included, as XML-DSig says). The document,
+    not the root element: that is libxml2's one-pass path, and lxml's c14n of a root element with siblings
+    (a processing instruction, a comment) is wrong under inclusive c14n (it writes xmlns="" on prefixed
+    descendants)."""
+    exclusive = c14n == EXC_C14N
+    return etree.tostring(
+        root.getroottree(), method="c14n", exclusive=exclusive, with_comments=False,
+        inclusive_ns_prefixes=prefixes if exclusive else None,
+    )
+
+
 def detach(signature: etree._Element) -> None:
     """Remove the signature as the enveloped-signature transform does: the text after it stays."""
     parent, tail = signature.getparent(), signature.tail
