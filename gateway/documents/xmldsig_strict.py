@@ -102,6 +102,7 @@ def content_digest(signature: etree._Element) -> ContentDigest:
     if c14n not in _C14N[family]:
         raise _refuse(signature, "with {family} the reference's canonicalization must be exclusive c14n or "
                       "C14N 1.0, not {algorithm}", family=family.upper(), algorithm=repr(c14n))
+    prefixes = _prefixes(signature, prefixes)
     digest_method = algorithm_of(reference.find("ds:DigestMethod", NS))
     return ContentDigest(c14n, tuple(prefixes) if prefixes is not None else None, _DIGESTS[digest_method])
 
@@ -167,14 +168,32 @@ def canonical_signed_info(signature: etree._Element) -> bytes:
                       "{algorithm}", algorithm=repr(c14n))
     if c14n != EXC_C14N:
         # Inclusive c14n makes SignedInfo inherit the xml:* attributes of its ancestors; lxml does not.
-        for ancestor in (signature, signature.getparent()):
+        for ancestor in (signature, *signature.iterancestors()):
             inherited = sorted(name for name in ancestor.attrib if name.startswith(f"{{{XML_NS}}}"))
             if inherited:
                 raise _refuse(signature, "the signature's SignedInfo would inherit {attributes} from "
                               "<{element}> under inclusive canonicalization: sign with exclusive c14n",
                               attributes=", ".join("xml:" + name.split("}")[1] for name in inherited),
                               element=etree.QName(ancestor).localname)
-    return xmldsig.canonical(signed_info, c14n, xmldsig.inclusive_prefixes(method))
+    prefixes = _prefixes(signature, xmldsig.inclusive_prefixes(method))
+    # Not lxml's c14n of the subtree: under inclusive c14n it writes xmlns="" on the children of a SignedInfo
+    # whose default namespace is declared above it (<Signature xmlns="…xmldsig#">, as Java signers write).
+    # Serialised alone (lxml declares there every namespace in scope) and parsed again, SignedInfo is a
+    # document of its own, canonicalised whole: the same form as the subtree's, by libxml2's plain path.
+    alone = etree.fromstring(etree.tostring(signed_info, with_tail=False), _PARSER)
+    return xmldsig.canonical_document(alone, c14n, prefixes)
+
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _prefixes(signature: etree._Element, prefixes: list[str] | None) -> list[str] | None:
+    """An exclusive c14n PrefixList lxml computes right: "#default" (the default namespace rendered as
+    inclusive c14n would) it silently ignores, so it is refused rather than verified wrong."""
+    if prefixes is not None and "#default" in prefixes:
+        raise _refuse(signature, "the InclusiveNamespaces PrefixList {prefixes} names #default, which the gateway "
+                      "does not accept: list only prefixes", prefixes=repr(" ".join(prefixes)))
+    return prefixes
 
 
 def digest_value(signature: etree._Element) -> bytes:
