@@ -85,7 +85,7 @@ def rsa_ecdsa_verifier() -> str:
                          "verifier", xmldsig_xmlsec.UNAVAILABLE)
             return "strict"
     if wanted != "strict":
-        _log.warning("XML-DSig: RSA and ECDSA signatures are verified with %s (%s), for comparison", wanted,
+        _log.info("XML-DSig: RSA and ECDSA signatures are verified with %s (%s), for comparison", wanted,
                      ENVIRONMENT)
     return wanted
 
