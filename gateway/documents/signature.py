@@ -7,10 +7,11 @@ certificates pinned for the sender are trusted (the one inside the message only 
 rollover), and only what the signature covers is handed back: data outside it (an injected second Body,
 comments) never reaches a check.
 
+Who signs: our own signer (gateway.documents.xmldsig_signer), for every family.
 Who verifies: our own verifier (gateway.documents.xmldsig_strict: lxml's c14n of the tree already parsed,
 pyca/cryptography for RSA and ECDSA, GmSSL for SM2), for every family; it is the one path at run time.
 libxmlsec1 (gateway.documents.xmldsig_xmlsec, the `xmlsec` binding) and signxml
-(gateway.documents.xmldsig_signxml, which also signs RSA and ECDSA) verify the same RSA/ECDSA messages in the
+(gateway.documents.xmldsig_signxml) verify the same RSA/ECDSA messages in the
 tests, as cross-checks that must agree with ours, and in the benchmark; the environment variable
 LTCGW_XMLDSIG_VERIFIER=xmlsec|signxml makes one of them verify RSA/ECDSA in a process (for comparing, not for
 service). A city may be limited to some algorithm families ("rsa", "ecdsa", "sm2":
@@ -30,9 +31,9 @@ from typing import Optional
 from cryptography import x509
 from lxml import etree
 
-from gateway.documents import safe_xml, xmldsig, xmldsig_signxml, xmldsig_sm2, xmldsig_strict
+from gateway.documents import safe_xml, xmldsig, xmldsig_signer, xmldsig_strict
 from gateway.documents.keys import Algorithm, SigningKey
-from gateway.documents.sm2 import DEFAULT_USER_ID, Sm2PrivateKey
+from gateway.documents.sm2 import DEFAULT_USER_ID
 
 DS = xmldsig.DS
 VERIFIERS = ("strict", "xmlsec", "signxml")  # for RSA and ECDSA: ours, then the cross-checks
@@ -59,7 +60,13 @@ def _xmlsec(data, raw_root, signature, candidates, when):
     return xmldsig_xmlsec.verify(data, raw_root, signature, candidates, when)
 
 
-_VERIFY: dict[str, Verifier] = {"strict": _strict, "xmlsec": _xmlsec, "signxml": xmldsig_signxml.verify}
+def _signxml(data, raw_root, signature, candidates, when):
+    from gateway.documents import xmldsig_signxml  # likewise
+
+    return xmldsig_signxml.verify(data, raw_root, signature, candidates, when)
+
+
+_VERIFY: dict[str, Verifier] = {"strict": _strict, "xmlsec": _xmlsec, "signxml": _signxml}
 
 @dataclass(frozen=True, slots=True)
 class Verified:
@@ -84,6 +91,13 @@ def rsa_ecdsa_verifier() -> str:
             _log.warning("XML-DSig: libxmlsec1 not usable (%s); RSA and ECDSA signatures are verified by our own "
                          "verifier", xmldsig_xmlsec.UNAVAILABLE)
             return "strict"
+    if wanted == "signxml":
+        try:
+            from gateway.documents import xmldsig_signxml  # noqa: F401
+        except ImportError as error:
+            _log.warning("XML-DSig: signxml not usable (%s); RSA and ECDSA signatures are verified by our own "
+                         "verifier", error)
+            return "strict"
     if wanted != "strict":
         _log.info("XML-DSig: RSA and ECDSA signatures are verified with %s (%s), for comparison", wanted,
                      ENVIRONMENT)
@@ -91,9 +105,7 @@ def rsa_ecdsa_verifier() -> str:
 
 def sign(root: etree._Element, key: SigningKey, cert: x509.Certificate) -> bytes:
     """The message `root` with an enveloped signature by `key`, as UTF-8 bytes ready to deliver."""
-    if isinstance(key, Sm2PrivateKey):
-        return xmldsig_sm2.sign(root, key, cert)
-    return xmldsig_signxml.sign(root, key, cert)
+    return xmldsig_signer.sign(root, key, cert)
 
 
 def verify(

@@ -67,7 +67,7 @@ def ds(name: str) -> str:
 
 def check_shape(root: etree._Element) -> etree._Element:
     """The one signature, directly under the root, in the only shape we accept; else Refused(sig.*)."""
-    signatures = root.findall(".//ds:Signature", NS)
+    signatures = list(root.iter(ds("Signature")))  # anywhere: a nested one is refused too
     if not signatures:
         raise Refused(
             Finding("sig.missing", "the file is not signed: sign it with `ltcgw pack` or your system's signer")

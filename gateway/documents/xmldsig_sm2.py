@@ -22,44 +22,16 @@ recomputed from the very tree the checks read afterwards.
 
 from __future__ import annotations
 
-import base64
-
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from gateway.documents import sm2
-from gateway.documents.xmldsig import ENVELOPED, EXC_C14N, NS, SM2_SM3, SM3, canonical, ds
+from gateway.documents import sm2, xmldsig_signer
+from gateway.documents.xmldsig import SM2_SM3, SM3
 
 __all__ = ["SM2_SM3", "SM3", "sign"]
 
 
 def sign(root: etree._Element, key: sm2.Sm2PrivateKey, cert: x509.Certificate) -> bytes:
-    """`root` with an enveloped SM2-SM3 signature appended, as UTF-8 bytes (the signature is checked once
-    against `cert` before anything leaves: a key that does not match its certificate is an error here, not a
-    NACK at the receiver)."""
-    public = sm2.public_key_of(cert)
-    if public is None:
-        raise ValueError("an SM2 key signs with an SM2 certificate; this certificate's key is not SM2")
-    digest = sm2.sm3(canonical(root, EXC_C14N))
-    signature = etree.SubElement(root, ds("Signature"), nsmap={"ds": NS["ds"]})
-    signed_info = etree.SubElement(signature, ds("SignedInfo"))
-    etree.SubElement(signed_info, ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
-    etree.SubElement(signed_info, ds("SignatureMethod"), Algorithm=SM2_SM3)
-    reference = etree.SubElement(signed_info, ds("Reference"), URI="")
-    transforms = etree.SubElement(reference, ds("Transforms"))
-    etree.SubElement(transforms, ds("Transform"), Algorithm=ENVELOPED)
-    etree.SubElement(transforms, ds("Transform"), Algorithm=EXC_C14N)
-    etree.SubElement(reference, ds("DigestMethod"), Algorithm=SM3)
-    etree.SubElement(reference, ds("DigestValue")).text = base64.b64encode(digest).decode("ascii")
-    canonical_signed_info = canonical(signed_info, EXC_C14N)
-    value = sm2.to_raw(key.sign(canonical_signed_info, public))
-    if not sm2.verify(public, canonical_signed_info, value, key.user_id):
-        root.remove(signature)
-        raise ValueError("the SM2 key does not match the certificate it is paired with")
-    etree.SubElement(signature, ds("SignatureValue")).text = base64.b64encode(value).decode("ascii")
-    der = cert.public_bytes(serialization.Encoding.DER)
-    x509_data = etree.SubElement(etree.SubElement(signature, ds("KeyInfo")), ds("X509Data"))
-    etree.SubElement(x509_data, ds("X509Certificate")).text = base64.b64encode(der).decode("ascii")
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
+    """`root` with an enveloped SM2-SM3 signature appended, as UTF-8 bytes (our one signer's:
+    gateway.documents.xmldsig_signer)."""
+    return xmldsig_signer.sign(root, key, cert)

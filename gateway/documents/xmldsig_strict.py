@@ -74,6 +74,13 @@ assert set(_DIGESTS) == xmldsig.DIGEST_METHODS | xmldsig.SM2_DIGEST_METHODS, "th
 _C14N = {"sm2": frozenset({EXC_C14N, C14N_10}), "rsa": xmldsig.C14N_METHODS, "ecdsa": xmldsig.C14N_METHODS}
 
 
+class _Feed:
+    """A file for lxml's write_c14n that hashes what it is given."""
+
+    def __init__(self, hasher) -> None:
+        self.write = hasher.update
+
+
 @dataclass(frozen=True, slots=True)
 class ContentDigest:
     """How the content of a signature's document is digested: its canonical form and its hash."""
@@ -85,6 +92,19 @@ class ContentDigest:
     def of(self, canonical: bytes) -> bytes:
         """The digest of the content's canonical form."""
         return sm2.sm3(canonical) if self.hash_name == "sm3" else hashlib.new(self.hash_name, canonical).digest()
+
+    def of_document(self, root: etree._Element) -> bytes:
+        """The digest of `root`'s whole document (its signature already detached), hashed as libxml2 writes
+        the canonical form: a large claim's canonical copy is never held whole in memory."""
+        if self.hash_name == "sm3":
+            return self.of(self.canonical(root))
+        hasher = hashlib.new(self.hash_name)
+        exclusive = self.c14n == EXC_C14N
+        root.getroottree().write_c14n(
+            _Feed(hasher), exclusive=exclusive, with_comments=False,
+            inclusive_ns_prefixes=list(self.prefixes) if exclusive and self.prefixes is not None else None,
+        )
+        return hasher.digest()
 
     def canonical(self, root: etree._Element) -> bytes:
         """The canonical form of `root`'s whole document (its signature already detached)."""
@@ -122,7 +142,7 @@ def verify(
     if cert is None:
         return None
     put_back = _detach(signature)
-    if not hmac.compare_digest(how.of(how.canonical(raw_root)), digest_value(signature)):
+    if not hmac.compare_digest(how.of_document(raw_root), digest_value(signature)):
         put_back()
         raise xmldsig.content_changed()
     return cert

@@ -279,3 +279,34 @@ def test_signed_info_verified_against_a_digest_computed_elsewhere(parties):
     with pytest.raises(Refused) as caught:
         xmldsig_strict.verify_signed_info(kept, [party.cert], bytes(len(digest)))
     assert caught.value.findings[0].code == "sig.digest"
+
+
+# --- our signer: what it signs, libxmlsec1 and signxml verify ----------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["gateway", "jinan"])  # RSA (the gateway's ACKs), ECDSA
+def test_acks_and_nacks_we_sign_verify_under_all_three(parties, who):
+    from gateway.documents.envelope import read_header
+    from gateway.documents.replies import make_ack, make_nack
+    from gateway.domain.findings import Finding
+
+    party = parties[who]
+    answered = read_header(verify_message(signed_claim(parties["zibo"]), [parties["zibo"].cert]).root)
+    ack = make_ack(answered, "ab" * 32, key=party.key, cert=party.cert, gateway_code=party.code, note="已送达")
+    nack = make_nack(answered, "ab" * 32, [Finding("sig.digest", "changed", 3)], key=party.key, cert=party.cert,
+                     gateway_code=party.code)
+    for reply in (ack, nack):
+        assert outcomes(reply, party) == {name: "ok" for name in VERIFIERS}
+        if who == "jinan":  # ECDSA P-256: XML-DSig's raw r||s, 64 bytes
+            value = re.search(rb"<ds:SignatureValue>(.*?)</ds:SignatureValue>", reply, re.S).group(1)
+            assert len(base64.b64decode(value)) == 64
+
+
+@pytest.mark.parametrize("who, other", [("zibo", "attacker"), ("jinan", "zibo"), ("zibo", "jinan")])
+def test_a_key_that_does_not_match_its_certificate_cannot_sign(parties, who, other):
+    from gateway.documents.signature import sign
+
+    root = etree.fromstring(b"<Message xmlns='urn:x'><Body>1</Body></Message>")
+    with pytest.raises(ValueError, match="does not match"):
+        sign(root, parties[who].key, parties[other].cert)
+    assert root.find(f"{{{xmldsig.DS}}}Signature") is None  # nothing half-signed is left behind
