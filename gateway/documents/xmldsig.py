@@ -1,4 +1,4 @@
-"""Our one XML-DSig shape and what every verifier shares: RSA, ECDSA (signxml or libxmlsec1) and SM2 alike.
+"""Our one XML-DSig shape and what every verifier shares: ours (xmldsig_strict) and the cross-checks alike.
 
 The shape leaves nothing to misread: an enveloped ds:Signature as a direct child of the root, exactly one
 Reference with URI="" (the whole document), its enveloped-signature transform then at most one

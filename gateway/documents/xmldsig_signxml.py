@@ -1,4 +1,5 @@
-"""RSA and ECDSA through signxml: signing always, verifying where libxmlsec1 is not usable (or not wanted).
+"""RSA and ECDSA through signxml: a cross-check of our own verifier in the tests and the bench (and a signer to
+compare ours with); not used by the service, which does not depend on signxml.
 
 signxml verifies the raw bytes as received (re-serialising them would break the digest), parsing them again
 itself, and hands back what the signature covers as `signed_data`; the checks then read our own tree, once
