@@ -154,9 +154,14 @@ def verify_signed_info(
     digest: bytes,
     sm2_user_id: bytes = sm2.DEFAULT_USER_ID,
 ) -> x509.Certificate | None:
-    """Like `verify` for a caller that computed the content's digest itself (as `content_digest` says): the
-    certificate whose key signed SignedInfo, None when none did, Refused(sig.digest) when one did and its
-    DigestValue is not `digest`."""
+    """Like `verify` for a caller that computed the content's digest itself (as `content_digest` says, e.g.
+    while streaming): the certificate whose key signed SignedInfo, None when none did, Refused(sig.digest)
+    when one did and its DigestValue is not `digest`.
+
+    `signature` must still stand where it was parsed, under its root (iterparse keeps it there): SignedInfo's
+    canonical form takes the namespaces in scope there, and the xml:* attributes of the Signature and the root
+    are looked at (`canonical_signed_info`). The pinned candidates come from xmldsig.candidates, as for
+    `verify`."""
     content_digest(signature)  # the profile, whoever digested
     cert = signed_info_signer(signature, candidates, sm2_user_id)
     if cert is not None and not hmac.compare_digest(digest, digest_value(signature)):

@@ -310,3 +310,31 @@ def test_a_key_that_does_not_match_its_certificate_cannot_sign(parties, who, oth
     with pytest.raises(ValueError, match="does not match"):
         sign(root, parties[who].key, parties[other].cert)
     assert root.find(f"{{{xmldsig.DS}}}Signature") is None  # nothing half-signed is left behind
+
+
+@pytest.mark.parametrize("c14n", [xmldsig.C14N_10, xmldsig.EXC_C14N])
+@pytest.mark.parametrize(
+    "opening",
+    [f'<ds:Signature xmlns:ds="{xmldsig.DS}" xmlns="">',  # the root's default namespace undeclared
+     f'<ds:Signature xmlns:ds="{xmldsig.DS}" xmlns:x="urn:x">'],  # one more namespace in SignedInfo's scope
+    ids=["default-undeclared", "extra-namespace"],
+)
+def test_namespaces_declared_on_the_signature_itself(parties, c14n, opening):
+    """What SignedInfo inherits from the Signature element, under inclusive and exclusive c14n."""
+    party = parties["zibo"]
+    algorithms = (f'<ds:CanonicalizationMethod Algorithm="{c14n}"/>'
+                  f'<ds:SignatureMethod Algorithm="{xmldsig.RSA_SHA256}"/>')
+    transforms = f'<ds:Transform Algorithm="{xmldsig.ENVELOPED}"/><ds:Transform Algorithm="{c14n}"/>'
+    template = (
+        f'<Message xmlns="{ENVELOPE_NS}" xmlns:q="urn:q"><Header><Sender>370300</Sender></Header><Body>1</Body>'
+        f'{opening}<ds:SignedInfo>{algorithms}<ds:Reference URI=""><ds:Transforms>{transforms}</ds:Transforms>'
+        f'<ds:DigestMethod Algorithm="{xmldsig.SHA256}"/><ds:DigestValue/></ds:Reference></ds:SignedInfo>'
+        "<ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature></Message>"
+    )
+    root = etree.fromstring(template.encode())
+    key = xmlsec.Key.from_file(str(party.key_path), xmlsec.constants.KeyDataFormatPem)
+    key.load_cert_from_file(str(party.cert_path), xmlsec.constants.KeyDataFormatPem)
+    context = xmlsec.SignatureContext()
+    context.key = key
+    context.sign(root[-1])
+    assert outcomes(etree.tostring(root), party) == {name: "ok" for name in VERIFIERS}
