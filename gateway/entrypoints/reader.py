@@ -1,11 +1,13 @@
 """The language of the person reading the CLI's output, for texts said again from codes and values (deadline
-and reconciliation notes, recorded findings, audit outcomes): the CLI's own choice (`--lang`, LANG:
-gateway/entrypoints/language.py) where it exists, else the parsed `--lang`, else zh-CN."""
+and reconciliation notes, recorded findings, audit outcomes): the CLI's own choice (`--lang`, the environment:
+gateway/entrypoints/language.py) where it exists; else a parsed `--lang`, else the environment (LANGUAGE,
+LC_ALL, LC_MESSAGES, LANG: the first set that names zh or en), else zh-CN."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 
 from gateway.i18n import DEFAULT_LANGUAGE, normalize
 
@@ -17,7 +19,12 @@ def reader_language(args: argparse.Namespace | None = None) -> str:
         language = None
     if language is not None and hasattr(language, "current"):
         return language.current()
-    try:
-        return normalize(getattr(args, "lang", None) or DEFAULT_LANGUAGE)
-    except ValueError:
-        return DEFAULT_LANGUAGE
+    for value in [getattr(args, "lang", None)] + [os.environ.get(name) for name in
+                                                    ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")]:
+        for entry in (value or "").split(":"):
+            try:
+                if entry.strip() and entry.split(".")[0].upper() not in ("C", "POSIX"):
+                    return normalize(entry)
+            except ValueError:
+                continue
+    return DEFAULT_LANGUAGE
