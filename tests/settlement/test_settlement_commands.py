@@ -121,6 +121,30 @@ def test_reconcile_files_lists_differences_without_personal_data(tmp_path: Path,
             assert statement.id_number not in text and statement.name not in text
 
 
+def test_reconcile_says_its_differences_in_the_readers_language(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    claim = sample_document("A3", RESIDENCE, INSURED, "2026-08", persons=3, seed=4)
+    settlement = sample_document("A4", INSURED, RESIDENCE, "2026-08", persons=3, seed=4)
+    settlement.totals.claimed += Decimal("1.00")
+    (tmp_path / "a3.xml").write_bytes(to_bytes(claim))
+    (tmp_path / "a4.xml").write_bytes(to_bytes(settlement))
+    files = ("--files", str(tmp_path / "a3.xml"), str(tmp_path / "a4.xml"))
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    code, out, _ = run(capsys, "reconcile", "--period", "2026-08", *files)
+    assert code == 1
+    assert (f"! reconcile.claim_figure: 附件4 {settlement.serial} 与 附件3 {claim.serial}：申请拨付金额: "
+            in out) and "结算的申请拨付金额与申请不一致" in out
+    assert "实拨金额不等于 申请拨付 − 审核扣款 + 补拨" in out and "does not repeat" not in out
+    code, out, _ = run(capsys, "reconcile", "--period", "2026-08", "--json", *files)
+    [difference] = [d for r in json.loads(out) for d in r["differences"] if d["code"] == "reconcile.claim_figure"]
+    assert difference["message"] == "the settlement does not repeat the claim's 申请拨付金额"  # JSON: English + code
+    assert difference["params"] == {"label": "申请拨付金额"}
+    monkeypatch.setenv("LANGUAGE", "en")
+    code, out, _ = run(capsys, "reconcile", "--period", "2026-08", *files)
+    assert (f"! reconcile.claim_figure: A4 {settlement.serial} vs A3 {claim.serial}: 申请拨付金额: " in out
+            and "the settlement does not repeat the claim's 申请拨付金额" in out and "结算的" not in out)
+
+
 def test_render_a_signed_message_and_a_bare_document(gateway: Path, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     delivered = sorted((gateway / "drops" / INSURED / "inbox").glob("*A3*"))
