@@ -20,7 +20,7 @@ Pure: arrivals come in as values (from the ledger, or from files), the calendar 
 from __future__ import annotations
 
 import calendar as gregorian
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
@@ -102,8 +102,9 @@ class Item:
         """The notes in English (logs, alerts)."""
         return joined(self.notes)
 
-    def note_text(self, lang: str) -> str:
-        return joined(self.notes, lang)
+    def note_text(self, lang: str, mask: Callable[[str], str] | None = None) -> str:
+        """The notes in `lang`; `mask` masks their values (a page), never our words."""
+        return joined(self.notes, lang, mask)
 
     def as_dict(self, lang: str | None = None) -> dict[str, object]:
         """As `ltcgw deadlines --json` writes it: "note" in `lang` (English without one), "notes" with each

@@ -11,10 +11,10 @@ the same language as the note that holds it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from gateway.domain.findings import Phrase, Translate, _identity, _literal, _params_from, _values
+from gateway.domain.findings import Phrase, Translate, _identity, _literal, _masked, _params_from, _values
 
 DOMAIN = "notes"
 
@@ -52,6 +52,15 @@ class Note:
 
     def text(self, lang: str) -> str:
         return self.render(gettext(lang))
+
+    def masked(self, mask: Callable[[str], str]) -> Note:
+        """The same note with every value passed through `mask` (our words carry no one's data; a value quoting
+        a document or an error might)."""
+        out = Note.__new__(Note)
+        object.__setattr__(out, "code", self.code)
+        object.__setattr__(out, "template", self.template)
+        object.__setattr__(out, "params", _masked(self.params, mask))
+        return out
 
     def as_dict(self, lang: str | None = None) -> dict[str, Any]:
         """Code, template and values (to say it again), and its text in `lang` (English without one)."""
@@ -100,8 +109,10 @@ def separator(lang: str | None) -> str:
     return "；" if lang == "zh-CN" else "; "
 
 
-def joined(notes: Iterable[Note], lang: str | None = None) -> str:
-    """Notes one after the other, in `lang` (English without one)."""
+def joined(notes: Iterable[Note], lang: str | None = None, mask: Callable[[str], str] | None = None) -> str:
+    """Notes one after the other, in `lang` (English without one), their values passed through `mask` if given."""
+    if mask is not None:
+        notes = [n.masked(mask) for n in notes]
     if not lang:
         return "; ".join(n.message for n in notes)
     return separator(lang).join(n.text(lang) for n in notes)

@@ -316,8 +316,8 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         say(_trace_heading(record))
         for t in transitions:
             say(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
-        for finding in record.findings:  # said again in the reader's language from its template and values
-            say(f"    {finding['code']}: {finding_text(finding, reader_language(args))}")
+        for finding in record.findings:  # said again in the reader's language, its values masked
+            print(f"    {mask_text(finding['code'])}: {finding_text(finding, reader_language(args), mask_text)}")
         if purged[record.key]:
             say(f"  original purged on {purged[record.key].date().isoformat()} (retention; the ledger keeps its record)")
     return 0

@@ -245,7 +245,7 @@ def finding_rows(findings: Sequence[dict[str, Any]], mask: Callable[[str], str],
     rows = []
     for finding in findings:
         where = " ".join(str(finding[k]) for k in ("line", "path") if finding.get(k) is not None)
-        rows.append({"code": str(finding.get("code", "")), "message": mask(finding_text(finding, lang)),
+        rows.append({"code": str(finding.get("code", "")), "message": finding_text(finding, lang, mask),
                      "where": mask(where)})
     return rows
 

@@ -11,7 +11,7 @@ work through leases (heartbeat, claim_captures).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -158,11 +158,12 @@ class AuditRecord:
         """The outcome as a note (None: a row recorded before outcomes were notes, its text kept as it was)."""
         return outcome_note(self.outcome)
 
-    def outcome_text(self, lang: str | None = None) -> str:
-        """How it ended, in `lang` (English without one)."""
+    def outcome_text(self, lang: str | None = None, mask: Callable[[str], str] | None = None) -> str:
+        """How it ended, in `lang` (English without one); `mask` masks the values (an old row: all of it)."""
         said = self.said
         if said is None:
-            return self.outcome
+            return mask(self.outcome) if mask else self.outcome
+        said = said.masked(mask) if mask else said
         return said.text(lang) if lang else said.message
 
     def as_dict(self, lang: str | None = None) -> dict[str, Any]:
