@@ -60,3 +60,14 @@ def test_next_years_calendar_in_each_language() -> None:
     assert missing.said.text("zh-CN") == ("尚无 2027 年的工作日历：国务院公布后，请添加 config/holidays/2027.toml，写入当年"
                                           "法定节假日和调休工作日（自 2026-10-01 起待补）")
     assert missing.as_dict()["note"] == missing.note and missing.note.startswith("no working-day calendar for 2027")
+
+
+def test_the_moneys_sources_in_each_language() -> None:
+    from decimal import Decimal
+
+    from gateway.domain.reconciliation import MoneyLine
+
+    line = MoneyLine(Decimal("100.00"), Decimal("0.00"), Decimal("0.00"), Decimal("100.00"))
+    assert line.sources() == {"paid": "none", "refunded": "none", "outstanding": "实拨 100.00 - paid 0.00"}
+    assert line.sources("zh-CN") == {"paid": "无", "refunded": "无", "outstanding": "实拨 100.00 − 已拨付 0.00"}
+    assert line.as_dict()["sources"] == line.sources()  # JSON: English, as before
