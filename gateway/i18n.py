@@ -4,7 +4,8 @@ English is the msgid: the text written in the code is the English one, and `gate
 <domain>.po` holds its Chinese. The .po files are read with Babel at first use and cached per process, so there
 is no compile step and no .mo file to forget (a catalog holds a few hundred texts: reading it takes milliseconds).
 Domains: "findings" (what a NACK lists, gateway.domain.findings), "alerts" (alert texts and webhook payloads),
-"console" (the web console). A missing or fuzzy entry falls back to the English text.
+"console" (the web console), "notes" (deadline and reconciliation notes, audit outcomes, the ACK's warning note:
+gateway.domain.notes). A missing or fuzzy entry falls back to the English text.
 
 This module sits below every layer (it reads only its own catalogs, like xsd/ holds the schemas), so that the
 domain's findings can say themselves in a language.
@@ -20,7 +21,7 @@ LOCALES = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANGUAGE = "zh-CN"
 # Language tag (as configured, `[cities.CODE] language`) -> the catalog folder (None: English, the msgids).
 LANGUAGES: dict[str, str | None] = {"zh-CN": "zh_CN", "en": None}
-DOMAINS = ("findings", "alerts", "console")
+DOMAINS = ("findings", "alerts", "console", "notes")
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], gettext.NullTranslations] = {}
@@ -110,6 +111,12 @@ SOURCES: dict[str, dict[str, object]] = {
         "marker": "gateway.domain.findings",  # only files that import it make findings
         "keywords": {"Finding": (2,), "add": (2,), "problem": (2,), "phrase": (1,), "Phrase": (1,)},
     },
+    # Notes: deadline remarks, reconciliation differences, audit outcomes, the ACK's warning note
+    # (gateway.domain.notes: `Note(code, template, ...)`, `words(template, ...)` for the words inside one).
+    "notes": {
+        "marker": "gateway.domain.notes",
+        "keywords": {"Note": (2,), "words": (1,)},
+    },
     # Alerts: the meanings of gateway/observability/alerts.py ALERT_KINDS (the kind is the machine key).
     "alerts": {"table": ("gateway/observability/alerts.py", "ALERT_KINDS")},
     # "console": its templates are extracted by the console's own tooling (Jinja2's Babel extractor); add its
@@ -124,7 +131,7 @@ def source_files(domain: str) -> list[Path]:
     files = []
     for package in ("gateway", "adapters"):
         for path in sorted((ROOT / package).rglob("*.py")):
-            if path.name not in ("findings.py", "i18n.py") and marker in path.read_text(encoding="utf-8"):
+            if path.name not in ("findings.py", "notes.py", "i18n.py") and marker in path.read_text(encoding="utf-8"):
                 files.append(path)
     return files
 

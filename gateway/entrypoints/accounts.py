@@ -13,6 +13,7 @@ import json
 import sys
 
 from gateway.entrypoints.operations import config_arg, load_from_args
+from gateway.entrypoints.reader import reader_language
 
 
 def _users_file(args: argparse.Namespace):
@@ -86,7 +87,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     print(f"{'WHEN':<26}{'WHO':<16}{'ROLE':<15}{'WHAT':<10}{'SUBJECT':<30}WHY -> OUTCOME")
     for e in entries:
         print(f"{e.at.astimezone().isoformat(timespec='seconds'):<26}{e.user:<16}{e.role:<15}{e.action:<10}"
-              f"{e.subject:<30}{e.reason or '-'} -> {e.outcome}")
+              f"{e.subject:<30}{e.reason or '-'} -> {e.outcome_text(reader_language(args))}")
     return 0
 
 

@@ -309,12 +309,15 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         ]), ensure_ascii=False, indent=2))
         return 0
     say = _masked_print(mask_text)  # causes name files, findings quote parsers: masked like the log
+    from gateway.domain.findings import finding_text
+    from gateway.entrypoints.reader import reader_language
+
     for record, transitions in traces:
         say(_trace_heading(record))
         for t in transitions:
             say(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
-        for finding in record.findings:
-            say(f"    {finding['code']}: {finding['message']}")
+        for finding in record.findings:  # said again in the reader's language, its values masked
+            print(f"    {mask_text(finding['code'])}: {finding_text(finding, reader_language(args), mask_text)}")
         if purged[record.key]:
             say(f"  original purged on {purged[record.key].date().isoformat()} (retention; the ledger keeps its record)")
     return 0

@@ -36,6 +36,7 @@ from gateway.domain.findings import Refused
 from gateway.domain.reconciliation import MONEY_FIGURES, Reconciliation, money
 from gateway.domain.settlement import Attachment
 from gateway.entrypoints.operations import config_arg, load_from_args
+from gateway.entrypoints.reader import reader_language
 from gateway.service.settlement import (
     SettlementError,
     SettlementScope,
@@ -128,7 +129,7 @@ def _periods(args: argparse.Namespace, today: date) -> list[str]:
     return [shift_period(current, -n) for n in (3, 2, 1)]
 
 
-def _print_deadlines(items: Sequence[Item]) -> None:
+def _print_deadlines(items: Sequence[Item], lang: str) -> None:
     for item in items:
         due = item.due.isoformat() if item.due else "?"
         extra = []
@@ -136,12 +137,13 @@ def _print_deadlines(items: Sequence[Item]) -> None:
             extra.append(f"arrived {item.arrived.isoformat()}")
         if item.working_days_left is not None:
             extra.append(f"{item.working_days_left} working day(s) left")
-        if item.note:
-            extra.append(item.note)
+        if item.notes:
+            extra.append(item.note_text(lang))
         print(f"{item.period}  {item.pair}  {item.what:<13} due {due:<10}  {item.status.value:<11} {'; '.join(extra)}")
 
 
 def _cmd_deadlines(args: argparse.Namespace) -> int:
+    lang = reader_language(args)  # the notes in the reader's language (--json: English, with their codes)
     today = _today(args)
     periods = _periods(args, today)
     records: list = []
@@ -179,13 +181,13 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
                   sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        _print_deadlines(items)
+        _print_deadlines(items, lang)
         if missing_year:
             m = missing_year
             print(f"{m.year:<7}  {'calendar':<14}  {'holidays':<13} due {m.due.isoformat():<10}  {m.status.value:<11} "
                   + "; ".join(filter(None, (f"{m.working_days_left} working day(s) left"
-                                            if m.working_days_left is not None else "", m.note))))
-    unknown = {i.note for i in items if i.status is Status.NO_CALENDAR}
+                                            if m.working_days_left is not None else "", m.said.text(lang)))))
+    unknown = {i.note_text(lang) for i in items if i.status is Status.NO_CALENDAR}
     for note in sorted(unknown):
         print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
     return 2 if unknown else 0
@@ -227,7 +229,7 @@ def _documents_from_ledger(gateway: _Configured, period: str) -> list[tuple[Head
         ledger.close()
 
 
-def _print_reconciliation(report: Reconciliation) -> None:
+def _print_reconciliation(report: Reconciliation, lang: str) -> None:
     verdict = "balanced" if report.balanced else f"{len(report.differences)} difference(s)"
     print(f"{report.period}  {report.residence}->{report.insured}  claim {report.claim_serial or '-'}  "
           f"settlement {report.settlement_serial or '-'}: {verdict}")
@@ -236,7 +238,7 @@ def _print_reconciliation(report: Reconciliation) -> None:
         for f in report.figures:
             print(f"    {f.label:<14}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
     if report.money is not None:  # 第二十六条, 第二十九条
-        sources = report.money.sources()
+        sources = report.money.sources(lang)
         for name, label in MONEY_FIGURES:
             value = money(getattr(report.money, name))
             print(f"    {label:<14}{value or '-':>16}" + (f"  {sources[name]}" if name in sources else ""))
@@ -251,7 +253,7 @@ def _print_reconciliation(report: Reconciliation) -> None:
         print(f"    of which 补报 (late fees of earlier months, counted in this cycle only): "
               f"{report.late_statements} statement(s), 申请拨付 {months}")
     for d in report.differences:
-        print(f"    ! {d.code}: {d.where}: expected {d.expected or '-'}, found {d.actual or '-'}: {d.message}")
+        print(f"    ! {d.code}: {d.where_text(lang)}: expected {d.expected or '-'}, found {d.actual or '-'}: {d.text(lang)}")
 
 
 CSV_COLUMNS = ("period", "residence", "insured", "claim_serial", "settlement_serial", "kind", "code", "where",
@@ -285,6 +287,7 @@ def write_csv(path: Path, reports: Sequence[Reconciliation]) -> None:
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
+    lang = reader_language(args)
     parse_period(args.period)
     pair = None
     if args.pair:
@@ -308,7 +311,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         print()
     else:
         for report in reports:
-            _print_reconciliation(report)
+            _print_reconciliation(report, lang)
         if not reports:
             print(f"nothing to reconcile for {args.period}")
     return 0 if all(r.balanced for r in reports) else 1

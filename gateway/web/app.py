@@ -38,6 +38,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gateway import i18n
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import RESENDABLE, RetryPolicy, State
+from gateway.domain.notes import Note
 from gateway.service import audit
 from gateway.service.context import utc_now
 from gateway.service.ports.events import EventLog
@@ -289,7 +290,7 @@ class ConsoleApp:
                 session["lang"] = lang
             session.permanent = True
             audit.record(self.ledger, self.clock(), user=account.name, role=account.role.value, action="login",
-                         subject="console", reason="", outcome="signed in")
+                         subject="console", reason="", outcome=audit.SIGNED_IN)
             return redirect(target, 303)
         else:
             self._failed_login(who, account, address, now)
@@ -363,7 +364,7 @@ class ConsoleApp:
         notice = {"resent": _("Resend done: the daemon writes it to the receiver's inbox now.")}.get(
             request.args.get("note", ""), "")
         return self.page(
-            HTTPStatus.OK, "message.html", view=view, findings=queries.finding_rows(view.record.findings, self.mask),
+            HTTPStatus.OK, "message.html", view=view, findings=queries.finding_rows(view.record.findings, self.mask, g.lang),
             resendable=resendable and self.can_resend, purged_on=original_purged_at(self.ledger, self.spool, sha256),
             notice=notice, section="messages")
 
@@ -450,21 +451,25 @@ class ConsoleApp:
         assert self.resend is not None and record.message_id
         message_id = record.message_id
         try:
-            city = audit.audited(self.ledger, self.clock, user=account.name, role=account.role.value, action="resend",
-                                 subject=subject, reason=reason,
-                                 do=lambda: "resent to " + self.resend(  # type: ignore[misc]
-                                     message_id, cause=f"operator: web console resend by {account.name}"))
+            city = ""
+
+            def resend() -> Note:
+                nonlocal city
+                city = self.resend(message_id, cause=f"operator: web console resend by {account.name}")  # type: ignore[misc]
+                return audit.resent(city)
+
+            audit.audited(self.ledger, self.clock, user=account.name, role=account.role.value, action="resend",
+                          subject=subject, reason=reason, do=resend)
         except UnknownMessage as exc:
             raise HttpError(HTTPStatus.CONFLICT, str(exc)) from None
-        self.log.emit("console_resend", id=record.message_id, receiver=city.removeprefix("resent to "),
-                      user=account.name)
+        self.log.emit("console_resend", id=record.message_id, receiver=city, user=account.name)
         key = request.args.get("key", "")
         target = f"/message/{record.sha256}?" + urlencode({"note": "resent", **({"key": key} if key.isdigit() else {})})
         return redirect(target, 303)
 
-    def _read_original(self, sha256: str, into: list[bytes]) -> str:
+    def _read_original(self, sha256: str, into: list[bytes]) -> Note:
         into.append(self.spool.read("inbox", sha256))
-        return f"{len(into[0])} bytes"
+        return audit.downloaded(len(into[0]))
 
     def static(self, name: str) -> Response:
         if not re.fullmatch(r"[a-z0-9_-]+\.(css|png|svg|ico)", name):

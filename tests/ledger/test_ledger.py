@@ -156,16 +156,19 @@ def test_the_audit_log_keeps_each_action_newest_first(open_ledger) -> None:
 
     ledger = open_ledger()
     assert ledger.audit() == []
-    audit.record(ledger, T0, user="otto", role="operator", action="login", subject="console", reason="", outcome="signed in")
+    audit.record(ledger, T0, user="otto", role="operator", action="login", subject="console", reason="",
+                 outcome=audit.SIGNED_IN)
     audit.record(ledger, T0 + timedelta(minutes=1), user="otto", role="operator", action="resend",
-                 subject="A3-370300-370200", reason="青岛\n lost it", outcome="resent to 370200")
+                 subject="A3-370300-370200", reason="青岛\n lost it", outcome=audit.resent("370200"))
     audit.record(ledger, T0 + timedelta(minutes=2), user="vera", role="viewer", action="login", subject="console",
-                 reason="", outcome="signed in")
+                 reason="", outcome=audit.SIGNED_IN)
     ledger.close()
     again = open_ledger()
     assert [a.action for a in again.audit()] == ["login", "resend", "login"]
     assert again.audit(1, user="otto") == [AuditRecord(T0 + timedelta(minutes=1), "otto", "operator", "resend",
-                                                       "A3-370300-370200", "青岛 lost it", "resent to 370200")]
+                                                       "A3-370300-370200", "青岛 lost it",
+                                                       audit.kept(audit.resent("370200")))]
+    assert again.audit(1, user="otto")[0].outcome_text("zh-CN") == "已重发至 370200"
 
 
 def test_failed_logins_are_counted_together_by_every_console_on_the_ledger(open_ledger) -> None:

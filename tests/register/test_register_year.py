@@ -223,7 +223,10 @@ def test_a_year_between_five_cities(year: Year, capsys: pytest.CaptureFixture[st
         assert all(code.encode() in nack.read_bytes() for code in codes(record))
     april = warned["entitlement ended"]
     assert april.state is State.DELIVERED and codes(april) == {"cross.entitled"}
-    assert b"cross.entitled" in (y.cities[WEIFANG].inbox / f"ACK_{april.message_id}.xml").read_bytes()
+    ack = (y.cities[WEIFANG].inbox / f"ACK_{april.message_id}.xml").read_bytes().decode("utf-8")
+    # the note all in 潍坊's language (zh-CN, the default): heading and finding alike
+    assert "交叉核对提示（已投递）：cross.entitled；cross.entitled: " in ack and "待遇享受通知（第十七条）覆盖" in ack
+    assert "checks across documents" not in ack and "is not entitled on those days" not in ack
     assert any(event == "cross_check_warned" and fields.get("codes") == ["cross.entitled"] for event, fields in y.logged)
     for record in delivered:
         assert (y.cities[record.receiver].inbox / record.delivery_name).exists()

@@ -4,6 +4,7 @@ real traffic (tests/web/conftest.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -190,7 +191,10 @@ def test_resend_is_confirmed_with_a_reason_then_done_and_audited(setup) -> None:
     assert "Resend done" in client.page(headers["Location"])
     entry = gw.ledger.audit(1)[0]
     assert (entry.user, entry.role, entry.action, entry.subject) == ("otto", "operator", "resend", traffic.ids["failed"])
-    assert entry.reason == "青岛 lost the file, asked by phone" and entry.outcome == f"resent to {QINGDAO}"
+    assert entry.reason == "青岛 lost the file, asked by phone" and entry.outcome_text() == f"resent to {QINGDAO}"
+    # kept as a code and its values, not an English sentence: said in the reader's language when shown
+    assert entry.said.code == "audit.resent" and dict(entry.said.params) == {"city": QINGDAO}
+    assert "resent to" not in entry.outcome.replace('"template": "resent to {city}"', "")
     audit_page = client.page("/audit")
     assert "青岛 lost the file, asked by phone" in audit_page and traffic.ids["failed"] in audit_page
 
@@ -215,13 +219,14 @@ def test_download_is_confirmed_audited_and_returns_the_exact_bytes(setup) -> Non
     assert headers["Cache-Control"] == "no-store"
     entry = gw.ledger.audit(1)[0]
     assert (entry.action, entry.user, entry.reason) == ("download", "otto", "the city's auditor asks for it")
-    assert entry.outcome == f"{len(data)} bytes"
+    assert entry.outcome_text() == f"{len(data)} bytes" and entry.outcome_text("zh-CN") == f"{len(data)} 字节"
     (traffic.root / "spool" / "inbox" / record.sha256).unlink()  # lost behind the gateway's back
     status, _, data = client.post(f"/message/{record.sha256}/original", {"reason": "once more, please"})
     assert status == 410 and b"no longer in the spool" in data
     failed = gw.ledger.audit(1)[0]
     assert (failed.action, failed.reason) == ("download", "once more, please")
-    assert failed.outcome.startswith("failed: FileNotFoundError")
+    assert failed.said.code == "audit.failed" and failed.outcome_text().startswith("failed: FileNotFoundError")
+    assert failed.outcome_text("zh-CN").startswith("失败：FileNotFoundError：")
 
 
 def test_every_page_needs_a_login_and_a_wrong_password_is_refused(setup) -> None:
@@ -432,6 +437,47 @@ def test_alerts_cities_and_settlement_pages(setup) -> None:
     assert "not a month" in client.page("/settlement?period=October")
 
 
+def test_audit_outcomes_findings_and_notes_in_the_sessions_language(setup) -> None:
+    """Issue 14: what the console says again from codes and values (an audit outcome, a recorded finding, a
+    deadline note) is in the session's language; an audit row recorded before outcomes were notes shows as it was."""
+    from datetime import datetime, timezone
+
+    from gateway.domain.findings import Finding, phrase
+    from gateway.service import audit
+    from gateway.service.ports.ledger import AuditRecord
+
+    traffic, gw, client = setup
+    at = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+    audit.record(gw.ledger, at, user="otto", role="operator", action="resend", subject=traffic.ids["failed"],
+                 reason="lost by the city", outcome=audit.resent(QINGDAO))
+    with gw.ledger.unit_of_work() as tx:
+        tx.record_audit(AuditRecord(at, "otto", "operator", "download", traffic.ids["failed"], "an older row",
+                                    "1234 bytes"))
+    record = gw.ledger.trace(traffic.ids["rejected"])[0][0]
+    finding = Finding("period.order", "{who}: EndDate {end} is before StartDate {start}", 7, "/PersonStatement",
+                      who=phrase("statement {n} (serial {serial})", n=2, serial="S-1"), end="2026-10-01",
+                      start="2026-10-05")
+    with gw.ledger.unit_of_work() as tx:
+        tx.set_findings(record.key, [finding.as_dict()])
+
+    english = client.page("/audit")  # this console's default is English
+    assert f"resent to {QINGDAO}" in english and "1234 bytes" in english and "signed in" in english
+    assert "statement 2 (serial S-1): EndDate 2026-10-01 is before StartDate 2026-10-05" in client.page(
+        f"/message/{record.sha256}")
+    assert "fees cut-off at the residence city" in client.page("/settlement?period=2026-10")
+
+    assert client.post("/language", {"lang": "zh-CN", "next": "/audit"})[0] == 303
+    chinese = client.page("/audit")
+    assert f"已重发至 {QINGDAO}" in chinese and "已登录" in chinese and "resent to" not in chinese
+    assert "1234 bytes" in chinese  # recorded before: shown as it was
+    message = client.page(f"/message/{record.sha256}")
+    assert "第 2 张结算单（流水号 S-1）：结束日期 EndDate 2026-10-01 早于开始日期 StartDate 2026-10-05" in message
+    assert "is before" not in message
+    settlement = client.page("/settlement?period=2026-10")
+    assert "定点机构向居住地经办机构申报费用的截止日（第二十四条）" in settlement and "fees cut-off" not in settlement
+    assert 'data-codes="deadline.facility_cutoff"' in settlement
+
+
 def test_unexpected_host_headers_are_refused_on_loopback(setup) -> None:
     _, _, client = setup
     assert client.get("/", Host="attacker.example:8470")[0] == 421  # DNS rebinding
@@ -482,8 +528,9 @@ def test_console_config_section(traffic) -> None:
 
 def test_ltcgw_user_and_audit(traffic) -> None:
     ltcgw = [sys.executable, "-m", "gateway.entrypoints.cli"]
-    run = lambda *args, stdin="": subprocess.run([*ltcgw, *args, "-c", str(traffic.config_path)], input=stdin,  # noqa: E731
-                                                 capture_output=True, text=True, timeout=60)
+    run = lambda *args, stdin="", env_language="zh_CN": subprocess.run(  # noqa: E731
+        [*ltcgw, *args, "-c", str(traffic.config_path)], input=stdin, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "LANGUAGE": env_language})
     path = traffic.root / "console.users"
     path.unlink()
     done = run("user", "add", "li.na", "--role", "operator", "--password-stdin", stdin="a long password\n")
@@ -513,13 +560,17 @@ def test_ltcgw_user_and_audit(traffic) -> None:
 
     ledger = SqliteLedger(traffic.root / "ledger.sqlite3")
     audit.record(ledger, datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc), user="otto", role="operator",
-                 action="resend", subject=traffic.ids["failed"], reason="lost  by\nthe city", outcome="resent to 370200")
+                 action="resend", subject=traffic.ids["failed"], reason="lost  by\nthe city",
+                 outcome=audit.resent("370200"))
     ledger.close()
     entries = json.loads(run("audit", "--json").stdout)
     assert entries == [{"at": "2026-11-02T09:30:00+00:00", "user": "otto", "role": "operator", "action": "resend",
-                        "subject": traffic.ids["failed"], "reason": "lost by the city", "outcome": "resent to 370200"}]
-    text = run("audit").stdout
-    assert "otto" in text and "lost by the city -> resent to 370200" in text
+                        "subject": traffic.ids["failed"], "reason": "lost by the city", "outcome": "resent to 370200",
+                        "outcome_code": "audit.resent", "outcome_params": {"city": "370200"}}]
+    text = run("audit", env_language="zh_CN").stdout  # said in the reader's language: Chinese by default ...
+    assert "otto" in text and "lost by the city -> 已重发至 370200" in text
+    text = run("audit", env_language="en").stdout  # ... English on request
+    assert "lost by the city -> resent to 370200" in text
 
 
 def test_inside_the_daemon_an_unreachable_drop_shows_on_its_city(setup) -> None:

@@ -10,7 +10,8 @@ work through leases (heartbeat, claim_captures).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import Event, State
+from gateway.domain.notes import Note
 from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
 
 
@@ -149,11 +151,37 @@ class AuditRecord:
     action: str
     subject: str
     reason: str
-    outcome: str
+    outcome: str  # a note as code and values (gateway/service/audit.py `kept`); a row from before: English text
 
-    def as_dict(self) -> dict[str, str]:
+    @property
+    def said(self) -> Note | None:
+        """The outcome as a note (None: a row recorded before outcomes were notes, its text kept as it was)."""
+        return outcome_note(self.outcome)
+
+    def outcome_text(self, lang: str | None = None, mask: Callable[[str], str] | None = None) -> str:
+        """How it ended, in `lang` (English without one); `mask` masks the values (an old row: all of it)."""
+        said = self.said
+        if said is None:
+            return mask(self.outcome) if mask else self.outcome
+        said = said.masked(mask) if mask else said
+        return said.text(lang) if lang else said.message
+
+    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
+        said = self.said
         return {"at": self.at.isoformat(), "user": self.user, "role": self.role, "action": self.action,
-                "subject": self.subject, "reason": self.reason, "outcome": self.outcome}
+                "subject": self.subject, "reason": self.reason, "outcome": self.outcome_text(lang),
+                **({"outcome_code": said.code, "outcome_params": said.as_dict()["params"]} if said else {})}
+
+
+def outcome_note(stored: str) -> Note | None:
+    """An audit outcome as `audit.kept` stored it (JSON: code, template, values); None for a plain text."""
+    if not stored.startswith('{"code"'):
+        return None
+    try:
+        data = json.loads(stored)
+        return Note.from_dict(data) if isinstance(data, dict) else None
+    except (ValueError, TypeError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
