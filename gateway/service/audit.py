@@ -19,6 +19,12 @@ MAX_REASON = 500  # a reason is a sentence, not a document (and never holds pers
 MAX_ERROR = 250
 
 SIGNED_IN = Note("audit.signed_in", "signed in")
+LOGIN_REFUSED = Note("audit.login_refused", "refused: wrong name or password")
+
+
+def locked_out(until: datetime, count: int) -> Note:
+    return Note("audit.locked_out", "locked out until {until} (lock-out {count})",
+                until=until.isoformat(timespec="seconds"), count=count)
 
 
 def resent(city: str) -> Note:

@@ -303,13 +303,13 @@ class ConsoleApp:
         self.log.alert("console_login_refused", user=name)
         role = account.role.value if account else "-"
         audit.record(self.ledger, now, user=name, role=role, action="login", subject="console",
-                     reason=f"from {address}", outcome="refused: wrong name or password")
+                     reason=f"from {address}", outcome=audit.LOGIN_REFUSED)
         for row in self.guard.failed(name, address, now):
             assert row.locked_until is not None
-            outcome = f"locked out until {row.locked_until.isoformat(timespec='seconds')} (lock-out {row.lockouts})"
+            outcome = audit.locked_out(row.locked_until, row.lockouts)
             audit.record(self.ledger, now, user=name, role=role, action="lockout", subject="console",
                          reason=f"{row.scope}: too many failed logins (from {address})", outcome=outcome)
-            self.log.alert("console_login_locked", subject=row.scope, reason=outcome, count=row.lockouts)
+            self.log.alert("console_login_locked", subject=row.scope, reason=outcome.text("en"), count=row.lockouts)
 
     def logout(self) -> Response:
         lang = session.get("lang")

@@ -298,7 +298,9 @@ def test_failed_logins_lock_out_the_account_with_429_without_bcrypt_and_are_audi
     assert guesser.login("otto") == 303  # another account from the same address is not locked out
     entries = [a for a in gw.ledger.audit(50) if a.user == "vera"]
     assert [a.action for a in entries].count("login") == 5 and [a.action for a in entries][0] == "lockout"
-    assert all(a.outcome == "refused: wrong name or password" for a in entries if a.action == "login")
+    refused = [a for a in entries if a.action == "login"]
+    assert all(a.outcome_text() == "refused: wrong name or password" for a in refused)
+    assert all(a.outcome_text("zh-CN") == "已拒绝：用户名或密码错误" for a in refused)
     assert "guess number" not in repr(gw.ledger.audit(50)) + repr(heard.alerts) + repr(heard.events)
     assert 'data-action="lockout"' in client.page("/audit")
     [(kind, fields)] = [(k, f) for k, f in heard.alerts if k == "console_login_locked"]
