@@ -120,6 +120,7 @@ SOURCES: dict[str, dict[str, object]] = {
         "marker": "gateway.entrypoints.language",
         "keywords": {"_": None, "N_": None, "ngettext": (1, 2)},
         "stdlib": ("argparse",),
+        "files": ("gateway/entrypoints/language.py",),
     },
     # "console": its templates are extracted by the console's own tooling (Jinja2's Babel extractor); add its
     # entry here to have `python -m gateway.i18n update|check` maintain it too.
@@ -131,6 +132,7 @@ def source_files(domain: str) -> list[Path]:
         return [ROOT / str(SOURCES[domain]["table"][0])]
     marker = str(SOURCES[domain]["marker"])
     files = [_stdlib_file(name) for name in SOURCES[domain].get("stdlib", ())]
+    files += [ROOT / name for name in SOURCES[domain].get("files", ())]
     for package in ("gateway", "adapters"):
         for path in sorted((ROOT / package).rglob("*.py")):
             if path.name not in ("findings.py", "i18n.py") and marker in path.read_text(encoding="utf-8"):
