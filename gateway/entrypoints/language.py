@@ -120,6 +120,16 @@ def speaking(lang: str) -> Iterator[None]:
         _speaking.reset(token)
 
 
+@contextmanager
+def machine_text() -> Iterator[None]:
+    """Texts that go into `--json` output: English whatever the reader's language, as a program expects them."""
+    token = _speaking.set("en")
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
 def width(text: str) -> int:
     """Columns `text` takes in a terminal: CJK characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)

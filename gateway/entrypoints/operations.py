@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from gateway.domain.areas import KNOWN_AREAS, area_name
-from gateway.entrypoints.language import N_, _, cell, translated
+from gateway.entrypoints.language import N_, _, cell, machine_text, translated
 from gateway.workspace.layout import SftpLayout, write_workspace
 
 DEFAULT_CONFIG_ENV = "LTCGW_CONFIG"
@@ -438,6 +438,15 @@ def _cmd_resend(args: argparse.Namespace) -> int:
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
     """Problems (exit 1), else warnings (exit 0): calendar, certificates expiring; --connect tries each drop."""
+    from gateway.config import check_config
+
+    if args.json:  # its warnings and problems are values of a document a program reads: English
+        with machine_text():
+            return _config_check(args)
+    return _config_check(args)
+
+
+def _config_check(args: argparse.Namespace) -> int:
     from gateway.config import check_config
 
     path = args.config or default_config()
