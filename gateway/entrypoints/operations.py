@@ -438,8 +438,6 @@ def _cmd_resend(args: argparse.Namespace) -> int:
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
     """Problems (exit 1), else warnings (exit 0): calendar, certificates expiring; --connect tries each drop."""
-    from gateway.config import check_config
-
     if args.json:  # its warnings and problems are values of a document a program reads: English
         with machine_text():
             return _config_check(args)
