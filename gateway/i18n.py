@@ -120,7 +120,7 @@ SOURCES: dict[str, dict[str, object]] = {
         "marker": "gateway.entrypoints.language",
         "keywords": {"_": None, "N_": None, "ngettext": (1, 2)},
         "stdlib": ("argparse",),
-        "files": ("gateway/entrypoints/language.py",),
+        "files": ("gateway/entrypoints/language.py", "gateway/workspace/demo.py"),
     },
     # "console": its templates are extracted by the console's own tooling (Jinja2's Babel extractor); add its
     # entry here to have `python -m gateway.i18n update|check` maintain it too.
