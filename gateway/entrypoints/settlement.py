@@ -35,7 +35,7 @@ from gateway.domain.envelope import Header
 from gateway.domain.findings import Refused
 from gateway.domain.reconciliation import MONEY_FIGURES, Reconciliation, money
 from gateway.domain.settlement import Attachment
-from gateway.entrypoints.language import _, current
+from gateway.entrypoints.language import _, cell, current
 from gateway.entrypoints.operations import config_arg, load_from_args
 from gateway.service.settlement import (
     SettlementError,
@@ -238,14 +238,14 @@ def _print_reconciliation(report: Reconciliation) -> None:
         "claim {claim}  settlement {settlement}: {verdict}").format(
         claim=report.claim_serial or "-", settlement=report.settlement_serial or "-", verdict=verdict))
     if report.figures:
-        print(f"    {'':<14}{'A3':>16}{'A4':>16}{'A5 sum':>16}")
-        for f in report.figures:
-            print(f"    {f.label:<14}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
+        print(f"    {'':<14}{'A3':>16}{'A4':>16}" + cell(_("A5 sum"), 16, right=True))
+        for f in report.figures:  # the labels are the forms' Chinese: padded by their width
+            print(f"    {cell(f.label, 14)}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
     if report.money is not None:  # 第二十六条, 第二十九条
         sources = report.money.sources()
         for name, label in MONEY_FIGURES:
             value = money(getattr(report.money, name))
-            print(f"    {label:<14}{value or '-':>16}" + (f"  {sources[name]}" if name in sources else ""))
+            print(f"    {cell(label, 14)}{value or '-':>16}" + (f"  {sources[name]}" if name in sources else ""))
         refunded = [p for p in report.persons if p.refunded]
         for p in refunded:
             print(f"    #{p.position} {p.statement_serial} {p.facility_code}: " + _("paid {paid}, refunded {refunded}").format(
