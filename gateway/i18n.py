@@ -146,8 +146,9 @@ def _stdlib_file(module: str) -> Path:
     return Path(importlib.import_module(module).__file__ or module)
 
 
-def extract(domain: str, files: list[Path] | None = None) -> dict[str, list[str]]:
-    """Every template of `domain` in the code (or in `files`), with where it is written ("gateway/x.py:12")."""
+def extract(domain: str, files: list[Path] | None = None) -> dict[str | tuple[str, str], list[str]]:
+    """Every template of `domain` in the code (or in `files`), with where it is written ("gateway/x.py:12"); a
+    plural one (ngettext) as its (singular, plural)."""
     import contextlib
     import io
 
