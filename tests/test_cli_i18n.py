@@ -272,3 +272,16 @@ def test_a_process_started_with_lang_en_us_speaks_english(tmp_path, capsys) -> N
     assert english.returncode == chinese.returncode == 0
     assert english.stdout.startswith(f"{config}: OK (2 cities")
     assert chinese.stdout.startswith(f"{config}：正常（2 个城市")
+
+
+def test_a_chinese_help_fits_the_terminal(capsys, chinese_default, monkeypatch) -> None:
+    """textwrap breaks only at spaces: a Chinese help would run past the edge; ours breaks by columns."""
+    monkeypatch.setenv("COLUMNS", "80")
+    for command in (["init", "--help"], ["sample", "--help"], ["deadlines", "--help"]):
+        with pytest.raises(SystemExit):
+            main(command)
+        out = capsys.readouterr().out
+        assert CJK.search(out)
+        assert [line for line in out.splitlines() if language.width(line) > 80] == []
+    assert language.wrap("各城市的签名密钥（默认 rsa）；sm2：城市用 SM2", 12) == ["各城市的签名", "密钥（默认", "rsa）；sm2：", "城市用 SM2"]
+    assert language.wrap("give at least two known area codes", 12) == ["give at", "least two", "known area", "codes"]

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway.entrypoints import accounts, kit, operations, settlement
-from gateway.entrypoints.language import LanguageError, _, from_environment, speaking, take_lang_option
+from gateway.entrypoints.language import LanguageError, Parser, _, from_environment, speaking, take_lang_option
 
 COMMAND_MODULES = (kit, operations, settlement, accounts)
 # Status of a program whose output pipe was closed (the shell's 128 + SIGPIPE, as `yes | head` gives).
@@ -24,7 +24,7 @@ PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ltcgw",
         description=_("ltc-gateway: exchange of Shandong's inter-city long-term-care settlement documents"),
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -140,3 +141,52 @@ def cell(text: object, columns: int, *, right: bool = False) -> str:
     text = str(text)
     room = " " * max(0, columns - width(text))
     return room + text if right else text + room
+
+
+_TOKENS = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]+|\s+")
+_NO_LINE_START = set("，。、；：）》」』！？")  # Chinese punctuation stays at the end of the line it closes
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """`text` in lines of at most `columns` terminal columns: between words, and between any two Chinese
+    characters (textwrap breaks only at spaces, so a Chinese help would run past the terminal's edge)."""
+    lines: list[str] = []
+    line = ""
+    for token in _TOKENS.findall(" ".join(text.split())):
+        if line and width(line + token) > columns and not token.isspace() and token not in _NO_LINE_START:
+            lines.append(line.rstrip())
+            line = ""
+        if line or not token.isspace():
+            line += token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, wrapped by terminal columns (CJK characters take two)."""
+
+    def _split_lines(self, text: str, width_: int) -> list[str]:
+        return wrap(text, width_)
+
+    def _fill_text(self, text: str, width_: int, indent: str) -> str:
+        return "\n".join(indent + line for line in wrap(text, width_ - len(indent)))
+
+    def _format_usage(self, usage, actions, groups, prefix) -> str:
+        # argparse measures "usage: " by characters: "用法：" takes 6 columns, not 3
+        prefix = _("usage: ") if prefix is None else prefix
+        extra = width(prefix) - len(prefix)
+        self._width -= extra
+        try:
+            text = super()._format_usage(usage, actions, groups, prefix)
+        finally:
+            self._width += extra
+        return text.replace("\n ", "\n" + " " * (extra + 1)) if extra else text
+
+
+class Parser(argparse.ArgumentParser):
+    """The CLI's parser: its help wrapped for Chinese; its subcommands' parsers are of this class too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
