@@ -102,9 +102,14 @@ class Year:
             self.persons.append((document.id_number, document.name))
         header, _ = self.cities[sender].send(kind, receiver, period or document.period, document=to_bytes(document),
                                              revision=revision)
-        return wait_for(lambda: [m for m in self.gw.ledger.messages() if m.message_id == header.message_id
-                                 and m.state not in (State.RECEIVED, State.ROUTED)],
-                        what=f"the decision on {kind} {header.message_id}", seconds=60)[-1]
+        decided = wait_for(lambda: [m for m in self.gw.ledger.messages() if m.message_id == header.message_id
+                                    and m.state not in (State.RECEIVED, State.ROUTED)],
+                           what=f"the decision on {kind} {header.message_id}", seconds=60)[-1]
+        # ... and its ACK or NACK written: the daemon's thread logs that to stdout, where `ltcgw` below must be alone
+        wait_for(lambda: any(event == "written" and str(fields.get("file", "")) in (
+            f"ACK_{header.message_id}.xml", f"NACK_{header.message_id}.xml") for event, fields in list(self.logged)),
+            what=f"the reply to {header.message_id} written", seconds=60)
+        return decided
 
     def entitle(self, insured: str, statement, start: date):
         notice = notice_for(statement, start=start)
