@@ -175,7 +175,7 @@ def test_unknown_year_needs_the_administrators_file(tmp_path: Path, capsys: pyte
     claim = write_sample(tmp_path, "A3", RESIDENCE, INSURED, "2026-11")
     code, _, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                        f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--files", str(claim))
-    assert code == 2 and "deadlines need messages" in err
+    assert code == 2 and "deadlines 需要报文" in err  # the CLI's own error, in Chinese too
     code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                          f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--json", "--files")
     assert code == 2 and "config/holidays/2027.toml" in err
