@@ -1,0 +1,182 @@
+"""Canonical XML written while the document is parsed: what a signature's digest covers, without the tree.
+
+A 100,000-person claim parsed whole costs many times its size (docs/benchmarks.md); its digest does not need
+the tree. `CanonicalWriter` takes lxml's parse events (start, end) and writes the same bytes lxml's
+`tostring(method="c14n")` writes for the whole document (exclusive c14n, or C14N 1.0, both without comments),
+in pieces, to a sink (a hash's update), leaving out one enveloped subtree (the ds:Signature) as the
+enveloped-signature transform does. tests/documents/test_c14n_stream.py holds it byte for byte to lxml.
+
+An element's text is complete once the next event arrives (its first child starts, or it ends), and so is a
+tail: so each text is written on the event after, and a caller may drop an element from the tree once the
+event after its end has been written.
+
+What it does not render exactly it refuses (`Unsupported`) rather than guess: an attribute whose namespace has
+several prefixes in scope, a PrefixList naming the default namespace. The caller then falls back to the tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from lxml import etree
+
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
+_ATTRIBUTE = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"}
+)
+_TEXT_SPECIAL = frozenset("&<>\r")
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+_FLUSH_EVERY = 16384  # pieces joined before they go to the sink: one encode per ~100 KB, not per tag
+
+
+class Unsupported(ValueError):
+    """The document has something this writer does not render exactly: canonicalise the tree instead."""
+
+
+def escape_text(text: str) -> str:
+    return text.translate(_TEXT) if not _TEXT_SPECIAL.isdisjoint(text) else text
+
+
+def escape_attribute(value: str) -> str:
+    return value.translate(_ATTRIBUTE)
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag[0] == "{":
+        uri, local = tag[1:].split("}", 1)
+        return uri, local
+    return "", tag
+
+
+class CanonicalWriter:
+    """Feed it every start and end event of one document, in order; `close()` at the end.
+
+    `exclusive`: exclusive c14n (with `prefixes`, its InclusiveNamespaces PrefixList) or else C14N 1.0. `skip(element)` says, on an element's start, whether to leave that
+    subtree out (its tail stays, as the enveloped-signature transform leaves it).
+    """
+
+    def __init__(
+        self,
+        sink: Callable[[bytes], object],
+        *,
+        exclusive: bool = True,
+        prefixes: Sequence[str] | None = None,
+        skip: Callable[[etree._Element], bool] | None = None,
+    ) -> None:
+        self._sink = sink
+        self._exclusive = exclusive
+        self._prefixes = tuple(prefixes or ())
+        if "#default" in self._prefixes or "" in self._prefixes:
+            # libxml2 (what lxml and libxmlsec1 digest with) leaves the default namespace out even when it is
+            # listed: rather than copy that, such a document goes to the tree.
+            raise Unsupported("an InclusiveNamespaces PrefixList naming the default namespace")
+        self._skip = skip
+        self._parts: list[str] = []
+        self._pending: str | None = None  # "text" or "tail" of `_pending_node`, written on the next event
+        self._pending_node: etree._Element | None = None
+        self._skipping = 0  # depth inside a skipped subtree
+        self._rendered: list[dict[str, str]] = [{"": ""}]  # namespaces in force, per output ancestor
+
+    # --- events ---
+
+    def start(self, element: etree._Element) -> None:
+        if self._skipping:
+            self._skipping += 1
+            return
+        self._flush_pending()
+        if self._skip is not None and self._skip(element):
+            self._skipping = 1
+            return
+        tag = element.tag
+        if not isinstance(tag, str):
+            raise Unsupported("only elements are rendered (comments and instructions are not expected here)")
+        uri, local = _split(tag)
+        prefix = element.prefix or ""
+        qname = f"{prefix}:{local}" if prefix else local
+        rendered = self._rendered[-1]
+        attributes = element.items()
+        if self._exclusive and not attributes and not self._prefixes and rendered.get(prefix) == uri:
+            self._parts.append(f"<{qname}>")  # the common case: nothing to declare, nothing to sort
+            self._rendered.append(rendered)
+        else:
+            self._start_tag(element, qname, prefix, uri, attributes, rendered)
+        self._pending, self._pending_node = "text", element
+
+    def end(self, element: etree._Element) -> None:
+        if self._skipping:
+            self._skipping -= 1
+            if not self._skipping:
+                self._pending, self._pending_node = "tail", element
+            return
+        self._flush_pending()
+        uri, local = _split(element.tag)
+        prefix = element.prefix or ""
+        self._parts.append(f"</{prefix}:{local}>" if prefix else f"</{local}>")
+        self._rendered.pop()
+        self._pending, self._pending_node = "tail", element
+        if len(self._parts) >= _FLUSH_EVERY:
+            self._flush()
+
+    def close(self) -> None:
+        """After the root's end: what follows the root (its tail) is not part of the canonical form."""
+        self._pending = self._pending_node = None
+        self._flush()
+
+    # --- the work ---
+
+    def _flush_pending(self) -> None:
+        node, which = self._pending_node, self._pending
+        if node is None:
+            return
+        text = node.text if which == "text" else node.tail
+        if text:
+            self._parts.append(escape_text(text))
+        self._pending = self._pending_node = None
+
+    def _flush(self) -> None:
+        if self._parts:
+            self._sink("".join(self._parts).encode("utf-8"))
+            self._parts.clear()
+
+    def _start_tag(self, element, qname: str, prefix: str, uri: str, attributes, rendered: dict[str, str]) -> None:
+        in_scope = None
+        declare: dict[str, str] = {}
+        named: list[tuple[str, str, str, str]] = []  # (uri, local, qualified name, value)
+        for name, value in attributes:
+            a_uri, a_local = _split(name)
+            if not a_uri:
+                named.append(("", a_local, a_local, value))
+                continue
+            if a_uri == XML_NS:
+                named.append((a_uri, a_local, f"xml:{a_local}", value))
+                continue
+            if in_scope is None:
+                in_scope = element.nsmap
+            prefixes = [p for p, u in in_scope.items() if u == a_uri and p]
+            if len(prefixes) != 1:
+                raise Unsupported("an attribute's namespace has no single prefix in scope")
+            named.append((a_uri, a_local, f"{prefixes[0]}:{a_local}", value))
+            if self._exclusive:
+                declare[prefixes[0]] = a_uri
+        if self._exclusive:
+            declare[prefix] = uri
+            if self._prefixes:
+                in_scope = element.nsmap if in_scope is None else in_scope
+                for listed in self._prefixes:
+                    if listed in in_scope:
+                        declare[listed] = in_scope[listed]
+        else:
+            in_scope = element.nsmap if in_scope is None else in_scope
+            declare = {(p or ""): u for p, u in in_scope.items()}
+            declare.setdefault("", "")  # no default in scope: undeclare one an ancestor rendered
+        out = {p: u for p, u in declare.items() if rendered.get(p, "") != u}
+        if out:
+            rendered = {**rendered, **out}
+        self._rendered.append(rendered)
+        pieces = [f"<{qname}"]
+        for p in sorted(out):
+            pieces.append(f' xmlns:{p}="{escape_attribute(out[p])}"' if p else f' xmlns="{escape_attribute(out[p])}"')
+        for _, _, name, value in sorted(named, key=lambda a: (a[0], a[1])):
+            pieces.append(f' {name}="{escape_attribute(value)}"')
+        pieces.append(">")
+        self._parts.append("".join(pieces))
