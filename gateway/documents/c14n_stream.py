@@ -24,7 +24,6 @@ _TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#xD;"})
 _ATTRIBUTE = str.maketrans(
     {"&": "&amp;", "<": "&lt;", '"': "&quot;", "\t": "&#x9;", "\n": "&#xA;", "\r": "&#xD;"}
 )
-_TEXT_SPECIAL = frozenset("&<>\r")
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 _FLUSH_EVERY = 16384  # pieces joined before they go to the sink: one encode per ~100 KB, not per tag
 
@@ -34,7 +33,9 @@ class Unsupported(ValueError):
 
 
 def escape_text(text: str) -> str:
-    return text.translate(_TEXT) if not _TEXT_SPECIAL.isdisjoint(text) else text
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.translate(_TEXT)
+    return text
 
 
 def escape_attribute(value: str) -> str:
@@ -72,8 +73,14 @@ class CanonicalWriter:
             raise Unsupported("an InclusiveNamespaces PrefixList naming the default namespace")
         self._skip = skip
         self._parts: list[str] = []
-        self._pending: str | None = None  # "text" or "tail" of `_pending_node`, written on the next event
+        # The element whose text (or, once ended, tail) is written on the next event, when it is complete.
         self._pending_node: etree._Element | None = None
+        self._pending_text = True
+        self._names: dict[tuple[str, str | None], tuple[str, str, str, str, str]] = {}
+        self._closing: list[str] = []
+        # Exclusive c14n without a PrefixList: an element without attributes in a namespace already in force
+        # declares nothing.
+        self._simple = exclusive and not self._prefixes
         self._skipping = 0  # depth inside a skipped subtree
         self._rendered: list[dict[str, str]] = [{"": ""}]  # namespaces in force, per output ancestor
 
@@ -83,55 +90,60 @@ class CanonicalWriter:
         if self._skipping:
             self._skipping += 1
             return
-        self._flush_pending()
+        parts = self._parts
+        node = self._pending_node
+        if node is not None:
+            text = node.text if self._pending_text else node.tail
+            if text:
+                parts.append(escape_text(text))
         if self._skip is not None and self._skip(element):
             self._skipping = 1
+            self._pending_node = None
             return
         tag = element.tag
-        if not isinstance(tag, str):
-            raise Unsupported("only elements are rendered (comments and instructions are not expected here)")
-        uri, local = _split(tag)
-        prefix = element.prefix or ""
-        qname = f"{prefix}:{local}" if prefix else local
+        prefix = element.prefix
+        names = self._names.get((tag, prefix))
+        if names is None:
+            if not isinstance(tag, str):
+                raise Unsupported("only elements are rendered (comments and instructions are not expected here)")
+            uri, local = _split(tag)
+            qname = f"{prefix}:{local}" if prefix else local
+            names = self._names[(tag, prefix)] = (prefix or "", uri, qname, f"<{qname}>", f"</{qname}>")
+        prefix, uri, qname, opened, closed = names
         rendered = self._rendered[-1]
         attributes = element.items()
-        if self._exclusive and not attributes and not self._prefixes and rendered.get(prefix) == uri:
-            self._parts.append(f"<{qname}>")  # the common case: nothing to declare, nothing to sort
+        if not attributes and self._simple and rendered.get(prefix) == uri:
+            parts.append(opened)  # the common case: nothing to declare, nothing to sort
             self._rendered.append(rendered)
         else:
             self._start_tag(element, qname, prefix, uri, attributes, rendered)
-        self._pending, self._pending_node = "text", element
+        self._closing.append(closed)
+        self._pending_node, self._pending_text = element, True
 
     def end(self, element: etree._Element) -> None:
         if self._skipping:
             self._skipping -= 1
             if not self._skipping:
-                self._pending, self._pending_node = "tail", element
+                self._pending_node, self._pending_text = element, False
             return
-        self._flush_pending()
-        uri, local = _split(element.tag)
-        prefix = element.prefix or ""
-        self._parts.append(f"</{prefix}:{local}>" if prefix else f"</{local}>")
+        parts = self._parts
+        node = self._pending_node
+        if node is not None:
+            text = node.text if self._pending_text else node.tail
+            if text:
+                parts.append(escape_text(text))
+        parts.append(self._closing.pop())
         self._rendered.pop()
-        self._pending, self._pending_node = "tail", element
-        if len(self._parts) >= _FLUSH_EVERY:
+        self._pending_node, self._pending_text = element, False
+        if len(parts) >= _FLUSH_EVERY:
             self._flush()
 
     def close(self) -> None:
         """After the root's end: what follows the root (its tail) is not part of the canonical form."""
-        self._pending = self._pending_node = None
+        self._pending_node = None
         self._flush()
 
     # --- the work ---
-
-    def _flush_pending(self) -> None:
-        node, which = self._pending_node, self._pending
-        if node is None:
-            return
-        text = node.text if which == "text" else node.tail
-        if text:
-            self._parts.append(escape_text(text))
-        self._pending = self._pending_node = None
 
     def _flush(self) -> None:
         if self._parts:

@@ -6,6 +6,8 @@ content → envelope schema → header consistency → document model → settle
 be collected is (a clerk fixes a file in one round), but nothing is read from content the signature does not
 cover: after a signature failure the unsigned header is returned only to address the NACK.
 
+Large files are checked as they stream (gateway.documents.check_stream), in memory a few times the file,
+with the same result; the rest of this note is the tree path (`check_tree`), which decides every other file.
 The bytes are parsed once and every step shares that tree: libxmlsec1 verifies it in place, and what the
 signature covers is the same tree without its signature, which the header, schema, reader and rules read
 (signxml, where it stands in for libxmlsec1, parses the bytes again itself; gateway.documents.signature).
@@ -13,7 +15,7 @@ signature covers is the same tree without its signature, which the header, schem
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256 as sha256_of
@@ -124,6 +126,11 @@ class CheckResult:
         return [finding.code for finding in self.findings]
 
 
+# From this size on a file is checked as it streams (gateway.documents.check_stream): its memory stays a few
+# times the file instead of growing with the parsed tree (docs/benchmarks.md, section 3, has the figures).
+STREAM_FROM = 4 * 1024 * 1024
+
+
 def check_message(
     data: bytes,
     trust: TrustStore,
@@ -133,6 +140,7 @@ def check_message(
     service_types: ServiceTypes = None,
     known_areas: Collection[str] | None = None,
     gateway_code: str = GATEWAY_AREA,
+    stream_from: int = STREAM_FROM,
 ) -> CheckResult:
     """Check one received file completely; never raises for anything wrong with the file itself.
 
@@ -140,8 +148,31 @@ def check_message(
     old message). `known_areas` defaults to the Shandong cities and the provincial pools. `service_types`
     is one list for every city, or a mapping residence city → its list (the catalogue is the residence
     city's, 居住地目录), None meaning every type the schema allows. `gateway_code` is the area ACK and NACK
-    are signed under.
+    are signed under. A file of `stream_from` bytes or more is checked as it streams, with the same result;
+    what the stream cannot decide exactly (a schema error, a signature in another shape, ...) the tree decides.
     """
+    if stream_from <= len(data) <= max_bytes:
+        from gateway.documents.check_stream import check_streamed
+
+        streamed = check_streamed(data, trust, now=now, service_types=service_types, known_areas=known_areas,
+                                  gateway_code=gateway_code)
+        if streamed is not None:
+            return streamed
+    return check_tree(data, trust, now=now, max_bytes=max_bytes, service_types=service_types,
+                      known_areas=known_areas, gateway_code=gateway_code)
+
+
+def check_tree(
+    data: bytes,
+    trust: TrustStore,
+    *,
+    now: datetime | None = None,
+    max_bytes: int = safe_xml.DEFAULT_MAX,
+    service_types: ServiceTypes = None,
+    known_areas: Collection[str] | None = None,
+    gateway_code: str = GATEWAY_AREA,
+) -> CheckResult:
+    """`check_message` on the whole parsed tree: every file, whatever it holds."""
     result = CheckResult(valid=False, sha256=sha256_of(data).hexdigest(), size=len(data))
     try:
         tree = safe_xml.parse(data, max_bytes=max_bytes)
@@ -164,10 +195,29 @@ def check_message(
         return result
     del tree, raw_root  # from here on only the signed content counts
     signed = verified.root
-    result.certificate_sha256 = certificate_fingerprint(verified.certificate)
+    schema_findings = schema.validate(signed, schema="envelope")
+    return finish(result, signed, verified.certificate, schema_findings, read_document,
+                  service_types=service_types, known_areas=known_areas, gateway_code=gateway_code)
+
+
+def finish(
+    result: CheckResult,
+    signed: etree._Element,
+    certificate: x509.Certificate,
+    schema_findings: list[Finding],
+    read: Callable[[etree._Element], Any],
+    *,
+    service_types: ServiceTypes,
+    known_areas: Collection[str] | None,
+    gateway_code: str,
+) -> CheckResult:
+    """What both paths do once the signature is proven: header, schema findings, consistency, model, rules.
+
+    `signed` is the signed content (the root without its signature); `read` reads its document into the model
+    (the streamed path's reader adds the records it read as they streamed)."""
+    result.certificate_sha256 = certificate_fingerprint(certificate)
     result.header, header_findings = _header_or_findings(signed)
     result.header_trusted = result.header is not None
-    schema_findings = schema.validate(signed, schema="envelope")
     covered = {finding.line for finding in schema_findings}
     result.findings.extend(schema_findings)
     result.findings.extend(f for f in header_findings if f.line not in covered)
@@ -175,7 +225,8 @@ def check_message(
         areas = set(KNOWN_AREAS if known_areas is None else known_areas)
         result.findings.extend(_consistency(result.header, signed, areas, gateway_code))
     if not schema_findings and result.header is not None:
-        result.document, document_findings = _read_and_check(signed, result.header, service_types, known_areas)
+        result.document, document_findings = _read_and_check(signed, result.header, service_types, known_areas,
+                                                             read)
         result.findings.extend(document_findings)
     result.valid = not result.findings
     return result
@@ -233,13 +284,14 @@ def _consistency(header: Header, root: etree._Element, areas: set[str], gateway_
 
 
 def _read_and_check(
-    root: etree._Element, header: Header, service_types: ServiceTypes, known_areas: Collection[str] | None
+    root: etree._Element, header: Header, service_types: ServiceTypes, known_areas: Collection[str] | None,
+    read: Callable[[etree._Element], Any] = read_document,
 ) -> tuple[Any, list[Finding]]:
     document = body_of(root)
     if document is None:
         return None, []
     try:
-        model = read_document(document)
+        model = read(document)
     except Refused as refused:
         return None, list(refused.findings)
     options: dict[str, Any] = {}

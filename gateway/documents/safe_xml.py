@@ -50,6 +50,22 @@ _UTF8_NAMES = {"utf-8", "utf8"}
 
 def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> etree._ElementTree:
     """Parse untrusted bytes into a tree, or raise Refused with one xml.* finding saying why not."""
+    check_before_parsing(data, max_bytes=max_bytes)
+    try:
+        root = etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as error:
+        raise Refused(_syntax_finding(error)) from None
+    tree = root.getroottree()
+    check_parsed(tree)
+    return tree
+
+
+PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+                      remove_comments=True)
+
+
+def check_before_parsing(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> None:
+    """What is refused before libxml2 sees a byte: size, encoding, a DOCTYPE (Refused(xml.*))."""
     if len(data) > max_bytes:
         raise Refused(
             Finding(
@@ -59,27 +75,12 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> etree._ElementTree:
                 size=f"{len(data):,}", limit=f"{max_bytes:,}",
             )
         )
-    body = _check_encoding(data)
-    _check_prolog(body)
-    try:
-        root = etree.fromstring(data, parser=_parser())
-    except etree.XMLSyntaxError as error:
-        raise Refused(_syntax_finding(error)) from None
-    tree = root.getroottree()
-    _check_tree(tree)
-    return tree
+    _check_prolog(_check_encoding(data))
 
 
 def _parser() -> etree.XMLParser:
     # A fresh parser per call: lxml parsers keep state and must not be shared between threads.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-    )
+    return etree.XMLParser(**PARSER_OPTIONS)
 
 
 def _check_encoding(data: bytes) -> bytes:
@@ -135,7 +136,7 @@ def _doctype_finding(line: int | None) -> Finding:
     )
 
 
-def _check_tree(tree: etree._ElementTree) -> None:
+def check_parsed(tree: etree._ElementTree) -> None:
     """Second line of defence after parsing: no DTD, no entity nodes, no processing instructions."""
     docinfo = tree.docinfo
     if (docinfo.encoding or "UTF-8").lower() not in _UTF8_NAMES:  # libxml2 guessed another one from the bytes
