@@ -40,20 +40,10 @@ def trust(parties):
     return TrustStore({p.code: [p.cert] for name, p in parties.items() if name != "attacker"})
 
 
+
 @pytest.fixture(autouse=True)
 def streamed_too(request, monkeypatch):
-    """Each check and verification of these tests is also made streamed, and must agree (differential.py);
-    not in the timing tests."""
-    from gateway.documents import check, signature
+    """Each check and verification of these tests is also made streamed, and must agree (differential.py)."""
     from tests.envelope import differential
 
-    if request.module.__name__.endswith("test_performance"):
-        return
-    if getattr(request.module, "check_message", None) is check.check_message:
-        monkeypatch.setattr(request.module, "check_message", differential.checked_twice)
-    if getattr(request.module, "verify_message", None) is signature.verify_message:
-        monkeypatch.setattr(request.module, "verify_message", differential.verified_twice(signature.verify_message))
-    if getattr(request.module, "verify", None) is signature.verify:
-        wrapped = differential.verified_twice(signature.verify_message)
-        monkeypatch.setattr(request.module, "verify",
-                            lambda data, certificates, *, at=None: wrapped(data, certificates, at=at).root)
+    differential.wrap(request.module, monkeypatch)
