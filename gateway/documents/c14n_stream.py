@@ -26,6 +26,7 @@ _ATTRIBUTE = str.maketrans(
 )
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 _FLUSH_EVERY = 16384  # pieces joined before they go to the sink: one encode per ~100 KB, not per tag
+_FLUSH_WHOLE = 128  # as many, once subtrees (~1 KB each) are written whole
 
 
 class Unsupported(ValueError):
@@ -63,6 +64,7 @@ class CanonicalWriter:
         exclusive: bool = True,
         prefixes: Sequence[str] | None = None,
         skip: Callable[[etree._Element], bool] | None = None,
+        whole: Callable[[etree._Element], bool] | None = None,
     ) -> None:
         self._sink = sink
         self._exclusive = exclusive
@@ -81,7 +83,12 @@ class CanonicalWriter:
         # Exclusive c14n without a PrefixList: an element without attributes in a namespace already in force
         # declares nothing.
         self._simple = exclusive and not self._prefixes
-        self._skipping = 0  # depth inside a skipped subtree
+        self._skipping = 0  # depth inside a skipped subtree (or one written whole at its end)
+        # Subtrees written whole by lxml at their end (C speed, for records), only where that is exact: see
+        # `_whole_start`. The start tag they take here, and the one lxml gives them on their own. Exclusive c14n
+        # without a PrefixList only: lxml's C14N 1.0 of a subtree undeclares the default namespace below it.
+        self._whole = whole if self._simple else None
+        self._whole_tag: tuple[str, str] | None = None
         self._rendered: list[dict[str, str]] = [{"": ""}]  # namespaces in force, per output ancestor
 
     # --- events ---
@@ -100,6 +107,8 @@ class CanonicalWriter:
             self._skipping = 1
             self._pending_node = None
             return
+        if self._whole is not None and self._whole(element) and self._whole_start(element):
+            return
         tag = element.tag
         prefix = element.prefix
         names = self._names.get((tag, prefix))
@@ -116,7 +125,9 @@ class CanonicalWriter:
             parts.append(opened)  # the common case: nothing to declare, nothing to sort
             self._rendered.append(rendered)
         else:
-            self._start_tag(element, qname, prefix, uri, attributes, rendered)
+            tag, inside = self._start_tag(element, qname, prefix, uri, attributes, rendered)
+            parts.append(tag)
+            self._rendered.append(inside)
         self._closing.append(closed)
         self._pending_node, self._pending_text = element, True
 
@@ -124,6 +135,8 @@ class CanonicalWriter:
         if self._skipping:
             self._skipping -= 1
             if not self._skipping:
+                if self._whole_tag is not None:
+                    self._whole_end(element)
                 self._pending_node, self._pending_text = element, False
             return
         parts = self._parts
@@ -145,12 +158,53 @@ class CanonicalWriter:
 
     # --- the work ---
 
+    def _whole_start(self, element: etree._Element) -> bool:
+        """Take `element`'s subtree to write it whole at its end, as lxml canonicalises it on its own, with its
+        start tag as it is here; False when that might not be exact (it is then written event by event).
+
+        On its own, exclusive c14n declares on the subtree's root the namespaces it uses, and below it only
+        those it does not; if nothing below declares anything (checked at the end: no "xmlns" after that start
+        tag), every element below uses a namespace in force at the root, in the document as on its own, and
+        only the root's start tag differs. A prefixed root under a default namespace is left out: an element
+        below without namespace would need xmlns="" in the document and not on its own.
+        """
+        tag = element.tag
+        if not isinstance(tag, str):
+            return False
+        uri, local = _split(tag)
+        prefix = element.prefix or ""
+        rendered = self._rendered[-1]
+        if prefix and rendered.get("", ""):
+            return False
+        qname = f"{prefix}:{local}" if prefix else local
+        attributes = element.items()
+        here, _ = self._start_tag(element, qname, prefix, uri, attributes, rendered)
+        alone, _ = self._start_tag(element, qname, prefix, uri, attributes, {"": ""})
+        self._whole_tag = (here, alone)
+        self._skipping = 1
+        return True
+
+    def _whole_end(self, element: etree._Element) -> None:
+        here, alone = self._whole_tag
+        self._whole_tag = None
+        canonical = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+        start = alone.encode("utf-8")
+        if not canonical.startswith(start) or canonical.find(b"xmlns", len(start)) >= 0:
+            raise Unsupported("a subtree written whole declares a namespace below its root")
+        self._parts.append(here)
+        self._parts.append(canonical[len(start):].decode("utf-8"))
+        if len(self._parts) >= _FLUSH_WHOLE:
+            self._flush()
+
     def _flush(self) -> None:
         if self._parts:
             self._sink("".join(self._parts).encode("utf-8"))
             self._parts.clear()
 
-    def _start_tag(self, element, qname: str, prefix: str, uri: str, attributes, rendered: dict[str, str]) -> None:
+    def _start_tag(
+        self, element, qname: str, prefix: str, uri: str, attributes, rendered: dict[str, str]
+    ) -> tuple[str, dict[str, str]]:
+        """The start tag of `element` where `rendered` namespaces are in force, and those in force inside it."""
         in_scope = None
         declare: dict[str, str] = {}
         named: list[tuple[str, str, str, str]] = []  # (uri, local, qualified name, value)
@@ -184,11 +238,10 @@ class CanonicalWriter:
         out = {p: u for p, u in declare.items() if rendered.get(p, "") != u}
         if out:
             rendered = {**rendered, **out}
-        self._rendered.append(rendered)
         pieces = [f"<{qname}"]
         for p in sorted(out):
             pieces.append(f' xmlns:{p}="{escape_attribute(out[p])}"' if p else f' xmlns="{escape_attribute(out[p])}"')
         for _, _, name, value in sorted(named, key=lambda a: (a[0], a[1])):
             pieces.append(f' {name}="{escape_attribute(value)}"')
         pieces.append(">")
-        self._parts.append("".join(pieces))
+        return "".join(pieces), rendered

@@ -165,8 +165,11 @@ def _pass(data: bytes, profile: Profile, validate: bool = True) -> tuple[etree._
         parent = element.getparent()
         return element.tag == SIGNATURE and parent is not None and parent.getparent() is None
 
+    def record(element: etree._Element) -> bool:
+        return depth == _RECORD_DEPTH and element.tag in _RECORD_TAGS
+
     writer = CanonicalWriter(digest.update, exclusive=profile.c14n == xmldsig.EXC_C14N, prefixes=profile.prefixes,
-                             skip=enveloped)
+                             skip=enveloped, whole=record)
     records: dict[Any, list] = {reader: [] for reader in _RECORDS.values()}
     events = etree.iterparse(io.BytesIO(data), events=("start", "end", "pi"),
                              schema=schema.compiled("envelope") if validate else None,
