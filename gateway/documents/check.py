@@ -129,6 +129,9 @@ class CheckResult:
 # From this size on a file is checked as it streams (gateway.documents.check_stream): its memory stays a few
 # times the file instead of growing with the parsed tree (docs/benchmarks.md, section 3, has the figures).
 STREAM_FROM = 4 * 1024 * 1024
+# A file the stream cannot decide exactly (a schema error, an unusual signature) goes to the tree up to this
+# size, the limit of the tree path's days (its memory is ~12x the file); above it the stream answers alone.
+TREE_MAX = 16 * 1024 * 1024
 
 
 def check_message(
@@ -141,6 +144,7 @@ def check_message(
     known_areas: Collection[str] | None = None,
     gateway_code: str = GATEWAY_AREA,
     stream_from: int = STREAM_FROM,
+    tree_max: int = TREE_MAX,
 ) -> CheckResult:
     """Check one received file completely; never raises for anything wrong with the file itself.
 
@@ -149,15 +153,18 @@ def check_message(
     is one list for every city, or a mapping residence city → its list (the catalogue is the residence
     city's, 居住地目录), None meaning every type the schema allows. `gateway_code` is the area ACK and NACK
     are signed under. A file of `stream_from` bytes or more is checked as it streams, with the same result;
-    what the stream cannot decide exactly (a schema error, a signature in another shape, ...) the tree decides.
+    what the stream cannot decide exactly (a schema error, a signature in another shape, ...) the tree decides,
+    up to `tree_max` bytes; above, the stream's own findings (check_stream.refusal) keep the memory bounded.
     """
     if stream_from <= len(data) <= max_bytes:
-        from gateway.documents.check_stream import check_streamed
+        from gateway.documents import check_stream
 
-        streamed = check_streamed(data, trust, now=now, service_types=service_types, known_areas=known_areas,
-                                  gateway_code=gateway_code)
+        options = dict(now=now, service_types=service_types, known_areas=known_areas, gateway_code=gateway_code)
+        streamed = check_stream.check_streamed(data, trust, **options)
         if streamed is not None:
             return streamed
+        if len(data) > tree_max:
+            return check_stream.refusal(data, trust, **options)
     return check_tree(data, trust, now=now, max_bytes=max_bytes, service_types=service_types,
                       known_areas=known_areas, gateway_code=gateway_code)
 

@@ -38,7 +38,7 @@ from gateway.documents.envelope import peek_sender
 from gateway.documents.reader import NS as SETTLEMENT_NS
 from gateway.documents.reader import read_document, read_facility_claim, read_statement
 from gateway.domain.areas import GATEWAY_AREA
-from gateway.domain.findings import Refused
+from gateway.domain.findings import Finding, Refused
 from gateway.domain import settlement as m
 
 _S = "{" + SETTLEMENT_NS + "}"
@@ -95,10 +95,11 @@ def check_streamed(
         return None
     root, digest, records = passed
     result = CheckResult(valid=False, sha256=sha256_of(data).hexdigest(), size=len(data))
-    result.header, _ = _header_or_findings(root)
+    result.header, unsigned_findings = _header_or_findings(root)
     sender = peek_sender(root)
     if sender is None:
-        return None
+        result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
+        return result
     try:
         certificate = _verify(root, digest, profile, trust, sender, now)
     except Refused as refused:
@@ -158,7 +159,9 @@ def verified_signature(data: bytes, trust: TrustStore, *, now: datetime | None =
 
 
 def _pass(data: bytes, profile: Profile, validate: bool = True) -> tuple[etree._Element, bytes, dict] | None:
-    """Parse, validate, digest and read the records; the skeleton left, the digest and the records read."""
+    """Parse, validate, digest and read the records; the skeleton left, the digest and the records read.
+
+    Without validation the records are dropped unread (the schema has not vouched for them)."""
     digest = hashlib.new(_HASHES[profile.digest])
 
     def enveloped(element: etree._Element) -> bool:
@@ -191,7 +194,7 @@ def _pass(data: bytes, profile: Profile, validate: bool = True) -> tuple[etree._
             depth -= 1
             end(element)
         else:
-            return None  # a processing instruction: safe_xml's refusal, from the tree
+            raise Refused(safe_xml.instruction_finding(element))
         if done is not None:
             done.getparent().remove(done)
             done = None
@@ -199,7 +202,8 @@ def _pass(data: bytes, profile: Profile, validate: bool = True) -> tuple[etree._
             parent = element.getparent()
             reader = _RECORDS.get((element.tag, parent.tag, parent.getparent().tag))
             if reader is not None:
-                records[reader].append(reader(element))
+                if validate:
+                    records[reader].append(reader(element))
                 done = element
     writer.close()
     if root is None or signatures != 1:
@@ -237,3 +241,79 @@ def _verify(root, digest: bytes, profile: Profile, trust: TrustStore, sender: st
     xmldsig.detach(signature)
     return cert
 
+
+
+def refusal(
+    data: bytes,
+    trust: TrustStore,
+    *,
+    now: datetime | None = None,
+    service_types: ServiceTypes = None,
+    known_areas: Collection[str] | None = None,
+    gateway_code: str = GATEWAY_AREA,
+) -> CheckResult:
+    """The answer for a file too large for the tree that `check_streamed` could not decide, in bounded memory.
+
+    The tree path's findings where the stream has them exactly (before parsing, a processing instruction, the
+    signature's); else the stream's own: a syntax error (as safe_xml words it), the first schema error of a
+    signed file (libxml2's streamed validation stops there, and gives no element path), or why the file
+    cannot be streamed (xml.too_large: it is over the tree's limit)."""
+    result = CheckResult(valid=False, sha256=sha256_of(data).hexdigest(), size=len(data))
+    profile = guess_profile(data) or Profile(xmldsig.EXC_C14N, None, xmldsig.SHA256)
+    try:
+        safe_xml.check_before_parsing(data, max_bytes=len(data))
+        passed = _pass(data, profile, validate=False)
+    except Refused as refused:
+        result.findings.extend(refused.findings)
+        return result
+    except etree.XMLSyntaxError as error:
+        result.findings.append(safe_xml.syntax_finding(error))
+        return result
+    except (Unsupported, ValueError, ArithmeticError, TypeError) as error:
+        return _not_streamable(result, error)
+    if passed is None:
+        return _not_streamable(result, "one ds:Signature, a direct child of the root, is expected")
+    root, digest, _ = passed
+    result.header, unsigned_findings = _header_or_findings(root)
+    sender = peek_sender(root)
+    if sender is None:
+        result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
+        return result
+    try:
+        certificate = _verify(root, digest, profile, trust, sender, now)
+    except Refused as refused:
+        result.findings.extend(refused.findings)
+        return result
+    except signed_info.Unreadable:
+        return _not_streamable(result, "its SignatureValue or DigestValue is not base64")
+    if certificate is None:
+        return _not_streamable(result, "its signature's canonicalization cannot be computed as it streams")
+    findings = _first_schema_error(data)
+    if not findings:
+        return _not_streamable(result, "its content could not be read as it streams")
+    return finish(result, root, certificate, findings, read_document, service_types=service_types,
+                  known_areas=known_areas, gateway_code=gateway_code)
+
+
+def _first_schema_error(data: bytes) -> list[Finding]:
+    events = etree.iterparse(io.BytesIO(data), events=("end",), schema=schema.compiled("envelope"),
+                             **safe_xml.PARSER_OPTIONS)
+    try:
+        for _, element in events:
+            element.clear(keep_tail=True)
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    except etree.XMLSyntaxError as error:
+        entries = [entry for entry in error.error_log if entry.domain_name == "SCHEMASV"]
+        return [schema.finding_of(entries[0])] if entries else [safe_xml.syntax_finding(error)]
+    return []
+
+
+def _not_streamable(result: CheckResult, why: object) -> CheckResult:
+    result.findings.append(Finding(
+        "xml.too_large",
+        "the file is too large to be checked whole, and cannot be checked as it streams: {why}; split the claim "
+        "by month or by insured city",
+        why=str(why),
+    ))
+    return result

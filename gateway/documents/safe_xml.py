@@ -54,7 +54,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> etree._ElementTree:
     try:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as error:
-        raise Refused(_syntax_finding(error)) from None
+        raise Refused(syntax_finding(error)) from None
     tree = root.getroottree()
     check_parsed(tree)
     return tree
@@ -146,10 +146,10 @@ def check_parsed(tree: etree._ElementTree) -> None:
     root = tree.getroot()
     for node in _prolog_and_epilog(root):
         if isinstance(node, etree._ProcessingInstruction):
-            raise Refused(_instruction_finding(node))
+            raise Refused(instruction_finding(node))
     for node in root.iter(etree.Entity, etree.ProcessingInstruction):
         if isinstance(node, etree._ProcessingInstruction):
-            raise Refused(_instruction_finding(node))
+            raise Refused(instruction_finding(node))
         raise Refused(_doctype_finding(node.sourceline))
 
 
@@ -164,7 +164,7 @@ def _prolog_and_epilog(root: etree._Element):
         node = node.getnext()
 
 
-def _instruction_finding(node: etree._Element) -> Finding:
+def instruction_finding(node: etree._Element) -> Finding:
     return Finding(
         "xml.instruction",
         "the file has a processing instruction <?{target} …?>; only the XML declaration is allowed: remove it",
@@ -173,7 +173,7 @@ def _instruction_finding(node: etree._Element) -> Finding:
     )
 
 
-def _syntax_finding(error: etree.XMLSyntaxError) -> Finding:
+def syntax_finding(error: etree.XMLSyntaxError) -> Finding:
     code = error.code
     line = error.lineno or None
     message = " ".join((error.msg or "").split(", line ")[0].split())

@@ -95,7 +95,7 @@ def test_wrong_keys_and_times_are_refused_streamed_as_on_the_tree(parties, trust
     pytest.param(lambda d: d.replace(b"<?xml version='1.0' encoding='UTF-8'?>",
                                      b"<?xml version='1.0' encoding='UTF-8'?><!DOCTYPE m []>", 1), id="doctype"),
     pytest.param(lambda d: d.replace(b"</Header>", b"</Header", 1), id="syntax"),
-    pytest.param(lambda d: d.replace(b"xml-exc-c14n#", b"xml-c14n11#", 2), id="c14n-1.1"),
+    pytest.param(lambda d: d.replace(b"http://www.w3.org/2001/10/xml-exc-c14n#", b"http://www.w3.org/2006/12/xml-c14n11", 2), id="c14n-1.1"),
 ])
 def test_what_the_stream_cannot_decide_the_tree_decides(parties, trust, edit):
     data = edit(packed_sample(parties["zibo"]))
@@ -116,3 +116,43 @@ def test_check_message_streams_from_its_threshold(parties, trust, monkeypatch):
     same(small, streamed)
     too_large = check.check_message(data, trust, stream_from=0, max_bytes=len(data) - 1)
     assert calls == [len(data)] and too_large.codes == ["xml.too_large"]
+
+
+@pytest.mark.parametrize("edit, codes", [
+    pytest.param(None, ["xsd.unexpected"], id="schema"),
+    pytest.param(lambda d: d.replace(b"<Header>", b"<?pi x?><Header>", 1), ["xml.instruction"], id="instruction"),
+    pytest.param(lambda d: d.replace(b"<?xml version='1.0' encoding='UTF-8'?>",
+                                     b"<?xml version='1.0' encoding='UTF-8'?><!DOCTYPE m []>", 1), ["xml.doctype"],
+                 id="doctype"),
+    pytest.param(lambda d: d.replace(b"</Header>", b"</Header", 1), ["xml.syntax"], id="syntax"),
+    pytest.param(lambda d: d.replace(b"http://www.w3.org/2001/10/xml-exc-c14n#", b"http://www.w3.org/2006/12/xml-c14n11", 2), ["xml.too_large"], id="c14n-1.1"),
+])
+def test_above_the_trees_limit_the_stream_answers_alone(parties, trust, edit, codes, monkeypatch):
+    """Past `tree_max` nothing is parsed whole: a file the stream cannot decide gets the stream's findings,
+    the tree's own where the stream has them exactly (the line too)."""
+    from gateway.documents import safe_xml
+
+    if edit is None:  # signed as it is: the signature holds, the schema does not
+        data = packed_sample(parties["zibo"], edit=lambda d: d.replace(b"<Sex>", b"<Sexx>", 1).replace(b"</Sex>",
+                                                                                                        b"</Sexx>", 1))
+    else:
+        data = edit(packed_sample(parties["zibo"]))
+
+    def no_tree(*args, **kwargs):
+        raise AssertionError("parsed whole above the tree's limit")
+
+    tree = check_tree(data, trust)
+    monkeypatch.setattr(safe_xml, "parse", no_tree)
+    result = check.check_message(data, trust, stream_from=0, tree_max=0)
+    assert result.codes == codes and not result.valid
+    if codes[0] in ("xml.instruction", "xml.doctype", "xml.syntax"):
+        assert result.findings == tree.findings
+    if codes == ["xsd.unexpected"]:
+        assert tree.codes[0] == "xsd.unexpected" and result.header_trusted and result.certificate_sha256
+
+
+def test_above_the_trees_limit_a_tampered_schema_invalid_file_is_a_signature_failure(parties, trust):
+    data = packed_sample(parties["zibo"])
+    data = data.replace(b"<Sex>", b"<Sexx>", 1).replace(b"</Sex>", b"</Sexx>", 1)  # after signing
+    result = check.check_message(data, trust, stream_from=0, tree_max=0)
+    assert result.codes == ["sig.digest"] == check_tree(data, trust).codes
