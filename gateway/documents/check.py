@@ -132,6 +132,9 @@ STREAM_FROM = 4 * 1024 * 1024
 # A file the stream cannot decide exactly (a schema error, an unusual signature) goes to the tree up to this
 # size, the limit of the tree path's days (its memory is ~12x the file); above it the stream answers alone.
 TREE_MAX = 16 * 1024 * 1024
+# The default size limit (gateway.config's too): a 100,000-person claim is 110 MB; checked as it streams, the
+# check peaks near 3.3x the file (docs/benchmarks.md, section 3).
+MAX_MESSAGE = 128 * 1024 * 1024
 
 
 def check_message(
@@ -139,7 +142,7 @@ def check_message(
     trust: TrustStore,
     *,
     now: datetime | None = None,
-    max_bytes: int = safe_xml.DEFAULT_MAX,
+    max_bytes: int = MAX_MESSAGE,
     service_types: ServiceTypes = None,
     known_areas: Collection[str] | None = None,
     gateway_code: str = GATEWAY_AREA,

@@ -3,8 +3,8 @@
 Every file a city drops is hostile until its signature is checked, and the signature check itself parses the
 file several times (see MEASURED.md), so this module is the gate in front of everything else. Choices:
 
-- Size first (xml.too_large): memory during verification grows ~40x the file, so the bound is checked on the
-  byte count before any parsing.
+- Size first (xml.too_large): a parsed tree and its verification cost ~12x the file, so the bound is checked on
+  the byte count before any parsing (larger messages are checked as they stream: gateway.documents.check_stream).
 - No DOCTYPE at all (xml.doctype): not a DTD, not an internal subset, not an entity declaration. A hardened
   parser keeps an unexpanded entity as a node that later crashes schema validation (MEASURED.md), and no
   settlement document needs one. The prolog is scanned before libxml2 sees the document, so a billion-laughs
@@ -29,7 +29,8 @@ from lxml import etree
 
 from gateway.domain.findings import Finding, Phrase, Refused, phrase
 
-DEFAULT_MAX = 16 * 1024 * 1024  # 16 MiB: ~60,000 person records; verifying one peaks near 0.7 GB RSS
+DEFAULT_MAX = 16 * 1024 * 1024  # 16 MiB (~14,000 person statements) parsed whole: ~12x the file in memory
+# (the gateway checks larger messages as they stream: gateway.documents.check_stream)
 
 # libxml2 error codes (xmlParserErrors) that mean "over a resource limit" or "not UTF-8".
 _E = etree.ErrorTypes

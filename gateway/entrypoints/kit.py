@@ -478,7 +478,7 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="an A3 claim or an A4 settlement")
     p.add_argument("--xlsx", required=True, metavar="OUT", help="the workbook to write")
     p.add_argument("--max-bytes", type=int, default=safe_xml.DEFAULT_MAX, metavar="N",
-                   help=f"refuse a larger file (default {safe_xml.DEFAULT_MAX:,}, the gateway's default limit)")
+                   help=f"refuse a larger file (default {safe_xml.DEFAULT_MAX:,}: the file is read whole)")
     p.set_defaults(handler=_guarded(_export))
 
 
