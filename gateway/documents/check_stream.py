@@ -33,7 +33,7 @@ from lxml import etree
 
 from gateway.documents import safe_xml, schema, signed_info, xmldsig
 from gateway.documents.c14n_stream import CanonicalWriter, Unsupported
-from gateway.documents.check import CheckResult, ServiceTypes, TrustStore, _header_or_findings, finish
+from gateway.documents.check_outcome import CheckResult, ServiceTypes, TrustStore, finish, header_or_findings
 from gateway.documents.envelope import peek_sender
 from gateway.documents.reader import NS as SETTLEMENT_NS
 from gateway.documents.reader import read_document, read_facility_claim, read_statement
@@ -95,7 +95,7 @@ def check_streamed(
         return None
     root, digest, records = passed
     result = CheckResult(valid=False, sha256=sha256_of(data).hexdigest(), size=len(data))
-    result.header, unsigned_findings = _header_or_findings(root)
+    result.header, unsigned_findings = header_or_findings(root)
     sender = peek_sender(root)
     if sender is None:
         result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
@@ -274,7 +274,7 @@ def refusal(
     if passed is None:
         return _not_streamable(result, "one ds:Signature, a direct child of the root, is expected")
     root, digest, _ = passed
-    result.header, unsigned_findings = _header_or_findings(root)
+    result.header, unsigned_findings = header_or_findings(root)
     sender = peek_sender(root)
     if sender is None:
         result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
@@ -305,7 +305,8 @@ def _first_schema_error(data: bytes) -> list[Finding]:
                 del element.getparent()[0]
     except etree.XMLSyntaxError as error:
         entries = [entry for entry in error.error_log if entry.domain_name == "SCHEMASV"]
-        return [schema.finding_of(entries[0])] if entries else [safe_xml.syntax_finding(error)]
+        # The log may hold earlier documents' errors too: the last is the one that stopped this parse.
+        return [schema.finding_of(entries[-1])] if entries else [safe_xml.syntax_finding(error)]
     return []
 
 
