@@ -174,6 +174,7 @@ def _pass(data: bytes, profile: Profile, validate: bool = True) -> tuple[etree._
     writer = CanonicalWriter(digest.update, exclusive=profile.c14n == xmldsig.EXC_C14N, prefixes=profile.prefixes,
                              skip=enveloped, whole=record)
     records: dict[Any, list] = {reader: [] for reader in _RECORDS.values()}
+    shared: dict = {}  # one object per repeated value of the claim's statements (reader.read_statement)
     events = etree.iterparse(io.BytesIO(data), events=("start", "end", "pi"),
                              schema=schema.compiled("envelope") if validate else None,
                              **safe_xml.PARSER_OPTIONS)
@@ -203,7 +204,7 @@ def _pass(data: bytes, profile: Profile, validate: bool = True) -> tuple[etree._
             reader = _RECORDS.get((element.tag, parent.tag, parent.getparent().tag))
             if reader is not None:
                 if validate:
-                    records[reader].append(reader(element))
+                    records[reader].append(reader(element, shared) if reader is read_statement else reader(element))
                 done = element
     writer.close()
     if root is None or signatures != 1:
