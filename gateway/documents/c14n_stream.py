@@ -182,6 +182,7 @@ class CanonicalWriter:
         alone, _ = self._start_tag(element, qname, prefix, uri, attributes, {"": ""})
         self._whole_tag = (here, alone)
         self._skipping = 1
+        self._pending_node = None  # written already
         return True
 
     def _whole_end(self, element: etree._Element) -> None:
@@ -190,11 +191,23 @@ class CanonicalWriter:
         canonical = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
         start = alone.encode("utf-8")
         if not canonical.startswith(start) or canonical.find(b"xmlns", len(start)) >= 0:
-            raise Unsupported("a subtree written whole declares a namespace below its root")
+            # A namespace declared below (or only the word in a text): written event by event after all.
+            self._walk(element)
+            return
         self._parts.append(here)
         self._parts.append(canonical[len(start):].decode("utf-8"))
         if len(self._parts) >= _FLUSH_WHOLE:
             self._flush()
+
+    def _walk(self, element: etree._Element) -> None:
+        """Write `element`'s subtree, still whole in the tree, event by event as if it were being parsed."""
+        whole, self._whole = self._whole, None
+        self._skipping = 0
+        try:
+            for event, node in etree.iterwalk(element, events=("start", "end")):
+                (self.start if event == "start" else self.end)(node)
+        finally:
+            self._whole = whole
 
     def _flush(self) -> None:
         if self._parts:
