@@ -37,7 +37,7 @@ STREAM_FROM = 4 * 1024 * 1024
 # size, the limit of the tree path's days (its memory is ~12x the file); above it the stream answers alone.
 TREE_MAX = 16 * 1024 * 1024
 # The default size limit (gateway.config's too): a 100,000-person claim is 110 MB; checked as it streams, the
-# check peaks near 3.3x the file (docs/benchmarks.md, section 3).
+# check peaks near 2.3x the file and the whole gateway near 6.8x (docs/benchmarks.md, section 3).
 MAX_MESSAGE = 128 * 1024 * 1024
 
 
