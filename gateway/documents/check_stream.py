@@ -80,7 +80,7 @@ def check_streamed(
     known_areas: Collection[str] | None = None,
     gateway_code: str = GATEWAY_AREA,
 ) -> CheckResult | None:
-    """check.check_message's result for `data`, found in one streamed pass; None when the tree must decide.
+    """The result `check_message` gives for `data`, found in one streamed pass; None when the tree must decide.
 
     The caller has checked the size against its limit."""
     profile = guess_profile(data)
