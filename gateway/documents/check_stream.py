@@ -38,7 +38,7 @@ from gateway.documents.envelope import peek_sender
 from gateway.documents.reader import NS as SETTLEMENT_NS
 from gateway.documents.reader import read_document, read_facility_claim, read_statement
 from gateway.domain.areas import GATEWAY_AREA
-from gateway.domain.findings import Finding, Refused
+from gateway.domain.findings import Finding, Phrase, Refused, phrase
 from gateway.domain import settlement as m
 
 _S = "{" + SETTLEMENT_NS + "}"
@@ -270,10 +270,10 @@ def refusal(
     except etree.XMLSyntaxError as error:
         result.findings.append(safe_xml.syntax_finding(error))
         return result
-    except (Unsupported, ValueError, ArithmeticError, TypeError) as error:
-        return _not_streamable(result, error)
+    except (Unsupported, ValueError, ArithmeticError, TypeError):
+        return _not_streamable(result, phrase("its content could not be read as it streams"))
     if passed is None:
-        return _not_streamable(result, "one ds:Signature, a direct child of the root, is expected")
+        return _not_streamable(result, phrase("one ds:Signature, a direct child of the root, is expected"))
     root, digest, _ = passed
     result.header, unsigned_findings = header_or_findings(root)
     sender = peek_sender(root)
@@ -286,12 +286,13 @@ def refusal(
         result.findings.extend(refused.findings)
         return result
     except signed_info.Unreadable:
-        return _not_streamable(result, "its SignatureValue or DigestValue is not base64")
+        return _not_streamable(result, phrase("its SignatureValue or DigestValue is not base64"))
     if certificate is None:
-        return _not_streamable(result, "its signature's canonicalization cannot be computed as it streams")
+        return _not_streamable(result, phrase("its signature's canonicalization cannot be computed as it streams: "
+                                              "sign with exclusive c14n or C14N 1.0"))
     findings = _first_schema_error(data)
     if not findings:
-        return _not_streamable(result, "its content could not be read as it streams")
+        return _not_streamable(result, phrase("its content could not be read as it streams"))
     return finish(result, root, certificate, findings, read_document, service_types=service_types,
                   known_areas=known_areas, gateway_code=gateway_code)
 
@@ -311,11 +312,11 @@ def _first_schema_error(data: bytes) -> list[Finding]:
     return []
 
 
-def _not_streamable(result: CheckResult, why: object) -> CheckResult:
+def _not_streamable(result: CheckResult, why: Phrase) -> CheckResult:
     result.findings.append(Finding(
         "xml.too_large",
         "the file is too large to be checked whole, and cannot be checked as it streams: {why}; split the claim "
         "by month or by insured city",
-        why=str(why),
+        why=why,
     ))
     return result
