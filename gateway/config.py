@@ -27,7 +27,7 @@ from gateway.i18n import normalize as normalize_language
 from gateway.web.settings import ConsoleSettings
 from gateway.web.throttle import LoginLimits
 
-DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
+DEFAULT_MAX_MESSAGE_BYTES = 128 * 1024 * 1024  # streamed check ~2.3x the file, gateway ~6.8x (docs/benchmarks.md)
 DEFAULT_RETRY = ("10m", "30m", "1h", "2h", "4h")
 AREA_CODE = re.compile(r"^\d{6}$")
 DEFAULT_SIGNATURE_ALGORITHMS = ("rsa", "ecdsa")

@@ -204,7 +204,27 @@ class _Table:
                 values[spec[0]] = spec[1](child.text)
         return values
 
+    def read_shared(self, element: etree._Element, shared: dict, attrs: frozenset[str]) -> dict[str, Any]:
+        """As `read`, each value of `attrs` made once per distinct text and kept in `shared` (by its text, not
+        its value: Decimal("1.10") == Decimal("1.1"), and the text is what the file says)."""
+        values = dict(self.defaults)
+        by_tag = self.by_tag
+        for child in element:
+            spec = by_tag.get(child.tag)
+            if spec is not None:
+                attr, convert = spec
+                if attr in attrs:
+                    key = (attr, child.text)
+                    value = shared.get(key, _MISSING)
+                    if value is _MISSING:
+                        value = shared[key] = convert(child.text)
+                    values[attr] = value
+                else:
+                    values[attr] = convert(child.text)
+        return values
 
+
+_MISSING = object()
 _CLAIM_LINE = _Table(CLAIM_LINE)
 _CLAIM_TOTAL = _Table(CLAIM_TOTAL)
 _SETTLED_LINE = _Table(SETTLED_LINE)
@@ -267,12 +287,23 @@ def read_facility_claim(element: etree._Element) -> m.FacilityClaim:
     return m.FacilityClaim(**values, schemes=_schemes(element, False), line=element.sourceline)
 
 
-def read_statement(element: etree._Element) -> m.PersonStatement:
-    return m.PersonStatement(**_STATEMENT.read(element), line=element.sourceline)
+# Values a claim's statements mostly repeat (codes, the facility, the month, dates, common amounts): each read
+# once per claim and shared, a third less memory per person (100,000 of them in a large claim).
+_SHARED = frozenset({"facility_code", "facility_name", "facility_level", "period", "sex", "id_type", "person_category",
+           "disability_level", "insured_city", "residence_city", "service_type", "start_date", "end_date",
+           "benefit_days", "total_cost", "self_paid", "covered", "fund_paid", "co_pay", "personal_burden",
+           "prepared_by_unit", "prepared_at"})
+
+
+def read_statement(element: etree._Element, shared: dict | None = None) -> m.PersonStatement:
+    """One 个人结算单; `shared` (one per claim) keeps one object per distinct value of the repeated fields."""
+    values = _STATEMENT.read(element) if shared is None else _STATEMENT.read_shared(element, shared, _SHARED)
+    return m.PersonStatement(**values, line=element.sourceline)
 
 
 def read_city_claim(element: etree._Element) -> m.CityClaim:
     values = _CITY_CLAIM.read(element)
+    shared: dict = {}
     totals = element.find(_P + "Totals")
     claims = element.find(_P + "FacilityClaims")
     statements = element.find(_P + "PersonStatements")
@@ -280,7 +311,7 @@ def read_city_claim(element: etree._Element) -> m.CityClaim:
         **values,
         totals=_claim_row(totals, _CLAIM_TOTAL),
         facility_claims=[] if claims is None else [read_facility_claim(c) for c in claims.iterchildren(_P + "FacilityClaim")],
-        statements=[] if statements is None else [read_statement(s) for s in statements.iterchildren(_P + "PersonStatement")],
+        statements=[] if statements is None else [read_statement(s, shared) for s in statements.iterchildren(_P + "PersonStatement")],
         nil=element.find(_P + "Nil") is not None,  # 零申报 (the schema allows it only without A1 and A2)
         line=element.sourceline,
     )

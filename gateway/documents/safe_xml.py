@@ -3,8 +3,8 @@
 Every file a city drops is hostile until its signature is checked, and the signature check itself parses the
 file several times (see MEASURED.md), so this module is the gate in front of everything else. Choices:
 
-- Size first (xml.too_large): memory during verification grows ~40x the file, so the bound is checked on the
-  byte count before any parsing.
+- Size first (xml.too_large): a parsed tree and its verification cost ~12x the file, so the bound is checked on
+  the byte count before any parsing (larger messages are checked as they stream: gateway.documents.check_stream).
 - No DOCTYPE at all (xml.doctype): not a DTD, not an internal subset, not an entity declaration. A hardened
   parser keeps an unexpanded entity as a node that later crashes schema validation (MEASURED.md), and no
   settlement document needs one. The prolog is scanned before libxml2 sees the document, so a billion-laughs
@@ -29,7 +29,8 @@ from lxml import etree
 
 from gateway.domain.findings import Finding, Phrase, Refused, phrase
 
-DEFAULT_MAX = 16 * 1024 * 1024  # 16 MiB: ~60,000 person records; verifying one peaks near 0.7 GB RSS
+DEFAULT_MAX = 16 * 1024 * 1024  # 16 MiB (~14,000 person statements) parsed whole: ~12x the file in memory
+# (the gateway checks larger messages as they stream: gateway.documents.check_stream)
 
 # libxml2 error codes (xmlParserErrors) that mean "over a resource limit" or "not UTF-8".
 _E = etree.ErrorTypes
@@ -50,6 +51,22 @@ _UTF8_NAMES = {"utf-8", "utf8"}
 
 def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> etree._ElementTree:
     """Parse untrusted bytes into a tree, or raise Refused with one xml.* finding saying why not."""
+    check_before_parsing(data, max_bytes=max_bytes)
+    try:
+        root = etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as error:
+        raise Refused(syntax_finding(error)) from None
+    tree = root.getroottree()
+    check_parsed(tree)
+    return tree
+
+
+PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+                      remove_comments=True)
+
+
+def check_before_parsing(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> None:
+    """What is refused before libxml2 sees a byte: size, encoding, a DOCTYPE (Refused(xml.*))."""
     if len(data) > max_bytes:
         raise Refused(
             Finding(
@@ -59,27 +76,12 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX) -> etree._ElementTree:
                 size=f"{len(data):,}", limit=f"{max_bytes:,}",
             )
         )
-    body = _check_encoding(data)
-    _check_prolog(body)
-    try:
-        root = etree.fromstring(data, parser=_parser())
-    except etree.XMLSyntaxError as error:
-        raise Refused(_syntax_finding(error)) from None
-    tree = root.getroottree()
-    _check_tree(tree)
-    return tree
+    _check_prolog(_check_encoding(data))
 
 
 def _parser() -> etree.XMLParser:
     # A fresh parser per call: lxml parsers keep state and must not be shared between threads.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-    )
+    return etree.XMLParser(**PARSER_OPTIONS)
 
 
 def _check_encoding(data: bytes) -> bytes:
@@ -135,7 +137,7 @@ def _doctype_finding(line: int | None) -> Finding:
     )
 
 
-def _check_tree(tree: etree._ElementTree) -> None:
+def check_parsed(tree: etree._ElementTree) -> None:
     """Second line of defence after parsing: no DTD, no entity nodes, no processing instructions."""
     docinfo = tree.docinfo
     if (docinfo.encoding or "UTF-8").lower() not in _UTF8_NAMES:  # libxml2 guessed another one from the bytes
@@ -145,10 +147,10 @@ def _check_tree(tree: etree._ElementTree) -> None:
     root = tree.getroot()
     for node in _prolog_and_epilog(root):
         if isinstance(node, etree._ProcessingInstruction):
-            raise Refused(_instruction_finding(node))
+            raise Refused(instruction_finding(node))
     for node in root.iter(etree.Entity, etree.ProcessingInstruction):
         if isinstance(node, etree._ProcessingInstruction):
-            raise Refused(_instruction_finding(node))
+            raise Refused(instruction_finding(node))
         raise Refused(_doctype_finding(node.sourceline))
 
 
@@ -163,7 +165,7 @@ def _prolog_and_epilog(root: etree._Element):
         node = node.getnext()
 
 
-def _instruction_finding(node: etree._Element) -> Finding:
+def instruction_finding(node: etree._Element) -> Finding:
     return Finding(
         "xml.instruction",
         "the file has a processing instruction <?{target} …?>; only the XML declaration is allowed: remove it",
@@ -172,7 +174,7 @@ def _instruction_finding(node: etree._Element) -> Finding:
     )
 
 
-def _syntax_finding(error: etree.XMLSyntaxError) -> Finding:
+def syntax_finding(error: etree.XMLSyntaxError) -> Finding:
     code = error.code
     line = error.lineno or None
     message = " ".join((error.msg or "").split(", line ")[0].split())

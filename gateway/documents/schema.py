@@ -64,6 +64,11 @@ def validate(tree_or_element: etree._ElementTree | etree._Element, schema: str =
     return [_finding(error, root if named else None, children) for error in errors]
 
 
+def finding_of(error: etree._LogEntry) -> Finding:
+    """The finding of one libxml2 schema error, its path left positional (a streamed validation has no tree)."""
+    return _finding(error, None, {})
+
+
 def _finding(error: etree._LogEntry, root: etree._Element | None, children: dict) -> Finding:
     kind = _kind(error)
     element, attribute = _subject(error.message)

@@ -487,7 +487,7 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help=_("an A3 claim or an A4 settlement"))
     p.add_argument("--xlsx", required=True, metavar="OUT", help=_("the workbook to write"))
     p.add_argument("--max-bytes", type=int, default=safe_xml.DEFAULT_MAX, metavar="N",
-                   help=_("refuse a larger file (default {limit:,}, the gateway's default limit)").format(limit=safe_xml.DEFAULT_MAX))
+                   help=_("refuse a larger file (default {limit:,}: the file is read whole)").format(limit=safe_xml.DEFAULT_MAX))
     p.set_defaults(handler=_guarded(_export))
 
 

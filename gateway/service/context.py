@@ -38,7 +38,7 @@ class Gateway:
     log: EventLog  # the transfer log: events outside a unit of work go here directly
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = utc_now
-    max_message_bytes: int = 16 * 1024 * 1024
+    max_message_bytes: int = 128 * 1024 * 1024  # gateway.config.DEFAULT_MAX_MESSAGE_BYTES
     refusals_seen: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # city -> (name, reason) reported
     instance: str = field(default_factory=lambda: default_instance())  # this process among several on one ledger
     lease_seconds: float = 30.0  # how long work held by a silent instance waits before another takes it

@@ -38,3 +38,12 @@ def trust(parties):
     from gateway.documents.check import TrustStore
 
     return TrustStore({p.code: [p.cert] for name, p in parties.items() if name != "attacker"})
+
+
+
+@pytest.fixture(autouse=True)
+def streamed_too(request, monkeypatch):
+    """Each check and verification of these tests is also made streamed, and must agree (differential.py)."""
+    from tests.envelope import differential
+
+    differential.wrap(request.module, monkeypatch)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["safe_xml", "signature", "envelope", "check", "replies"]
+MODULES = ["safe_xml", "signature", "envelope", "check", "check_outcome", "check_stream", "replies"]
 CODE = re.compile(r"""["']((?:xml|sig|envelope|nack|check)\.[a-z_]+)["']""")
 
 

@@ -32,3 +32,12 @@ def openssl() -> str:
 def parties(sm2_parties) -> dict[str, Party]:
     """The envelope tests' cast, all on SM2, for the RSA/ECDSA tests run again here (test_signature.py)."""
     return {name: sm2_parties[name] for name in ("zibo", "jinan", "attacker")}
+
+
+@pytest.fixture(autouse=True)
+def streamed_too(request, monkeypatch):
+    """Each check and verification of these tests is also made streamed, and must agree
+    (tests/envelope/differential.py): SM2, and the E-Port shape (C14N 1.0, DER values) of test_interop."""
+    from tests.envelope import differential
+
+    differential.wrap(request.module, monkeypatch)
