@@ -36,7 +36,7 @@ def load_from_args(args: argparse.Namespace):
     except ConfigError as exc:
         print(_("the configuration has problems (run `ltcgw config check`):"), file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {problem.text(current())}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -452,10 +452,11 @@ def _config_check(args: argparse.Namespace) -> int:
     path = args.config or default_config()
     config, problems = check_config(path)
     report: dict = {"file": str(path), "ok": not problems, "problems": [
-        {"where": p.where, "message": p.message} for p in problems], "warnings": [], "cities": []}
+        {"where": p.where, "message": p.message, "code": p.code} for p in problems], "warnings": [], "cities": []}
     if config is not None:
         report["cities"] = sorted(config.cities)
-        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config) + config.deprecations()
+        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config) + [
+            note.text(current()) for note in config.deprecations()]
         if args.connect:
             report["connections"] = _check_connections(config)
             report["ok"] = all(c["ok"] for c in report["connections"])
@@ -469,7 +470,7 @@ def _config_check(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0 if report["ok"] else 1
     for problem in problems:
-        print(problem)
+        print(problem.text(current()))
     if problems:
         print(_("{count} problem(s) in {path}").format(count=len(problems), path=path), file=sys.stderr)
         return 1
