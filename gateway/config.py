@@ -56,10 +56,6 @@ class ConfigProblem:
     where: str  # FILE:section.key
     note: Note
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.note, Note):  # a finished text (an adapter's own words): kept as it is
-            object.__setattr__(self, "note", Note("config.other", str(self.note)))
-
     @property
     def code(self) -> str:
         return self.note.code
