@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from gateway.domain.areas import KNOWN_AREAS, area_name
+from gateway.domain.notes import said
 from gateway.entrypoints.language import N_, _, cell, current, machine_text, translated
 from gateway.workspace.layout import SftpLayout, write_workspace
 
@@ -425,7 +426,7 @@ def _cmd_resend(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"id": args.id, "resent": False, "error": str(exc)}, ensure_ascii=False))
         else:
-            print(exc, file=sys.stderr)
+            print(said(exc, current()), file=sys.stderr)
         return 1
     finally:
         reset()
@@ -542,7 +543,7 @@ def _calendar_warnings(config, today=None) -> list[str]:
     try:
         calendar = load_calendar(folder)
     except UsageError as exc:
-        return [str(exc)]
+        return [said(exc, current())]
     missing = calendar_missing(today or datetime.now(CHINA_TIME).date(), calendar)
     if missing is None:
         return []

@@ -35,6 +35,7 @@ from gateway.domain.envelope import Header
 from gateway.domain.findings import Refused
 from gateway.domain.reconciliation import MONEY_FIGURES, Reconciliation, money
 from gateway.domain.settlement import Attachment
+from gateway.domain.notes import said
 from gateway.entrypoints.language import _, cell, current
 from gateway.entrypoints.operations import config_arg, load_from_args
 from gateway.service.settlement import (
@@ -386,7 +387,7 @@ def _guarded(handler):
         try:
             return handler(args)
         except (UsageError, ValueError) as exc:
-            print(f"ltcgw {args.command}: {exc}", file=sys.stderr)
+            print(f"ltcgw {args.command}: {said(exc, current())}", file=sys.stderr)
             return 2
     return run
 
