@@ -579,7 +579,7 @@ def _check_connections(config) -> list[dict]:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gateway.workspace.demo import run_demo
 
-    return run_demo(Path(args.dir) if args.dir else None, keep=args.keep, translate=translated)
+    return run_demo(Path(args.dir) if args.dir else None, keep=args.keep, translate=translated, lang=current())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
