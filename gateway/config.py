@@ -686,7 +686,7 @@ def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
     try:
         SftpSettings.from_mapping(settings.options, settings.base_dir)
     except SftpConfigError as exc:
-        return [ConfigProblem(where, Note("config.sftp", "{problem}", problem=problem)) for problem in exc.problems]
+        return [ConfigProblem(where, note) for note in exc.notes]
     return []
 
 

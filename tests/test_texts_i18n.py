@@ -185,3 +185,13 @@ def test_deadline_words_are_said_codes_are_not(chinese_default) -> None:
         assert [what_text(w) for w in ("facility_fees", "dispute", "A3", "PAYMENT")] == ["机构费用", "争议", "A3", "PAYMENT"]
     with language.speaking("en"):
         assert what_text("facility_fees") == "facility fees"
+
+
+def test_sftp_settings_problems_are_notes(tmp_path) -> None:
+    from adapters.sftp import SftpConfigError, SftpSettings
+
+    with pytest.raises(SftpConfigError) as caught:
+        SftpSettings.from_mapping({"host": "h", "user": "u", "outbox": "/o", "inbox": "/i", "port": "22",
+                                   "private_key": "k", "host_key": "x"}, tmp_path)
+    assert "'port' must be an integer" in caught.value.problems  # English for the adapter's callers
+    assert [n.text("zh-CN") for n in caught.value.notes if n.code == "sftp.type"] == ["'port' 必须是整数"]
