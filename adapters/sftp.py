@@ -37,6 +37,8 @@ from paramiko.sftp import CMD_EXTENDED, CMD_EXTENDED_REPLY
 from adapters.local import _kind as kind_of  # one wording for refusals, whichever the drop
 from adapters.local import safe_name
 from adapters.ssh_keys import KeyProblem, fingerprint, load_private_key, parse_pinned_host_keys
+from gateway.domain.findings import Phrase
+from gateway.domain.notes import Note, words
 from gateway.service.ports.transport import (
     ConnectionReport,
     DropFile,
@@ -63,11 +65,13 @@ DEFAULT_POLL_SECONDS = 2.0
 
 
 class SftpConfigError(ValueError):
-    """A city's SFTP settings are unusable; `problems` lists every one, in words an operator can act on."""
+    """A city's SFTP settings are unusable; `problems` lists every one, in words an operator can act on (English),
+    `notes` the same as notes (code, template, values) that `ltcgw config check` says in its reader's language."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+    def __init__(self, problems: list[str | Note]) -> None:
+        self.notes = [p if isinstance(p, Note) else Note("config.sftp", "{problem}", problem=p) for p in problems]
+        self.problems = [note.message for note in self.notes]
+        super().__init__("; ".join(self.problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,19 +103,19 @@ class SftpSettings:
         Every problem is collected and raised together as SftpConfigError; keys are checked for presence,
         type and range, and the key files are read (private key permissions, host key for this host:port).
         """
-        problems: list[str] = []
+        problems: list[str | Note] = []
         known = {f.name for f in fields(cls)}
-        problems += [f"unknown key {key!r}" for key in mapping if key not in known]
+        problems += [Note("sftp.unknown_key", "unknown key {key}", key=repr(key)) for key in mapping if key not in known]
         values: dict[str, Any] = {}
 
         def take(key: str, kind: type | tuple[type, ...], required: bool = False) -> Any:
             if key not in mapping:
                 if required:
-                    problems.append(f"{key!r} is required")
+                    problems.append(Note("sftp.required", "{key} is required", key=repr(key)))
                 return None
             value = mapping[key]
             if isinstance(value, bool) or not isinstance(value, kind):
-                problems.append(f"{key!r} must be {_kind_name(kind)}")
+                problems.append(Note("sftp.type", "{key} must be {kind}", key=repr(key), kind=_kind_name(kind)))
                 return None
             values[key] = value
             return value
@@ -119,36 +123,38 @@ class SftpSettings:
         for key in ("host", "user", "outbox", "inbox"):
             value = take(key, str, required=True)
             if value is not None and not value.strip():
-                problems.append(f"{key!r} must not be empty")
+                problems.append(Note("sftp.empty", "{key} must not be empty", key=repr(key)))
         for key in ("outbox", "inbox"):
             if key in values and posixpath.normpath(values[key]) != (values[key].rstrip("/") or "/"):
-                problems.append(f"{key!r} must be a plain path (no '..', '.' or '//')")
+                problems.append(Note("sftp.path", "{key} must be a plain path (no '..', '.' or '//')", key=repr(key)))
         port = take("port", int)
         if port is not None and not 0 < port < 65536:
-            problems.append("'port' must be between 1 and 65535")
+            problems.append(Note("sftp.port", "'port' must be between 1 and 65535"))
         for key in ("private_key", "known_hosts"):
             value = take(key, str, required=key == "private_key")
             if value is not None:
                 values[key] = (base_dir / Path(value).expanduser()).resolve()
         take("host_key", str)
         if "known_hosts" not in values and "host_key" not in values:
-            problems.append("pin the server's host key: set 'known_hosts' (a file) or 'host_key' (a line)")
+            problems.append(Note("sftp.host_key", "pin the server's host key: set 'known_hosts' (a file) or "
+                                 "'host_key' (a line)"))
         for key in ("poll_interval", "connect_timeout", "io_timeout", "backoff_initial", "backoff_max"):
             value = take(key, (int, float))
             if value is not None:
                 if value <= 0:
-                    problems.append(f"{key!r} must be greater than 0")
+                    problems.append(Note("sftp.positive", "{key} must be greater than 0", key=repr(key)))
                 values[key] = float(value)
         polls = take("stable_polls", int)
         if polls is not None and polls < 2:
-            problems.append("'stable_polls' must be at least 2 (a file must be seen unchanged twice)")
+            problems.append(Note("sftp.stable_polls", "'stable_polls' must be at least 2 (a file must be seen "
+                                 "unchanged twice)"))
         marker = take("done_marker", str)
         if marker is not None and (not marker.startswith(".") or "/" in marker or len(marker) < 2):
-            problems.append("'done_marker' must be a suffix such as '.done'")
+            problems.append(Note("sftp.done_marker", "'done_marker' must be a suffix such as '.done'"))
         for key in ("window_size", "max_packet_size"):
             value = take(key, int)
             if value is not None and value < 32768:
-                problems.append(f"{key!r} must be at least 32768")
+                problems.append(Note("sftp.at_least", "{key} must be at least {least}", key=repr(key), least=32768))
         if problems:
             raise SftpConfigError(problems)
         settings = cls(**values)
@@ -199,10 +205,10 @@ class SftpSettings:
         return parse_pinned_host_keys(text, self.host, self.port, source)
 
 
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number"}
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
+def _kind_name(kind: type | tuple[type, ...]) -> Phrase:
+    names = {str: words("a string"), int: words("an integer"), float: words("a number"),
+             (int, float): words("a number")}
+    return names[kind]
 
 
 class _RefuseUnknownHost(paramiko.RejectPolicy):

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
 from gateway.domain.lifecycle import RetryPolicy
+from gateway.domain.notes import Note, words
 from gateway.domain.register import CHECKS, MODES, WARN, CrossChecks, Keyring, RegisterSettings, parse_keys
 from gateway.domain.retention import PURGE_EVERY, RetentionPolicy
 from gateway.observability.alerts import AlertSettings
@@ -48,11 +49,39 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ConfigProblem:
+    """One problem and where it is. `note` is a code, an English template and its values (the "notes" catalog),
+    so that `ltcgw config check` says it in the administrator's language and `--json` keeps the English text and
+    the code a program matches on."""
+
     where: str  # FILE:section.key
-    message: str
+    note: Note
+
+    @property
+    def code(self) -> str:
+        return self.note.code
+
+    @property
+    def message(self) -> str:
+        return self.note.message
+
+    def text(self, lang: str | None = None) -> str:
+        """`FILE:section.key: what is wrong` in `lang` (English without one)."""
+        return f"{self.where}: {self.note.text(lang) if lang else self.message}"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        return self.text()
+
+
+class DurationError(ValueError):
+    """A value that is not a duration; `note` says why in a reader's language."""
+
+    def __init__(self, note: Note) -> None:
+        super().__init__(note.message)
+        self.note = note
+
+
+# The two roles of a drop folder, as words of a problem.
+_ROLES = {"outbox": words("outbox"), "inbox": words("inbox")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,16 +176,17 @@ class Config:
         keyring = parse_keys(self.register_key_file.read_text(encoding="utf-8"), self.register_current_key)
         return Keyring(keyring.keys + old, keyring.current) if old else keyring
 
-    def deprecations(self) -> list[str]:
+    def deprecations(self) -> list[Note]:
         """What `config check` warns of: settings still read that an earlier version documented."""
         if self.settlement.person_key_file is None:
             return []
-        where = "settlement.person_key_file: deprecated: "
         if self.register_key_file is None:
-            return [where + "persons are keyed by [register] key_file (`ltcgw init` writes keys/register.keys): set "
-                    "it and this file's key is kept as a retired key, so what was shown under it is still matched"]
-        return [where + "persons are keyed by [register] key_file now (applicants are shown under its current key); "
-                "this file's key is kept as a retired key until you remove the setting"]
+            return [Note("config.deprecated_person_key", "settlement.person_key_file: deprecated: persons are keyed "
+                         "by [register] key_file (`ltcgw init` writes keys/register.keys): set it and this file's key "
+                         "is kept as a retired key, so what was shown under it is still matched")]
+        return [Note("config.deprecated_person_key", "settlement.person_key_file: deprecated: persons are keyed by "
+                     "[register] key_file now (applicants are shown under its current key); this file's key is kept "
+                     "as a retired key until you remove the setting")]
 
     def trust_store(self) -> Any:
         """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify), with
@@ -188,16 +218,18 @@ def resolve(base: Path, value: str) -> Path:
 def parse_duration(value: object) -> timedelta:
     """'10m', '1h', '30s', '1.5h' or a number of seconds."""
     if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
+        raise DurationError(Note("config.duration", "not a duration: {value}", value=repr(value)))
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value))
         if not match:
-            raise ValueError(f"not a duration: {value!r} (write e.g. '30s', '10m', '2h')")
+            raise DurationError(Note("config.duration", "not a duration: {value} (write e.g. '30s', '10m', '2h')",
+                                     value=repr(value)))
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
-        raise ValueError(f"a duration must be positive: {value!r}")
+        raise DurationError(Note("config.duration_positive", "a duration must be positive: {value}",
+                                 value=repr(value)))
     return timedelta(seconds=seconds)
 
 
@@ -213,11 +245,13 @@ def register_transport_check(kind: str, check: TransportCheck) -> None:
 def _check_local(settings: TransportSettings, where: str) -> list[ConfigProblem]:
     drop = settings.path("drop")
     if drop is None:
-        return [ConfigProblem(f"{where}.drop", "missing: the city's drop folder (holding outbox/ and inbox/)")]
+        return [ConfigProblem(f"{where}.drop", Note(
+            "config.drop_missing", "missing: the city's drop folder (holding outbox/ and inbox/)"))]
     problems = []
     for sub in ("outbox", "inbox"):
         if not (drop / sub).is_dir():
-            problems.append(ConfigProblem(f"{where}.drop", f"{drop / sub} is not a folder"))
+            problems.append(ConfigProblem(f"{where}.drop", Note("config.not_folder", "{path} is not a folder",
+                                                                path=drop / sub)))
     return problems
 
 
@@ -284,20 +318,24 @@ def _check_shared_drops(r: _Reader, cities: Mapping[str, CityConfig]) -> None:
             reported.add((where, first_code))
             earlier = f"cities.{first_code}.transport.{first.key}"
             if first_code == code:
-                r.problem(where, f"{place.shown} is both {code}'s outbox and its inbox: the gateway would take "
-                                 f"back what it delivers; give them different folders")
+                r.problem(where, Note("config.drop_both_roles", "{place} is both {city}'s outbox and its inbox: "
+                                      "the gateway would take back what it delivers; give them different folders",
+                                      place=place.shown, city=code))
             elif first.role == place.role:
-                r.problem(where, f"cities {first_code} and {code} share one {place.role} ({place.shown}, also "
-                                 f"{earlier}): both would take each file and the sender would get an ACK and a "
-                                 f"NACK for one message; give each city its own drop")
+                r.problem(where, Note("config.drop_shared", "cities {first} and {city} share one {role} ({place}, "
+                                      "also {earlier}): both would take each file and the sender would get an ACK "
+                                      "and a NACK for one message; give each city its own drop",
+                                      first=first_code, city=code, role=_ROLES[place.role], place=place.shown,
+                                      earlier=earlier))
             else:
                 outbox_city, inbox_city = (code, first_code) if place.role == "outbox" else (first_code, code)
-                r.problem(where, f"{place.shown} is {inbox_city}'s inbox and {outbox_city}'s outbox (also "
-                                 f"{earlier}): {outbox_city} would send back what the gateway delivers to "
-                                 f"{inbox_city}; give each city its own drop")
+                r.problem(where, Note("config.drop_crossed", "{place} is {inbox_city}'s inbox and {outbox_city}'s "
+                                      "outbox (also {earlier}): {outbox_city} would send back what the gateway "
+                                      "delivers to {inbox_city}; give each city its own drop", place=place.shown,
+                                      inbox_city=inbox_city, outbox_city=outbox_city, earlier=earlier))
 
 
-def _pem_problem(path: Path) -> str | None:
+def _pem_problem(path: Path) -> Note | None:
     """Why the file holds no usable certificate (None when it holds at least one still valid)."""
     from datetime import datetime, timezone
 
@@ -306,17 +344,18 @@ def _pem_problem(path: Path) -> str | None:
     try:
         certs = load_certificates(path)  # PEM (several for a rollover) or one DER certificate, SM2 ones too
     except ValueError:
-        return f"{path} holds no PEM certificate"
+        return Note("config.no_certificate", "{path} holds no PEM certificate", path=path)
     now = datetime.now(timezone.utc)
     if not any(c.not_valid_before_utc <= now <= c.not_valid_after_utc for c in certs):
-        return f"no certificate in {path} is valid now (check the rotation windows)"
+        return Note("config.certificate_not_valid", "no certificate in {path} is valid now (check the rotation "
+                    "windows)", path=path)
     return None
 
 
-def _key_problem(path: Path) -> str | None:
+def _key_problem(path: Path) -> Note | None:
     """Private keys must not be readable by group or others."""
     if path.stat().st_mode & 0o077:
-        return f"{path} is readable by group or others: chmod 600 it"
+        return Note("config.key_readable", "{path} is readable by group or others: chmod 600 it", path=path)
     return None
 
 
@@ -328,27 +367,28 @@ class _Reader:
         self.base = path.parent
         self.problems: list[ConfigProblem] = []
 
-    def problem(self, key: str, message: str) -> None:
+    def problem(self, key: str, message: Note) -> None:
         self.problems.append(ConfigProblem(f"{self.file}:{key}", message))
 
     def table(self, data: Mapping[str, Any], key: str, where: str, required: bool = True) -> Mapping[str, Any]:
         value = data.get(key)
         if value is None:
             if required:
-                self.problem(where, "missing table")
+                self.problem(where, Note("config.missing_table", "missing table"))
             return {}
         if not isinstance(value, dict):
-            self.problem(where, "must be a table")
+            self.problem(where, Note("config.not_table", "must be a table"))
             return {}
         return value
 
     def value(self, data: Mapping[str, Any], key: str, where: str, kind: type, default: Any = None) -> Any:
         value = data.get(key, default)
         if value is None:
-            self.problem(where, "missing")
+            self.problem(where, Note("config.missing", "missing"))
             return None
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            self.problem(where, f"must be {kind.__name__}, found {type(value).__name__}")
+            self.problem(where, Note("config.type", "must be {kind}, found {found}", kind=kind.__name__,
+                                     found=type(value).__name__))
             return None
         return value
 
@@ -358,12 +398,12 @@ class _Reader:
             return None
         path = resolve(self.base, value)
         if not path.is_file():
-            self.problem(where, f"no such file: {path}")
+            self.problem(where, Note("config.no_file", "no such file: {path}", path=path))
         return path
 
     def unknown_keys(self, data: Mapping[str, Any], known: set[str], where: str) -> None:
         for key in sorted(set(data) - known):
-            self.problem(f"{where}.{key}" if where else key, "unknown key (misspelt?)")
+            self.problem(f"{where}.{key}" if where else key, Note("config.unknown_key", "unknown key (misspelt?)"))
 
 
 def _read_gateway(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -372,16 +412,16 @@ def _read_gateway(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
                         "sm2_certificate", "sm2_user_id"}, "gateway")
     code = r.value(gw, "code", "gateway.code", str, GATEWAY_AREA)
     if code is not None and not AREA_CODE.match(code):
-        r.problem("gateway.code", f"{code!r} is not a six-digit area code")
+        r.problem("gateway.code", Note("config.area_code", "{code} is not a six-digit area code", code=repr(code)))
     workers = r.value(gw, "workers", "gateway.workers", int, 1)
     if workers is not None and workers < 1:
-        r.problem("gateway.workers", "must be 1 (checks in process) or more (a process pool)")
+        r.problem("gateway.workers", Note("config.workers", "must be 1 (checks in process) or more (a process pool)"))
     max_bytes = r.value(gw, "max_message_bytes", "gateway.max_message_bytes", int, DEFAULT_MAX_MESSAGE_BYTES)
     if max_bytes is not None and max_bytes < 1024:
-        r.problem("gateway.max_message_bytes", "must be at least 1024")
+        r.problem("gateway.max_message_bytes", Note("config.at_least", "must be at least {least}", least=1024))
     rescan = gw.get("rescan_seconds", 5)
     if isinstance(rescan, bool) or not isinstance(rescan, (int, float)) or rescan <= 0:
-        r.problem("gateway.rescan_seconds", "must be a positive number of seconds")
+        r.problem("gateway.rescan_seconds", Note("config.seconds", "must be a positive number of seconds"))
         rescan = 5
     key = r.file_path(gw, "key", "gateway.key")
     if key is not None and key.is_file() and (problem := _key_problem(key)):
@@ -412,14 +452,16 @@ def _read_gateway_sm2(r: _Reader, gw: Mapping[str, Any]) -> dict[str, Any]:
         if (problem := _pem_problem(certificate)) is not None:
             r.problem("gateway.sm2_certificate", problem)
         elif _algorithms_of(certificate) != {"sm2"}:
-            r.problem("gateway.sm2_certificate", f"{certificate} holds no SM2 certificate")
+            r.problem("gateway.sm2_certificate", Note("config.no_sm2_certificate", "{path} holds no SM2 certificate",
+                                                      path=certificate))
     return {"sm2_key": key, "sm2_certificate": certificate, "sm2_user_id": _sm2_user_id(r, gw, "gateway.sm2_user_id")}
 
 
 def _sm2_user_id(r: _Reader, table: Mapping[str, Any], where: str) -> bytes:
     value = table.get("sm2_user_id", DEFAULT_SM2_USER_ID.decode())
     if not isinstance(value, str) or not value or len(value.encode()) > 8191:
-        r.problem(where, "must be a non-empty string (the SM2 signer id; default 1234567812345678)")
+        r.problem(where, Note("config.sm2_user_id",
+                              "must be a non-empty string (the SM2 signer id; default 1234567812345678)"))
         return DEFAULT_SM2_USER_ID
     return value.encode()
 
@@ -438,13 +480,15 @@ def _read_city_signatures(r: _Reader, table: Mapping[str, Any], where: str, cert
     raw = table.get("signature_algorithms", list(DEFAULT_SIGNATURE_ALGORITHMS))
     algorithms = DEFAULT_SIGNATURE_ALGORITHMS
     if not isinstance(raw, list) or not raw or any(name not in SIGNATURE_ALGORITHMS for name in raw):
-        r.problem(f"{where}.signature_algorithms", f"must be a non-empty list of {', '.join(SIGNATURE_ALGORITHMS)}")
+        r.problem(f"{where}.signature_algorithms", Note("config.algorithms", "must be a non-empty list of {known}",
+                                                        known=", ".join(SIGNATURE_ALGORITHMS)))
     else:
         algorithms = tuple(dict.fromkeys(raw))
         held = set().union(*(_algorithms_of(path) for path in certs if path.is_file())) if certs else set()
         if held and not held & set(algorithms):
-            r.problem(f"{where}.signature_algorithms", f"none of the city's certificates is {' or '.join(algorithms)} "
-                      f"(they are {', '.join(sorted(held))})")
+            r.problem(f"{where}.signature_algorithms", Note(
+                "config.algorithms_unheld", "none of the city's certificates is {algorithms} (they are {held})",
+                algorithms=" or ".join(algorithms), held=", ".join(sorted(held))))
     return {"signature_algorithms": algorithms, "sm2_user_id": _sm2_user_id(r, table, f"{where}.sm2_user_id")}
 
 
@@ -459,8 +503,9 @@ def _check_reply_keys(r: _Reader, gateway: Mapping[str, Any], cities: Mapping[st
         return  # the certificate's own problem is reported already
     for city in cities.values():
         if not held & set(city.signature_algorithms):
-            r.problem(f"cities.{city.code}.signature_algorithms", f"the gateway has no {' or '.join(city.signature_algorithms)} "
-                      "key to sign its replies to this city: add [gateway] sm2_key and sm2_certificate")
+            r.problem(f"cities.{city.code}.signature_algorithms", Note(
+                "config.no_reply_key", "the gateway has no {algorithms} key to sign its replies to this city: add "
+                "[gateway] sm2_key and sm2_certificate", algorithms=" or ".join(city.signature_algorithms)))
 
 
 def _read_storage(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -468,37 +513,40 @@ def _read_storage(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     r.unknown_keys(ledger, {"backend", "path", "url", "instance", "lease_seconds"}, "ledger")
     backend = ledger.get("backend", "sqlite")
     if backend not in ("sqlite", "postgresql"):
-        r.problem("ledger.backend", f"unknown backend {backend!r} (known: sqlite, postgresql; or give [ledger] url)")
+        r.problem("ledger.backend", Note("config.backend", "unknown backend {backend} (known: sqlite, postgresql; "
+                                         "or give [ledger] url)", backend=repr(backend)))
     instances = _read_instances(r, ledger)
     ledger_value = r.value(ledger, "path", "ledger.path", str) if "url" not in ledger else None
     if instances["ledger_url"] and instances["ledger_url"].startswith("sqlite:///"):
         ledger_value, instances["ledger_url"] = instances["ledger_url"][len("sqlite:///"):], None
     ledger_path = resolve(r.base, ledger_value) if ledger_value else r.base / "ledger.sqlite3"
     if ledger_value and not ledger_path.parent.is_dir():
-        r.problem("ledger.path", f"folder {ledger_path.parent} does not exist")
+        r.problem("ledger.path", Note("config.no_folder_parent", "folder {path} does not exist",
+                                      path=ledger_path.parent))
     spool = r.table(data, "spool", "spool")
     r.unknown_keys(spool, {"dir", "store"}, "spool")
     store = r.value(spool, "store", "spool.store", str, "database" if instances["ledger_url"] else "folder")
     if store not in ("folder", "database") or (store == "database" and not instances["ledger_url"]):
-        r.problem("spool.store", f"{store!r}: \"database\" (PostgreSQL ledger only) or \"folder\" (a folder every "
-                                 "instance shares when the ledger is PostgreSQL)")
+        r.problem("spool.store", Note("config.spool_store", "{store}: \"database\" (PostgreSQL ledger only) or "
+                                      "\"folder\" (a folder every instance shares when the ledger is PostgreSQL)",
+                                      store=repr(store)))
     instances["spool_store"] = store
     spool_value = r.value(spool, "dir", "spool.dir", str)
     spool_dir = resolve(r.base, spool_value) if spool_value else r.base
     if spool_value and not spool_dir.is_dir():
-        r.problem("spool.dir", f"no such folder: {spool_dir}")
+        r.problem("spool.dir", Note("config.no_folder", "no such folder: {path}", path=spool_dir))
     retry = r.table(data, "retry", "retry", required=False)
     r.unknown_keys(retry, {"waits"}, "retry")
     waits_raw = retry.get("waits", list(DEFAULT_RETRY))
     waits: list[timedelta] = []
     if not isinstance(waits_raw, list) or not waits_raw:
-        r.problem("retry.waits", "must be a non-empty list of waits, e.g. [\"10m\", \"30m\", \"1h\"]")
+        r.problem("retry.waits", Note("config.waits", "must be a non-empty list of waits, e.g. [\"10m\", \"30m\", \"1h\"]"))
     else:
         for i, raw in enumerate(waits_raw):
             try:
                 waits.append(parse_duration(raw))
-            except ValueError as exc:
-                r.problem(f"retry.waits[{i}]", str(exc))
+            except DurationError as exc:
+                r.problem(f"retry.waits[{i}]", exc.note)
     policy = RetryPolicy(tuple(waits)) if waits and len(waits) == len(waits_raw) else RetryPolicy()
     return {"ledger_path": ledger_path, "spool_dir": spool_dir, "retry": policy, **instances}
 
@@ -508,13 +556,14 @@ def _read_instances(r: _Reader, ledger: Mapping[str, Any]) -> dict[str, Any]:
     process, default host:pid) and `lease_seconds` (how long work held by a silent instance waits for takeover)."""
     url = r.value(ledger, "url", "ledger.url", str) if "url" in ledger else None
     if url and not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
-        r.problem("ledger.url", "must start with postgresql:// (several instances) or sqlite:/// (one)")
+        r.problem("ledger.url", Note("config.ledger_url", "must start with postgresql:// (several instances) or "
+                                     "sqlite:/// (one)"))
         url = None
     if url and ledger.get("path"):
-        r.problem("ledger.url", "give either url or path, not both")
+        r.problem("ledger.url", Note("config.url_and_path", "give either url or path, not both"))
     lease = ledger.get("lease_seconds", 30)
     if isinstance(lease, bool) or not isinstance(lease, (int, float)) or lease < 2:
-        r.problem("ledger.lease_seconds", "must be a number of seconds, at least 2")
+        r.problem("ledger.lease_seconds", Note("config.lease", "must be a number of seconds, at least 2"))
         lease = 30
     instance = r.value(ledger, "instance", "ledger.instance", str) if "instance" in ledger else None
     return {"ledger_url": url, "instance": instance, "lease_seconds": float(lease)}
@@ -523,11 +572,11 @@ def _read_instances(r: _Reader, ledger: Mapping[str, Any]) -> dict[str, Any]:
 def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     where = f"cities.{code}"
     if not AREA_CODE.match(code):
-        r.problem(where, f"{code!r} is not a six-digit area code")
+        r.problem(where, Note("config.area_code", "{code} is not a six-digit area code", code=repr(code)))
     elif code not in KNOWN_AREAS:
-        r.problem(where, f"{code} is not a known Shandong area code")
+        r.problem(where, Note("config.area_unknown", "{code} is not a known Shandong area code", code=code))
     if not isinstance(table, dict):
-        r.problem(where, "must be a table")
+        r.problem(where, Note("config.not_table", "must be a table"))
         return None
     r.unknown_keys(table, {"name", "certificates", "certificate", "transport", "service_types", "unreachable_after",
                            "signature_algorithms", "sm2_user_id", "language", "cross_checks"}, where)
@@ -537,12 +586,13 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     if isinstance(certs_raw, str):
         certs_raw = [certs_raw]
     if not isinstance(certs_raw, list) or not certs_raw:
-        r.problem(f"{where}.certificates", "missing: the PEM file(s) holding the city's signing certificate(s)")
+        r.problem(f"{where}.certificates", Note("config.certificates_missing",
+                                                "missing: the PEM file(s) holding the city's signing certificate(s)"))
     else:
         for i, raw in enumerate(certs_raw):
             path = resolve(r.base, str(raw))
             if not path.is_file():
-                r.problem(f"{where}.certificates[{i}]", f"no such file: {path}")
+                r.problem(f"{where}.certificates[{i}]", Note("config.no_file", "no such file: {path}", path=path))
             elif (problem := _pem_problem(path)) is not None:
                 r.problem(f"{where}.certificates[{i}]", problem)
             certs.append(path)
@@ -550,7 +600,7 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     service_types = None
     if types_raw is not None:
         if not isinstance(types_raw, list) or not all(isinstance(t, str) for t in types_raw):
-            r.problem(f"{where}.service_types", "must be a list of care-service type codes")
+            r.problem(f"{where}.service_types", Note("config.service_types", "must be a list of care-service type codes"))
         else:
             service_types = frozenset(types_raw)
     transport = r.table(table, "transport", f"{where}.transport")
@@ -558,10 +608,11 @@ def _read_city(r: _Reader, code: str, table: Any) -> CityConfig | None:
     settings = TransportSettings(str(kind), {k: v for k, v in transport.items() if k != "kind"}, r.base)
     check = TRANSPORT_CHECKS.get(settings.kind)
     if check is None:
-        r.problem(f"{where}.transport.kind", f"unknown transport {kind!r} (known: {', '.join(sorted(TRANSPORT_CHECKS))})")
+        r.problem(f"{where}.transport.kind", Note("config.transport", "unknown transport {kind} (known: {known})",
+                                                  kind=repr(kind), known=", ".join(sorted(TRANSPORT_CHECKS))))
     elif transport:
         for p in check(settings, f"{where}.transport"):
-            r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.message))
+            r.problems.append(ConfigProblem(f"{r.file}:{p.where}", p.note))
     unreachable_after = _duration(r, table, "unreachable_after", f"{where}.unreachable_after", None)
     return CityConfig(code, str(name), tuple(certs), settings, service_types, unreachable_after,
                       **_read_city_signatures(r, table, where, certs), language=_language(r, table, where),
@@ -574,7 +625,8 @@ def _language(r: _Reader, table: Mapping[str, Any], where: str) -> str:
 
     value = table.get("language", DEFAULT_LANGUAGE)
     if value not in LANGUAGES:
-        r.problem(f"{where}.language", f"must be one of {', '.join(repr(tag) for tag in LANGUAGES)}, not {value!r}")
+        r.problem(f"{where}.language", Note("config.language", "must be one of {known}, not {value}",
+                                            known=", ".join(repr(tag) for tag in LANGUAGES), value=repr(value)))
         return DEFAULT_LANGUAGE
     return str(value)
 
@@ -587,18 +639,21 @@ def _read_cross_checks(r: _Reader, table: Mapping[str, Any], where: str) -> Cros
     key = f"{where}.cross_checks"
     if isinstance(raw, str):
         if raw not in MODES:
-            r.problem(key, f"{raw!r}: write one of {', '.join(MODES)}")
+            r.problem(key, Note("config.mode", "{value}: write one of {known}", value=repr(raw), known=", ".join(MODES)))
             return CrossChecks()
         return CrossChecks(raw)
     if not isinstance(raw, dict):
-        r.problem(key, f"must be one of {', '.join(MODES)}, or a table of checks ({', '.join(CHECKS)}) and default")
+        r.problem(key, Note("config.cross_checks", "must be one of {modes}, or a table of checks ({checks}) and "
+                            "default", modes=", ".join(MODES), checks=", ".join(CHECKS)))
         return CrossChecks()
     modes = {}
     for name, mode in raw.items():
         if name != "default" and name not in CHECKS:
-            r.problem(f"{key}.{name}", f"unknown check (known: default, {', '.join(CHECKS)})")
+            r.problem(f"{key}.{name}", Note("config.check_unknown", "unknown check (known: default, {known})",
+                                            known=", ".join(CHECKS)))
         elif mode not in MODES:
-            r.problem(f"{key}.{name}", f"{mode!r}: write one of {', '.join(MODES)}")
+            r.problem(f"{key}.{name}", Note("config.mode", "{value}: write one of {known}", value=repr(mode),
+                                            known=", ".join(MODES)))
         else:
             modes[name] = mode
     default = modes.pop("default", WARN)
@@ -620,7 +675,8 @@ def _read_register(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
         try:
             parse_keys(key_file.read_text(encoding="utf-8"), current)
         except (ValueError, UnicodeDecodeError) as exc:
-            r.problem("register.key_file", f"{key_file}: {exc}")
+            r.problem("register.key_file", Note("config.keys_unreadable", "{path} cannot be read as keys: {error}",
+                                                path=key_file, error=exc))
     return {"register_key_file": key_file, "register_current_key": current}
 
 
@@ -630,7 +686,7 @@ def _check_sftp(settings: TransportSettings, where: str) -> list[ConfigProblem]:
     try:
         SftpSettings.from_mapping(settings.options, settings.base_dir)
     except SftpConfigError as exc:
-        return [ConfigProblem(where, problem) for problem in exc.problems]
+        return [ConfigProblem(where, note) for note in exc.notes]
     return []
 
 
@@ -647,7 +703,7 @@ def _listener(r: _Reader, table: Mapping[str, Any], section: str,
     host = r.value(table, "host", f"{section}.host", str, default.host)
     port = r.value(table, "port", f"{section}.port", int, default.port)
     if port is not None and not 0 <= port <= 65535:
-        r.problem(f"{section}.port", "must be a TCP port (0 picks a free one)")
+        r.problem(f"{section}.port", Note("config.port", "must be a TCP port (0 picks a free one)"))
     return bool(enabled), host or default.host, default.port if port is None else port
 
 
@@ -661,8 +717,9 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     enabled, host, port = _listener(r, table, "console", default)
     read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
     if legacy:
-        r.problem("console.token_file", "replaced by logins: remove it, set users_file and add accounts with "
-                                        "`ltcgw user add NAME --role operator` (docs/operations.md, Web console)")
+        r.problem("console.token_file", Note("config.token_file", "replaced by logins: remove it, set users_file "
+                                             "and add accounts with `ltcgw user add NAME --role operator` "
+                                             "(docs/operations.md, Web console)"))
     # may not exist yet: `ltcgw user add` makes it
     named = r.value(table, "users_file", "console.users_file", str) if "users_file" in table else None
     users_file = resolve(r.base, named) if named else r.base / "console.users"
@@ -671,8 +728,9 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     language = r.value(table, "language", "console.language", str, default.language) or default.language
     try:
         language = normalize_language(language)
-    except ValueError as exc:
-        r.problem("console.language", str(exc))
+    except ValueError:
+        r.problem("console.language", Note("config.language", "must be one of {known}, not {value}",
+                                           known="'zh-CN', 'en'", value=repr(language)))
         language = default.language
     # may not exist yet: the console makes it at its first start (gateway/web/session_key.py)
     named = r.value(table, "session_key_file", "console.session_key_file", str) if "session_key_file" in table else None
@@ -697,17 +755,19 @@ def _read_login_limits(r: _Reader, table: Mapping[str, Any]) -> LoginLimits:
         if name in ("failures", "address_failures"):
             count = r.value(table, key, f"console.{key}", int)
             if count is not None and count < 1:
-                r.problem(f"console.{key}", "must be 1 or more")
+                r.problem(f"console.{key}", Note("config.at_least", "must be at least {least}", least=1))
             elif count is not None:
                 values[name] = count
         elif (span := _duration(r, table, key, f"console.{key}", None)) is not None:
             if span <= timedelta(0):
-                r.problem(f"console.{key}", "must be longer than nothing")
+                r.problem(f"console.{key}", Note("config.duration_positive", "a duration must be positive: {value}",
+                                                 value=repr(table[key])))
             else:
                 values[name] = span
     limits = LoginLimits(**{**{n: getattr(default, n) for n in _LOGIN_LIMITS.values()}, **values})
     if limits.lockout > limits.lockout_max:
-        r.problem("console.lockout", f"longer than lockout_max ({limits.lockout_max})")
+        r.problem("console.lockout", Note("config.lockout", "longer than lockout_max ({most})",
+                                          most=limits.lockout_max))
     return limits
 
 
@@ -719,10 +779,10 @@ def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str
         value = r.value(table, "holidays", "settlement.holidays", str)
         holidays = resolve(r.base, value) if value else None
         if holidays is not None and not holidays.is_dir():
-            r.problem("settlement.holidays", f"no such folder: {holidays}")
+            r.problem("settlement.holidays", Note("config.no_folder", "no such folder: {path}", path=holidays))
     warn_days = r.value(table, "warn_days", "settlement.warn_days", int, 3)
     if warn_days is not None and warn_days < 0:
-        r.problem("settlement.warn_days", "must be 0 or more working days")
+        r.problem("settlement.warn_days", Note("config.warn_days", "must be 0 or more working days"))
     pairs = _read_pairs(r, table, "pairs", cities) if "pairs" in table else None
     a5_pairs = _read_pairs(r, table, "a5_pairs", cities, empty=True) if "a5_pairs" in table else ()
     person_key_file = None
@@ -730,11 +790,13 @@ def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str
         value = r.value(table, "person_key_file", "settlement.person_key_file", str)
         person_key_file = resolve(r.base, value) if value else None
         if person_key_file is not None and not person_key_file.is_file():
-            r.problem("settlement.person_key_file", f"no such file: {person_key_file}")
+            r.problem("settlement.person_key_file", Note("config.no_file", "no such file: {path}",
+                                                         path=person_key_file))
         elif person_key_file is not None and (problem := _key_problem(person_key_file)):
             r.problem("settlement.person_key_file", problem)
         elif person_key_file is not None and not person_key_file.read_bytes().rstrip(b"\r\n"):
-            r.problem("settlement.person_key_file", f"{person_key_file} is empty: no key")
+            r.problem("settlement.person_key_file", Note("config.key_empty", "{path} is empty: no key",
+                                                         path=person_key_file))
     return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs, a5_pairs or (),
                               person_key_file)
 
@@ -744,15 +806,18 @@ def _read_pairs(r: _Reader, table: Mapping[str, Any], key: str, cities: Collecti
     """A list of "RESIDENCE->INSURED" pairs of configured cities (`empty`: an empty list is allowed)."""
     raw = table[key]
     if not isinstance(raw, list) or not (raw or empty):
-        r.problem(f"settlement.{key}", 'must be a non-empty list like ["370300->370100"] (residence->insured)')
+        r.problem(f"settlement.{key}", Note("config.pairs", 'must be a non-empty list like ["370300->370100"] '
+                                            '(residence->insured)'))
         return None
     pairs = []
     for i, item in enumerate(raw):
         residence, _, insured = str(item).partition("->")
         if not isinstance(item, str) or not insured:
-            r.problem(f"settlement.{key}[{i}]", f"{item!r} is not RESIDENCE->INSURED, e.g. \"370300->370100\"")
+            r.problem(f"settlement.{key}[{i}]", Note("config.pair", "{pair} is not RESIDENCE->INSURED, e.g. "
+                                                     "\"370300->370100\"", pair=repr(item)))
         elif residence == insured or {residence, insured} - set(cities):
-            r.problem(f"settlement.{key}[{i}]", f"{item} must name two different configured cities")
+            r.problem(f"settlement.{key}[{i}]", Note("config.pair_cities", "{pair} must name two different "
+                                                     "configured cities", pair=item))
         else:
             pairs.append((residence, insured))
     return tuple(pairs)
@@ -763,8 +828,8 @@ def _duration(r: _Reader, table: Mapping[str, Any], key: str, where: str, defaul
         return default
     try:
         return parse_duration(table[key])
-    except ValueError as exc:
-        r.problem(where, str(exc))
+    except DurationError as exc:
+        r.problem(where, exc.note)
         return default
 
 
@@ -776,23 +841,26 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     log_path = r.value(log, "path", "log.path", str) if "path" in log else None
     rotate = r.value(log, "rotate", "log.rotate", str, d.rotate)
     if rotate not in ("size", "time", None):
-        r.problem("log.rotate", f"{rotate!r}: write \"size\" (max_bytes) or \"time\" (when)")
+        r.problem("log.rotate", Note("config.rotate", "{value}: write \"size\" (max_bytes) or \"time\" (when)",
+                                     value=repr(rotate)))
     max_bytes = r.value(log, "max_bytes", "log.max_bytes", int, d.max_bytes)
     if max_bytes is not None and max_bytes < 4096:
-        r.problem("log.max_bytes", "must be at least 4096")
+        r.problem("log.max_bytes", Note("config.at_least", "must be at least {least}", least=4096))
     backups = r.value(log, "backups", "log.backups", int, d.backups)
     if backups is not None and backups < 1:
-        r.problem("log.backups", "must be at least 1 (how many rotated files to keep)")
+        r.problem("log.backups", Note("config.backups", "must be at least 1 (how many rotated files to keep)"))
     when = r.value(log, "when", "log.when", str, d.when)
     if when is not None and when.upper() not in ("S", "M", "H", "D", "MIDNIGHT", *(f"W{i}" for i in range(7))):
-        r.problem("log.when", f"{when!r}: write \"midnight\", \"H\", \"D\" or \"W0\"–\"W6\"")
+        r.problem("log.when", Note("config.when", "{value}: write \"midnight\", \"H\", \"D\" or \"W0\"–\"W6\"",
+                                   value=repr(when)))
     level = r.value(log, "level", "log.level", str, d.level)
     if level is not None and level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        r.problem("log.level", f"{level!r}: write INFO, WARNING, ERROR or DEBUG")
+        r.problem("log.level", Note("config.level", "{value}: write INFO, WARNING, ERROR or DEBUG", value=repr(level)))
     log_settings = LogSettings(resolve(r.base, log_path) if log_path else None, rotate or d.rotate,
                                max_bytes or d.max_bytes, backups or d.backups, when or d.when, level or d.level)
     if log_settings.path is not None and not log_settings.path.parent.is_dir():
-        r.problem("log.path", f"folder {log_settings.path.parent} does not exist")
+        r.problem("log.path", Note("config.no_folder_parent", "folder {path} does not exist",
+                                   path=log_settings.path.parent))
 
     metrics = r.table(data, "metrics", "metrics", required=False)
     r.unknown_keys(metrics, {"enabled", "host", "port"}, "metrics")
@@ -803,14 +871,14 @@ def _read_observability(r: _Reader, data: Mapping[str, Any]) -> dict[str, Any]:
     a = AlertSettings()
     webhook = r.value(alerts, "webhook", "alerts.webhook", str) if "webhook" in alerts else None
     if webhook is not None and not webhook.startswith(("http://", "https://")):
-        r.problem("alerts.webhook", f"{webhook!r} is not an http(s) URL")
+        r.problem("alerts.webhook", Note("config.webhook", "{value} is not an http(s) URL", value=repr(webhook)))
     timeout = _duration(r, alerts, "webhook_timeout", "alerts.webhook_timeout", timedelta(seconds=a.webhook_timeout))
     retries = r.value(alerts, "webhook_retries", "alerts.webhook_retries", int, a.webhook_retries)
     if retries is not None and not 1 <= retries <= 10:
-        r.problem("alerts.webhook_retries", "must be 1 to 10")
+        r.problem("alerts.webhook_retries", Note("config.between", "must be {least} to {most}", least=1, most=10))
     days = r.value(alerts, "certificate_days", "alerts.certificate_days", int, a.certificate_days)
     if days is not None and days < 1:
-        r.problem("alerts.certificate_days", "must be at least 1")
+        r.problem("alerts.certificate_days", Note("config.at_least", "must be at least {least}", least=1))
     health = r.table(data, "health", "health", required=False)
     r.unknown_keys(health, {"unreachable_after"}, "health")
     unreachable = _duration(r, health, "unreachable_after", "health.unreachable_after", a.unreachable_after)
@@ -830,7 +898,8 @@ def _read_retention(r: _Reader, data: Mapping[str, Any]) -> RetentionPolicy:
     for key in ("spool_days", "quarantine_days", "outbox_days", "register_days"):
         value = r.value(table, key, f"retention.{key}", int) if key in table else None
         if value is not None and value < 1:
-            r.problem(f"retention.{key}", "must be at least 1 day (leave it out to keep originals for ever)")
+            r.problem(f"retention.{key}", Note("config.retention_days",
+                                               "must be at least 1 day (leave it out to keep originals for ever)"))
             value = None
         days[key] = value
     every = _duration(r, table, "every", "retention.every", PURGE_EVERY)
@@ -844,9 +913,9 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return None, [ConfigProblem(path.name, f"no such file: {path}")]
+        return None, [ConfigProblem(path.name, Note("config.no_file", "no such file: {path}", path=path))]
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return None, [ConfigProblem(path.name, f"not valid TOML: {exc}")]
+        return None, [ConfigProblem(path.name, Note("config.toml", "not valid TOML: {error}", error=exc))]
     _register_optional_transports()
     r.unknown_keys(data, {"gateway", "ledger", "spool", "retry", "cities", "console", "settlement", "log", "metrics", "alerts", "health", "retention", "register"}, "")
     gateway = _read_gateway(r, data)
@@ -858,9 +927,9 @@ def check_config(path: Path | str) -> tuple[Config | None, list[ConfigProblem]]:
         if city is not None:
             cities[city.code] = city
     if cities_table and len(cities) < 2:
-        r.problem("cities", "at least two cities are needed for an exchange")
+        r.problem("cities", Note("config.two_cities", "at least two cities are needed for an exchange"))
     if gateway["code"] in cities:
-        r.problem(f"cities.{gateway['code']}", "the gateway's own code cannot be a city")
+        r.problem(f"cities.{gateway['code']}", Note("config.own_code", "the gateway's own code cannot be a city"))
     _check_reply_keys(r, gateway, cities)
     _check_shared_drops(r, cities)
     console = _read_console(r, data)

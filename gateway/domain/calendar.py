@@ -17,6 +17,8 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
+from gateway.domain.notes import Note, NoteError
+
 
 class UnknownYear(LookupError):
     """Nobody told us this year's holidays: the administrator must add config/holidays/<year>.toml."""
@@ -32,7 +34,7 @@ class UnknownYear(LookupError):
         )
 
 
-class HolidayFileError(ValueError):
+class HolidayFileError(NoteError, ValueError):
     """An administrator's holiday file that cannot be trusted (bad dates, wrong year, contradictions)."""
 
 
@@ -124,30 +126,35 @@ def parse_holiday_file(text: str, *, expected_year: int | None = None) -> YearSc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise HolidayFileError(f"not valid TOML: {exc}") from exc
+        raise HolidayFileError(Note("holidays.toml", "not valid TOML: {error}", error=exc)) from exc
     year = data.get("year")
     if not isinstance(year, int):
-        raise HolidayFileError("missing `year = YYYY`")
+        raise HolidayFileError(Note("holidays.year_missing", "missing `year = YYYY`"))
     if expected_year is not None and year != expected_year:
-        raise HolidayFileError(f"file for {expected_year} declares year = {year}")
+        raise HolidayFileError(Note("holidays.year_other", "file for {expected} declares year = {year}",
+                                    expected=expected_year, year=year))
     holidays: set[date] = set()
     for entry in data.get("holiday", []):
         start, end = entry.get("start"), entry.get("end", entry.get("start"))
         if not isinstance(start, date) or not isinstance(end, date) or end < start:
-            raise HolidayFileError(f"holiday {entry.get('name', '?')!r}: start/end must be dates, start <= end")
+            raise HolidayFileError(Note("holidays.span", "holiday {name}: start/end must be dates, start <= end",
+                                        name=repr(entry.get("name", "?"))))
         day = start
         while day <= end:
             holidays.add(day)
             day += timedelta(days=1)
     working = data.get("working_weekends", [])
     if not isinstance(working, list) or not all(isinstance(d, date) for d in working):
-        raise HolidayFileError("working_weekends must be a list of dates")
+        raise HolidayFileError(Note("holidays.working_list", "working_weekends must be a list of dates"))
     for day in [*holidays, *working]:
         if day.year != year:
-            raise HolidayFileError(f"{day.isoformat()} is not in {year}")
+            raise HolidayFileError(Note("holidays.other_year", "{day} is not in {year}", day=day.isoformat(),
+                                        year=year))
     for day in working:
         if day.weekday() < 5:
-            raise HolidayFileError(f"{day.isoformat()} is a weekday: only weekend days can be made working days")
+            raise HolidayFileError(Note("holidays.weekday", "{day} is a weekday: only weekend days can be made "
+                                        "working days", day=day.isoformat()))
         if day in holidays:
-            raise HolidayFileError(f"{day.isoformat()} is both a holiday and a working day")
+            raise HolidayFileError(Note("holidays.both", "{day} is both a holiday and a working day",
+                                        day=day.isoformat()))
     return YearSchedule(year, frozenset(holidays), frozenset(working))

@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from gateway.domain.calendar import UnknownYear, WorkingCalendar
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, MessageType
-from gateway.domain.notes import Note, joined
+from gateway.domain.notes import Note, NoteError, joined
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving in China: a fixed offset is exact
 FACILITY_CUTOFF_DAY = 15  # 第二十四条: 每月15日前
@@ -142,15 +142,21 @@ class Schedule:
                 "PAYMENT": self.payment}[what]
 
 
+class PeriodError(NoteError, ValueError):
+    """A service month that is not YYYY-MM."""
+
+
 def parse_period(period: str) -> tuple[int, int]:
     """YYYY-MM to (year, month), refusing anything else."""
     try:
         year_text, month_text = period.split("-")
         year, month = int(year_text), int(month_text)
     except ValueError:
-        raise ValueError(f"period {period!r} is not YYYY-MM") from None
+        raise PeriodError(Note("period.format", "period {period} is not YYYY-MM (a service month, e.g. 2026-10)",
+                               period=repr(period))) from None
     if len(year_text) != 4 or len(month_text) != 2 or not 1 <= month <= 12:
-        raise ValueError(f"period {period!r} is not YYYY-MM")
+        raise PeriodError(Note("period.format", "period {period} is not YYYY-MM (a service month, e.g. 2026-10)",
+                               period=repr(period)))
     return year, month
 
 

@@ -116,3 +116,20 @@ def joined(notes: Iterable[Note], lang: str | None = None, mask: Callable[[str],
     if not lang:
         return "; ".join(n.message for n in notes)
     return separator(lang).join(n.text(lang) for n in notes)
+
+
+class NoteError(Exception):
+    """An error whose words are a note: `str()` is the English text (logs, `--json`), `note.text(lang)` what a
+    person reads in their language (the entrypoint or the console chooses it; the raising layer does not)."""
+
+    def __init__(self, note: Note | str) -> None:
+        super().__init__(note.message if isinstance(note, Note) else note)
+        self.note = note if isinstance(note, Note) else None  # a text already said in the reader's language
+
+    def text(self, lang: str | None) -> str:
+        return self.note.text(lang) if self.note is not None and lang else str(self)
+
+
+def said(error: BaseException, lang: str | None) -> str:
+    """An error as a person reads it in `lang`: its note's text when it has one, else its own words."""
+    return error.text(lang) if isinstance(error, NoteError) else str(error)

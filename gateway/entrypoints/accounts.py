@@ -12,6 +12,7 @@ import getpass
 import json
 import sys
 
+from gateway.domain.notes import said
 from gateway.entrypoints.language import _, cell, current
 from gateway.entrypoints.operations import config_arg, load_from_args
 
@@ -66,7 +67,7 @@ def _cmd_user(args: argparse.Namespace) -> int:
                 raise AccountsError(_("no account {name} in {file}").format(name=name, file=path))
         write_accounts(path, accounts)
     except AccountsError as exc:
-        print(f"ltcgw user: {exc}", file=sys.stderr)
+        print(f"ltcgw user: {said(exc, current())}", file=sys.stderr)
         return 2
     done = {"add": _("added {name} ({file}); the console counts it at the next request"),
             "passwd": _("password changed for {name} ({file}); the console counts it at the next request"),

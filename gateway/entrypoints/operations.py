@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from gateway.domain.areas import KNOWN_AREAS, area_name
+from gateway.domain.notes import said
 from gateway.entrypoints.language import N_, _, cell, current, machine_text, translated
 from gateway.workspace.layout import SftpLayout, write_workspace
 
@@ -36,7 +37,7 @@ def load_from_args(args: argparse.Namespace):
     except ConfigError as exc:
         print(_("the configuration has problems (run `ltcgw config check`):"), file=sys.stderr)
         for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {problem.text(current())}", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -425,7 +426,7 @@ def _cmd_resend(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"id": args.id, "resent": False, "error": str(exc)}, ensure_ascii=False))
         else:
-            print(exc, file=sys.stderr)
+            print(said(exc, current()), file=sys.stderr)
         return 1
     finally:
         reset()
@@ -452,10 +453,11 @@ def _config_check(args: argparse.Namespace) -> int:
     path = args.config or default_config()
     config, problems = check_config(path)
     report: dict = {"file": str(path), "ok": not problems, "problems": [
-        {"where": p.where, "message": p.message} for p in problems], "warnings": [], "cities": []}
+        {"where": p.where, "message": p.message, "code": p.code} for p in problems], "warnings": [], "cities": []}
     if config is not None:
         report["cities"] = sorted(config.cities)
-        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config) + config.deprecations()
+        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config) + [
+            note.text(current()) for note in config.deprecations()]
         if args.connect:
             report["connections"] = _check_connections(config)
             report["ok"] = all(c["ok"] for c in report["connections"])
@@ -469,7 +471,7 @@ def _config_check(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0 if report["ok"] else 1
     for problem in problems:
-        print(problem)
+        print(problem.text(current()))
     if problems:
         print(_("{count} problem(s) in {path}").format(count=len(problems), path=path), file=sys.stderr)
         return 1
@@ -541,7 +543,7 @@ def _calendar_warnings(config, today=None) -> list[str]:
     try:
         calendar = load_calendar(folder)
     except UsageError as exc:
-        return [str(exc)]
+        return [said(exc, current())]
     missing = calendar_missing(today or datetime.now(CHINA_TIME).date(), calendar)
     if missing is None:
         return []
@@ -577,7 +579,7 @@ def _check_connections(config) -> list[dict]:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gateway.workspace.demo import run_demo
 
-    return run_demo(Path(args.dir) if args.dir else None, keep=args.keep, translate=translated)
+    return run_demo(Path(args.dir) if args.dir else None, keep=args.keep, translate=translated, lang=current())
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -35,7 +35,8 @@ from gateway.domain.envelope import Header
 from gateway.domain.findings import Refused
 from gateway.domain.reconciliation import MONEY_FIGURES, Reconciliation, money
 from gateway.domain.settlement import Attachment
-from gateway.entrypoints.language import _, cell, current
+from gateway.domain.notes import said
+from gateway.entrypoints.language import N_, _, cell, current, translated
 from gateway.entrypoints.operations import config_arg, load_from_args
 from gateway.service.settlement import (
     SettlementError,
@@ -131,6 +132,15 @@ def _periods(args: argparse.Namespace, today: date) -> list[str]:
     return [shift_period(current, -n) for n in (3, 2, 1)]
 
 
+# A deadline line's `what` that is a word, not a document's code (A3, A4, PAYMENT stay as they are written).
+WHATS = {"facility_fees": N_("facility fees"), "dispute": N_("dispute")}
+
+
+def what_text(what: str) -> str:
+    """A deadline line's `what` as the reader says it."""
+    return translated(WHATS[what]) if what in WHATS else what
+
+
 def _print_deadlines(items: Sequence[Item], lang: str) -> None:
     for item in items:
         due = item.due.isoformat() if item.due else "?"
@@ -141,7 +151,7 @@ def _print_deadlines(items: Sequence[Item], lang: str) -> None:
             extra.append(_("{days} working day(s) left").format(days=item.working_days_left))
         if item.notes:
             extra.append(item.note_text(lang))
-        print(f"{item.period}  {item.pair}  {item.what:<13} " + _("due {day}").format(day=f"{due:<10}")
+        print(f"{item.period}  {item.pair}  {cell(what_text(item.what), 13)} " + _("due {day}").format(day=f"{due:<10}")
               + f"  {item.status.value:<11} {'; '.join(extra)}")
 
 
@@ -386,7 +396,7 @@ def _guarded(handler):
         try:
             return handler(args)
         except (UsageError, ValueError) as exc:
-            print(f"ltcgw {args.command}: {exc}", file=sys.stderr)
+            print(f"ltcgw {args.command}: {said(exc, current())}", file=sys.stderr)
             return 2
     return run
 

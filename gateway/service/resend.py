@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.domain.lifecycle import RESENDABLE, SCHEDULED, Event, on_receipt_timeout
+from gateway.domain.notes import Note, NoteError
 from gateway.service.context import Gateway
 
 
-class UnknownMessage(LookupError):
-    pass
+class UnknownMessage(NoteError, LookupError):
+    """No message of that id waits for a receipt: said in the reader's language by the CLI or the console."""
 
 
 @dataclass
@@ -58,8 +59,9 @@ def resend_by_hand(gw: Gateway, message_id: str, cause: str = "operator: ltcgw r
         if not candidates:
             states = [m.state.value for m in tx.messages_by_id(message_id)]
             raise UnknownMessage(
-                f"no message {message_id} waiting for a receipt" + (f" (states: {', '.join(states)})" if states else "")
-            )
+                Note("resend.unknown_states", "no message {id} waiting for a receipt (states: {states})",
+                     id=message_id, states=", ".join(states)) if states
+                else Note("resend.unknown", "no message {id} waiting for a receipt", id=message_id))
         message = candidates[-1]
         tx.transition(message.key, Event.RESEND_REQUESTED, now, cause)
         if not any(o.kind == "delivery" and o.written_at is None and not o.cancelled for o in tx.outgoing_of(message.key)):

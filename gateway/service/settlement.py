@@ -30,7 +30,7 @@ from gateway.domain.deadlines import (
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
 from gateway.domain.lifecycle import CALLED_OFF, PASSED_CHECKS
-from gateway.domain.notes import Note, words
+from gateway.domain.notes import Note, NoteError, words
 from gateway.domain.reconciliation import Reconciliation, reconcile, reconcile_money
 from gateway.domain.register import Keyring
 from gateway.domain.settlement import (
@@ -53,8 +53,9 @@ RECONCILED = frozenset({MessageType.A3, MessageType.A4, MessageType.A5})
 MONEY = frozenset({MessageType.PAYMENT, MessageType.REFUND})  # of any month: they name the months they pay
 
 
-class SettlementError(Exception):
-    """Something the operator must fix (a holiday file, a document, a purged original): said in one line."""
+class SettlementError(NoteError):
+    """Something the operator must fix (a holiday file, a document, a purged original): said in one line, as a
+    note the CLI and the console say in their reader's language."""
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,13 @@ def load_calendar(directory: Path | None) -> WorkingCalendar:
     if directory is not None and directory.is_dir():
         for path in sorted(directory.glob("*.toml")):
             if not path.stem.isdigit() or len(path.stem) != 4:
-                raise SettlementError(f"{path}: a holiday file is named after its year, e.g. 2027.toml")
+                raise SettlementError(Note("holidays.file_name", "{path}: a holiday file is named after its year, "
+                                           "e.g. 2027.toml", path=path))
             try:
                 schedules.append(parse_holiday_file(path.read_text(encoding="utf-8"), expected_year=int(path.stem)))
             except HolidayFileError as exc:
-                raise SettlementError(f"{path}: {exc}") from None
+                raise SettlementError(Note("holidays.file", "holiday file {path}: {problem}", path=path,
+                                           problem=exc.note or str(exc))) from None
     return WorkingCalendar(schedules)
 
 
@@ -100,13 +103,14 @@ def read_attachment(data: bytes, *, disputes: bool = False) -> tuple[Header | No
     too (render). Refused when the schema refuses it."""
     try:
         opened = open_message(data)
-    except NoDocument as exc:
-        raise SettlementError(str(exc)) from None
+    except NoDocument:  # its one cause
+        raise SettlementError(Note("settlement.no_document", "the message has no document in its Body")) from None
     document = opened.document
     if not (document.type.is_attachment
             or (disputes and (document.type.is_dispute or document.type.is_entitlement or document.type.is_money
                               or document.type.is_withdrawal))):
-        raise SettlementError(f"a {document.type} is not an attachment (附件1–5)")
+        raise SettlementError(Note("settlement.not_attachment", "a {type} is not an attachment (附件1–5)",
+                                   type=document.type))
     return opened.header, document
 
 
@@ -275,14 +279,16 @@ def documents_from_ledger(ledger: Ledger, spool: Spool, period: str) -> list[tup
             documents.append(read_attachment(spool.read("inbox", record.sha256), disputes=True))
         except FileNotFoundError:
             when = purged_at(ledger, record.sha256)
-            raise SettlementError(
-                f"message {record.message_id} ({record.type} {record.sender}->{record.receiver}): its original "
-                + (f"was purged on {when.date().isoformat()} (retention)" if when else "is missing from the spool")
-                + "; reconcile that period from the cities' copies with --files"
-            ) from None
+            raise SettlementError(Note(
+                "settlement.original_gone", "message {id} ({type} {route}): its original {gone}; reconcile that "
+                "period from the cities' copies with --files", id=record.message_id, type=record.type,
+                route=f"{record.sender}->{record.receiver}",
+                gone=words("was purged on {day} (retention)", day=when.date().isoformat()) if when
+                else words("is missing from the spool"))) from None
         except Refused as refused:
             codes = ", ".join(sorted({f.code for f in refused.findings}))
-            raise SettlementError(f"message {record.message_id}: its spooled bytes are not readable ({codes})") from None
+            raise SettlementError(Note("settlement.spool_unreadable", "message {id}: its spooled bytes are not "
+                                       "readable ({codes})", id=record.message_id, codes=codes)) from None
     return documents
 
 
@@ -302,7 +308,8 @@ def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], p
                      residence_of_settlement.get((document.insured_city, document.settlement_serial))
                      or (pair.residence if pair else None))
         if residence is None:
-            raise SettlementError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
+            raise SettlementError(Note("settlement.a5_residence", "A5 {serial}: no residence city (give its A4, "
+                                       "or --pair)", serial=document.serial))
         facility_settlements.append((residence, document))
     reports = reconcile(claims, settlements, facility_settlements, a5_pairs)
     reports = reconcile_money(reports, claims, settlements,  # 第二十六条, 第二十九条: the money of the month

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import bcrypt
 
+from gateway.domain.notes import Note, NoteError
+
 COST = 12
 MIN_PASSWORD = 10
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further: a longer one is refused rather than cut silently
@@ -38,8 +40,9 @@ class Role(str, Enum):
         return order.index(self) >= order.index(needed)
 
 
-class AccountsError(Exception):
-    """The accounts file or a request about it is not acceptable (said in words an administrator can act on)."""
+class AccountsError(NoteError):
+    """The accounts file or a request about it is not acceptable (said in words an administrator can act on, in
+    their language: a note, or a text the CLI already said in it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +64,18 @@ def is_name(name: str) -> bool:
 
 def check_name(name: str) -> str:
     if not _NAME.match(name):
-        raise AccountsError(f"{name!r}: a user name is 1-32 lower-case letters, digits, '.', '_' or '-', "
-                            "starting with a letter")
+        raise AccountsError(Note("accounts.name", "{name}: a user name is 1-32 lower-case letters, digits, '.', '_' "
+                                 "or '-', starting with a letter", name=repr(name)))
     return name
 
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise AccountsError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise AccountsError(Note("accounts.password_short", "a password needs at least {least} characters",
+                                 least=MIN_PASSWORD))
     if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-        raise AccountsError(f"a password may have at most {MAX_PASSWORD_BYTES} bytes (bcrypt reads no further)")
+        raise AccountsError(Note("accounts.password_long", "a password may have at most {most} bytes (bcrypt reads "
+                                 "no further)", most=MAX_PASSWORD_BYTES))
     return password
 
 
@@ -93,10 +98,10 @@ def verify(account: Account | None, password: str) -> bool:
         return False
 
 
-def file_problem(path: Path) -> str | None:
+def file_problem(path: Path) -> Note | None:
     """Why the file may not be used (readable by group or others), or None."""
     if path.stat().st_mode & 0o077:
-        return f"{path} is readable by group or others: chmod 600 it"
+        return Note("accounts.readable", "{path} is readable by group or others: chmod 600 it", path=path)
     return None
 
 
@@ -108,7 +113,8 @@ def read_accounts(path: Path) -> dict[str, Account]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise AccountsError(f"cannot read the accounts file {path}: {exc.strerror}") from None
+        raise AccountsError(Note("accounts.unreadable", "cannot read the accounts file {path}: {error}", path=path,
+                                 error=exc.strerror)) from None
     if problem:
         raise AccountsError(problem)
     accounts: dict[str, Account] = {}
@@ -118,7 +124,8 @@ def read_accounts(path: Path) -> dict[str, Account]:
         name, _, rest = line.strip().partition(":")
         role, _, password_hash = rest.partition(":")
         if not (_NAME.match(name) and role in {r.value for r in Role} and password_hash.startswith("$2")):
-            raise AccountsError(f"{path}:{number}: not `name:role:bcrypt-hash` (manage it with `ltcgw user`)")
+            raise AccountsError(Note("accounts.line", "{path}:{number}: not `name:role:bcrypt-hash` (manage it with "
+                                     "`ltcgw user`)", path=path, number=number))
         accounts[name] = Account(name, Role(role), password_hash)
     return accounts
 

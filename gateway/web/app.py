@@ -461,7 +461,7 @@ class ConsoleApp:
             audit.audited(self.ledger, self.clock, user=account.name, role=account.role.value, action="resend",
                           subject=subject, reason=reason, do=resend)
         except UnknownMessage as exc:
-            raise HttpError(HTTPStatus.CONFLICT, str(exc)) from None
+            raise HttpError(HTTPStatus.CONFLICT, "%(text)s", text=exc.text(g.lang)) from None
         self.log.emit("console_resend", id=record.message_id, receiver=city, user=account.name)
         key = request.args.get("key", "")
         target = f"/message/{record.sha256}?" + urlencode({"note": "resent", **({"key": key} if key.isdigit() else {})})

@@ -30,5 +30,5 @@ def month_settlement(ledger: Ledger, spool: Spool, scope: settlement.SettlementS
         reports = settlement.reconcile_documents(documents, period, None, scope.a5_pairs)
         month.reconciliations = [r for r in reports if settlement.CityPair(r.residence, r.insured) in set(pairs)]
     except settlement.SettlementError as exc:
-        month.problem = str(exc)
+        month.problem, month.problem_note = str(exc), exc.note
     return month

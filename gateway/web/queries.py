@@ -320,4 +320,8 @@ class MonthSettlement:
     period: str
     deadlines: list[Any] = field(default_factory=list)
     reconciliations: list[Any] = field(default_factory=list)
-    problem: str = ""
+    problem: str = ""  # English (logs, tests); `problem_text(lang)` for the reader
+    problem_note: Any = None  # its note (gateway.domain.notes.Note), said in the reader's language
+
+    def problem_text(self, lang: str | None) -> str:
+        return self.problem_note.text(lang) if self.problem_note is not None and lang else self.problem

@@ -23,6 +23,7 @@ from adapters.sqlite_ledger import SqliteLedger
 from gateway.config import load_config
 from gateway.domain.areas import area_name
 from gateway.domain.envelope import Header, MessageType
+from gateway.domain.findings import finding_text
 from gateway.domain.lifecycle import IN_FLIGHT
 from gateway.workspace import demo_register
 from gateway.workspace.city_system import (
@@ -48,20 +49,35 @@ def _say(text: str = "") -> None:
 # The story is told in the reader's language: `ltcgw demo` hands in the CLI's catalog ("cli" domain, which
 # extracts this file's `_("...")` too); called from elsewhere, it is told in English, the msgids.
 _translate: Callable[[str], str] = str
+_language = "en"  # the refused messages' findings: said in the reader's language too (their template and values)
 
 
 def _(text: str) -> str:
     return _translate(text)
 
 
-def run_demo(workdir: Path | None = None, *, keep: bool = False, translate: Callable[[str], str] | None = None) -> int:
-    global _translate
+def run_demo(workdir: Path | None = None, *, keep: bool = False, translate: Callable[[str], str] | None = None,
+             lang: str = "en") -> int:
+    global _translate, _language
 
     before, _translate = _translate, translate or str
+    language_before, _language = _language, lang
     try:
         return _run_demo(workdir, keep)
     finally:
-        _translate = before
+        _translate, _language = before, language_before
+
+
+def refused_lines(refused: list, lang: str) -> list[str]:
+    """Each refused message with its codes, and its first findings in `lang` (their template and values, as the
+    ledger keeps them)."""
+    lines = []
+    for m in refused:
+        codes = ", ".join(sorted({f["code"] for f in m.findings}))
+        lines.append("  " + _("{id} from {city}: {codes}").format(id=m.message_id or m.sha256[:16], city=m.drop_city,
+                                                                  codes=codes))
+        lines += [f"     {f['code']}: {finding_text(f, lang)}" for f in m.findings[:3]]
+    return lines
 
 
 def _run_demo(workdir: Path | None, keep: bool) -> int:
@@ -234,11 +250,8 @@ def _summary(config, cities: dict[str, CitySystem], elapsed: float) -> None:
             count=m.deliveries, state=m.state.value))
     refused = [m for m in messages if m.state.value == "REJECTED"]
     _say(_("refused (NACK sent to the drop's city): {count}").format(count=len(refused)))
-    for m in refused:
-        codes = ", ".join(sorted({f['code'] for f in m.findings}))
-        _say("  " + _("{id} from {city}: {codes}").format(id=m.message_id or m.sha256[:16], city=m.drop_city, codes=codes))
-        for f in m.findings[:3]:
-            _say(f"     {f['code']}: {f['message']}")
+    for line in refused_lines(refused, _language):
+        _say(line)
     acks = sum(len(c.replies("ACK")) for c in cities.values())
     nacks = sum(len(c.replies("NACK")) for c in cities.values())
     _say(_("files in the cities' inboxes: {deliveries} deliveries, {acks} ACK, {nacks} NACK, {receipts} receipts").format(

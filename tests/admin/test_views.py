@@ -97,4 +97,5 @@ def test_config_check_as_json(exchanged, capsys, tmp_path) -> None:
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False and report["cities"] == []
     assert {"where": "gateway.toml:retry.waits[0]",
-            "message": "not a duration: 'soon' (write e.g. '30s', '10m', '2h')"} in report["problems"]
+            "message": "not a duration: 'soon' (write e.g. '30s', '10m', '2h')",
+            "code": "config.duration"} in report["problems"]

@@ -540,7 +540,9 @@ def test_ltcgw_user_and_audit(traffic) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert run("user", "add", "li.na", "--role", "viewer", "--password-stdin", stdin="a long password\n").returncode == 2
     short = run("user", "add", "wang", "--role", "viewer", "--password-stdin", stdin="short\n")
-    assert short.returncode != 0 and "at least 10" in short.stderr
+    assert short.returncode != 0 and "密码至少需要 10 个字符" in short.stderr  # said in the CLI's language
+    assert "at least 10" in run("user", "add", "wang", "--role", "viewer", "--password-stdin", stdin="short\n",
+                                env_language="en").stderr
     assert run("user", "add", "Bad Name", "--role", "viewer", "--password-stdin", stdin="a long password\n").returncode == 2
     import json
 
