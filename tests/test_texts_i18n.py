@@ -195,3 +195,23 @@ def test_sftp_settings_problems_are_notes(tmp_path) -> None:
                                    "private_key": "k", "host_key": "x"}, tmp_path)
     assert "'port' must be an integer" in caught.value.problems  # English for the adapter's callers
     assert [n.text("zh-CN") for n in caught.value.notes if n.code == "sftp.type"] == ["'port' 必须是整数"]
+
+
+def test_key_file_errors_in_each_language(tmp_path, capsys, chinese_default, monkeypatch) -> None:
+    """`ltcgw keys` refusing to replace a city's key: the administrator reads why in Chinese, or in English."""
+    assert main(["keys", "370300", "-o", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["keys", "370300", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "已存在；如确需更换密钥，请先把它移走" in err and "already exists" not in err
+    monkeypatch.setenv("LANGUAGE", "en")
+    assert main(["keys", "370300", "-o", str(tmp_path)]) == 2
+    assert "already exists; move it away first" in capsys.readouterr().err
+    from gateway.documents.keys import KeyFileError, load_private_key
+
+    key = tmp_path / "370300.key.pem"
+    key.chmod(0o644)
+    with pytest.raises(KeyFileError) as caught:
+        load_private_key(key)
+    assert str(caught.value).endswith(f"run: chmod 600 {key}")  # logs: English
+    assert said(caught.value, "zh-CN") == f"私钥 {key} 可被同组或其他用户读取（权限 0644）；请执行：chmod 600 {key}"

@@ -26,14 +26,16 @@ from cryptography.x509.oid import NameOID
 
 from gateway.documents import sm2
 from gateway.domain.areas import area_name
+from gateway.domain.notes import Note, NoteError
 
 Algorithm = Literal["rsa", "ecdsa", "sm2"]
 ALGORITHMS: tuple[Algorithm, ...] = ("rsa", "ecdsa", "sm2")
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | sm2.Sm2PrivateKey
 
 
-class KeyFileError(ValueError):
-    """A key or certificate file that cannot be used; the message names the path and the fix."""
+class KeyFileError(NoteError, ValueError):
+    """A key or certificate file that cannot be used; the message names the path and the fix (a note: said in
+    the reader's language by the CLI)."""
 
 
 def generate_keys(
@@ -47,7 +49,8 @@ def generate_keys(
     out.mkdir(parents=True, exist_ok=True)
     key_path, cert_path = out / f"{code}.key.pem", out / f"{code}.crt.pem"
     if key_path.exists():
-        raise KeyFileError(f"{key_path} already exists; move it away first if you really mean to replace the key")
+        raise KeyFileError(Note("keys.exists", "{path} already exists; move it away first if you really mean to "
+                                 "replace the key", path=str(key_path)))
     key: SigningKey
     start = (now or datetime.now(timezone.utc)) - timedelta(minutes=5)  # tolerate a slightly slow clock elsewhere
     if algorithm == "sm2":
@@ -64,7 +67,8 @@ def generate_keys(
     elif algorithm == "ecdsa":
         key = ec.generate_private_key(ec.SECP256R1())
     else:
-        raise KeyFileError(f"unknown algorithm {algorithm!r}: use rsa, ecdsa or sm2")
+        raise KeyFileError(Note("keys.unknown_algorithm", "unknown algorithm {algorithm}: use rsa, ecdsa or sm2",
+                                 algorithm=repr(algorithm)))
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -119,16 +123,14 @@ def load_private_key(path: str | Path) -> SigningKey:
     try:
         info = path.lstat()
     except OSError as error:
-        raise KeyFileError(f"cannot read private key {path}: {error.strerror}") from None
+        raise KeyFileError(Note("keys.unreadable_key", "cannot read private key {path}: {error}", path=str(path),
+                                 error=error.strerror)) from None
     if not stat.S_ISREG(info.st_mode):
-        raise KeyFileError(
-            f"private key {path} is not a regular file (a link or device?): point to the key file itself"
-        )
+        raise KeyFileError(Note("keys.not_regular", "private key {path} is not a regular file (a link or device?): "
+                                 "point to the key file itself", path=str(path)))
     if info.st_mode & 0o077:
-        raise KeyFileError(
-            f"private key {path} is readable by group or others (mode {stat.S_IMODE(info.st_mode):04o}); "
-            f"run: chmod 600 {path}"
-        )
+        raise KeyFileError(Note("keys.readable", "private key {path} is readable by group or others (mode {mode}); "
+                                 "run: chmod 600 {path}", path=str(path), mode=f"{stat.S_IMODE(info.st_mode):04o}"))
     data = path.read_bytes()
     try:
         key: PrivateKeyTypes = serialization.load_pem_private_key(data, password=None)
@@ -137,9 +139,11 @@ def load_private_key(path: str | Path) -> SigningKey:
             return sm2.load_private_key(data)  # PEM or DER, PKCS#8 or GM/T 0010
         except sm2.Sm2KeyError:
             pass
-        raise KeyFileError(f"{path} is not an unencrypted PEM private key: {error}") from None
+        raise KeyFileError(Note("keys.not_a_key", "{path} is not an unencrypted PEM private key: {error}",
+                                 path=str(path), error=str(error))) from None
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
-        raise KeyFileError(f"{path} holds a {type(key).__name__}; the gateway signs with RSA, ECDSA or SM2 keys only")
+        raise KeyFileError(Note("keys.wrong_kind", "{path} holds a {kind}; the gateway signs with RSA, ECDSA or SM2 "
+                                 "keys only", path=str(path), kind=type(key).__name__))
     return key
 
 
@@ -149,13 +153,15 @@ def load_certificates(path: str | Path) -> list[x509.Certificate]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise KeyFileError(f"cannot read certificate file {path}: {error.strerror}") from None
+        raise KeyFileError(Note("keys.unreadable_certificate", "cannot read certificate file {path}: {error}",
+                                 path=str(path), error=error.strerror)) from None
     try:
         if b"-----BEGIN" not in data:
             return [x509.load_der_x509_certificate(data)]
         certificates = x509.load_pem_x509_certificates(data)
     except ValueError as error:
-        raise KeyFileError(f"{path} holds no PEM certificate: {error}") from None
+        raise KeyFileError(Note("keys.no_certificate", "{path} holds no PEM certificate: {error}", path=str(path),
+                                 error=str(error))) from None
     return certificates
 
 

@@ -33,6 +33,7 @@ from gateway.documents.sm2 import Sm2PrivateKey
 from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Refused
+from gateway.domain.notes import said
 from gateway.entrypoints.language import _, current
 
 OK, INVALID, USAGE = 0, 1, 2
@@ -168,7 +169,7 @@ def _guarded(handler):
         except BrokenPipeError:
             raise  # the reader of our output is gone (`| head`): the entry point ends quietly
         except (KitError, KeyFileError, OSError, ValueError) as error:
-            print(f"ltcgw {args.command}: {error}", file=sys.stderr)
+            print(f"ltcgw {args.command}: {said(error, current())}", file=sys.stderr)
             return USAGE
         except Refused as refused:
             for finding in refused.findings:
