@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from gateway.service.ports.ledger import AuditRecord, Ledger
+from gateway.service.ports.ledger import AuditRecord, Ledger, Scope
 
 MAX_REASON = 500  # a reason is a sentence, not a document (and never holds personal data by design)
 
@@ -15,7 +15,7 @@ MAX_REASON = 500  # a reason is a sentence, not a document (and never holds pers
 def record(ledger: Ledger, at: datetime, *, user: str, role: str, action: str, subject: str, reason: str,
            outcome: str) -> AuditRecord:
     entry = AuditRecord(at, user, role, action, subject, " ".join(reason.split())[:MAX_REASON], outcome)
-    with ledger.unit_of_work() as tx:
+    with ledger.unit_of_work(Scope()) as tx:  # an entry only: nothing anybody decides on
         tx.record_audit(entry)
     return entry
 

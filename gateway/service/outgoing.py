@@ -11,20 +11,27 @@ import os
 from gateway.domain.lifecycle import DELIVERY_OWED, Event, allows
 from gateway.service.ports.transport import Transport
 from gateway.service.context import Gateway
+from gateway.service.ports.ledger import Scope
+from gateway.service.scopes import of_message
 
 
 def flush_city(gw: Gateway, transport: Transport) -> int:
     """Write every file owed to this city; returns how many were written."""
     city = transport.city
-    with gw.unit_of_work() as (tx, _):
+    scope: dict[int, Scope] = {}
+    with gw.unit_of_work(Scope()) as (tx, _):  # a snapshot: each mark is asked again under its own scope
         owed = tx.pending_outgoing(city)
+        for out in owed:
+            # A delivery or a forwarded receipt moves its message on: its pair's scope (fixed fields, read now).
+            if out.message_key is not None and out.kind in ("delivery", "receipt"):
+                scope[out.key] = of_message(tx.get_message(out.message_key))
     written = 0
     for out in owed:
         with gw.spool.open(out.area, out.sha256) as src:
             size = os.fstat(src.fileno()).st_size
             transport.deliver(out.name, src)
         now = gw.clock()
-        with gw.unit_of_work() as (tx, events):
+        with gw.unit_of_work(scope.get(out.key, Scope())) as (tx, events):
             if not tx.mark_written(out.key, now):
                 continue  # another instance wrote it too (same name, same bytes) and marked it first
             message = tx.get_message(out.message_key) if out.message_key is not None else None
