@@ -387,7 +387,7 @@ class FakeLedger:
         return [r for r in self._tables.arrangements if not r.filing]
 
     def purge_register(self, ended_before: str, months_before: str) -> int:
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(EVERYTHING) as tx:
             t = tx._t
             ended = {(r.insured, r.residence, r.serial) for r in t.arrangements
                      if not r.filing and r.until is not None and r.until.isoformat() < ended_before}
@@ -413,7 +413,7 @@ class FakeLedger:
     # several instances: the fake behaves as SQLite's ledger, one instance holding every city ----------------
     def heartbeat(self, instance: str, cities: Sequence[str], lease_seconds: float) -> frozenset[str]:
         now = self.clock()
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(Scope()) as tx:
             earlier = tx._t.instances.get(instance)
             tx._t.instances = {instance: InstanceRecord(  # one instance: the others are gone, as SQLite's lock says
                 instance, instance.split(":")[0], 0, earlier.started_at if earlier else now, now, True,
@@ -421,11 +421,11 @@ class FakeLedger:
         return frozenset(cities)
 
     def claim_captures(self, instance: str, limit: int, lease_seconds: float) -> list[Capture]:
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(Scope()) as tx:
             return tx.pending_captures(limit)
 
     def leave(self, instance: str) -> None:
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(Scope()) as tx:
             tx._t.instances.pop(instance, None)
 
     def instances(self) -> list[InstanceRecord]:
