@@ -1,11 +1,15 @@
 """Messages/s through `ltcgw run` on each ledger, in one run: SQLite (one instance, the only way it runs) beside
-PostgreSQL with one and with two instances sharing the work, plus the database spool's cost per message size.
+PostgreSQL with one, two and three instances sharing the work (fsync off, then on: durable), plus the database
+spool's cost per message size.
 
-Each row: --messages signed claims (A3/A4, --persons persons each) dropped at once into four cities' drops,
-then the clock runs from starting the instance(s) until every message is checked, routed, delivered to its
-receiver and ACKed to its sender (no receipts: the resend schedule is an hour). Real processes, a real
-PostgreSQL (Debian's, started on a free loopback port as tests/support/postgres.py does). Not part of the
-tests; issue 7's benchmark folds the rows into its table:
+Each row: --messages signed claims and settlements (A3/A4, --persons persons each) between random pairs of
+Shandong's 16 cities, dropped at once into the senders' drops; the clock runs from starting the instance(s)
+until every message is checked, routed, delivered to its receiver and ACKed to its sender (no receipts: the
+resend schedule is an hour). Decisions are locked per insured city (adapters/postgres_ledger.py), so two
+instances decide about different cities at once. Real processes, a real PostgreSQL (Debian's, started on a
+free loopback port as tests/support/postgres.py does; `fsync` and `full_page_writes` switched on by
+ALTER SYSTEM for the durable rows). Not part of the tests; issue 7's benchmark folds the rows into its table
+(section 6, `figures`):
 
     .venv/bin/python bench/ledger_instances.py [--messages 300] [--persons 5] [--workers 1]
 """
@@ -13,6 +17,8 @@ tests; issue 7's benchmark folds the rows into its table:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import random
 import resource
@@ -31,11 +37,14 @@ from adapters.sqlite_ledger import SqliteLedger  # noqa: E402
 from gateway.workspace.city_system import CitySystem  # noqa: E402
 from gateway.documents.envelope import file_name  # noqa: E402
 from gateway.domain.envelope import MessageType  # noqa: E402
+from gateway.domain.areas import SHANDONG_CITIES  # noqa: E402
 from gateway.domain.lifecycle import State  # noqa: E402
 from gateway.workspace.layout import write_workspace  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
 
-CITIES = ["370100", "370200", "370300", "370600"]
+CITIES = sorted(SHANDONG_CITIES)  # 16 cities: 240 ordered pairs, 16 insured cities to lock
+SECTION = "6. ledger instances"
+TARGET = 1.6  # two instances against one (issue 16 item 3)
 
 
 def _workspace(root: Path, keys: Path, workers: int, url: str | None) -> tuple[Path, dict[str, CitySystem]]:
@@ -104,6 +113,63 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def durable(server: PostgresServer, on: bool) -> None:
+    """fsync and full_page_writes on (a production server's settings) or off (the test cluster's): both
+    take effect at a reload, for the databases made afterwards and the ones in use alike."""
+    import psycopg
+
+    with psycopg.connect(server.url(), autocommit=True) as admin:
+        for name in ("fsync", "full_page_writes"):
+            admin.execute(f"ALTER SYSTEM SET {name} = {'on' if on else 'off'}")
+        admin.execute("SELECT pg_reload_conf()")
+        time.sleep(0.5)
+        assert admin.execute("SHOW fsync").fetchone()[0] == ("on" if on else "off")
+
+
+def measure(base: Path, keys: Path, planned: list, workers: int = 1, counts: tuple[int, ...] = (1, 2, 3),
+            server: PostgresServer | None = None) -> dict[str, float]:
+    """msg/s per row: "sqlite", then "pg<fsync: off|on>-<instances>" for each count, all in this one run."""
+    own = server is None
+    server = server or PostgresServer()
+    rates: dict[str, float] = {}
+    try:
+        rates["sqlite"] = _run("SQLite (WAL, synchronous=FULL)", base / "sqlite", keys, planned, workers, 1, None)
+        for fsync in ("off", "on"):
+            durable(server, fsync == "on")
+            for n in counts:
+                rates[f"pg{fsync}-{n}"] = _run(f"PostgreSQL, fsync {fsync}", base / f"pg-{fsync}-{n}", keys, planned,
+                                               workers, n, server.new_database())
+    finally:
+        if own:
+            server.close()
+    return rates
+
+
+def figures(base: Path, messages: int, persons: int) -> list:
+    """Section 6 of `bench/run`: the rows of `measure`, each PostgreSQL row beside one instance of its own
+    fsync setting, the target row "two instances >= 1.6x one" for fsync off and on."""
+    from bench.common import Figure
+
+    write_workspace(base / "keys-source", CITIES)
+    keys = base / "keys-source" / "keys"
+    with contextlib.redirect_stdout(io.StringIO()):
+        planned = _plan(keys, messages, persons)
+        rates = measure(base, keys, planned)
+    what = (f"{messages} claims and settlements ({persons} persons) between random pairs of the 16 cities, dropped "
+            "at once; from start to all delivered and ACKed; one check worker per instance")
+    out = [Figure(SECTION, "SQLite, one instance", rates["sqlite"], "msg/s", note=what)]
+    for fsync in ("off", "on"):
+        one = rates[f"pg{fsync}-1"]
+        out.append(Figure(SECTION, f"PostgreSQL fsync {fsync}, one instance", one, "msg/s", "SQLite, one instance",
+                          rates["sqlite"], note=what))
+        for n in (2, 3):
+            target = f">= {TARGET}x one" if n == 2 else ""
+            out.append(Figure(SECTION, f"PostgreSQL fsync {fsync}, {n} instances", rates[f"pg{fsync}-{n}"], "msg/s",
+                              f"PostgreSQL fsync {fsync}, one instance", one, target,
+                              rates[f"pg{fsync}-{n}"] >= TARGET * one if n == 2 else None, note=what))
+    return out
+
+
 def _spool_costs(server: PostgresServer) -> None:
     ledger = PostgresLedger(server.new_database())
     spool = DatabaseSpool(ledger.connection)
@@ -124,6 +190,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--persons", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1, help="check workers per instance")
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2, 3], help="PostgreSQL rows (1 first)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="ltcgw-bench-"))
     server = PostgresServer()
@@ -134,12 +201,14 @@ def main() -> int:
         planned = _plan(keys, args.messages, args.persons)
         print("\n| ledger | instances | workers | seconds | messages/s | instances' CPU s |\n"
               "|---|---:|---:|---:|---:|---:|")
-        _run("SQLite (WAL, synchronous=FULL)", base / "sqlite", keys, planned, args.workers, 1, None)
-        _run("PostgreSQL, database spool", base / "pg1", keys, planned, args.workers, 1, server.new_database())
-        _run("PostgreSQL, database spool", base / "pg2", keys, planned, args.workers, 2, server.new_database())
+        rates = measure(base, keys, planned, args.workers, tuple(args.instances), server)
+        for fsync in ("off", "on"):
+            one = rates[f"pg{fsync}-1"]
+            print(f"\nfsync {fsync}: " + ", ".join(f"{n} instances {rates[f'pg{fsync}-{n}'] / one:.2f}x one"
+                                                  for n in args.instances if n > 1))
+        durable(server, False)
         _spool_costs(server)
-        print(f"\nPostgreSQL test cluster: fsync off (tests/support/postgres.py); {server.bin}; "
-              f"{os.cpu_count()} cores, load average now {os.getloadavg()[0]:.1f}")
+        print(f"\nPostgreSQL: {server.bin}; {os.cpu_count()} cores, load average now {os.getloadavg()[0]:.1f}")
     finally:
         server.close()
         shutil.rmtree(base, ignore_errors=True)
