@@ -68,17 +68,61 @@ def _plan(keys_root: Path, messages: int, persons: int) -> list[tuple[str, objec
     return planned
 
 
-def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instances: int, url: str | None) -> float:
+# Where the instances' connections are, sampled with the progress (pg_stat_activity): running a statement,
+# waiting for a scope's advisory lock, waiting on anything else in the server, or inside a transaction waiting
+# for the instance's next statement (Python between two statements of a unit of work).
+ACTIVITY = """SELECT CASE WHEN state = 'active' AND wait_event_type = 'Lock' AND wait_event = 'advisory' THEN 'advisory'
+                   WHEN state = 'active' AND wait_event_type IS NULL THEN 'running'
+                   WHEN state = 'active' THEN 'waiting:' || wait_event_type
+                   WHEN state LIKE 'idle in transaction%' THEN 'in_tx_client' END AS what, COUNT(*)
+              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+              AND backend_type = 'client backend' GROUP BY 1"""
+
+
+def _server_cpu(server: PostgresServer | None) -> float:
+    """CPU seconds of the PostgreSQL server so far: the postmaster and every backend it reaped or still runs."""
+    if server is None:
+        return 0.0
+    try:
+        postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid, ppid = int(stat.parent.name), int(fields[1])
+            if pid == postmaster:
+                total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime (reaped backends)
+            elif ppid == postmaster:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instances: int, url: str | None,
+         server: PostgresServer | None = None, waits: dict[str, float] | None = None) -> float:
+    """msg/s of one row; `waits` (PostgreSQL) receives the instances' connections per state, averaged over
+    the samples (how many were running, waiting for a scope lock, ... at a time)."""
     config, cities = _workspace(root, keys, workers, url)
+    parts = []  # written before the instances start, renamed into the drops at once when they are ready
     for sender, header, data in planned:
-        cities[sender].drop_file(file_name(header), data)
+        part = cities[sender].outbox / f"{file_name(header)}.part"
+        part.write_bytes(data)
+        parts.append(part)
     ledger = PostgresLedger(url) if url else SqliteLedger(root / "ledger.sqlite3")
-    cpu_before = _children_cpu()
-    started = time.monotonic()
+    cpu_before, server_before = _children_cpu(), _server_cpu(server)
+    seen: dict[str, int] = {}
+    samples = 0
     logs = [open(root / f"instance-{i}.log", "wb") for i in range(instances)]
     processes = [subprocess.Popen([sys.executable, "-m", "gateway.entrypoints.cli", "run", "-c", str(config), "--quiet"],
                                   stdout=log, stderr=subprocess.STDOUT) for log in logs]
     try:
+        # The clock starts once every instance runs and the drops are shared among them (their start-up, the
+        # same for each, is not the throughput this measures), with every file dropped at that moment.
+        _wait_ready(ledger, instances, time.monotonic() + 120, label)
+        started = time.monotonic()
+        for part in parts:
+            part.rename(part.with_suffix(""))
         while True:
             # Two counts, not the rows: the watching must not take the CPU the instances need.
             db = ledger._db()
@@ -86,6 +130,11 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
             owed = db.execute("SELECT COUNT(*) FROM outgoing WHERE written_at IS NULL AND cancelled=0").fetchone()[0]
             if done == len(planned) and not owed:
                 break
+            if url:
+                samples += 1
+                for what, count in db.execute(ACTIVITY).fetchall():
+                    if what:
+                        seen[what] = seen.get(what, 0) + count
             if time.monotonic() - started > 900:
                 raise SystemExit(f"{label}: not done after 900 s ({done}/{len(planned)})")
             time.sleep(0.1)
@@ -103,8 +152,29 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
         ledger.close()
     rate = len(planned) / elapsed
     cpu = _children_cpu() - cpu_before
-    print(f"| {label:<44} | {instances:>9} | {workers:>7} | {elapsed:>7.1f} | {rate:>10.1f} | {cpu:>14.1f} |", flush=True)
+    time.sleep(0.3)  # the backends of the run exit and are reaped
+    pg_cpu = _server_cpu(server) - server_before if server else float("nan")
+    print(f"| {label:<44} | {instances:>9} | {workers:>7} | {elapsed:>7.1f} | {rate:>10.1f} | {cpu:>14.1f} | "
+          f"{pg_cpu:>6.1f} |", flush=True)
+    if url and samples:
+        average = {what: count / samples for what, count in sorted(seen.items())}
+        if waits is not None:
+            waits.update(average, samples=samples, instance_cpu=cpu, server_cpu=pg_cpu, seconds=elapsed)
+        print("|   connections at a time: " + ", ".join(f"{k} {v:.2f}" for k, v in average.items()), flush=True)
     return rate
+
+
+def _wait_ready(ledger, instances: int, deadline: float, label: str) -> None:
+    """Every instance alive and holding its share of the drops (PostgreSQL), or the one instance (SQLite)."""
+    while time.monotonic() < deadline:
+        held = ledger.instances()
+        alive = [i for i in held if i.alive]
+        share = -(-len(CITIES) // instances)
+        if len(alive) == instances and (instances == 1 or (
+                sum(len(i.cities) for i in alive) == len(CITIES) and all(0 < len(i.cities) <= share for i in alive))):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"{label}: the instances did not start and share the drops within 120 s")
 
 
 def _children_cpu() -> float:
@@ -127,8 +197,9 @@ def durable(server: PostgresServer, on: bool) -> None:
 
 
 def measure(base: Path, keys: Path, planned: list, workers: int = 1, counts: tuple[int, ...] = (1, 2, 3),
-            server: PostgresServer | None = None) -> dict[str, float]:
-    """msg/s per row: "sqlite", then "pg<fsync: off|on>-<instances>" for each count, all in this one run."""
+            server: PostgresServer | None = None, diagnosis: dict | None = None) -> dict[str, float]:
+    """msg/s per row: "sqlite", then "pg<fsync: off|on>-<instances>" for each count, all in this one run;
+    `diagnosis` receives each PostgreSQL row's connection states and CPU seconds (instances, server)."""
     own = server is None
     server = server or PostgresServer()
     rates: dict[str, float] = {}
@@ -137,8 +208,11 @@ def measure(base: Path, keys: Path, planned: list, workers: int = 1, counts: tup
         for fsync in ("off", "on"):
             durable(server, fsync == "on")
             for n in counts:
+                waits: dict[str, float] = {}
                 rates[f"pg{fsync}-{n}"] = _run(f"PostgreSQL, fsync {fsync}", base / f"pg-{fsync}-{n}", keys, planned,
-                                               workers, n, server.new_database())
+                                               workers, n, server.new_database(), server, waits)
+                if diagnosis is not None:
+                    diagnosis[f"pg{fsync}-{n}"] = waits
     finally:
         if own:
             server.close()
@@ -152,9 +226,10 @@ def figures(base: Path, messages: int, persons: int) -> list:
 
     write_workspace(base / "keys-source", CITIES)
     keys = base / "keys-source" / "keys"
+    diagnosis: dict[str, dict[str, float]] = {}
     with contextlib.redirect_stdout(io.StringIO()):
         planned = _plan(keys, messages, persons)
-        rates = measure(base, keys, planned)
+        rates = measure(base, keys, planned, diagnosis=diagnosis)
     what = (f"{messages} claims and settlements ({persons} persons) between random pairs of the 16 cities, dropped "
             "at once; from start to all delivered and ACKed; one check worker per instance")
     out = [Figure(SECTION, "SQLite, one instance", rates["sqlite"], "msg/s", note=what)]
@@ -166,8 +241,20 @@ def figures(base: Path, messages: int, persons: int) -> list:
             target = f">= {TARGET}x one" if n == 2 else ""
             out.append(Figure(SECTION, f"PostgreSQL fsync {fsync}, {n} instances", rates[f"pg{fsync}-{n}"], "msg/s",
                               f"PostgreSQL fsync {fsync}, one instance", one, target,
-                              rates[f"pg{fsync}-{n}"] >= TARGET * one if n == 2 else None, note=what))
+                              rates[f"pg{fsync}-{n}"] >= TARGET * one if n == 2 else None,
+                              note=_where(diagnosis.get(f"pg{fsync}-{n}", {}), diagnosis.get(f"pg{fsync}-1", {}))))
     return out
+
+
+def _where(row: dict[str, float], one: dict[str, float]) -> str:
+    """Where the time went, for the table's note: CPU seconds against one instance's, and the connections
+    waiting for a scope lock against those running (averages over the samples)."""
+    if not row or not one:
+        return ""
+    return (f"instances' CPU {row['instance_cpu']:.1f} s (one: {one['instance_cpu']:.1f}), server CPU "
+            f"{row['server_cpu']:.1f} s (one: {one['server_cpu']:.1f}); connections at a time: running "
+            f"{row.get('running', 0):.2f}, waiting for a scope lock {row.get('advisory', 0):.2f}, in a transaction "
+            f"waiting for the instance {row.get('in_tx_client', 0):.2f}")
 
 
 def _spool_costs(server: PostgresServer) -> None:
@@ -199,8 +286,8 @@ def main() -> int:
         keys = base / "keys-source" / "keys"
         print(f"signing {args.messages} messages ({args.persons} persons each)...", flush=True)
         planned = _plan(keys, args.messages, args.persons)
-        print("\n| ledger | instances | workers | seconds | messages/s | instances' CPU s |\n"
-              "|---|---:|---:|---:|---:|---:|")
+        print("\n| ledger | instances | workers | seconds | messages/s | instances' CPU s | server CPU s |\n"
+              "|---|---:|---:|---:|---:|---:|---:|")
         rates = measure(base, keys, planned, args.workers, tuple(args.instances), server)
         for fsync in ("off", "on"):
             one = rates[f"pg{fsync}-1"]
