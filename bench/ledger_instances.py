@@ -111,6 +111,7 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
         parts.append(part)
     ledger = PostgresLedger(url) if url else SqliteLedger(root / "ledger.sqlite3")
     cpu_before, server_before = _children_cpu(), _server_cpu(server)
+    wal_before = _wal(ledger) if url else None
     seen: dict[str, int] = {}
     samples = 0
     logs = [open(root / f"instance-{i}.log", "wb") for i in range(instances)]
@@ -152,6 +153,18 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
         ledger.close()
     rate = len(planned) / elapsed
     cpu = _children_cpu() - cpu_before
+    if url and wal_before is not None:
+        check = PostgresLedger(url)
+        commits, syncs, sync_ms = (after - before for after, before in zip(_wal(check), wal_before))
+        commits -= 3 * samples  # the watching's own statements (two counts and the activity, autocommit)
+        check.close()
+        if waits is not None:
+            waits.update(commits=commits / len(planned), syncs=syncs / len(planned),
+                         sync_ms=sync_ms / syncs if syncs else 0.0)
+        label_wal = (f"|   per message: {commits / len(planned):.1f} commits, {syncs / len(planned):.1f} WAL syncs"
+                     + (f" of {sync_ms / syncs:.2f} ms" if syncs else ""))
+    else:
+        label_wal = ""
     time.sleep(0.3)  # the backends of the run exit and are reaped
     pg_cpu = _server_cpu(server) - server_before if server else float("nan")
     print(f"| {label:<44} | {instances:>9} | {workers:>7} | {elapsed:>7.1f} | {rate:>10.1f} | {cpu:>14.1f} | "
@@ -161,7 +174,18 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
         if waits is not None:
             waits.update(average, samples=samples, instance_cpu=cpu, server_cpu=pg_cpu, seconds=elapsed)
         print("|   connections at a time: " + ", ".join(f"{k} {v:.2f}" for k, v in average.items()), flush=True)
+    if label_wal:
+        print(label_wal, flush=True)
     return rate
+
+
+def _wal(ledger: PostgresLedger) -> tuple[float, float, float]:
+    """(transactions committed in this database, WAL syncs, ms spent syncing) so far (pg_stat_database and
+    pg_stat_wal; the sync time needs track_wal_io_timing, switched on with fsync by `durable`)."""
+    db = ledger._db()
+    commits = db.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
+    syncs, ms = db.execute("SELECT wal_sync, wal_sync_time FROM pg_stat_wal").fetchone()
+    return float(commits), float(syncs), float(ms)
 
 
 def _wait_ready(ledger, instances: int, deadline: float, label: str) -> None:
@@ -189,7 +213,7 @@ def durable(server: PostgresServer, on: bool) -> None:
     import psycopg
 
     with psycopg.connect(server.url(), autocommit=True) as admin:
-        for name in ("fsync", "full_page_writes"):
+        for name in ("fsync", "full_page_writes", "track_wal_io_timing"):
             admin.execute(f"ALTER SYSTEM SET {name} = {'on' if on else 'off'}")
         admin.execute("SELECT pg_reload_conf()")
         time.sleep(0.5)
