@@ -21,7 +21,6 @@ import contextlib
 import io
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -110,8 +109,6 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
         part.write_bytes(data)
         parts.append(part)
     ledger = PostgresLedger(url) if url else SqliteLedger(root / "ledger.sqlite3")
-    cpu_before, server_before = _children_cpu(), _server_cpu(server)
-    wal_before = _wal(ledger) if url else None
     seen: dict[str, int] = {}
     samples = 0
     logs = [open(root / f"instance-{i}.log", "wb") for i in range(instances)]
@@ -121,6 +118,9 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
         # The clock starts once every instance runs and the drops are shared among them (their start-up, the
         # same for each, is not the throughput this measures), with every file dropped at that moment.
         _wait_ready(ledger, instances, time.monotonic() + 120, label)
+        pids = {process.pid for process in processes}
+        cpu_before, server_before = _cpu_of(pids), _server_cpu(server)
+        wal_before = _wal(ledger) if url else None
         started = time.monotonic()
         for part in parts:
             part.rename(part.with_suffix(""))
@@ -140,6 +140,7 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
                 raise SystemExit(f"{label}: not done after 900 s ({done}/{len(planned)})")
             time.sleep(0.1)
         elapsed = time.monotonic() - started
+        cpu = _cpu_of(pids) - cpu_before
         if url:  # who checked what: captures keep the instance that last leased them
             split = ledger._db().execute("SELECT COUNT(*) FROM captures GROUP BY leased_by ORDER BY 1 DESC").fetchall()
             label += " (checks " + "/".join(str(r[0]) for r in split) + ")"
@@ -152,7 +153,6 @@ def _run(label: str, root: Path, keys: Path, planned: list, workers: int, instan
             log.close()
         ledger.close()
     rate = len(planned) / elapsed
-    cpu = _children_cpu() - cpu_before
     if url and wal_before is not None:
         check = PostgresLedger(url)
         commits, syncs, sync_ms = (after - before for after, before in zip(_wal(check), wal_before))
@@ -201,10 +201,18 @@ def _wait_ready(ledger, instances: int, deadline: float, label: str) -> None:
     raise SystemExit(f"{label}: the instances did not start and share the drops within 120 s")
 
 
-def _children_cpu() -> float:
-    """CPU seconds (user + system) of the instances run so far: how busy the gateway kept the cores."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _cpu_of(pids: set[int]) -> float:
+    """CPU seconds (user + system) of the instances and their pool workers so far: read at the clock's start
+    and end, so it is the measured part's alone (not the start-up)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) in pids or int(fields[1]) in pids:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def durable(server: PostgresServer, on: bool) -> None:
