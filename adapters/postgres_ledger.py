@@ -138,6 +138,8 @@ class Connection:
 class PostgresTx(SqliteTx):
     """The shared unit-of-work operations (adapters/sqlite_ledger.py SqliteTx) on a PostgreSQL transaction."""
 
+    _FOR_UPDATE = " FOR UPDATE"  # two consoles counting one account's failures: one waits for the other
+
     def transition(self, key: int, event: Event, at: datetime, cause: str) -> MessageRecord:
         # The scopes already serialise units that change one message; the row lock makes the guard read the
         # state as committed last, should a unit ever change a message outside its scope.

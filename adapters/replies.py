@@ -17,6 +17,8 @@ from gateway.documents.keys import key_algorithm, load_certificates, load_privat
 from gateway.documents.replies import ACCEPTED, make_ack, make_nack
 from gateway.domain.envelope import Header
 from gateway.domain.findings import Finding
+from gateway.domain.notes import Note
+from gateway.domain.register import warning_note
 from gateway.domain.settlement import Receipt
 from gateway.i18n import DEFAULT_LANGUAGE
 from gateway.observability.masking import mask_text
@@ -34,7 +36,7 @@ class ReplySettings:
     sm2_certificate: Path | None = None
     sm2_user_id: bytes | None = None
     accepted: Mapping[str, Sequence[str]] = field(default_factory=dict)  # city -> signature families, preferred first
-    languages: Mapping[str, str] = field(default_factory=dict)  # city -> language of its NACKs (absent: zh-CN)
+    languages: Mapping[str, str] = field(default_factory=dict)  # city -> language of its replies (absent: zh-CN)
 
 
 class SignedReplies:
@@ -56,9 +58,16 @@ class SignedReplies:
                 return self._signers[family]
         return self.key, self.cert  # config check makes sure a configured city never gets here
 
-    def ack(self, answered: Header, sha256: str, now: datetime, note: str | None = None) -> bytes:
+    def ack(self, answered: Header, sha256: str, now: datetime, note: Note | None = None,
+            warned: Sequence[Finding] = ()) -> bytes:
+        """The ACK goes to the sender: its note is said in the sender's language, heading and findings alike
+        (a finding's values masked, as in a NACK)."""
         key, cert = self.signer(answered.sender)
-        return make_ack(answered, sha256, key=key, cert=cert, gateway_code=self.code, note=note, now=now)
+        lang = self.language(answered.sender)
+        said = note.text(lang) if note is not None else None
+        if warned:
+            said = warning_note([f.masked(mask_text) for f in warned], lang)
+        return make_ack(answered, sha256, key=key, cert=cert, gateway_code=self.code, note=said, now=now)
 
     def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes:
         # A NACK goes to another system: a finding quoting the document (a parser message, a file name) must
@@ -72,7 +81,8 @@ class SignedReplies:
                          sender=drop_city, period=None, now=now, lang=self.language(drop_city))
 
     def language(self, city: str) -> str:
-        """The language NACKs to `city` are written in: its `language`, zh-CN unless configured."""
+        """The language replies to `city` are written in (a NACK's findings, an ACK's note): its `language`,
+        zh-CN unless configured."""
         return self._languages.get(city, DEFAULT_LANGUAGE)
 
     def receipt_accepts(self, outcome: CheckOutcome) -> bool:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +23,35 @@ from typing import BinaryIO
 from gateway.service.ports.spool import TooLarge
 
 CHUNK = 1024 * 1024
+# A temporary of another machine is only removed once nothing could still be writing it: a message is capped
+# (max_message_bytes) and written in seconds, so an hour-old temporary is a crashed writer's.
+STALE_SECONDS = 3600.0
+
+
+def _owner_prefix() -> str:
+    """What a temporary's name says of its writer: several instances may share the spool over a mount, and a
+    starting instance must clean only what a dead writer left (never another live instance's file in hand)."""
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
+    return f"{host}~{os.getpid()}~"
+
+
+def _left_by_dead_writer(entry: Path, host: str, now: float) -> bool:
+    parts = entry.name[1:].split("~")  # ".in-HOST~PID~random.tmp" -> ["in-HOST", "PID", "random.tmp"]
+    if len(parts) == 3 and parts[0].split("-", 1)[-1] == host and parts[1].isdigit():
+        pid = int(parts[1])
+        if pid == os.getpid():
+            return False  # this process's own file in hand
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, another user's
+        return False
+    try:
+        return now - entry.stat().st_mtime > STALE_SECONDS
+    except FileNotFoundError:
+        return False
 
 
 def fsync_dir(path: Path) -> None:
@@ -51,7 +82,7 @@ class FolderSpool:
 
     def receive(self, fill: Callable[[BinaryIO], object], max_bytes: int | None = None) -> tuple[str, int]:
         """Let `fill` write into a temporary file of inbox/; keep it under its digest. Returns (sha256, size)."""
-        fd, tmp = tempfile.mkstemp(dir=self.inbox, prefix=".in-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=self.inbox, prefix=".in-" + _owner_prefix(), suffix=".tmp")
         try:
             with os.fdopen(fd, "w+b") as f:
                 fill(f)
@@ -81,7 +112,7 @@ class FolderSpool:
             os.utime(final)  # stored again now: retention counts from here (purge)
             return sha
         folder = final.parent
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".out-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".out-" + _owner_prefix(), suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -118,11 +149,14 @@ class FolderSpool:
         return True
 
     def clean_temporaries(self) -> int:
-        """Remove temporaries left by a crash (their bytes were never recorded anywhere)."""
+        """Remove temporaries left by a crashed writer (their bytes were never recorded anywhere): this machine's
+        whose process is gone, another machine's (or unnamed ones) once stale; never a live writer's."""
         count = 0
+        host = _owner_prefix().split("~")[0]
+        now = time.time()
         for folder in (self.inbox, self.outbox):
             for entry in folder.iterdir():
-                if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                if entry.name.startswith(".") and entry.name.endswith(".tmp") and _left_by_dead_writer(entry, host, now):
                     entry.unlink(missing_ok=True)
                     count += 1
         return count

@@ -26,6 +26,7 @@ from gateway.service.ports.ledger import (
     EVERYTHING, AnotherInstance, AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, Scope,
     TransitionRecord,
 )
+from gateway.service.ports.ledger import LoginThrottle
 from adapters.migrations import apply as apply_migrations, migrations
 from gateway.domain import lifecycle
 from gateway.domain.envelope import Header
@@ -37,6 +38,10 @@ MIGRATIONS = migrations("sqlite")  # adapters/migrations/*.sql: numbered, applie
 
 def _t(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _utc(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat()
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -99,6 +104,11 @@ def _outgoing(row: sqlite3.Row) -> Outgoing:
         row["key"], row["city"], row["name"], row["area"], row["sha256"], row["kind"], row["message_key"],
         _dt(row["created_at"]), _dt(row["written_at"]), bool(row["cancelled"]),
     )
+
+
+def _throttle(row: Any) -> LoginThrottle:
+    return LoginThrottle(row["scope"], int(row["failures"]), _dt(row["window_started"]), _dt(row["locked_until"]),
+                         int(row["lockouts"]), _dt(row["lockout_ended"]))
 
 
 class SqliteTx:
@@ -247,6 +257,34 @@ class SqliteTx:
             "INSERT INTO audit(at, user_name, role, action, subject, reason, outcome) VALUES (?,?,?,?,?,?,?)",
             (_t(entry.at), entry.user, entry.role, entry.action, entry.subject, entry.reason, entry.outcome),
         )
+
+    # the console's failed logins (issue 14) ---------------------------------------------------------------
+    _FOR_UPDATE = ""  # PostgreSQL: the row is held until the transaction ends (consoles counting together)
+
+    def login_throttle(self, scope: str) -> LoginThrottle:
+        self.db.execute("INSERT INTO login_throttle(scope) VALUES (?) ON CONFLICT(scope) DO NOTHING", (scope,))
+        row = self.db.execute("SELECT * FROM login_throttle WHERE scope=?" + self._FOR_UPDATE, (scope,)).fetchone()
+        return _throttle(row)
+
+    def keep_login_throttle(self, row: LoginThrottle) -> None:
+        if row == LoginThrottle(row.scope):
+            self.db.execute("DELETE FROM login_throttle WHERE scope=?", (row.scope,))
+            return
+        self.db.execute(
+            "INSERT INTO login_throttle(scope, failures, window_started, locked_until, lockouts, lockout_ended) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT(scope) DO UPDATE SET failures=excluded.failures, "
+            "window_started=excluded.window_started, locked_until=excluded.locked_until, "
+            "lockouts=excluded.lockouts, lockout_ended=excluded.lockout_ended",
+            (row.scope, row.failures, _utc(row.window_started), _utc(row.locked_until), row.lockouts,
+             _utc(row.lockout_ended)),
+        )
+
+    def forget_login_throttles(self, before: datetime) -> int:
+        # kept in UTC (_utc), so the ISO times compare as text
+        cur = self.db.execute(
+            "DELETE FROM login_throttle WHERE (window_started IS NULL OR window_started < ?) "
+            "AND (lockout_ended IS NULL OR lockout_ended < ?)", (_utc(before), _utc(before)))
+        return cur.rowcount
 
     # the register of entitlements (issue 12) --------------------------------------------------------------
     def keep_arrangement(self, row: ArrangementRow) -> bool:
@@ -486,6 +524,13 @@ class SqliteLedger:
         rows = self._db().execute(sql + " ORDER BY key DESC LIMIT ?", [*args, int(limit)]).fetchall()
         return [AuditRecord(_dt(r["at"]), r["user_name"], r["role"], r["action"], r["subject"], r["reason"],
                             r["outcome"]) for r in rows]
+
+    def login_throttles(self, scopes: Sequence[str]) -> list[LoginThrottle]:
+        if not scopes:
+            return []
+        rows = self._db().execute(f"SELECT * FROM login_throttle WHERE scope IN ({','.join('?' * len(scopes))})",
+                                  list(scopes)).fetchall()
+        return [_throttle(r) for r in rows]
 
     # the register of entitlements (issue 12): portable SQL, so the PostgreSQL ledger inherits these ---------
     def register_notices(self) -> list[ArrangementRow]:

@@ -44,12 +44,23 @@ class Figure:
     met: bool | None = None
     higher: bool = True
     note: str = ""
+    issue: int | None = None  # the issue whose target this row keeps score of (the table's "Targets" list)
 
     @property
     def ratio(self) -> float | None:
         if self.reference_value in (None, 0):
             return None
         return self.value / self.reference_value
+
+    @classmethod
+    def scored(cls, section: str, name: str, value: float, unit: str, reference: str, reference_value: float,
+               factor: float, *, higher: bool = True, issue: int | None = None, note: str = "") -> Figure:
+        """A row whose target is a ratio to a reference of the same run: value >= factor x reference where
+        higher is better, value <= factor x reference where lower is (times, memory)."""
+        sign = ">=" if higher else "<="
+        met = value >= factor * reference_value if higher else value <= factor * reference_value
+        return cls(section, name, value, unit, reference, reference_value, f"{sign} {factor:g} x {reference}", met,
+                   higher, note, issue)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "ratio": self.ratio}
@@ -91,6 +102,18 @@ def rsa_ecdsa_verifier(name: str) -> Iterator[None]:
         else:
             os.environ[signature.ENVIRONMENT] = before
         signature.rsa_ecdsa_verifier.cache_clear()
+
+
+ORIGINAL_VERIFIER = "signxml"  # verified RSA/ECDSA before issue 16: the floor's "previous implementation"
+
+
+def verifier_in_use() -> str:
+    """Who verifies RSA/ECDSA in the gateways this run starts: the operator's choice (the environment they
+    inherit) or the default, where it can run here."""
+    from gateway.documents import signature
+
+    signature.rsa_ecdsa_verifier.cache_clear()
+    return signature.rsa_ecdsa_verifier()
 
 
 # --- signed traffic ----------------------------------------------------------------------------------------

@@ -229,8 +229,6 @@ def settlement_scope(config: Config) -> SettlementScope:
     """The `[settlement]` section as `ltcgw deadlines` reads it: the daemon's watch and the console use it."""
     from pathlib import Path
 
-    from gateway.service.settlement import read_person_key
-
     settings = config.settlement
     holidays = settings.holidays or Path(config.path).parent / "holidays"
     pairs = None if settings.pairs is None else [CityPair(r, i) for r, i in settings.pairs]
@@ -239,8 +237,9 @@ def settlement_scope(config: Config) -> SettlementScope:
     silent = frozenset(code for code, city in config.cities.items()
                        if city.cross_checks.default == OFF and all(m == OFF for m in city.cross_checks.by_check.values()))
     return SettlementScope([code for code in config.cities if code != config.code], holidays, settings.warn_days,
-                           pairs, read_person_key(settings.person_key_file),
-                           register=config.register_key_file is not None, silent=silent)
+                           pairs, config.person_keyring(),
+                           register=config.register_key_file is not None, silent=silent,
+                           a5_pairs=frozenset(settings.a5_pairs))
 
 
 class Daemon:

@@ -18,13 +18,14 @@ from typing import Any, Callable
 
 from gateway.domain.areas import GATEWAY_AREA, KNOWN_AREAS
 from gateway.domain.lifecycle import RetryPolicy
-from gateway.domain.register import CHECKS, MODES, WARN, CrossChecks, RegisterSettings, parse_keys
+from gateway.domain.register import CHECKS, MODES, WARN, CrossChecks, Keyring, RegisterSettings, parse_keys
 from gateway.domain.retention import PURGE_EVERY, RetentionPolicy
 from gateway.observability.alerts import AlertSettings
 from gateway.observability.metrics import MetricsSettings
 from gateway.observability.transfer_log import LogSettings
 from gateway.i18n import normalize as normalize_language
 from gateway.web.settings import ConsoleSettings
+from gateway.web.throttle import LoginLimits
 
 DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # measured: a 5.8 MB message peaks at 234 MB RSS when verified
 DEFAULT_RETRY = ("10m", "30m", "1h", "2h", "4h")
@@ -34,6 +35,7 @@ SIGNATURE_ALGORITHMS = ("rsa", "ecdsa", "sm2")
 DEFAULT_SM2_USER_ID = b"1234567812345678"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+LEGACY_PERSON_KEY = "person_key_file"  # the id of [settlement] person_key_file's key among the persons' keys
 
 
 class ConfigError(Exception):
@@ -89,7 +91,8 @@ class SettlementSettings:
     warn_days: int = 3  # warn this many working days before a due date
     pairs: tuple[tuple[str, str], ...] | None = None  # (residence, insured) expected; None: every ordered pair
     a5_pairs: tuple[tuple[str, str], ...] = ()  # (residence, insured) an A5 is carried for (第二十五条: none owed)
-    # 第三十一条 applicants shown by an HMAC of the ID number (until the register's [register] key_file lands)
+    # Deprecated: 第三十一条 applicants were shown by an HMAC under this file's key; now under [register] key_file,
+    # the one key for persons (Config.person_keyring keeps this one as a retired key, LEGACY_PERSON_KEY)
     person_key_file: Path | None = None
 
 
@@ -129,6 +132,31 @@ class Config:
         keyring = parse_keys(self.register_key_file.read_text(encoding="utf-8"), self.register_current_key)
         return RegisterSettings(keyring, {code: city.cross_checks for code, city in self.cities.items()},
                                 str(self.register_key_file))
+
+    def person_keyring(self) -> Keyring | None:
+        """The one HMAC key for persons: the register's keys ([register] key_file, with their ids and rotation),
+        under which the register keeps persons and a 第三十一条 applicant is shown. The deprecated
+        `[settlement] person_key_file` named applicants before: its key stays in the keyring as a retired key
+        (LEGACY_PERSON_KEY, never current beside the register's), so a person looked up by ID number is also
+        matched with what was shown under it; alone (no register kept), it stays the current key, and the
+        references shown stay what they were."""
+        legacy = self.settlement.person_key_file
+        old = ((LEGACY_PERSON_KEY, legacy.read_bytes().rstrip(b"\r\n")),) if legacy is not None else ()
+        if self.register_key_file is None:
+            return Keyring(old, LEGACY_PERSON_KEY) if old else None
+        keyring = parse_keys(self.register_key_file.read_text(encoding="utf-8"), self.register_current_key)
+        return Keyring(keyring.keys + old, keyring.current) if old else keyring
+
+    def deprecations(self) -> list[str]:
+        """What `config check` warns of: settings still read that an earlier version documented."""
+        if self.settlement.person_key_file is None:
+            return []
+        where = "settlement.person_key_file: deprecated: "
+        if self.register_key_file is None:
+            return [where + "persons are keyed by [register] key_file (`ltcgw init` writes keys/register.keys): set "
+                    "it and this file's key is kept as a retired key, so what was shown under it is still matched"]
+        return [where + "persons are keyed by [register] key_file now (applicants are shown under its current key); "
+                "this file's key is kept as a retired key until you remove the setting"]
 
     def trust_store(self) -> Any:
         """Pinned certificates per area (cities, and the gateway under its own code so ACK/NACK verify), with
@@ -627,7 +655,8 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     table = r.table(data, "console", "console", required=False)
     legacy = "token_file" in table
     table = {k: v for k, v in table.items() if k != "token_file"}  # an earlier version's shared token
-    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language"}, "console")
+    r.unknown_keys(table, {"enabled", "host", "port", "users_file", "read_only", "language", "session_key_file",
+                           "login_failures", "address_failures", "login_window", "lockout", "lockout_max"}, "console")
     default = ConsoleSettings()
     enabled, host, port = _listener(r, table, "console", default)
     read_only = r.value(table, "read_only", "console.read_only", bool, default.read_only)
@@ -645,8 +674,41 @@ def _read_console(r: _Reader, data: Mapping[str, Any]) -> ConsoleSettings:
     except ValueError as exc:
         r.problem("console.language", str(exc))
         language = default.language
+    # may not exist yet: the console makes it at its first start (gateway/web/session_key.py)
+    named = r.value(table, "session_key_file", "console.session_key_file", str) if "session_key_file" in table else None
+    session_key_file = resolve(r.base, named) if named else r.base / "keys" / "console-session.key"
+    if session_key_file.is_file() and (problem := _key_problem(session_key_file)):
+        r.problem("console.session_key_file", problem)
     return ConsoleSettings(enabled, host, port, users_file, default.read_only if read_only is None else read_only,
-                           language)
+                           language, session_key_file, _read_login_limits(r, table))
+
+
+_LOGIN_LIMITS = {"login_failures": "failures", "address_failures": "address_failures", "login_window": "window",
+                 "lockout": "lockout", "lockout_max": "lockout_max"}  # [console] key -> LoginLimits field
+
+
+def _read_login_limits(r: _Reader, table: Mapping[str, Any]) -> LoginLimits:
+    """How many failed logins of an account or an address within `login_window` lock it out, for how long."""
+    default = LoginLimits()
+    values: dict[str, Any] = {}
+    for key, name in _LOGIN_LIMITS.items():
+        if key not in table:
+            continue
+        if name in ("failures", "address_failures"):
+            count = r.value(table, key, f"console.{key}", int)
+            if count is not None and count < 1:
+                r.problem(f"console.{key}", "must be 1 or more")
+            elif count is not None:
+                values[name] = count
+        elif (span := _duration(r, table, key, f"console.{key}", None)) is not None:
+            if span <= timedelta(0):
+                r.problem(f"console.{key}", "must be longer than nothing")
+            else:
+                values[name] = span
+    limits = LoginLimits(**{**{n: getattr(default, n) for n in _LOGIN_LIMITS.values()}, **values})
+    if limits.lockout > limits.lockout_max:
+        r.problem("console.lockout", f"longer than lockout_max ({limits.lockout_max})")
+    return limits
 
 
 def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str]) -> SettlementSettings:
@@ -671,6 +733,8 @@ def _read_settlement(r: _Reader, data: Mapping[str, Any], cities: Collection[str
             r.problem("settlement.person_key_file", f"no such file: {person_key_file}")
         elif person_key_file is not None and (problem := _key_problem(person_key_file)):
             r.problem("settlement.person_key_file", problem)
+        elif person_key_file is not None and not person_key_file.read_bytes().rstrip(b"\r\n"):
+            r.problem("settlement.person_key_file", f"{person_key_file} is empty: no key")
     return SettlementSettings(holidays, 3 if warn_days is None else warn_days, pairs, a5_pairs or (),
                               person_key_file)
 

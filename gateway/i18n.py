@@ -4,7 +4,9 @@ English is the msgid: the text written in the code is the English one, and `gate
 <domain>.po` holds its Chinese. The .po files are read with Babel at first use and cached per process, so there
 is no compile step and no .mo file to forget (a catalog holds a few hundred texts: reading it takes milliseconds).
 Domains: "findings" (what a NACK lists, gateway.domain.findings), "alerts" (alert texts and webhook payloads),
-"console" (the web console). A missing or fuzzy entry falls back to the English text.
+"console" (the web console), "notes" (deadline and reconciliation notes, audit outcomes, the ACK's warning note:
+gateway.domain.notes), "cli" (what `ltcgw` prints and its help, argparse's own words included:
+gateway/entrypoints/language.py). A missing or fuzzy entry falls back to the English text.
 
 This module sits below every layer (it reads only its own catalogs, like xsd/ holds the schemas), so that the
 domain's findings can say themselves in a language.
@@ -20,7 +22,7 @@ LOCALES = Path(__file__).resolve().parent / "locales"
 DEFAULT_LANGUAGE = "zh-CN"
 # Language tag (as configured, `[cities.CODE] language`) -> the catalog folder (None: English, the msgids).
 LANGUAGES: dict[str, str | None] = {"zh-CN": "zh_CN", "en": None}
-DOMAINS = ("findings", "alerts", "console")
+DOMAINS = ("findings", "alerts", "console", "notes", "cli")
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], gettext.NullTranslations] = {}
@@ -110,8 +112,23 @@ SOURCES: dict[str, dict[str, object]] = {
         "marker": "gateway.domain.findings",  # only files that import it make findings
         "keywords": {"Finding": (2,), "add": (2,), "problem": (2,), "phrase": (1,), "Phrase": (1,)},
     },
+    # Notes: deadline remarks, reconciliation differences, audit outcomes, the ACK's warning note
+    # (gateway.domain.notes: `Note(code, template, ...)`, `words(template, ...)` for the words inside one).
+    "notes": {
+        "marker": "gateway.domain.notes",
+        "keywords": {"Note": (2,), "words": (1,)},
+    },
     # Alerts: the meanings of gateway/observability/alerts.py ALERT_KINDS (the kind is the machine key).
     "alerts": {"table": ("gateway/observability/alerts.py", "ALERT_KINDS")},
+    # The CLI (`ltcgw`): `_("...")`, `N_("...")` and `ngettext(...)` in the entrypoints that import its
+    # language module, and the words argparse says itself (read from the running Python's argparse: a new
+    # Python whose argparse says something new shows as untranslated).
+    "cli": {
+        "marker": "gateway.entrypoints.language",
+        "keywords": {"_": None, "N_": None, "ngettext": (1, 2)},
+        "stdlib": ("argparse",),
+        "files": ("gateway/entrypoints/language.py", "gateway/workspace/demo.py"),
+    },
     # "console": its templates are extracted by the console's own tooling (Jinja2's Babel extractor); add its
     # entry here to have `python -m gateway.i18n update|check` maintain it too.
 }
@@ -121,16 +138,24 @@ def source_files(domain: str) -> list[Path]:
     if "table" in SOURCES[domain]:
         return [ROOT / str(SOURCES[domain]["table"][0])]
     marker = str(SOURCES[domain]["marker"])
-    files = []
+    files = [_stdlib_file(name) for name in SOURCES[domain].get("stdlib", ())]
+    files += [ROOT / name for name in SOURCES[domain].get("files", ())]
     for package in ("gateway", "adapters"):
         for path in sorted((ROOT / package).rglob("*.py")):
-            if path.name not in ("findings.py", "i18n.py") and marker in path.read_text(encoding="utf-8"):
+            if path.name not in ("findings.py", "notes.py", "i18n.py") and marker in path.read_text(encoding="utf-8"):
                 files.append(path)
     return files
 
 
-def extract(domain: str, files: list[Path] | None = None) -> dict[str, list[str]]:
-    """Every template of `domain` in the code (or in `files`), with where it is written ("gateway/x.py:12")."""
+def _stdlib_file(module: str) -> Path:
+    import importlib
+
+    return Path(importlib.import_module(module).__file__ or module)
+
+
+def extract(domain: str, files: list[Path] | None = None) -> dict[str | tuple[str, str], list[str]]:
+    """Every template of `domain` in the code (or in `files`), with where it is written ("gateway/x.py:12"); a
+    plural one (ngettext) as its (singular, plural)."""
     import contextlib
     import io
 
@@ -145,8 +170,11 @@ def extract(domain: str, files: list[Path] | None = None) -> dict[str, list[str]
         # beforehand is not a template (tests/i18n checks that no template is an f-string).
         with path.open("rb") as handle, contextlib.redirect_stderr(io.StringIO()):
             for lineno, message, _comments, _context in babel_extract("python", handle, keywords=keywords):
-                if isinstance(message, str) and message:
-                    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                if isinstance(message, tuple):  # ngettext: (singular, plural), keyed by the singular
+                    message = message if all(isinstance(m, str) and m for m in message[:2]) else None
+                    message = message and (message[0], message[1])
+                if message and isinstance(message, (str, tuple)):
+                    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else f"<python>/{path.name}"
                     found.setdefault(message, []).append(f"{where}:{lineno}")
     return found
 
@@ -189,7 +217,8 @@ def update_catalog(domain: str, lang: str = "zh-CN") -> tuple[list[str], list[st
                                  "# Updated by `python -m gateway.i18n update`; translate every empty msgstr.")
     for message_id, places in found.items():
         before = old.get(message_id)
-        new.add(message_id, before.string if before is not None else "",
+        empty = ("",) if isinstance(message_id, tuple) else ""
+        new.add(message_id, before.string if before is not None and before.string else empty,
                 locations=[(p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])) for p in places],
                 flags=before.flags if before is not None else ())
     added = [m for m in found if old.get(m) is None]
@@ -206,7 +235,9 @@ def untranslated(domain: str, lang: str = "zh-CN") -> list[str]:
     """The templates of `domain` in the code that its catalog in `lang` does not translate."""
     path = catalog_path(lang, domain)
     catalog = read_catalog(path) if path is not None and path.is_file() else {}
-    return [message for message in extract(domain) if message not in catalog]
+    plurals = read_catalog(path, plurals=True) if path is not None and path.is_file() else {}
+    return [message if isinstance(message, str) else message[0] for message in extract(domain)
+            if (message not in catalog if isinstance(message, str) else message[0] not in plurals)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,3 +134,67 @@ def test_plural_entries_are_read(tmp_path) -> None:
     texts = i18n.CatalogTranslations(i18n.read_catalog(po), i18n.read_catalog(po, plurals=True))
     assert texts.gettext("a page") == "一页" and texts.ngettext("one file", "{n} files", 3) == "{n} 个文件"
     assert texts.ngettext("other", "others", 1) == "other" and texts.ngettext("other", "others", 2) == "others"
+
+
+# --- notes (gateway.domain.notes): deadline and reconciliation notes, audit outcomes, the ACK's warning note ------
+
+NOTES_PO = i18n.catalog_path("zh-CN", "notes")
+
+
+def test_every_note_template_has_its_translation() -> None:
+    assert i18n.untranslated("notes") == [], "run `python -m gateway.i18n update notes` and translate the new msgids"
+    assert sorted(set(i18n.read_catalog(NOTES_PO)) - set(i18n.extract("notes"))) == []
+
+
+def test_each_note_translation_fills_the_fields_of_its_template() -> None:
+    catalog = i18n.read_catalog(NOTES_PO)
+    assert len(catalog) > 60
+    assert {m: fields(t) for m, t in catalog.items() if fields(m) != fields(t)} == {}
+
+
+def test_the_notes_extractor_sees_a_new_note(tmp_path) -> None:
+    source = tmp_path / "new_note.py"
+    source.write_text('from gateway.domain.notes import Note, words\n'
+                      'def said(n):\n'
+                      '    return Note("new.note", "{n} brand-new things", n=n), words("somewhere new")\n',
+                      encoding="utf-8")
+    assert set(i18n.extract("notes", [source])) == {"{n} brand-new things", "somewhere new"}
+    assert not {"{n} brand-new things", "somewhere new"} & set(i18n.read_catalog(NOTES_PO))
+
+
+def test_no_note_template_is_built_at_run_time() -> None:
+    keywords = i18n.SOURCES["notes"]["keywords"]
+    built = []
+    for path in i18n.source_files("notes"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name in keywords and len(node.args) >= keywords[name][0]:
+                argument = node.args[keywords[name][0] - 1]
+                if isinstance(argument, ast.Attribute) and argument.attr == "template":
+                    continue  # a note made of words written (and extracted) where they were said
+                if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
+                    built.append(f"{path.relative_to(i18n.ROOT)}:{node.lineno}")
+    assert built == []
+    assert any(p.name == "deadlines.py" for p in i18n.source_files("notes"))
+
+
+def test_a_note_is_said_in_each_language_and_kept_as_code_and_values() -> None:
+    from gateway.domain.notes import Note, joined, words
+
+    note = Note("dispute.application", "{applicant} applied {day} at {residence} about {kind} {serial} (dispute "
+                "{dispute}); {review}; {residence} answers the applicant",
+                applicant=Note("dispute.facility", "facility {code}", code="F1"), day="2027-07-01",
+                residence="370100", kind="A3", serial="C-1", dispute="D-1",
+                review=words("{city}'s review pending", city="370200"))
+    assert note.message == ("facility F1 applied 2027-07-01 at 370100 about A3 C-1 (dispute D-1); 370200's review "
+                            "pending; 370100 answers the applicant")
+    assert note.text("en") == note.message
+    assert note.text("zh-CN") == ("机构 F1 于 2027-07-01 向 370100 就 A3 C-1 提出申请（争议 D-1）；370200 尚未复核；"
+                                  "由 370100 答复申请人")
+    again = Note.from_dict(note.as_dict())
+    assert again == note and again.text("zh-CN") == note.text("zh-CN")
+    late = Note("deadline.late", "{days} calendar day(s) late", days=3)
+    assert joined([note, late], "zh-CN").endswith("；逾期 3 个自然日")
+    assert joined([late]) == "3 calendar day(s) late"

@@ -6,9 +6,9 @@ content → envelope schema → header consistency → document model → settle
 be collected is (a clerk fixes a file in one round), but nothing is read from content the signature does not
 cover: after a signature failure the unsigned header is returned only to address the NACK.
 
-The bytes are parsed once and every step shares that tree: libxmlsec1 verifies it in place, and what the
-signature covers is the same tree without its signature, which the header, schema, reader and rules read
-(signxml, where it stands in for libxmlsec1, parses the bytes again itself; gateway.documents.signature).
+The bytes are parsed once and every step shares that tree: our verifier digests it in place
+(gateway.documents.xmldsig_strict), and what the signature covers is the same tree without its signature,
+which the header, schema, reader and rules read.
 """
 
 from __future__ import annotations

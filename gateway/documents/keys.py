@@ -10,6 +10,7 @@ certificate (validity and fingerprint are all pinning needs) but not an SM2 key.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from datetime import datetime, timedelta, timezone
@@ -158,6 +159,7 @@ def load_certificates(path: str | Path) -> list[x509.Certificate]:
     return certificates
 
 
+@functools.lru_cache(maxsize=256)  # asked for each pinned certificate of every message checked
 def certificate_algorithm(cert: x509.Certificate) -> Algorithm:
     """The family of the certificate's key: what it can verify."""
     if sm2.is_sm2_certificate(cert):

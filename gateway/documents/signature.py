@@ -7,11 +7,15 @@ certificates pinned for the sender are trusted (the one inside the message only 
 rollover), and only what the signature covers is handed back: data outside it (an injected second Body,
 comments) never reaches a check.
 
-Who verifies: SM2-SM3 (国密) by gateway.documents.xmldsig_sm2 (signxml has no SM2); RSA and ECDSA by
-libxmlsec1 (gateway.documents.xmldsig_xmlsec, on the tree already parsed) where the `xmlsec` binding is
-usable next to lxml, else by signxml (gateway.documents.xmldsig_signxml, which also signs). The environment
-variable LTCGW_XMLDSIG_VERIFIER=signxml forces signxml. A city may be limited to some algorithm families
-("rsa", "ecdsa", "sm2": gateway.documents.keys.ALGORITHMS); a message in another one is refused.
+Who signs: our own signer (gateway.documents.xmldsig_signer), for every family.
+Who verifies: our own verifier (gateway.documents.xmldsig_strict: lxml's c14n of the tree already parsed,
+pyca/cryptography for RSA and ECDSA, GmSSL for SM2), for every family; it is the one path at run time.
+libxmlsec1 (gateway.documents.xmldsig_xmlsec, the `xmlsec` binding) and signxml
+(gateway.documents.xmldsig_signxml) verify the same RSA/ECDSA messages in the
+tests, as cross-checks that must agree with ours, and in the benchmark; the environment variable
+LTCGW_XMLDSIG_VERIFIER=xmlsec|signxml makes one of them verify RSA/ECDSA in a process (for comparing, not for
+service). A city may be limited to some algorithm families ("rsa", "ecdsa", "sm2":
+gateway.documents.keys.ALGORITHMS); a message in another one is refused.
 """
 
 from __future__ import annotations
@@ -27,12 +31,12 @@ from typing import Optional
 from cryptography import x509
 from lxml import etree
 
-from gateway.documents import safe_xml, xmldsig, xmldsig_signxml, xmldsig_sm2, xmldsig_xmlsec
+from gateway.documents import safe_xml, xmldsig, xmldsig_signer, xmldsig_strict
 from gateway.documents.keys import Algorithm, SigningKey
-from gateway.documents.sm2 import DEFAULT_USER_ID, Sm2PrivateKey
+from gateway.documents.sm2 import DEFAULT_USER_ID
 
 DS = xmldsig.DS
-VERIFIERS = ("xmlsec", "signxml")  # for RSA and ECDSA, in order of preference
+VERIFIERS = ("strict", "xmlsec", "signxml")  # for RSA and ECDSA: ours, then the cross-checks
 ENVIRONMENT = "LTCGW_XMLDSIG_VERIFIER"
 
 _log = logging.getLogger("ltcgw.documents.signature")
@@ -43,8 +47,26 @@ Verifier = Callable[
     [bytes, etree._Element, etree._Element, Sequence[x509.Certificate], datetime],
     Optional[tuple[etree._Element, x509.Certificate]],
 ]
-_VERIFY: dict[str, Verifier] = {"xmlsec": xmldsig_xmlsec.verify, "signxml": xmldsig_signxml.verify}
 
+
+def _strict(data, raw_root, signature, candidates, when):
+    cert = xmldsig_strict.verify(raw_root, signature, candidates)
+    return (raw_root, cert) if cert is not None else None
+
+
+def _xmlsec(data, raw_root, signature, candidates, when):
+    from gateway.documents import xmldsig_xmlsec  # only where asked for: not a dependency of the service
+
+    return xmldsig_xmlsec.verify(data, raw_root, signature, candidates, when)
+
+
+def _signxml(data, raw_root, signature, candidates, when):
+    from gateway.documents import xmldsig_signxml  # likewise
+
+    return xmldsig_signxml.verify(data, raw_root, signature, candidates, when)
+
+
+_VERIFY: dict[str, Verifier] = {"strict": _strict, "xmlsec": _xmlsec, "signxml": _signxml}
 
 @dataclass(frozen=True, slots=True)
 class Verified:
@@ -56,24 +78,34 @@ class Verified:
 
 @functools.cache
 def rsa_ecdsa_verifier() -> str:
-    """Who verifies RSA and ECDSA in this process ("xmlsec" or "signxml"), chosen (and logged) once."""
-    wanted = os.environ.get(ENVIRONMENT, "").strip().lower() or "xmlsec"
+    """Who verifies RSA and ECDSA in this process: ours ("strict"), unless LTCGW_XMLDSIG_VERIFIER names a
+    cross-check ("xmlsec", "signxml") to compare with; chosen (and logged when not ours) once."""
+    wanted = os.environ.get(ENVIRONMENT, "").strip().lower() or "strict"
     if wanted not in VERIFIERS:
-        _log.warning("%s=%r is not one of %s: using the default", ENVIRONMENT, wanted, ", ".join(VERIFIERS))
-        wanted = "xmlsec"
-    if wanted == "xmlsec" and not xmldsig_xmlsec.available():
-        _log.warning("XML-DSig: libxmlsec1 not used (%s); RSA and ECDSA signatures are verified with signxml",
-                     xmldsig_xmlsec.UNAVAILABLE)
-        return "signxml"
-    _log.info("XML-DSig: RSA and ECDSA signatures are verified with %s", wanted)
-    return wanted
+        _log.warning("%s=%r is not one of %s: using our own verifier", ENVIRONMENT, wanted, ", ".join(VERIFIERS))
+        return "strict"
+    if wanted == "xmlsec":
+        from gateway.documents import xmldsig_xmlsec
 
+        if not xmldsig_xmlsec.available():
+            _log.warning("XML-DSig: libxmlsec1 not usable (%s); RSA and ECDSA signatures are verified by our own "
+                         "verifier", xmldsig_xmlsec.UNAVAILABLE)
+            return "strict"
+    if wanted == "signxml":
+        try:
+            from gateway.documents import xmldsig_signxml  # noqa: F401
+        except ImportError as error:
+            _log.warning("XML-DSig: signxml not usable (%s); RSA and ECDSA signatures are verified by our own "
+                         "verifier", error)
+            return "strict"
+    if wanted != "strict":
+        _log.info("XML-DSig: RSA and ECDSA signatures are verified with %s (%s), for comparison", wanted,
+                     ENVIRONMENT)
+    return wanted
 
 def sign(root: etree._Element, key: SigningKey, cert: x509.Certificate) -> bytes:
     """The message `root` with an enveloped signature by `key`, as UTF-8 bytes ready to deliver."""
-    if isinstance(key, Sm2PrivateKey):
-        return xmldsig_sm2.sign(root, key, cert)
-    return xmldsig_signxml.sign(root, key, cert)
+    return xmldsig_signer.sign(root, key, cert)
 
 
 def verify(
@@ -112,7 +144,7 @@ def verify_message(
     when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
     candidates = xmldsig.candidates(signature, certificates, family, when)
     if family == "sm2":
-        cert = xmldsig_sm2.verify(raw_root, signature, candidates, sm2_user_id)
+        cert = xmldsig_strict.verify(raw_root, signature, candidates, sm2_user_id)
         matched = (raw_root, cert) if cert is not None else None
     else:
         matched = _VERIFY[verifier or rsa_ecdsa_verifier()](data, raw_root, signature, candidates, when)

@@ -1,4 +1,4 @@
-"""Our one XML-DSig shape and what every verifier shares: RSA, ECDSA (signxml or libxmlsec1) and SM2 alike.
+"""Our one XML-DSig shape and what every verifier shares: ours (xmldsig_strict) and the cross-checks alike.
 
 The shape leaves nothing to misread: an enveloped ds:Signature as a direct child of the root, exactly one
 Reference with URI="" (the whole document), its enveloped-signature transform then at most one
@@ -67,7 +67,7 @@ def ds(name: str) -> str:
 
 def check_shape(root: etree._Element) -> etree._Element:
     """The one signature, directly under the root, in the only shape we accept; else Refused(sig.*)."""
-    signatures = root.findall(".//ds:Signature", NS)
+    signatures = list(root.iter(ds("Signature")))  # anywhere: a nested one is refused too
     if not signatures:
         raise Refused(
             Finding("sig.missing", "the file is not signed: sign it with `ltcgw pack` or your system's signer")
@@ -262,6 +262,19 @@ def canonical(node: etree._Element, c14n: str, prefixes: list[str] | None = None
     exclusive = c14n == EXC_C14N
     return etree.tostring(
         node, method="c14n", exclusive=exclusive, with_comments=False,
+        inclusive_ns_prefixes=prefixes if exclusive else None,
+    )
+
+
+def canonical_document(root: etree._Element, c14n: str, prefixes: list[str] | None = None) -> bytes:
+    """The whole document of `root` in canonical form, without comments: what `URI=""` covers once the
+    signature is detached (processing instructions beside the root included, as XML-DSig says). The document,
+    not the root element: that is libxml2's one-pass path, and lxml's c14n of a root element with siblings
+    (a processing instruction, a comment) is wrong under inclusive c14n (it writes xmlns="" on prefixed
+    descendants)."""
+    exclusive = c14n == EXC_C14N
+    return etree.tostring(
+        root.getroottree(), method="c14n", exclusive=exclusive, with_comments=False,
         inclusive_ns_prefixes=prefixes if exclusive else None,
     )
 

@@ -1,4 +1,5 @@
-"""RSA and ECDSA through signxml: signing always, verifying where libxmlsec1 is not usable (or not wanted).
+"""RSA and ECDSA through signxml: a cross-check of our own verifier in the tests and the bench;
+not used by the service, which does not depend on signxml (our signer is gateway.documents.xmldsig_signer).
 
 signxml verifies the raw bytes as received (re-serialising them would break the digest), parsing them again
 itself, and hands back what the signature covers as `signed_data`; the checks then read our own tree, once
@@ -12,10 +13,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
-from signxml import SignatureConfiguration, VerifyResult, XMLSigner, XMLVerifier
-from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
+from signxml import SignatureConfiguration, VerifyResult, XMLVerifier
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 
 from gateway.documents import xmldsig
@@ -29,24 +29,6 @@ _CONFIG = SignatureConfiguration(
     signature_methods=frozenset(SignatureMethod(uri) for uri in xmldsig.SIGNATURE_METHODS),
     digest_algorithms=frozenset(DigestAlgorithm(uri) for uri in xmldsig.DIGEST_METHODS),
 )
-
-
-def sign(root: etree._Element, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> bytes:
-    """`root` with an enveloped RSA-SHA256 or ECDSA-SHA256 signature by `key`, as UTF-8 bytes."""
-    if isinstance(key, rsa.RSAPrivateKey):
-        method = SignatureMethod.RSA_SHA256
-    elif isinstance(key, ec.EllipticCurvePrivateKey):
-        method = SignatureMethod.ECDSA_SHA256
-    else:
-        raise TypeError(f"cannot sign with a {type(key).__name__}: use an RSA, ECDSA or SM2 key")
-    signer = XMLSigner(
-        method=SignatureConstructionMethod.enveloped,
-        signature_algorithm=method,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-    )
-    signed = signer.sign(root, key=key, cert=[cert])
-    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 
 
 def verify(

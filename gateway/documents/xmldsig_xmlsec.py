@@ -4,11 +4,12 @@ Why: signxml parses the bytes again and serialises them several times (37% of a 
 memory on a large claim); libxmlsec1 verifies the very tree the check holds, so the signed content the checks
 read afterwards is that tree without its signature, nothing re-parsed (docs/benchmarks.md has the figures).
 
-Only where it is safe: the binding links its own copy of libxml2, and when that is not the version lxml runs
-on, nodes of one are handed to the other: xmlsec ≥ 1.3.14 refuses to load then (InternalError "lxml & xmlsec
-libxml2 library version mismatch"), older ones crash later. So the binding is loaded once, here, only from
-1.3.14 on and only when both report the same libxml2; otherwise `UNAVAILABLE` says why and
-gateway.documents.signature verifies with signxml instead (logged once per process).
+Now a cross-check of our own verifier (gateway.documents.xmldsig_strict) in the tests and the bench, not a
+dependency of the service; it is loaded only where it is safe: the binding links its own copy of libxml2,
+and when that is not the version lxml runs on, nodes of one are handed to the other: xmlsec >= 1.3.14 refuses
+to load then (InternalError "lxml & xmlsec libxml2 library version mismatch"), older ones crash later. So the
+binding is loaded once, here, only from 1.3.14 on and only when both report the same libxml2; otherwise
+`UNAVAILABLE` says why.
 
 The profile is xmldsig's, checked before this module is asked; libxmlsec1 is also held to it: the pinned
 certificate's key is set on the context (KeyInfo is then never read for a key), and only the enveloped

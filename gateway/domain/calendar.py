@@ -23,11 +23,12 @@ class UnknownYear(LookupError):
 
     def __init__(self, year: int, known: Iterable[int] = ()) -> None:
         self.year = year
-        known_text = ", ".join(str(y) for y in sorted(known)) or "none"
-        super().__init__(
+        self.known_text = ", ".join(str(y) for y in sorted(known)) or "-"
+        self.built_in = f"{LIBRARY_YEARS.start}–{LIBRARY_YEARS.stop - 1}"
+        super().__init__(  # the same words as deadlines.unknown_year's note (said in the reader's language)
             f"no working-day calendar for {year}: add config/holidays/{year}.toml with that year's official "
-            f"holidays and make-up working days (调休) (administrator-provided years: {known_text}; "
-            f"built-in: {LIBRARY_YEARS.start}–{LIBRARY_YEARS.stop - 1})"
+            f"holidays and make-up working days (调休) (administrator-provided years: {self.known_text}; "
+            f"built-in: {self.built_in})"
         )
 
 

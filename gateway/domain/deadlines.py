@@ -20,13 +20,14 @@ Pure: arrivals come in as values (from the ledger, or from files), the calendar 
 from __future__ import annotations
 
 import calendar as gregorian
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from gateway.domain.calendar import UnknownYear, WorkingCalendar
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, MessageType
+from gateway.domain.notes import Note, joined
 
 CHINA_TIME = timezone(timedelta(hours=8), "CST")  # no daylight saving in China: a fixed offset is exact
 FACILITY_CUTOFF_DAY = 15  # 第二十四条: 每月15日前
@@ -94,9 +95,20 @@ class Item:
     message_id: str | None = None  # the first arrival: the one that counts for being on time
     revisions: int = 0
     working_days_left: int | None = None
-    note: str = ""
+    notes: tuple[Note, ...] = ()  # what a clerk reads beside the status: codes and values (gateway.domain.notes)
 
-    def as_dict(self) -> dict[str, object]:
+    @property
+    def note(self) -> str:
+        """The notes in English (logs, alerts)."""
+        return joined(self.notes)
+
+    def note_text(self, lang: str, mask: Callable[[str], str] | None = None) -> str:
+        """The notes in `lang`; `mask` masks their values (a page), never our words."""
+        return joined(self.notes, lang, mask)
+
+    def as_dict(self, lang: str | None = None) -> dict[str, object]:
+        """As `ltcgw deadlines --json` writes it: "note" in `lang` (English without one), "notes" with each
+        note's stable code and values."""
         return {
             "residence": self.pair.residence,
             "insured": self.pair.insured,
@@ -108,7 +120,8 @@ class Item:
             "message_id": self.message_id,
             "revisions": self.revisions,
             "working_days_left": self.working_days_left,
-            "note": self.note,
+            "note": joined(self.notes, lang),
+            "notes": [n.as_dict(lang) for n in self.notes],
         }
 
 
@@ -122,7 +135,7 @@ class Schedule:
     claim: date  # A3: the month's last day, no working day needed
     settlement: date | None  # A4, deferred over holidays
     payment: date | None  # PAYMENT: 15 working days after the A4's date
-    unknown: str = ""
+    unknown: Note | None = None
 
     def due(self, what: str) -> date | None:
         return {"facility_fees": self.facility_fees, "A3": self.claim, "A4": self.settlement,
@@ -156,12 +169,12 @@ def schedule(period: str, calendar: WorkingCalendar) -> Schedule:
     """The dates of service month `period`; those that need a year nobody covers are None (see `unknown`)."""
     next_month, month_after = shift_period(period, 1), shift_period(period, 2)
     settlement = payment = None
-    unknown = ""
+    unknown = None
     try:
         settlement = calendar.next_working_day(_month_day(month_after, SETTLEMENT_DUE_DAY))
         payment = calendar.add_working_days(settlement, PAYMENT_WORKING_DAYS)
     except UnknownYear as exc:
-        unknown = str(exc)
+        unknown = unknown_year(exc)
     return Schedule(period, _month_day(next_month, FACILITY_CUTOFF_DAY), _month_day(next_month, None), settlement,
                     payment, unknown)
 
@@ -184,10 +197,11 @@ def _status_item(
         late = arrived > due
         return Item(pair, period, what, due, Status.LATE if late else Status.ON_TIME, arrived=arrived,
                     message_id=message_id, revisions=revisions,
-                    note=f"{(arrived - due).days} calendar day(s) late" if late else "")
+                    notes=(Note("deadline.late", "{days} calendar day(s) late", days=(arrived - due).days),)
+                    if late else ())
     if today > due:
         return Item(pair, period, what, due, Status.MISSING, message_id=message_id,
-                    note=f"overdue since {due.isoformat()}")
+                    notes=(Note("deadline.overdue", "overdue since {due}", due=due.isoformat()),))
     left = calendar.working_days_between(today, due)
     return Item(pair, period, what, due, Status.DUE_SOON if left <= warn_days else Status.PENDING,
                 message_id=message_id, working_days_left=left)
@@ -213,18 +227,27 @@ class _Grouped:
 
 
 def _unknown_item(pair: CityPair, period: str, what: str, due: date | None, found: Sequence[Arrival],
-                  note: str) -> Item:
+                  note: Note) -> Item:
     """NO_CALENDAR: the line stays in view, with what arrived, and names the holiday file to add."""
     first = min(found, key=lambda a: a.arrived) if found else None
     return Item(pair, period, what, due, Status.NO_CALENDAR, arrived=first.arrival_day if first else None,
                 message_id=first.message_id if first else None, revisions=len({a.revision for a in found}),
-                note=note)
+                notes=(note,))
 
 
 TRACKED = (MessageType.A3, MessageType.A4, MessageType.PAYMENT)  # A5: the residence city's own business
 
 
-NIL_NOTE = "零申报 (nil claim): no fees this month, nothing to settle or pay"
+NIL_NOTE = Note("deadline.nil_claim", "零申报 (nil claim): no fees this month, nothing to settle or pay")
+FACILITY_CUTOFF_NOTE = Note("deadline.facility_cutoff", "facilities' fees cut-off at the residence city (第二十四条)")
+
+
+def unknown_year(exc: UnknownYear) -> Note:
+    """A year nobody declared: the holiday file to add (the exception's English text, as a note)."""
+    return Note("calendar.unknown_year", "no working-day calendar for {year}: add {file} with that year's official "
+                "holidays and make-up working days (调休) (administrator-provided years: {known}; built-in: "
+                "{built_in})", year=exc.year, file=f"config/holidays/{exc.year}.toml", known=exc.known_text,
+                built_in=exc.built_in)
 
 
 def check_deadlines(
@@ -257,26 +280,26 @@ def check_deadlines(
         dates = schedule(period, calendar)
         for pair in expected if by_period is None else by_period[period]:
             items.append(Item(pair, period, "facility_fees", dates.facility_fees, Status.INFO,
-                              note="facilities' fees cut-off at the residence city (第二十四条)"))
+                              notes=(FACILITY_CUTOFF_NOTE,)))
             for kind in TRACKED:
                 found = grouped.by_key.get((pair, period, kind.value), [])
                 if kind is not MessageType.A3 and (pair, period) in nil_claims and not found:
-                    items.append(Item(pair, period, kind.value, None, Status.INFO, note=NIL_NOTE))
+                    items.append(Item(pair, period, kind.value, None, Status.INFO, notes=(NIL_NOTE,)))
                     continue
                 due = dates.due(kind.value)
                 if due is None:
-                    items.append(_unknown_item(pair, period, kind.value, None, found, dates.unknown))
+                    items.append(_unknown_item(pair, period, kind.value, None, found, dates.unknown))  # type: ignore[arg-type]
                     continue
                 try:
                     items.append(_document_item(pair, period, kind.value, due, found, today, calendar, warn_days))
                 except UnknownYear as exc:  # counting the working days left reached an unknown year
-                    items.append(_unknown_item(pair, period, kind.value, due, found, str(exc)))
+                    items.append(_unknown_item(pair, period, kind.value, due, found, unknown_year(exc)))
     for (pair, period, kind), found in grouped.by_key.items():
         if pair not in (set(expected) if by_period is None else set(by_period[period])):
             first = min(found, key=lambda a: a.arrived)
             items.append(Item(pair, period, kind, None, Status.UNEXPECTED, arrived=first.arrival_day,
                               message_id=first.message_id, revisions=len({a.revision for a in found}),
-                              note="no such city pair is expected"))
+                              notes=(Note("deadline.unexpected_pair", "no such city pair is expected"),)))
     return items
 
 
@@ -315,7 +338,7 @@ def check_disputes(
             due = dispute_answer_due(raised, calendar)
         except UnknownYear as exc:
             items.append(Item(dispute.pair, dispute.period, "dispute", None, Status.NO_CALENDAR,
-                              message_id=dispute.dispute_id, note=str(exc)))
+                              message_id=dispute.dispute_id, notes=(unknown_year(exc),)))
             continue
         answered = _china_day(dispute.answered) if dispute.answered else None
         items.append(_status_item(dispute.pair, dispute.period, "dispute", due, answered, today, calendar,
@@ -346,14 +369,19 @@ class CalendarMissing:
         return f"config/holidays/{self.year}.toml"
 
     @property
-    def note(self) -> str:
-        return (f"no working-day calendar for {self.year} yet: add {self.file} with that year's official holidays "
-                f"and make-up working days (调休) once the State Council publishes them (asked for since "
-                f"{self.since.isoformat()})")
+    def said(self) -> Note:
+        return Note("calendar.next_year_missing", "no working-day calendar for {year} yet: add {file} with that "
+                    "year's official holidays and make-up working days (调休) once the State Council publishes them "
+                    "(asked for since {since})", year=self.year, file=self.file, since=self.since.isoformat())
 
-    def as_dict(self) -> dict[str, object]:
+    @property
+    def note(self) -> str:
+        return self.said.message
+
+    def as_dict(self, lang: str | None = None) -> dict[str, object]:
         return {"year": self.year, "file": self.file, "since": self.since.isoformat(), "due": self.due.isoformat(),
-                "status": self.status.value, "working_days_left": self.working_days_left, "note": self.note}
+                "status": self.status.value, "working_days_left": self.working_days_left,
+                "note": self.said.text(lang) if lang else self.note, "code": self.said.code}
 
 
 def calendar_missing(today: date, calendar: WorkingCalendar,

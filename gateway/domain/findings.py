@@ -215,10 +215,16 @@ def _finding(code: str, template: str, params: tuple, line: int | None, path: st
     return out
 
 
-def finding_text(data: Mapping[str, Any], lang: str) -> str:
+def finding_text(data: Mapping[str, Any], lang: str, mask: Callable[[str], str] | None = None) -> str:
     """The message of a finding as the ledger keeps it (`Finding.as_dict`), in `lang`: for `ltcgw trace` and the
-    console, which show a finding in their reader's language."""
-    return Finding.from_dict(data).text(lang)
+    console, which show a finding in their reader's language. `mask` masks its values, not our words (a run of
+    our Chinese words may look like a name to a masker); a finding recorded before templates is masked whole."""
+    finding = Finding.from_dict(data)
+    if mask is None:
+        return finding.text(lang)
+    if data.get("template") is None:
+        return mask(finding.message)
+    return finding.masked(mask).text(lang)
 
 
 class Refused(Exception):

@@ -19,10 +19,12 @@ name or ID number: the report goes to clerks of both cities, to CSV files and to
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from gateway.domain.findings import Phrase
+from gateway.domain.notes import Note, words
 from gateway.domain.settlement import (
     CityClaim,
     CitySettlement,
@@ -54,17 +56,35 @@ LABELS = dict(CLAIM_FIGURES + SETTLEMENT_FIGURES)
 
 @dataclass(frozen=True, slots=True)
 class Difference:
-    """One mismatch: a stable code, where it was found, the two sides, and what it means for a clerk."""
+    """One mismatch: a stable code, where it was found, the two sides, and what it means for a clerk. Where and
+    what are words with values (gateway.domain.notes), said in the reader's language: `where_text(lang)`,
+    `text(lang)`; `where` and `message` are the English."""
 
     code: str  # "reconcile.<...>"
-    where: str  # e.g. "A4 S-2 vs A3 C-1: 申请拨付金额"
+    place: Phrase  # e.g. "A4 S-2 vs A3 C-1: 申请拨付金额"
     expected: str | None
     actual: str | None
-    message: str
+    said: Note
 
-    def as_dict(self) -> dict[str, object]:
-        return {"code": self.code, "where": self.where, "expected": self.expected, "actual": self.actual,
-                "message": self.message}
+    @property
+    def where(self) -> str:
+        return self.place.render()
+
+    @property
+    def message(self) -> str:
+        return self.said.message
+
+    def where_text(self, lang: str) -> str:
+        return Note("", self.place.template, **dict(self.place.params)).text(lang)
+
+    def text(self, lang: str) -> str:
+        return self.said.text(lang)
+
+    def as_dict(self, lang: str | None = None) -> dict[str, object]:
+        """"where" and "message" in `lang` (English without one); "template" and "params" to say it again."""
+        return {"code": self.code, "where": self.where_text(lang) if lang else self.where, "expected": self.expected,
+                "actual": self.actual, "message": self.text(lang) if lang else self.message,
+                "template": self.said.template, "params": self.said.as_dict()["params"]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +154,7 @@ class Reconciliation:
     def balanced(self) -> bool:
         return not self.differences
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, lang: str | None = None) -> dict[str, object]:
         return {
             "residence": self.residence,
             "insured": self.insured,
@@ -145,8 +165,8 @@ class Reconciliation:
             "figures": [vars_of(f) for f in self.figures],
             "persons": [{**vars_of(p), "paid": money(p.paid)} for p in self.persons],
             "facilities": [vars_of(f) for f in self.facilities],
-            "differences": [d.as_dict() for d in self.differences],
-            "money": self.money.as_dict() if self.money else None,
+            "differences": [d.as_dict(lang) for d in self.differences],
+            "money": self.money.as_dict(lang) if self.money else None,
             "late": dict(self.late),
             "late_statements": self.late_statements,
             "nil": self.nil,
@@ -187,18 +207,23 @@ class MoneyLine:
     def net_paid(self) -> Decimal:
         return self.paid - self.refunded
 
-    def sources(self) -> dict[str, str]:
-        """Where each figure comes from, for a clerk."""
-        def listed(entries: list[MoneyEntry]) -> str:
-            return " + ".join(f"{e.kind} {e.serial} ({e.value_date}) {money(e.amount)}" for e in entries) or "none"
-        return {"paid": listed(self.payments), "refunded": listed(self.refunds),
-                "outstanding": f"实拨 {money(self.settled) or '-'} - paid {money(self.paid)}"}
+    def sources(self, lang: str | None = None) -> dict[str, str]:
+        """Where each figure comes from, for a clerk (in `lang`; English without one)."""
+        def said(note: Note) -> str:
+            return note.text(lang) if lang else note.message
 
-    def as_dict(self) -> dict[str, object]:
+        def listed(entries: list[MoneyEntry]) -> str:
+            return " + ".join(f"{e.kind} {e.serial} ({e.value_date}) {money(e.amount)}" for e in entries) or said(
+                Note("money.none", "none"))
+        return {"paid": listed(self.payments), "refunded": listed(self.refunds),
+                "outstanding": said(Note("money.outstanding", "实拨 {settled} - paid {paid}",
+                                         settled=money(self.settled) or "-", paid=money(self.paid)))}
+
+    def as_dict(self, lang: str | None = None) -> dict[str, object]:
         return {"claimed": money(self.claimed), "deducted": money(self.deducted),
                 "supplemented": money(self.supplemented), "settled": money(self.settled), "paid": money(self.paid),
                 "refunded": money(self.refunded), "outstanding": money(self.outstanding),
-                "net_paid": money(self.net_paid), "sources": self.sources(),
+                "net_paid": money(self.net_paid), "sources": self.sources(lang),
                 "payments": [vars_of(e) for e in self.payments], "refunds": [vars_of(e) for e in self.refunds]}
 
 
@@ -238,55 +263,60 @@ class _Recorder:
     def __init__(self, report: Reconciliation) -> None:
         self.report = report
 
-    def differ(self, code: str, where: str, expected: object, actual: object, message: str) -> None:
+    def differ(self, code: str, where: Phrase, expected: object, actual: object, message: Phrase) -> None:
         self.report.differences.append(Difference(
             f"reconcile.{code}", where,
             money(expected) if isinstance(expected, (Decimal, int)) else expected,  # type: ignore[arg-type]
             money(actual) if isinstance(actual, (Decimal, int)) else actual,  # type: ignore[arg-type]
-            message))
+            Note(f"reconcile.{code}", message.template, **dict(message.params))))
 
-    def compare(self, code: str, where: str, expected: Decimal | int, actual: Decimal | int, message: str) -> None:
+    def compare(self, code: str, where: Phrase, expected: Decimal | int, actual: Decimal | int,
+                message: Phrase) -> None:
         if expected != actual:
             self.differ(code, where, expected, actual, message)
 
 
 def _check_claim_details(claim: CityClaim, rec: _Recorder) -> None:
     """The claim against its own details: the A2 statements and the A1 forms must add up to its 申请拨付."""
-    where = f"A3 {claim.serial}"
+    serial = claim.serial
     if claim.statements:
-        rec.compare("claim_statements", f"{where}: 申请拨付金额 vs 附件2 统筹支付金额",
+        rec.compare("claim_statements", words("A3 {serial}: 申请拨付金额 vs 附件2 统筹支付金额", serial=serial),
                     claim.totals.claimed, sum((s.fund_paid for s in claim.statements), ZERO),
-                    "the statements' fund parts do not add up to the claim")
-        rec.compare("claim_statements", f"{where}: 总人次 vs 附件2", claim.totals.visits, len(claim.statements),
-                    "the claim's 总人次 is not its number of statements")
+                    words("the statements' fund parts do not add up to the claim"))
+        rec.compare("claim_statements", words("A3 {serial}: 总人次 vs 附件2", serial=serial), claim.totals.visits,
+                    len(claim.statements), words("the claim's 总人次 is not its number of statements"))
     if claim.facility_claims:
-        rec.compare("claim_facilities", f"{where}: 申请拨付金额 vs 附件1 合计",
+        rec.compare("claim_facilities", words("A3 {serial}: 申请拨付金额 vs 附件1 合计", serial=serial),
                     claim.totals.claimed, sum((_a1_total(f) for f in claim.facility_claims), ZERO),
-                    "the facilities' claims do not add up to the city claim")
+                    words("the facilities' claims do not add up to the city claim"))
 
 
 def _check_settlement(claim: CityClaim | None, settlement: CitySettlement, rec: _Recorder) -> None:
-    where = f"A4 {settlement.serial}"
     totals = settlement.totals
-    rec.compare("paid_identity", f"{where}: 实拨金额", totals.claimed - totals.deducted + totals.supplemented,
-                totals.paid, "实拨 is not 申请拨付 − 审核扣款 + 补拨")
+    rec.compare("paid_identity", words("A4 {serial}: 实拨金额", serial=settlement.serial),
+                totals.claimed - totals.deducted + totals.supplemented, totals.paid,
+                words("实拨 is not 申请拨付 − 审核扣款 + 补拨"))
     if claim is None:
         return
     for name, label in CLAIM_FIGURES:
-        rec.compare("claim_figure", f"{where} vs A3 {claim.serial}: {label}", getattr(claim.totals, name),
-                    getattr(totals, name), f"the settlement does not repeat the claim's {label}")
+        rec.compare("claim_figure", words("A4 {serial} vs A3 {claim}: {label}", serial=settlement.serial,
+                                          claim=claim.serial, label=label),
+                    getattr(claim.totals, name), getattr(totals, name),
+                    words("the settlement does not repeat the claim's {label}", label=label))
 
 
 def _persons(claim: CityClaim | None, settlement: CitySettlement | None, rec: _Recorder) -> list[PersonLine]:
     """Person by person, where the A4 lists adjustments: each names one of the claim's statements."""
     if settlement is None or settlement.adjustments is None:
         return []
-    where = f"A4 {settlement.serial}"
+    a4 = settlement.serial
     adjustments = settlement.adjustments
-    rec.compare("adjustment_sum", f"{where}: 审核扣款金额 vs adjustments", settlement.totals.deducted,
-                sum((a.deducted for a in adjustments), ZERO), "the per-person deductions do not add up")
-    rec.compare("adjustment_sum", f"{where}: 补拨金额 vs adjustments", settlement.totals.supplemented,
-                sum((a.supplemented for a in adjustments), ZERO), "the per-person supplements do not add up")
+    rec.compare("adjustment_sum", words("A4 {serial}: 审核扣款金额 vs adjustments", serial=a4),
+                settlement.totals.deducted, sum((a.deducted for a in adjustments), ZERO),
+                words("the per-person deductions do not add up"))
+    rec.compare("adjustment_sum", words("A4 {serial}: 补拨金额 vs adjustments", serial=a4),
+                settlement.totals.supplemented, sum((a.supplemented for a in adjustments), ZERO),
+                words("the per-person supplements do not add up"))
     if claim is None:
         return []
     by_serial = {s.serial: (position, s) for position, s in enumerate(claim.statements, start=1)}
@@ -294,16 +324,19 @@ def _persons(claim: CityClaim | None, settlement: CitySettlement | None, rec: _R
     supplemented: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for number, adjustment in enumerate(adjustments, start=1):
         found = by_serial.get(adjustment.statement_serial)
-        place = f"{where}: adjustment {number} (statement {adjustment.statement_serial})"
         if found is None:
-            rec.differ("unknown_statement", place, None, adjustment.statement_serial,
-                       f"no statement with this 流水号 in A3 {claim.serial}")
+            rec.differ("unknown_statement", words("A4 {serial}: adjustment {n} (statement {statement})", serial=a4,
+                                                  n=number, statement=adjustment.statement_serial),
+                       None, adjustment.statement_serial,
+                       words("no statement with this 流水号 in A3 {claim}", claim=claim.serial))
             continue
         position, statement = found
         if adjustment.id_number != statement.id_number:
             # Says that they differ, never what they are: ID numbers are personal data.
-            rec.differ("adjustment_person", f"{place}, A3 statement {position}", None, None,
-                       "the adjustment's ID number is not the statement's")
+            rec.differ("adjustment_person", words("A4 {serial}: adjustment {n} (statement {statement}), A3 statement "
+                                                  "{position}", serial=a4, n=number,
+                                                  statement=adjustment.statement_serial, position=position),
+                       None, None, words("the adjustment's ID number is not the statement's"))
         deducted[statement.serial] += adjustment.deducted
         supplemented[statement.serial] += adjustment.supplemented
     persons = []
@@ -312,15 +345,16 @@ def _persons(claim: CityClaim | None, settlement: CitySettlement | None, rec: _R
         line = PersonLine(position, serial, statement.facility_code, statement.fund_paid, deducted[serial],
                           supplemented[serial])
         if line.deducted > line.claimed:
-            rec.differ("over_deduction", f"{where}: A3 statement {position} ({serial})", line.claimed,
-                       line.deducted, "more deducted than the statement claimed")
+            rec.differ("over_deduction", words("A4 {a4}: A3 statement {position} ({serial})", a4=a4,
+                                               position=position, serial=serial),
+                       line.claimed, line.deducted, words("more deducted than the statement claimed"))
         persons.append(line)
     return sorted(persons, key=lambda p: p.position)
 
 
 def _facilities(
     claim: CityClaim | None, settlement: CitySettlement | None, persons: Sequence[PersonLine],
-    facility_settlements: Sequence[FacilitySettlement], rec: _Recorder,
+    facility_settlements: Sequence[FacilitySettlement], rec: _Recorder, a5_carried: bool = True,
 ) -> list[FacilityLine]:
     claimed = {f.facility_code: _a1_total(f) for f in claim.facility_claims} if claim else {}
     adjusted: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -339,28 +373,34 @@ def _facilities(
         if settlement is None:
             continue
         if a5 is None:
-            rec.differ("facility_settlement_missing", f"facility {code}", line.claimed, None,
-                       f"no facility settlement (A5) following A4 {settlement.serial}")
+            if not a5_carried:  # 第二十五条: the pair carries no A5 ([settlement] a5_pairs), so none is owed
+                continue
+            rec.differ("facility_settlement_missing", words("facility {code}", code=code), line.claimed, None,
+                       words("no facility settlement (A5) following A4 {serial}", serial=settlement.serial))
             continue
-        where = f"A5 {a5.serial} (facility {code})"
         if line.claimed is None:
-            rec.differ("facility_not_claimed", where, None, line.settled_claimed,
-                       "this facility has no A1 in the claim")
+            rec.differ("facility_not_claimed", words("A5 {serial} (facility {code})", serial=a5.serial, code=code),
+                       None, line.settled_claimed, words("this facility has no A1 in the claim"))
         else:
-            rec.compare("facility_claim", f"{where}: 申请拨付金额 vs its A1", line.claimed,
-                        line.settled_claimed, "the facility settlement does not repeat the facility's claim")
+            rec.compare("facility_claim", words("A5 {serial} (facility {code}): 申请拨付金额 vs its A1",
+                                                serial=a5.serial, code=code),
+                        line.claimed, line.settled_claimed,
+                        words("the facility settlement does not repeat the facility's claim"))
         if settlement.adjustments is not None:
-            rec.compare("facility_adjustment", f"{where}: 审核扣款金额 vs A4 adjustments of its statements",
-                        line.adjusted_deducted, line.settled_deducted, "deducted from the facility ≠ deducted "
-                        "by the insured city for its statements")
-            rec.compare("facility_adjustment", f"{where}: 补拨金额 vs A4 adjustments of its statements",
-                        line.adjusted_supplemented, line.settled_supplemented, "supplemented to the facility ≠ "
-                        "supplemented by the insured city for its statements")
+            rec.compare("facility_adjustment", words("A5 {serial} (facility {code}): 审核扣款金额 vs A4 adjustments of "
+                                                     "its statements", serial=a5.serial, code=code),
+                        line.adjusted_deducted, line.settled_deducted,
+                        words("deducted from the facility ≠ deducted by the insured city for its statements"))
+            rec.compare("facility_adjustment", words("A5 {serial} (facility {code}): 补拨金额 vs A4 adjustments of "
+                                                     "its statements", serial=a5.serial, code=code),
+                        line.adjusted_supplemented, line.settled_supplemented,
+                        words("supplemented to the facility ≠ supplemented by the insured city for its statements"))
         for scheme in a5.schemes:
             total = scheme.total
-            rec.compare("paid_identity", f"{where}: 实拨金额 (人员类别 {scheme.category})",
+            rec.compare("paid_identity", words("A5 {serial} (facility {code}): 实拨金额 (人员类别 {category})",
+                                               serial=a5.serial, code=code, category=scheme.category),
                         total.claimed - total.deducted + total.supplemented, total.paid,
-                        "实拨 is not 申请拨付 − 审核扣款 + 补拨")
+                        words("实拨 is not 申请拨付 − 审核扣款 + 补拨"))
     return lines
 
 
@@ -375,8 +415,10 @@ def _figures(claim: CityClaim | None, settlement: CitySettlement | None,
         lines.append(FigureLine(name, label, money(in_claim), money(in_settlement), money(in_facilities)))
         if settlement is not None and facility_settlements and in_facilities != in_settlement:
             serials = ", ".join(s.serial for s in facility_settlements)
-            rec.differ("facility_sum", f"A5 ({serials}) vs A4 {settlement.serial}: {label}", in_settlement,
-                       in_facilities, f"the facility settlements' {label} do not add up to the settlement's")
+            rec.differ("facility_sum", words("A5 ({serials}) vs A4 {serial}: {label}", serials=serials,
+                                             serial=settlement.serial, label=label),
+                       in_settlement, in_facilities,
+                       words("the facility settlements' {label} do not add up to the settlement's", label=label))
     return lines
 
 
@@ -388,14 +430,16 @@ def reconcile_claim(
     residence: str,
     insured: str,
     period: str,
+    a5_carried: bool = True,
 ) -> Reconciliation:
-    """One claim, its settlement, the facility settlements that follow it: every difference, located."""
+    """One claim, its settlement, the facility settlements that follow it: every difference, located.
+    `a5_carried`: the pair's A5 goes through the gateway; if not, a facility without one is no difference."""
     report = Reconciliation(residence, insured, period, claim.serial if claim else None,
                             settlement.serial if settlement else None)
     rec = _Recorder(report)
     if claim is None:
-        rec.differ("claim_missing", f"A4 {settlement.serial}" if settlement else "A5", None, None,
-                   "no claim (A3) for this settlement: its 流水号 names none received")
+        rec.differ("claim_missing", words("A4 {serial}", serial=settlement.serial) if settlement else words("A5"),
+                   None, None, words("no claim (A3) for this settlement: its 流水号 names none received"))
     else:
         _check_claim_details(claim, rec)
         report.nil = claim.nil
@@ -407,12 +451,12 @@ def reconcile_claim(
         report.late = {month: money(amount) for month, amount in sorted(late.items())}  # type: ignore[misc]
     if settlement is None:
         if claim is not None and not claim.nil:
-            rec.differ("settlement_missing", f"A3 {claim.serial}", None, None,
-                       "no settlement (A4) names this claim yet")
+            rec.differ("settlement_missing", words("A3 {serial}", serial=claim.serial), None, None,
+                       words("no settlement (A4) names this claim yet"))
     else:
         _check_settlement(claim, settlement, rec)
     report.persons = _persons(claim, settlement, rec)
-    report.facilities = _facilities(claim, settlement, report.persons, facility_settlements, rec)
+    report.facilities = _facilities(claim, settlement, report.persons, facility_settlements, rec, a5_carried)
     report.figures = _figures(claim, settlement, facility_settlements, rec)
     return report
 
@@ -421,8 +465,12 @@ def reconcile(
     claims: Iterable[CityClaim],
     settlements: Iterable[CitySettlement],
     facility_settlements: Iterable[tuple[str, FacilitySettlement]],
+    a5_pairs: Collection[tuple[str, str]] | None = None,
 ) -> list[Reconciliation]:
     """Match the month's documents (latest revisions only) and reconcile each claim.
+
+    `a5_pairs`: the (residence, insured) pairs whose A5 is carried ([settlement] a5_pairs); only they can miss
+    one. None: every pair (documents given as files, with no configuration to say).
 
     A4 names its A3 by 流水号 (ClaimSerial); A5 names its A4 (SettlementSerial) and its insured city. A5 carries
     no residence city of its own: it comes with the sender's area code, hence the (residence, A5) pairs.
@@ -442,14 +490,15 @@ def reconcile(
         if a5_key:
             used_a5.add(a5_key)
         reports.append(reconcile_claim(claim, settlement, sorted(following, key=lambda s: s.facility_code),
-                                       residence=residence, insured=insured, period=period))
+                                       residence=residence, insured=insured, period=period,
+                                       a5_carried=a5_pairs is None or (residence, insured) in a5_pairs))
     for key, orphans in sorted(a5_by_key.items()):
         if key in used_a5:
             continue
         residence, insured, period, serial = key
         report = Reconciliation(residence, insured, period, None, serial)
-        _Recorder(report).differ("settlement_unknown", f"A5 {', '.join(o.serial for o in orphans)}", None,
-                                 serial, "these facility settlements name a settlement (A4) not received")
+        _Recorder(report).differ("settlement_unknown", words("A5 {serials}", serials=", ".join(o.serial for o in orphans)),
+                                 None, serial, words("these facility settlements name a settlement (A4) not received"))
         reports.append(report)
     return reports
 
@@ -500,25 +549,29 @@ def reconcile_money(
         line.paid = sum((e.amount for e in line.payments), ZERO)
         rec = _Recorder(report)
         if line.paid > settlement.totals.paid:
-            rec.differ("overpaid", f"PAYMENT ({', '.join(e.serial for e in line.payments)}) vs A4 "
-                       f"{settlement.serial}: 实拨金额", settlement.totals.paid, line.paid,
-                       "the payment advices pay this settlement more than its 实拨金额")
+            rec.differ("overpaid", words("PAYMENT ({serials}) vs A4 {serial}: 实拨金额",
+                                         serials=", ".join(e.serial for e in line.payments), serial=settlement.serial),
+                       settlement.totals.paid, line.paid,
+                       words("the payment advices pay this settlement more than its 实拨金额"))
         for refund, items in returned.pop(key, []):
             amount = sum((item.amount for item in items), ZERO)
             line.refunds.append(MoneyEntry("REFUND", refund.serial, refund.value_date.isoformat(), amount))
             _refund_persons(report, claim, refund, items, rec)
         line.refunded = sum((e.amount for e in line.refunds), ZERO)
         if line.refunded > settlement.totals.paid:
-            rec.differ("refund_exceeds", f"REFUND ({', '.join(e.serial for e in line.refunds)}) vs A4 "
-                       f"{settlement.serial}: 实拨金额", settlement.totals.paid, line.refunded,
-                       "more is returned as recovered than the settlement paid")
+            rec.differ("refund_exceeds", words("REFUND ({serials}) vs A4 {serial}: 实拨金额",
+                                               serials=", ".join(e.serial for e in line.refunds),
+                                               serial=settlement.serial),
+                       settlement.totals.paid, line.refunded,
+                       words("more is returned as recovered than the settlement paid"))
     extra = []
     for (residence, insured, serial), entries in sorted(paid.items()):
         report = Reconciliation(residence, insured, period, None, serial)
         report.money = MoneyLine(None, None, None, None, sum((e.amount for e in entries), ZERO), payments=entries)
-        _Recorder(report).differ("paid_unknown_settlement", f"PAYMENT ({', '.join(e.serial for e in entries)})",
-                                 None, serial, f"the payment names settlement (附件4) {serial} of {period}, "
-                                 "which was not received")
+        _Recorder(report).differ("paid_unknown_settlement",
+                                 words("PAYMENT ({serials})", serials=", ".join(e.serial for e in entries)), None,
+                                 serial, words("the payment names settlement (附件4) {serial} of {period}, which was "
+                                               "not received", serial=serial, period=period))
         extra.append(report)
     for (residence, insured, serial), listed in sorted(returned.items()):
         entries = [MoneyEntry("REFUND", r.serial, r.value_date.isoformat(), sum((i.amount for i in items), ZERO))
@@ -526,9 +579,10 @@ def reconcile_money(
         report = Reconciliation(residence, insured, period, None, serial)
         report.money = MoneyLine(None, None, None, None, refunded=sum((e.amount for e in entries), ZERO),
                                  refunds=entries)
-        _Recorder(report).differ("refund_unknown_settlement", f"REFUND ({', '.join(e.serial for e in entries)})",
-                                 None, serial, f"the refund names settlement (附件4) {serial} of {period}, which was "
-                                 "not received")
+        _Recorder(report).differ("refund_unknown_settlement",
+                                 words("REFUND ({serials})", serials=", ".join(e.serial for e in entries)), None,
+                                 serial, words("the refund names settlement (附件4) {serial} of {period}, which was "
+                                               "not received", serial=serial, period=period))
         extra.append(report)
     return reports + extra
 
@@ -545,10 +599,10 @@ def _refund_persons(report: Reconciliation, claim: CityClaim | None, refund: Rec
     by_id = {s.id_number: s.serial for s in claim.statements}
     for n, item in enumerate(items, 1):
         serial = item.statement_serial or by_id.get(item.id_number)
-        where = f"REFUND {refund.serial} item {n}"
         if serial not in statements:
-            rec.differ("refund_statement", where, None, item.statement_serial,
-                       "the refunded person is not among the statements of the claim for this month")
+            rec.differ("refund_statement", words("REFUND {serial} item {n}", serial=refund.serial, n=n), None,
+                       item.statement_serial,
+                       words("the refunded person is not among the statements of the claim for this month"))
             continue
         if serial not in position_of:  # not adjusted by the A4: paid as claimed
             position, statement = statements[serial]
@@ -559,12 +613,15 @@ def _refund_persons(report: Reconciliation, claim: CityClaim | None, refund: Rec
         k = position_of[serial]
         person = report.persons[k]
         if person.facility_code != refund.facility_code:
-            rec.differ("refund_facility", f"{where} vs statement #{person.position} {serial}", person.facility_code,
-                       refund.facility_code, "the statement is of another facility than the one the fees were "
-                       "recovered from")
+            rec.differ("refund_facility", words("REFUND {refund} item {n} vs statement #{position} {serial}",
+                                                refund=refund.serial, n=n, position=person.position, serial=serial),
+                       person.facility_code, refund.facility_code,
+                       words("the statement is of another facility than the one the fees were recovered from"))
         refunded = person.refunded + item.amount
         report.persons[k] = PersonLine(person.position, person.statement_serial, person.facility_code,
                                        person.claimed, person.deducted, person.supplemented, refunded)
         if refunded > person.paid:
-            rec.differ("refund_person", f"{where} vs statement #{person.position} {serial}", person.paid, refunded,
-                       "more is returned for this person than the settlement paid for the statement")
+            rec.differ("refund_person", words("REFUND {refund} item {n} vs statement #{position} {serial}",
+                                              refund=refund.serial, n=n, position=person.position, serial=serial),
+                       person.paid, refunded,
+                       words("more is returned for this person than the settlement paid for the statement"))

@@ -32,6 +32,7 @@ from typing import Any
 from gateway.domain import entitlement as ent
 from gateway.domain.findings import Finding, Phrase, phrase
 from gateway.domain.idnumber import sex_of
+from gateway.domain.notes import Note, separator
 from gateway.domain.settlement import CityClaim, CitySettlement
 
 # --- keys -----------------------------------------------------------------------------------------------------
@@ -610,3 +611,21 @@ def active_pairs(arrangements: Iterable[ArrangementRow], period: str) -> set[tup
     first, last = date(year, month, 1), date(year, month, _month_length(period))
     return {(r.residence, r.insured) for r in arrangements
             if not r.filing and r.since <= last and (r.until is None or r.until >= first)}
+
+
+# --- the ACK's note for what was delivered with warnings ------------------------------------------------------
+
+NOTE_LIMIT = 1000  # replies.xsd Note
+
+
+def warning_note(warned: Sequence[Finding], lang: str, limit: int = NOTE_LIMIT) -> str:
+    """The ACK's note for a document delivered with warnings, all of it in the receiving city's language `lang`:
+    every code, then as many findings (code: message) as fit."""
+    codes = ", ".join(sorted({f.code for f in warned}))
+    note = Note("ack.warned", "checks across documents warned (delivered): {codes}", codes=codes).text(lang)
+    for finding in warned:
+        more = f"{separator(lang)}{finding.code}: {finding.text(lang)}"
+        if len(note) + len(more) > limit:
+            break
+        note += more
+    return note[:limit]

@@ -1,7 +1,9 @@
 """`ltcgw`: one command for city systems, operators and administrators.
 
 Each group of subcommands lives in its own module with a `register(subparsers)` function; this module only
-collects them, so that a newcomer finds a command by its module name.
+collects them, so that a newcomer finds a command by its module name. It speaks zh-CN unless `--lang en` or the
+environment asks for English (gateway/entrypoints/language.py); the parser is built in that language, its help
+and argparse's errors included.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway.entrypoints import accounts, kit, operations, settlement
+from gateway.entrypoints.language import LanguageError, Parser, _, from_environment, speaking, take_lang_option
 
 COMMAND_MODULES = (kit, operations, settlement, accounts)
 # Status of a program whose output pipe was closed (the shell's 128 + SIGPIPE, as `yes | head` gives).
@@ -21,10 +24,13 @@ PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="ltcgw",
-        description="ltc-gateway: exchange of Shandong's inter-city long-term-care settlement documents",
+        description=_("ltc-gateway: exchange of Shandong's inter-city long-term-care settlement documents"),
     )
+    parser.add_argument("--lang", metavar="zh-CN|en", help=_(
+        "language of the output, help and errors (default: LANGUAGE, LC_ALL, LC_MESSAGES, LANG, else zh-CN); "
+        "JSON, CSV and codes are never translated"))
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
@@ -44,8 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     try:
-        args = build_parser().parse_args(argv)
-        return int(args.handler(args) or 0)
+        try:
+            lang, rest = take_lang_option(sys.argv[1:] if argv is None else argv)
+        except LanguageError as exc:
+            with speaking(from_environment()):
+                build_parser().error(str(exc))
+        with speaking(lang or from_environment()):
+            args = build_parser().parse_args(rest)
+            return int(args.handler(args) or 0)
     finally:
         # What is still buffered goes now, so that a reader gone (`| head`) shows here and not as Python's
         # "Exception ignored" at exit; `--help` and usage errors (SystemExit) included.
@@ -64,7 +76,7 @@ def _reader_gone() -> bool:
             continue
         poller = select.poll()
         poller.register(fd, select.POLLOUT)
-        if any(events & select.POLLERR for _, events in poller.poll(0)):
+        if any(events & select.POLLERR for _fd, events in poller.poll(0)):
             gone = True
             nowhere = os.open(os.devnull, os.O_WRONLY)
             os.dup2(nowhere, fd)

@@ -33,6 +33,7 @@ from gateway.documents.sm2 import Sm2PrivateKey
 from gateway.domain.areas import KNOWN_AREAS
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Refused
+from gateway.entrypoints.language import _, current
 
 OK, INVALID, USAGE = 0, 1, 2
 
@@ -49,34 +50,34 @@ WITHDRAWAL_TYPES = [MessageType.WITHDRAWAL.value]  # 撤销: --ref the withdrawn
 
 
 def _add_addressing(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sender", required=True, metavar="CODE", help="sending area code")
-    p.add_argument("--receiver", required=True, metavar="CODE", help="receiving area code")
-    p.add_argument("--period", required=True, metavar="YYYY-MM", help="service month")
+    p.add_argument("--sender", required=True, metavar="CODE", help=_("sending area code"))
+    p.add_argument("--receiver", required=True, metavar="CODE", help=_("receiving area code"))
+    p.add_argument("--period", required=True, metavar="YYYY-MM", help=_("service month"))
 
 
 def _add_signer(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--key", required=True, metavar="KEY", help="the signing city's private key (PEM, mode 0600)")
-    p.add_argument("--cert", required=True, metavar="CERT", help="its certificate (PEM)")
-    p.add_argument("--sm2-user-id", metavar="ID", help="SM2 keys only: the signer id agreed with the gateway "
-                   "(default 1234567812345678)")
+    p.add_argument("--key", required=True, metavar="KEY", help=_("the signing city's private key (PEM, mode 0600)"))
+    p.add_argument("--cert", required=True, metavar="CERT", help=_("its certificate (PEM)"))
+    p.add_argument("--sm2-user-id", metavar="ID", help=_("SM2 keys only: the signer id agreed with the gateway "
+                   "(default 1234567812345678)"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "keys", help="make a signing key and self-signed certificate for a city",
-        description="Write DIR/CITY.key.pem (mode 0600) and DIR/CITY.crt.pem (self-signed, for pilots and tests). "
-        "Send the .crt.pem to the gateway operator to be pinned; never the key.",
+        "keys", help=_("make a signing key and self-signed certificate for a city"),
+        description=_("Write DIR/CITY.key.pem (mode 0600) and DIR/CITY.crt.pem (self-signed, for pilots and tests). "
+        "Send the .crt.pem to the gateway operator to be pinned; never the key."),
     )
-    p.add_argument("city", metavar="CITY", help="six-digit area code, e.g. 370300")
-    p.add_argument("-o", "--out", metavar="DIR", default=".", help="folder to write into (default: here)")
+    p.add_argument("city", metavar="CITY", help=_("six-digit area code, e.g. 370300"))
+    p.add_argument("-o", "--out", metavar="DIR", default=".", help=_("folder to write into (default: here)"))
     p.add_argument("--algorithm", choices=("rsa", "ecdsa", "sm2"), default="rsa",
-                   help="RSA-2048 (default), ECDSA P-256, or SM2 (国密, certificate signed SM2-with-SM3)")
-    p.add_argument("--days", type=int, default=825, help="validity of the certificate in days (default 825)")
+                   help=_("RSA-2048 (default), ECDSA P-256, or SM2 (国密, certificate signed SM2-with-SM3)"))
+    p.add_argument("--days", type=int, default=825, help=_("validity of the certificate in days (default 825)"))
     p.set_defaults(handler=_guarded(_keys))
 
     p = subparsers.add_parser(
-        "sample", help="write a sample settlement document (not an envelope)",
-        description="Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots; "
+        "sample", help=_("write a sample settlement document (not an envelope)"),
+        description=_("Write a made-up but consistent settlement document of TYPE (A1–A5) for tests and pilots; "
         "DISPUTE: a dispute by --sender about the message --ref FILE (--applicant: for a person's or facility's "
         "application, 第三十一条); DISPUTE_ANSWER: the answer (or review) of the dispute --ref FILE; DISPUTE_RESULT: "
         "the residence agency's answer to the applicant of the dispute --ref FILE; WITHDRAWAL: the withdrawal (撤销) "
@@ -84,75 +85,75 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ASSESSMENT_REQUEST: one person's document (the same person for the same seed); ASSESSMENT_RESULT: the "
         "answer to the request --ref FILE, or to the sample request of the same seed. PAYMENT: the insured city "
         "--sender pays the sample A4 of the same seed (or the A4 --ref FILE); REFUND: the residence city --sender "
-        "returns fees recovered from the first facility of the sample claim of the same seed.",
+        "returns fees recovered from the first facility of the sample claim of the same seed."),
     )
     p.add_argument("type", metavar="TYPE",
                    choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES + WITHDRAWAL_TYPES,
-                   help="the document: " + ", ".join(ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES
-                                                     + WITHDRAWAL_TYPES))
-    p.add_argument("--value-date", metavar="YYYY-MM-DD", help="PAYMENT, REFUND: the value date (default today)")
-    p.add_argument("--sender", metavar="CODE", help="sending area code (DISPUTE_ANSWER: the dispute's receiver)")
-    p.add_argument("--receiver", metavar="CODE", help="receiving area code (disputes: the other city of --ref)")
-    p.add_argument("--period", metavar="YYYY-MM", help="service month (disputes: --ref's)")
-    p.add_argument("--ref", metavar="FILE", help="DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute; WITHDRAWAL: the message withdrawn (撤销)")
+                   help=_("the document: {types}").format(types=", ".join(ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES
+                                                     + WITHDRAWAL_TYPES)))
+    p.add_argument("--value-date", metavar="YYYY-MM-DD", help=_("PAYMENT, REFUND: the value date (default today)"))
+    p.add_argument("--sender", metavar="CODE", help=_("sending area code (DISPUTE_ANSWER: the dispute's receiver)"))
+    p.add_argument("--receiver", metavar="CODE", help=_("receiving area code (disputes: the other city of --ref)"))
+    p.add_argument("--period", metavar="YYYY-MM", help=_("service month (disputes: --ref's)"))
+    p.add_argument("--ref", metavar="FILE", help=_("DISPUTE: the disputed message; DISPUTE_ANSWER: the dispute; WITHDRAWAL: the message withdrawn (撤销)"))
     p.add_argument("--outcome", choices=("accepted", "rejected", "partially_accepted"),
-                   default="partially_accepted", help="DISPUTE_ANSWER: how it ends (default partially_accepted)")
+                   default="partially_accepted", help=_("DISPUTE_ANSWER: how it ends (default partially_accepted)"))
     p.add_argument("--applicant", choices=("person", "facility"),
-                   help="DISPUTE (第三十一条): raised for the application of the disputed document's first person or "
-                   "its facility at the residence agency (--sender defaults to the residence city)")
-    p.add_argument("--applied-on", metavar="YYYY-MM-DD", help="DISPUTE --applicant: the day of the application "
-                   "(default today)")
+                   help=_("DISPUTE (第三十一条): raised for the application of the disputed document's first person or "
+                   "its facility at the residence agency (--sender defaults to the residence city)"))
+    p.add_argument("--applied-on", metavar="YYYY-MM-DD", help=_("DISPUTE --applicant: the day of the application "
+                   "(default today)"))
     p.add_argument("--kind", choices=("start", "change", "end", "assignment"),
-                   help="ENTITLEMENT: start (default), change or end (same serial: pack it with a higher --revision); "
-                   "CHANGE_FILING: assignment 派单 (default) or change 变更备案")
-    p.add_argument("--persons", type=int, default=20, help="number of insured persons (default 20; A3 with 0: a nil "
-                   "claim, 零申报)")
-    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same document")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: standard output)")
+                   help=_("ENTITLEMENT: start (default), change or end (same serial: pack it with a higher --revision); "
+                   "CHANGE_FILING: assignment 派单 (default) or change 变更备案"))
+    p.add_argument("--persons", type=int, default=20, help=_("number of insured persons (default 20; A3 with 0: a nil "
+                   "claim, 零申报)"))
+    p.add_argument("--seed", type=int, default=1, help=_("random seed: the same seed gives the same document"))
+    p.add_argument("-o", "--output", metavar="FILE", help=_("file to write (default: standard output)"))
     p.set_defaults(handler=_guarded(_sample))
 
     p = subparsers.add_parser(
-        "pack", help="put a document into a signed envelope",
-        description="Wrap the settlement document DOC in an envelope and sign it with the city's key. The "
-        "output is named canonically (see docs/protocol.md) unless -o is given.",
+        "pack", help=_("put a document into a signed envelope"),
+        description=_("Wrap the settlement document DOC in an envelope and sign it with the city's key. The "
+        "output is named canonically (see docs/protocol.md) unless -o is given."),
     )
-    p.add_argument("document", metavar="DOC", help="the settlement document (XML, UTF-8)")
+    p.add_argument("document", metavar="DOC", help=_("the settlement document (XML, UTF-8)"))
     p.add_argument("--type", required=True, choices=ATTACHMENT_TYPES + DISPUTE_TYPES + ENTITLEMENT_TYPES + MONEY_TYPES
                    + WITHDRAWAL_TYPES,
-                   help="which document DOC is")
+                   help=_("which document DOC is"))
     _add_addressing(p)
     _add_signer(p)
-    p.add_argument("--ref", metavar="FILE", help="DISPUTE, DISPUTE_ANSWER, WITHDRAWAL: the message it is about, as delivered")
-    p.add_argument("--serial", help="流水号 (default: the document's own Serial)")
-    p.add_argument("--revision", type=int, default=1, help="1 for a first issue; higher to replace it (default 1)")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
+    p.add_argument("--ref", metavar="FILE", help=_("DISPUTE, DISPUTE_ANSWER, WITHDRAWAL: the message it is about, as delivered"))
+    p.add_argument("--serial", help=_("流水号 (default: the document's own Serial)"))
+    p.add_argument("--revision", type=int, default=1, help=_("1 for a first issue; higher to replace it (default 1)"))
+    p.add_argument("-o", "--output", metavar="FILE", help=_("file to write (default: the canonical name, here)"))
     p.set_defaults(handler=_guarded(_pack))
 
     p = subparsers.add_parser(
-        "verify", help="check a message exactly as the gateway does",
-        description="Run the gateway's whole check on FILE: XML safety, signature against the pinned "
+        "verify", help=_("check a message exactly as the gateway does"),
+        description=_("Run the gateway's whole check on FILE: XML safety, signature against the pinned "
         "certificate, envelope schema, header, settlement rules. Exit 0 when valid, 1 when not (every error "
-        "is listed as: code line message), 2 on usage or I/O errors.",
+        "is listed as: code line message), 2 on usage or I/O errors."),
     )
-    p.add_argument("file", metavar="FILE", help="the message to check (as dropped or as delivered)")
+    p.add_argument("file", metavar="FILE", help=_("the message to check (as dropped or as delivered)"))
     trust = p.add_mutually_exclusive_group(required=True)
     trust.add_argument("--cert", action="append", metavar="CERT",
-                       help="certificate(s) to pin for the message's sender (repeatable)")
-    trust.add_argument("-c", "--config", metavar="CONFIG", help="the gateway's config: its pinned certificates")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--sm2-user-id", metavar="ID", help="with --cert: the sender's SM2 signer id (default "
-                   "1234567812345678)")
+                       help=_("certificate(s) to pin for the message's sender (repeatable)"))
+    trust.add_argument("-c", "--config", metavar="CONFIG", help=_("the gateway's config: its pinned certificates"))
+    p.add_argument("--json", action="store_true", help=_("print the result as JSON"))
+    p.add_argument("--sm2-user-id", metavar="ID", help=_("with --cert: the sender's SM2 signer id (default "
+                   "1234567812345678)"))
     p.set_defaults(handler=_guarded(_verify))
 
     p = subparsers.add_parser(
-        "receipt", help="answer a delivered message with a signed RECEIPT",
-        description="Write the signed RECEIPT for the delivered message FILE: accepted, or rejected with "
-        "--reject REASON. It goes from the message's receiver back to its sender.",
+        "receipt", help=_("answer a delivered message with a signed RECEIPT"),
+        description=_("Write the signed RECEIPT for the delivered message FILE: accepted, or rejected with "
+        "--reject REASON. It goes from the message's receiver back to its sender."),
     )
-    p.add_argument("file", metavar="FILE", help="the delivered message")
+    p.add_argument("file", metavar="FILE", help=_("the delivered message"))
     _add_signer(p)
-    p.add_argument("--reject", metavar="REASON", help="decline the message, saying why (no personal data)")
-    p.add_argument("-o", "--output", metavar="FILE", help="file to write (default: the canonical name, here)")
+    p.add_argument("--reject", metavar="REASON", help=_("decline the message, saying why (no personal data)"))
+    p.add_argument("-o", "--output", metavar="FILE", help=_("file to write (default: the canonical name, here)"))
     p.set_defaults(handler=_guarded(_receipt))
 
     _register_export(subparsers)
@@ -171,7 +172,7 @@ def _guarded(handler):
             return USAGE
         except Refused as refused:
             for finding in refused.findings:
-                print(f"ltcgw {args.command}: {_line(finding.code, finding.line, finding.message)}", file=sys.stderr)
+                print(f"ltcgw {args.command}: {_line(finding.code, finding.line, finding.text(current()))}", file=sys.stderr)
             return USAGE
 
     return run
@@ -185,7 +186,7 @@ def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise KitError(f"cannot read {path}: {error.strerror}") from None
+        raise KitError(_("cannot read {path}: {error}").format(path=path, error=error.strerror)) from None
 
 
 def _write(data: bytes, output: str | None, default_name: str | None = None) -> None:
@@ -225,7 +226,7 @@ def _sample(args: argparse.Namespace) -> int:
         return OK
     missing = [f"--{name}" for name in ("sender", "receiver", "period") if getattr(args, name) is None]
     if missing:
-        raise KitError(f"a sample {args.type} needs {', '.join(missing)}")
+        raise KitError(_("a sample {type} needs {options}").format(type=args.type, options=", ".join(missing)))
     if args.type in MONEY_TYPES:
         from gateway.documents.sample import sample_money
         from gateway.documents.writer import to_bytes
@@ -250,14 +251,15 @@ def _referenced(path: str | None, kind: str) -> tuple[Header, object, bytes]:
     from gateway.documents.message import NoDocument, open_message
 
     if path is None:
-        raise KitError(f"a {kind} needs --ref FILE: the message it is about")
+        raise KitError(_("a {kind} needs --ref FILE: the message it is about").format(kind=kind))
     data = _read(path)
     try:
         opened = open_message(data)
     except (NoDocument, Refused):
-        raise KitError(f"{path}: its document does not pass the schema (check it with ltcgw verify)") from None
+        raise KitError(_("{path}: its document does not pass the schema (check it with ltcgw verify)").format(
+            path=path)) from None
     if opened.header is None:
-        raise KitError(f"{path}: a bare document; --ref names a message (with its header)")
+        raise KitError(_("{path}: a bare document; --ref names a message (with its header)").format(path=path))
     return opened.header, opened.document, data
 
 
@@ -265,10 +267,11 @@ def _sample_dispute(args: argparse.Namespace) -> bytes:
     from gateway.documents.sample import sample_dispute, sample_dispute_answer
     from gateway.documents.writer import to_bytes
 
-    header, document, _ = _referenced(args.ref, args.type)
+    header, document, _data = _referenced(args.ref, args.type)
     if args.type == MessageType.DISPUTE.value:
         if not header.type.is_attachment:
-            raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE is about a settlement document (A1–A5)")
+            raise KitError(_("{file} is a {type}: a DISPUTE is about a settlement document (A1–A5)").format(
+                file=args.ref, type=header.type.value))
         if args.applicant is not None:  # 第三十一条: applied at the residence agency, which raises it
             from datetime import date
 
@@ -281,13 +284,15 @@ def _sample_dispute(args: argparse.Namespace) -> bytes:
         sender = args.sender or header.receiver  # by default the city that received the document objects
         return to_bytes(sample_dispute(document, header, sender, seed=args.seed))
     if header.type is not MessageType.DISPUTE:
-        raise KitError(f"{args.ref} is a {header.type.value}: a {args.type} answers a DISPUTE")
+        raise KitError(_("{file} is a {type}: a {answer} answers a DISPUTE").format(
+            file=args.ref, type=header.type.value, answer=args.type))
     if args.type == MessageType.DISPUTE_RESULT.value:  # the residence agency answered the applicant
         from gateway.documents.sample import sample_dispute_result
 
         return to_bytes(sample_dispute_result(document, outcome=args.outcome, seed=args.seed))
     if header.type is not MessageType.DISPUTE:
-        raise KitError(f"{args.ref} is a {header.type.value}: a DISPUTE_ANSWER answers a DISPUTE")
+        raise KitError(_("{file} is a {type}: a {answer} answers a DISPUTE").format(
+            file=args.ref, type=header.type.value, answer="DISPUTE_ANSWER"))
     return to_bytes(sample_dispute_answer(document, header.receiver, outcome=args.outcome, seed=args.seed))
 
 
@@ -295,9 +300,10 @@ def _sample_withdrawal(args: argparse.Namespace) -> bytes:
     from gateway.documents.sample import sample_withdrawal
     from gateway.documents.writer import to_bytes
 
-    header, document, _ = _referenced(args.ref, args.type)
+    header, document, _data = _referenced(args.ref, args.type)
     if not header.type.is_attachment:
-        raise KitError(f"{args.ref} is a {header.type.value}: a WITHDRAWAL withdraws a claim or settlement (A1–A5)")
+        raise KitError(_("{file} is a {type}: a WITHDRAWAL withdraws a claim or settlement (A1–A5)").format(
+            file=args.ref, type=header.type.value))
     return to_bytes(sample_withdrawal(document, header, seed=args.seed))
 
 
@@ -313,10 +319,11 @@ def _sample_payment_of(args: argparse.Namespace) -> bytes:
     from gateway.documents.writer import to_bytes
 
     if args.type != MessageType.PAYMENT.value:
-        raise KitError("--ref is for PAYMENT (the A4 it pays) and disputes; a sample REFUND follows the sample claim")
-    _, document, _ = _referenced(args.ref, args.type)
+        raise KitError(_("--ref is for PAYMENT (the A4 it pays) and disputes; a sample REFUND follows the sample claim"))
+    _header, document, _data = _referenced(args.ref, args.type)
     if document.type is not MessageType.A4:
-        raise KitError(f"{args.ref} is a {document.type.value}: a PAYMENT pays a settlement (A4)")
+        raise KitError(_("{file} is a {type}: a PAYMENT pays a settlement (A4)").format(
+            file=args.ref, type=document.type.value))
     return to_bytes(sample_payment(document, seed=args.seed, value_date=_value_date(args)))
 def _sample_entitlement(args: argparse.Namespace) -> bytes:
     from gateway.documents.sample_entitlement import sample_assessment_result, sample_entitlement
@@ -324,15 +331,16 @@ def _sample_entitlement(args: argparse.Namespace) -> bytes:
 
     kinds = {"ENTITLEMENT": ("start", "change", "end"), "CHANGE_FILING": ("assignment", "change")}
     if args.kind is not None and args.kind not in kinds.get(args.type, ()):
-        raise KitError(f"--kind {args.kind} is not a kind of {args.type}")
+        raise KitError(_("--kind {kind} is not a kind of {type}").format(kind=args.kind, type=args.type))
     if args.type == MessageType.ASSESSMENT_RESULT.value and args.ref is not None:
-        header, document, _ = _referenced(args.ref, args.type)
+        header, document, _data = _referenced(args.ref, args.type)
         if header.type is not MessageType.ASSESSMENT_REQUEST:
-            raise KitError(f"{args.ref} is a {header.type.value}: an ASSESSMENT_RESULT answers an ASSESSMENT_REQUEST")
+            raise KitError(_("{file} is a {type}: an ASSESSMENT_RESULT answers an ASSESSMENT_REQUEST").format(
+                file=args.ref, type=header.type.value))
         return to_bytes(sample_assessment_result(document, seed=args.seed))
     missing = [f"--{name}" for name in ("sender", "receiver", "period") if getattr(args, name) is None]
     if missing:
-        raise KitError(f"a sample {args.type} needs {', '.join(missing)}")
+        raise KitError(_("a sample {type} needs {options}").format(type=args.type, options=", ".join(missing)))
     return to_bytes(sample_entitlement(args.type, args.sender, args.receiver, args.period, seed=args.seed,
                                        kind=args.kind))
 
@@ -341,9 +349,9 @@ def _pack(args: argparse.Namespace) -> int:
     document = safe_xml.parse(_read(args.document)).getroot()
     serial = args.serial or _document_serial(document)
     if not serial:
-        raise KitError(f"{args.document} has no Serial (流水号): give one with --serial")
+        raise KitError(_("{file} has no Serial (流水号): give one with --serial").format(file=args.document))
     if args.revision < 1:
-        raise KitError("--revision must be 1 or more")
+        raise KitError(_("--revision must be 1 or more"))
     now = datetime.now(timezone.utc)
     header = Header(
         message_id=new_message_id(args.sender, now),
@@ -356,10 +364,10 @@ def _pack(args: argparse.Namespace) -> int:
         created=now.replace(microsecond=0),
     )
     if args.type in DISPUTE_TYPES + WITHDRAWAL_TYPES:
-        about, _, data = _referenced(args.ref, args.type)
+        about, _document, data = _referenced(args.ref, args.type)
         header = replace(header, reply_to=about.message_id, reply_to_sha256=sha256(data).hexdigest())
     elif args.ref is not None:
-        raise KitError(f"--ref is for disputes: an {args.type} names no other message")
+        raise KitError(_("--ref is for disputes: an {type} names no other message").format(type=args.type))
     data = pack(document, header, _signing_key(args), _one_certificate(args.cert))
     _write(data, args.output, file_name(header))
     return OK
@@ -374,7 +382,7 @@ def _signing_key(args: argparse.Namespace):
     key = load_private_key(args.key)
     if args.sm2_user_id:
         if not isinstance(key, Sm2PrivateKey):
-            raise KitError("--sm2-user-id is for SM2 keys only")
+            raise KitError(_("--sm2-user-id is for SM2 keys only"))
         key = key.with_user_id(args.sm2_user_id.encode())
     return key
 
@@ -382,7 +390,8 @@ def _signing_key(args: argparse.Namespace):
 def _one_certificate(path: str):
     certificates = load_certificates(path)
     if len(certificates) != 1:
-        raise KitError(f"{path} holds {len(certificates)} certificates; signing needs the one matching the key")
+        raise KitError(_("{path} holds {count} certificates; signing needs the one matching the key").format(
+            path=path, count=len(certificates)))
     return certificates[0]
 
 
@@ -441,16 +450,16 @@ def _as_json(result: CheckResult) -> dict:
 
 def _print_result(name: str, result: CheckResult) -> None:
     header = result.header if result.header_trusted else None
-    what = (
-        f"{header.type.value} {header.sender} -> {header.receiver} {header.period} serial {header.serial} "
-        f"r{header.revision} id {header.message_id}" if header else "message (its header is not verified)"
-    )
+    what = _("{type} {sender} -> {receiver} {period} serial {serial} r{revision} id {id}").format(
+        type=header.type.value, sender=header.sender, receiver=header.receiver, period=header.period,
+        serial=header.serial, revision=header.revision, id=header.message_id,
+    ) if header else _("message (its header is not verified)")
     if result.valid:
-        print(f"{name}: valid {what}")
+        print(_("{file}: valid {what}").format(file=name, what=what))
         return
-    print(f"{name}: INVALID {what} ({len(result.findings)} error{'s' if len(result.findings) != 1 else ''})")
+    print(_("{file}: INVALID {what} ({count} error(s))").format(file=name, what=what, count=len(result.findings)))
     for finding in result.findings:
-        print(_line(finding.code, finding.line, finding.message))
+        print(_line(finding.code, finding.line, finding.text(current())))
 
 
 def _receipt(args: argparse.Namespace) -> int:
@@ -469,16 +478,16 @@ def _receipt(args: argparse.Namespace) -> int:
 
 def _register_export(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "export", help="write a claim (A3) or settlement (A4) as a workbook (.xlsx) for reviewers",
-        description="Read FILE, a message or a bare document (parsed safely and checked against the schema; "
+        "export", help=_("write a claim (A3) or settlement (A4) as a workbook (.xlsx) for reviewers"),
+        description=_("Read FILE, a message or a bare document (parsed safely and checked against the schema; "
         "the signature is not verified: ltcgw verify does that), and write its persons and amounts in the "
         "form's columns with Chinese headers: A3 申请单, 机构申请单 (附件1), 个人结算单 (附件2); A4 结算单 and "
-        "个人扣款补拨 when it lists them. Amounts are numbers with two decimals, ID numbers are text.",
+        "个人扣款补拨 when it lists them. Amounts are numbers with two decimals, ID numbers are text."),
     )
-    p.add_argument("file", metavar="FILE", help="an A3 claim or an A4 settlement")
-    p.add_argument("--xlsx", required=True, metavar="OUT", help="the workbook to write")
+    p.add_argument("file", metavar="FILE", help=_("an A3 claim or an A4 settlement"))
+    p.add_argument("--xlsx", required=True, metavar="OUT", help=_("the workbook to write"))
     p.add_argument("--max-bytes", type=int, default=safe_xml.DEFAULT_MAX, metavar="N",
-                   help=f"refuse a larger file (default {safe_xml.DEFAULT_MAX:,}, the gateway's default limit)")
+                   help=_("refuse a larger file (default {limit:,}, the gateway's default limit)").format(limit=safe_xml.DEFAULT_MAX))
     p.set_defaults(handler=_guarded(_export))
 
 
@@ -492,14 +501,15 @@ def _export(args: argparse.Namespace) -> int:
     except NoDocument as exc:
         raise KitError(f"{args.file}: {exc}") from None
     if document.type not in (MessageType.A3, MessageType.A4):
-        raise KitError(f"{args.file}: {document.type.value} is neither a claim (A3, 附件3) nor a settlement "
-                       "(A4, 附件4), the documents export writes")
+        raise KitError(_("{file}: {type} is neither a claim (A3, 附件3) nor a settlement (A4, 附件4), the documents "
+                         "export writes").format(file=args.file, type=document.type.value))
     data = workbook_bytes(document)
     try:
         Path(args.xlsx).write_bytes(data)
     except OSError as error:
-        raise KitError(f"cannot write {args.xlsx}: {error.strerror}") from None
+        raise KitError(_("cannot write {path}: {error}").format(path=args.xlsx, error=error.strerror)) from None
     rows = len(document.statements) if document.type is MessageType.A3 else len(document.adjustments or [])
-    print(f"{args.xlsx}: {document.type.value} {document.serial} {document.period}, {rows} "
-          f"{'个人结算单' if document.type is MessageType.A3 else '个人扣款补拨'}, {len(data):,} bytes")
+    print(_("{file}: {type} {serial} {period}, {rows} {what}, {size:,} bytes").format(
+        file=args.xlsx, type=document.type.value, serial=document.serial, period=document.period, rows=rows,
+        what="个人结算单" if document.type is MessageType.A3 else "个人扣款补拨", size=len(data)))
     return OK

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from gateway.domain.areas import KNOWN_AREAS, area_name
+from gateway.entrypoints.language import N_, _, cell, current, machine_text, translated
 from gateway.workspace.layout import SftpLayout, write_workspace
 
 DEFAULT_CONFIG_ENV = "LTCGW_CONFIG"
@@ -23,7 +24,7 @@ def default_config() -> str:
 
 
 def config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", default=None, help="config file (default: $LTCGW_CONFIG, ./gateway.toml, config/gateway.toml)")
+    parser.add_argument("-c", "--config", default=None, help=_("config file (default: $LTCGW_CONFIG, ./gateway.toml, config/gateway.toml)"))
 
 
 def load_from_args(args: argparse.Namespace):
@@ -33,7 +34,7 @@ def load_from_args(args: argparse.Namespace):
     try:
         return load_config(args.config or default_config())
     except ConfigError as exc:
-        print("the configuration has problems (run `ltcgw config check`):", file=sys.stderr)
+        print(_("the configuration has problems (run `ltcgw config check`):"), file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -64,18 +65,19 @@ def _cmd_init(args: argparse.Namespace) -> int:
     cities = [c.strip() for c in args.cities.split(",") if c.strip()]
     unknown = [c for c in cities if c not in KNOWN_AREAS]
     if unknown or len(cities) < 2:
-        print(f"give at least two known area codes (unknown: {', '.join(unknown) or 'none'})", file=sys.stderr)
+        print(_("give at least two known area codes (unknown: {unknown})").format(
+            unknown=", ".join(unknown) or _("none")), file=sys.stderr)
         return 2
     if args.ledger_url and not args.ledger_url.startswith(("postgresql://", "postgres://")):
-        print("--ledger-url must be a PostgreSQL URL, e.g. postgresql://ltcgw@db.example:5432/ltcgw", file=sys.stderr)
+        print(_("--ledger-url must be a PostgreSQL URL, e.g. postgresql://ltcgw@db.example:5432/ltcgw"), file=sys.stderr)
         return 2
     if args.spool_store == "database" and not args.ledger_url:
-        print("--spool-store database keeps the spool in the PostgreSQL ledger: give --ledger-url", file=sys.stderr)
+        print(_("--spool-store database keeps the spool in the PostgreSQL ledger: give --ledger-url"), file=sys.stderr)
         return 2
     sftp = None
     if args.transport == "sftp":
         if not args.sftp_host:
-            print("--transport sftp needs --sftp-host", file=sys.stderr)
+            print(_("--transport sftp needs --sftp-host"), file=sys.stderr)
             return 2
         sftp = SftpLayout(args.sftp_host, args.sftp_port, args.sftp_user, args.sftp_dir)
     path = write_workspace(Path(args.dir), cities, retry=args.retry.split(",") if args.retry else None, sftp=sftp,
@@ -83,22 +85,25 @@ def _cmd_init(args: argparse.Namespace) -> int:
     keys = path.parent / "keys"
     steps = []
     if sftp is None:
-        print(f"wrote {path}; keys in {keys}; drops in {path.parent / 'drops'}")
+        print(_("wrote {path}; keys in {keys}; drops in {drops}").format(path=path, keys=keys, drops=path.parent / "drops"))
     else:
         public = (keys / "gateway_ssh_ed25519.pub").read_text().strip()
         folders = ", ".join(sorted({f"{sftp.folder.format(code=c).rstrip('/') or '/'}/{{outbox,inbox}}" for c in cities}))
-        print(f"wrote {path}; keys in {keys}; the cities' drops are on {sftp.host}:{sftp.port}")
-        steps += [f"on the server, authorize the gateway's SSH key for each city's account ({sftp.user}):\n   {public}",
-                  f"pin the server's host key, after checking its fingerprint with the server's operator:\n"
-                  f"   ssh-keyscan -p {sftp.port} {sftp.host} > {keys / 'known_hosts'}",
-                  f"`ltcgw config check --connect` (below) creates each account's outbox/ and inbox/ ({folders}) "
-                  "where the account may; otherwise it names the folders to ask the server's operator for"]
+        print(_("wrote {path}; keys in {keys}; the cities' drops are on {host}:{port}").format(
+            path=path, keys=keys, host=sftp.host, port=sftp.port))
+        steps += [_("on the server, authorize the gateway's SSH key for each city's account ({user}):\n   {key}").format(
+                      user=sftp.user, key=public),
+                  _("pin the server's host key, after checking its fingerprint with the server's operator:\n"
+                    "   {command}").format(command=f"ssh-keyscan -p {sftp.port} {sftp.host} > {keys / 'known_hosts'}"),
+                  _("`ltcgw config check --connect` (below) creates each account's outbox/ and inbox/ ({folders}) "
+                    "where the account may; otherwise it names the folders to ask the server's operator for").format(
+                      folders=folders)]
     if args.ledger_url:
-        steps.append("the PostgreSQL database must exist and its user may create tables (the first start creates "
-                     "them); `ltcgw config check --connect` tries it")
+        steps.append(_("the PostgreSQL database must exist and its user may create tables (the first start creates "
+                       "them); `ltcgw config check --connect` tries it"))
     for number, step in enumerate(steps, 1):
         print(f"{number}. {step}")
-    print(f"next: ltcgw config check --connect -c {path} && ltcgw run -c {path}")
+    print(_("next: {command}").format(command=f"ltcgw config check --connect -c {path} && ltcgw run -c {path}"))
     return 0
 
 
@@ -117,7 +122,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             totals = run_once_for(config, listener=_failing_drops(failing))
             print(json.dumps(totals) if args.json_log else " ".join(f"{k}={v}" for k, v in totals.items()))
             for warning in certificate_warnings(config):  # cron mails stderr: the administrator sees it in time
-                print(f"ltcgw run --once: warning: {warning}", file=sys.stderr)
+                print(_("ltcgw run --once: warning: {warning}").format(warning=warning), file=sys.stderr)
             return _once_status(totals, failing, len(config.cities))
         return Daemon(config).run()
     finally:
@@ -141,9 +146,10 @@ def _once_status(totals: dict[str, int], failing: dict[str, str], cities: int) -
         return 0
     named = "".join(f"\n  {city} {area_name(city)}: {error}" for city, error in sorted(failing.items()))
     if totals["unreachable"] >= cities:
-        print(f"ltcgw run --once: no city's drop could be reached (the alerts say more):{named}", file=sys.stderr)
+        print(_("ltcgw run --once: no city's drop could be reached (the alerts say more):") + named, file=sys.stderr)
         return 1
-    print(f"ltcgw run --once: {totals['unreachable']} of {cities} cities could not be reached:{named}", file=sys.stderr)
+    print(_("ltcgw run --once: {unreachable} of {cities} cities could not be reached:").format(
+        unreachable=totals["unreachable"], cities=cities) + named, file=sys.stderr)
     return 0
 
 
@@ -170,8 +176,8 @@ def _cmd_console(args: argparse.Namespace) -> int:
         ledger, spool, log = gw.ledger, gw.spool, gw.log
         resend = lambda message_id, cause: resend_by_hand(gw, message_id, cause=cause)  # noqa: E731
     server = start_console_for(config, ledger, spool, log, settings=settings, resend=resend)
-    mode = "read-only" if resend is None else "resend: the running daemon writes it at its next scan"
-    print(f"console ({mode}) on {server.url}", flush=True)
+    mode = _("read-only") if resend is None else _("resend: the running daemon writes it at its next scan")
+    print(_("console ({mode}) on {url}").format(mode=mode, url=server.url), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -211,9 +217,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
             for i in instances
         ], "alerts": alerts}), ensure_ascii=False, indent=2))
         return 0
-    print(f"{'city':<14}{'received':>9}{'delivered':>10}{'waiting':>8}{'failed':>7}{'rejected':>9}  oldest unacknowledged")
+    print(cell(_("city"), 14) + cell(_("received"), 9, right=True) + cell(_("delivered"), 10, right=True)
+          + cell(_("waiting"), 8, right=True) + cell(_("failed"), 7, right=True) + cell(_("rejected"), 9, right=True)
+          + "  " + _("oldest unacknowledged"))
     for c in counts:
-        print(f"{c.city} {area_name(c.city):<7}{c.received:>9}{c.delivered:>10}{c.waiting_for_receipt:>8}"
+        print(f"{c.city} {cell(area_name(c.city), 7)}{c.received:>9}{c.delivered:>10}{c.waiting_for_receipt:>8}"
               f"{c.failed:>7}{c.rejected:>9}  {_when(c.oldest_unacknowledged)}")
     _print_instances(instances)
     _print_alerts(alerts)
@@ -225,9 +233,9 @@ def _print_alerts(alerts: list[dict]) -> None:
     from gateway.observability.masking import mask_text
 
     if not alerts:
-        print("\nalerts: none")
+        print("\n" + _("alerts: none"))
         return
-    print(f"\nalerts (newest first, {len(alerts)}):")
+    print("\n" + _("alerts (newest first, {count}):").format(count=len(alerts)))
     for a in alerts:
         detail = " ".join(f"{k}={v}" for k, v in a.items() if k not in ("at", "kind", "city") and v not in (None, ""))
         print(mask_text(f"  {a['at']}  {a.get('kind', '-'):<21}{a.get('city') or '-':<8}{detail}"))
@@ -236,11 +244,13 @@ def _print_alerts(alerts: list[dict]) -> None:
 def _print_instances(instances) -> None:
     """Which instance holds which city's drop and how many captured files it is checking."""
     if not instances:
-        print("\ninstances: none running")
+        print("\n" + _("instances: none running"))
         return
-    print(f"\n{'instance':<32}{'state':<7}{'heartbeat':<27}{'checking':>9}  cities (drops it polls)")
+    print("\n" + cell(_("instance"), 32) + cell(_("state"), 7) + cell(_("heartbeat"), 27)
+          + cell(_("checking"), 9, right=True) + "  " + _("cities (drops it polls)"))
     for i in instances:
-        print(f"{i.instance:<32}{'alive' if i.alive else 'gone':<7}{_when(i.heartbeat_at):<27}{i.captures:>9}  "
+        state = _("alive") if i.alive else _("gone")
+        print(f"{i.instance:<32}{cell(state, 7)}{_when(i.heartbeat_at):<27}{i.captures:>9}  "
               f"{', '.join(i.cities) or '-'}")
 
 
@@ -251,11 +261,13 @@ def _cmd_messages(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(mask_value([r.as_dict() for r in records]), ensure_ascii=False, indent=2))
         return 0
-    print(f"{'received (UTC)':<20} {'message id':<44} {'type':<7} {'from->to':<14} {'month':<8} {'serial':<16} "
-          f"{'rev':<4} state")
+    print(" ".join((cell(_("received (UTC)"), 20), cell(_("message id"), 44), cell(_("type"), 7),
+                    cell(_("from->to"), 14), cell(_("month"), 8), cell(_("serial"), 16), cell(_("rev"), 4),
+                    _("state"))))
     for r in records:
+        unreadable = _("(unreadable {sha256})").format(sha256=r.sha256[:12])
         print(f"{r.received_at.strftime('%Y-%m-%d %H:%M:%S'):<20} "
-              f"{r.message_id or '(unreadable ' + r.sha256[:12] + ')':<44} {r.type or '-':<7} "
+              f"{cell(r.message_id or unreadable, 44)} {r.type or '-':<7} "
               f"{(r.sender or r.drop_city) + '->' + (r.receiver or '-'):<14} {r.period or '-':<8} {r.serial or '-':<16} "
               f"{'r' + str(r.revision or '-'):<4} {r.state.value}")
     return 0
@@ -266,13 +278,15 @@ def _filter_state(value: str) -> str:
     from gateway.domain.lifecycle import State
 
     if value.upper() not in State.__members__:
-        raise argparse.ArgumentTypeError(f"unknown state {value!r} (known: {', '.join(State.__members__)})")
+        raise argparse.ArgumentTypeError(_("unknown state {value!r} (known: {known})").format(
+            value=value, known=", ".join(State.__members__)))
     return value.upper()
 
 
 def _filter_city(value: str) -> str:
     if value not in KNOWN_AREAS:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a Shandong city's six-digit area code (e.g. 370100)")
+        raise argparse.ArgumentTypeError(_("{value!r} is not a Shandong city's six-digit area code (e.g. 370100)").format(
+            value=value))
     return value
 
 
@@ -282,7 +296,8 @@ def _filter_period(value: str) -> str:
     try:
         parse_period(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a service month YYYY-MM (e.g. 2026-10)") from None
+        raise argparse.ArgumentTypeError(_("{value!r} is not a service month YYYY-MM (e.g. 2026-10)").format(
+            value=value)) from None
     return value
 
 
@@ -299,7 +314,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         print(f"ltcgw trace: {problem}", file=sys.stderr)
         return 1
     spool = open_spool(config, ledger)
-    purged = {record.key: original_purged_at(ledger, spool, record.sha256) for record, _ in traces}
+    purged = {record.key: original_purged_at(ledger, spool, record.sha256) for record, _transitions in traces}
     if args.json:
         print(json.dumps(mask_value([
             {**record.as_dict(), "purged_at": _when(purged[record.key]) if purged[record.key] else None, "transitions": [
@@ -309,14 +324,17 @@ def _cmd_trace(args: argparse.Namespace) -> int:
         ]), ensure_ascii=False, indent=2))
         return 0
     say = _masked_print(mask_text)  # causes name files, findings quote parsers: masked like the log
+    from gateway.domain.findings import finding_text
+    
     for record, transitions in traces:
         say(_trace_heading(record))
         for t in transitions:
             say(f"  {_when(t.at)}  {(t.source.value if t.source else '-'):>17} -> {t.target.value:<17} {t.event}: {t.cause}")
-        for finding in record.findings:
-            say(f"    {finding['code']}: {finding['message']}")
+        for finding in record.findings:  # said again in the reader's language, its values masked
+            print(f"    {mask_text(finding['code'])}: {finding_text(finding, current(), mask_text)}")
         if purged[record.key]:
-            say(f"  original purged on {purged[record.key].date().isoformat()} (retention; the ledger keeps its record)")
+            say("  " + _("original purged on {day} (retention; the ledger keeps its record)").format(
+                day=purged[record.key].date().isoformat()))
     return 0
 
 
@@ -336,12 +354,15 @@ def _cmd_purge(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict(), indent=2))
         return 0
     if not config.retention.enabled:
-        print("retention is off: no [retention] days in the config, nothing is ever purged")
+        print(_("retention is off: no [retention] days in the config, nothing is ever purged"))
         return 0
-    verb = "would purge" if args.dry_run else "purged"
     for item in report.purged:
-        print(f"{verb} {item.area}/{item.sha256} ({item.reason}; {len(item.message_keys)} message(s))")
-    print(f"{verb} {len(report.purged)} file(s)" + (f"; {report.kept} kept (stored again since)" if report.kept else ""))
+        line = _("would purge {file} ({reason}; {count} message(s))") if args.dry_run else _(
+            "purged {file} ({reason}; {count} message(s))")
+        print(line.format(file=f"{item.area}/{item.sha256}", reason=item.reason, count=len(item.message_keys)))
+    total = _("would purge {count} file(s)") if args.dry_run else _("purged {count} file(s)")
+    print(total.format(count=len(report.purged))
+          + (_("; {kept} kept (stored again since)").format(kept=report.kept) if report.kept else ""))
     return 0
 
 
@@ -354,31 +375,35 @@ def _traces_of(ledger, given: str) -> tuple[list, str | None]:
     if traces := ledger.trace(given):
         return traces, None
     if len(given) < MIN_PREFIX:
-        return [], f"no message {given} (a short id needs at least {MIN_PREFIX} characters)"
+        return [], _("no message {id} (a short id needs at least {n} characters)").format(id=given, n=MIN_PREFIX)
     shown: dict[str, str] = {}
     rows = ledger.refs_starting(given, limit=21)
     for message_id, sha256 in rows:
         if message_id and message_id.startswith(given):
             shown.setdefault(message_id, message_id)
         else:
-            shown.setdefault(sha256, f"{sha256} ({message_id or 'unreadable file'})")
+            shown.setdefault(sha256, "{} ({})".format(sha256, message_id or _("unreadable file")))
     if not shown:
-        return [], f"no message {given}"
+        return [], _("no message {id}").format(id=given)
     if len(shown) == 1:
         return ledger.trace(next(iter(shown))), None
-    more = " or more" if len(rows) > 20 else ""
     listed = "\n  ".join(list(shown.values())[:20])
-    return [], f"{given} is the start of {len(shown)}{more} messages; give more of it:\n  {listed}"
+    start = _("{id} is the start of {count} or more messages; give more of it:") if len(rows) > 20 else _(
+        "{id} is the start of {count} messages; give more of it:")
+    return [], start.format(id=given, count=len(shown)) + f"\n  {listed}"
 
 
 def _trace_heading(record) -> str:
     """One line naming the message; for a file whose header could not be read, what is known of the file."""
     if record.message_id is None:
-        codes = ", ".join(sorted({f["code"] for f in record.findings})) or "no findings"
-        return (f"unreadable file sha256 {record.sha256} from {record.drop_city} {area_name(record.drop_city)}'s "
-                f"drop, {record.size} bytes: {record.state.value} ({codes})")
-    return (f"{record.message_id} {record.type or '-'} {record.sender or record.drop_city}->{record.receiver or '-'} "
-            f"{record.period or '-'} serial {record.serial or '-'} r{record.revision or '-'}: {record.state.value}")
+        codes = ", ".join(sorted({f["code"] for f in record.findings})) or _("no findings")
+        return _("unreadable file sha256 {sha256} from {city} {name}'s drop, {size} bytes: {state} ({codes})").format(
+            sha256=record.sha256, city=record.drop_city, name=area_name(record.drop_city), size=record.size,
+            state=record.state.value, codes=codes)
+    return _("{id} {type} {route} {period} serial {serial} r{revision}: {state}").format(
+        id=record.message_id, type=record.type or "-", route=f"{record.sender or record.drop_city}->{record.receiver or '-'}",
+        period=record.period or "-", serial=record.serial or "-", revision=record.revision or "-",
+        state=record.state.value)
 
 
 def _masked_print(mask):
@@ -408,12 +433,20 @@ def _cmd_resend(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"id": args.id, "resent": True, "city": city, "name": area_name(city)}, ensure_ascii=False))
     else:
-        print(f"{args.id} will be delivered again to {city} (the running daemon writes it at its next scan)")
+        print(_("{id} will be delivered again to {city} (the running daemon writes it at its next scan)").format(
+            id=args.id, city=city))
     return 0
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
     """Problems (exit 1), else warnings (exit 0): calendar, certificates expiring; --connect tries each drop."""
+    if args.json:  # its warnings and problems are values of a document a program reads: English
+        with machine_text():
+            return _config_check(args)
+    return _config_check(args)
+
+
+def _config_check(args: argparse.Namespace) -> int:
     from gateway.config import check_config
 
     path = args.config or default_config()
@@ -422,7 +455,7 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
         {"where": p.where, "message": p.message} for p in problems], "warnings": [], "cities": []}
     if config is not None:
         report["cities"] = sorted(config.cities)
-        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config)
+        report["warnings"] = _calendar_warnings(config) + certificate_warnings(config) + _console_warnings(config) + config.deprecations()
         if args.connect:
             report["connections"] = _check_connections(config)
             report["ok"] = all(c["ok"] for c in report["connections"])
@@ -438,22 +471,25 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        print(_("{count} problem(s) in {path}").format(count=len(problems), path=path), file=sys.stderr)
         return 1
-    print(f"{path}: OK ({len(report['cities'])} cities: {', '.join(report['cities'])})")
+    print(_("{path}: OK ({count} cities: {cities})").format(path=path, count=len(report["cities"]),
+                                                          cities=", ".join(report["cities"])))
     for warning in report["warnings"]:  # warnings, not problems: the exit status stays 0
-        print(f"warning: {warning}")
+        print(_("warning: {warning}").format(warning=warning))
     for check in report.get("connections", []):
-        print(f"{check['city']} {check['name']}: {'OK' if check['ok'] else 'PROBLEM'}")
+        print(f"{check['city']} {check['name']}: " + (_("OK") if check["ok"] else _("PROBLEM")))
         for line in check["details"]:
             print(f"    {line}")
         for line in check["problems"]:
-            print(f"    problem: {line}")
+            print("    " + _("problem: {problem}").format(problem=line))
     if "ledger" in report:
-        print(f"ledger: {'OK' if report['ledger']['ok'] else 'PROBLEM'}: {report['ledger']['found']}")
+        print(_("ledger: {verdict}: {found}").format(verdict=_("OK") if report["ledger"]["ok"] else _("PROBLEM"),
+                                                     found=report["ledger"]["found"]))
     failed = [c for c in report.get("connections", []) if not c["ok"]]
     if failed:
-        print(f"{len(failed)} of {len(report['cities'])} cities cannot be reached", file=sys.stderr)
+        print(_("{failed} of {count} cities cannot be reached").format(failed=len(failed), count=len(report["cities"])),
+              file=sys.stderr)
     return 0 if report["ok"] else 1
 
 
@@ -467,12 +503,14 @@ def certificate_warnings(config, now=None) -> list[str]:
 
     days = config.alerts.certificate_days
     found = expiring_certificates(watched(config).certificates, timedelta(days=days), now)
-    owners = {"gateway": "the gateway", "gateway_sm2": "the gateway (SM2)"}
-    return [f"certificate of {owners.get(c['ref']) or c['ref'] + ' ' + area_name(c['ref'])} "
-            f"({c['file']}, {c['subject']}) "
-            + (f"expires on {c['not_after'][:10]}, in {c['days']:g} days" if c["days"] > 0 else
-               f"expired on {c['not_after'][:10]}")
-            + f" (warned {days} days ahead): put its successor in the same file beside it and reload" for c in found]
+    owners = {"gateway": N_("the gateway"), "gateway_sm2": N_("the gateway (SM2)")}
+    return [_("certificate of {owner} ({file}, {subject}) {when} (warned {days} days ahead): put its successor in "
+              "the same file beside it and reload").format(
+                owner=translated(owners[c["ref"]]) if c["ref"] in owners else f"{c['ref']} {area_name(c['ref'])}",
+                file=c["file"], subject=c["subject"], days=days,
+                when=_("expires on {day}, in {days:g} days").format(day=c["not_after"][:10], days=c["days"])
+                if c["days"] > 0 else _("expired on {day}").format(day=c["not_after"][:10]))
+            for c in found]
 
 
 def _console_warnings(config) -> list[str]:
@@ -488,8 +526,8 @@ def _console_warnings(config) -> list[str]:
         return []  # a problem already (its mode), or a malformed line `ltcgw user list` names
     if accounts:
         return []
-    return [f"console.users_file: no account in {console.users_file}, so nobody can log in to the console: "
-            "`ltcgw user add NAME --role operator`"]
+    return [_("console.users_file: no account in {file}, so nobody can log in to the console: "
+              "`ltcgw user add NAME --role operator`").format(file=console.users_file)]
 
 
 def _calendar_warnings(config, today=None) -> list[str]:
@@ -507,7 +545,8 @@ def _calendar_warnings(config, today=None) -> list[str]:
     missing = calendar_missing(today or datetime.now(CHINA_TIME).date(), calendar)
     if missing is None:
         return []
-    return [f"settlement.holidays: {missing.note}; needed by {missing.due.isoformat()} (folder {folder})"]
+    return [_("settlement.holidays: {note}; needed by {due} (folder {folder})").format(
+        note=missing.note, due=missing.due.isoformat(), folder=folder)]
 
 
 def _check_connections(config) -> list[dict]:
@@ -523,7 +562,7 @@ def _check_connections(config) -> list[dict]:
         try:
             transport = build_transport(code, city.transport)
         except Exception as exc:
-            result["problems"] = [f"cannot be set up: {exc}"]
+            result["problems"] = [_("cannot be set up: {error}").format(error=exc)]
             continue
         try:
             report = transport.check_connection()
@@ -538,86 +577,86 @@ def _check_connections(config) -> list[dict]:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gateway.workspace.demo import run_demo
 
-    return run_demo(Path(args.dir) if args.dir else None, keep=args.keep)
+    return run_demo(Path(args.dir) if args.dir else None, keep=args.keep, translate=translated)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("init", help="write a gateway workspace: config, keys, drops")
-    p.add_argument("dir", help="the folder to create")
-    p.add_argument("--cities", required=True, help="area codes, comma-separated (e.g. 370100,370300)")
-    p.add_argument("--retry", help="receipt waits, comma-separated (default 10m,30m,1h,2h,4h)")
+    p = subparsers.add_parser("init", help=_("write a gateway workspace: config, keys, drops"))
+    p.add_argument("dir", help=_("the folder to create"))
+    p.add_argument("--cities", required=True, help=_("area codes, comma-separated (e.g. 370100,370300)"))
+    p.add_argument("--retry", help=_("receipt waits, comma-separated (default 10m,30m,1h,2h,4h)"))
     p.add_argument("--algorithm", choices=("rsa", "ecdsa", "sm2"), default="rsa",
-                   help="the cities' signing keys (default rsa); sm2: SM2 cities, and an SM2 pair for the gateway's replies")
-    p.add_argument("--transport", choices=("local", "sftp"), default="local", help="the cities' drops (default local)")
-    p.add_argument("--sftp-host", help="SFTP server of the cities' drops (with --transport sftp)")
-    p.add_argument("--sftp-port", type=int, default=22, help="its SSH port (default 22)")
-    p.add_argument("--sftp-user", default=SftpLayout.user, help="account per city, {code} = area code (default ltcgw{code})")
+                   help=_("the cities' signing keys (default rsa); sm2: SM2 cities, and an SM2 pair for the gateway's replies"))
+    p.add_argument("--transport", choices=("local", "sftp"), default="local", help=_("the cities' drops (default local)"))
+    p.add_argument("--sftp-host", help=_("SFTP server of the cities' drops (with --transport sftp)"))
+    p.add_argument("--sftp-port", type=int, default=22, help=_("its SSH port (default 22)"))
+    p.add_argument("--sftp-user", default=SftpLayout.user, help=_("account per city, {code} = area code (default ltcgw{code})"))
     p.add_argument("--sftp-dir", default=SftpLayout.folder,
-                   help="each account's drop holding outbox/ and inbox/, {code} = area code (default: the login folder)")
-    p.add_argument("--ledger-url", metavar="URL", help="a PostgreSQL ledger several instances share, e.g. "
-                   "postgresql://ltcgw@db.example:5432/ltcgw (default: SQLite in the folder, one instance)")
-    p.add_argument("--spool-store", choices=("folder", "database"), help="where the spool keeps the files' bytes: "
+                   help=_("each account's drop holding outbox/ and inbox/, {code} = area code (default: the login folder)"))
+    p.add_argument("--ledger-url", metavar="URL", help=_("a PostgreSQL ledger several instances share, e.g. "
+                   "postgresql://ltcgw@db.example:5432/ltcgw (default: SQLite in the folder, one instance)"))
+    p.add_argument("--spool-store", choices=("folder", "database"), help=_("where the spool keeps the files' bytes: "
                    "database (the default with --ledger-url: in PostgreSQL) or folder (spool/; every instance must "
-                   "mount it)")
+                   "mount it)"))
     p.set_defaults(handler=_cmd_init)
 
-    p = subparsers.add_parser("run", help="run the gateway daemon")
+    p = subparsers.add_parser("run", help=_("run the gateway daemon"))
     config_arg(p)
-    p.add_argument("--once", action="store_true", help="process what is pending (due resends included) and exit")
-    p.add_argument("--json-log", action="store_true", help="log JSON lines instead of console text")
-    p.add_argument("--quiet", action="store_true", help="log alerts only")
+    p.add_argument("--once", action="store_true", help=_("process what is pending (due resends included) and exit"))
+    p.add_argument("--json-log", action="store_true", help=_("log JSON lines instead of console text"))
+    p.add_argument("--quiet", action="store_true", help=_("log alerts only"))
     p.set_defaults(handler=_cmd_run)
 
-    p = subparsers.add_parser("console", help="serve the web console alone: read-only unless [console] read_only = false (docs/operations.md)")
+    p = subparsers.add_parser("console", help=_("serve the web console alone: read-only unless [console] read_only = false (docs/operations.md)"))
     config_arg(p)
-    p.add_argument("--host", help="address to bind (default [console] host, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default [console] port, 8470; 0 picks a free one)")
+    p.add_argument("--host", help=_("address to bind (default [console] host, 127.0.0.1)"))
+    p.add_argument("--port", type=int, help=_("port (default [console] port, 8470; 0 picks a free one)"))
     p.set_defaults(handler=_cmd_console)
 
-    p = subparsers.add_parser("status", help="per city: received, delivered, waiting for receipt, failed")
+    p = subparsers.add_parser("status", help=_("per city: received, delivered, waiting for receipt, failed"))
     config_arg(p)
-    p.add_argument("--json", action="store_true", help="print {cities, instances, alerts} as JSON")
-    p.add_argument("--alerts", type=int, default=10, metavar="N", help="show the N newest alerts (default 10)")
+    p.add_argument("--json", action="store_true", help=_("print {cities, instances, alerts} as JSON"))
+    p.add_argument("--alerts", type=int, default=10, metavar="N", help=_("show the N newest alerts (default 10)"))
     p.set_defaults(handler=_cmd_status)
 
-    p = subparsers.add_parser("messages", help="list messages")
+    p = subparsers.add_parser("messages", help=_("list messages"))
     config_arg(p)
-    p.add_argument("--state", type=_filter_state, help="only in this state, e.g. DELIVERED, FAILED, REJECTED")
-    p.add_argument("--city", type=_filter_city, help="only of this area code (as sender, receiver or drop)")
-    p.add_argument("--period", type=_filter_period, help="only of this service month YYYY-MM")
-    p.add_argument("--json", action="store_true", help="print the messages as JSON objects")
+    p.add_argument("--state", type=_filter_state, help=_("only in this state, e.g. DELIVERED, FAILED, REJECTED"))
+    p.add_argument("--city", type=_filter_city, help=_("only of this area code (as sender, receiver or drop)"))
+    p.add_argument("--period", type=_filter_period, help=_("only of this service month YYYY-MM"))
+    p.add_argument("--json", action="store_true", help=_("print the messages as JSON objects"))
     p.set_defaults(handler=_cmd_messages)
 
-    p = subparsers.add_parser("trace", help="every transition of a message, with time and cause")
+    p = subparsers.add_parser("trace", help=_("every transition of a message, with time and cause"))
     config_arg(p)
-    p.add_argument("id", help="message id or SHA-256 (of an unreadable file too), or a unique start of either "
-                   f"(at least {MIN_PREFIX} characters)")
-    p.add_argument("--json", action="store_true", help="print the messages and their transitions as JSON")
+    p.add_argument("id", help=_("message id or SHA-256 (of an unreadable file too), or a unique start of either "
+                                "(at least {n} characters)").format(n=MIN_PREFIX))
+    p.add_argument("--json", action="store_true", help=_("print the messages and their transitions as JSON"))
     p.set_defaults(handler=_cmd_trace)
 
-    p = subparsers.add_parser("purge", help="delete originals older than [retention] allows (the ledger keeps their record)")
+    p = subparsers.add_parser("purge", help=_("delete originals older than [retention] allows (the ledger keeps their record)"))
     config_arg(p)
-    p.add_argument("--dry-run", action="store_true", help="list what would be purged, change nothing")
-    p.add_argument("--json", action="store_true", help="print what was (or would be) purged as JSON")
+    p.add_argument("--dry-run", action="store_true", help=_("list what would be purged, change nothing"))
+    p.add_argument("--json", action="store_true", help=_("print what was (or would be) purged as JSON"))
     p.set_defaults(handler=_cmd_purge)
 
-    p = subparsers.add_parser("resend", help="deliver a message again by hand")
+    p = subparsers.add_parser("resend", help=_("deliver a message again by hand"))
     config_arg(p)
-    p.add_argument("id", help="the message id (as `ltcgw messages` lists it)")
-    p.add_argument("--json", action="store_true", help="print {id, resent, city} or {id, resent: false, error} as JSON")
+    p.add_argument("id", help=_("the message id (as `ltcgw messages` lists it)"))
+    p.add_argument("--json", action="store_true", help=_("print {id, resent, city} or {id, resent: false, error} as JSON"))
     p.set_defaults(handler=_cmd_resend)
 
-    p = subparsers.add_parser("config", help="configuration tools")
+    p = subparsers.add_parser("config", help=_("configuration tools"))
     sub = p.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
-    c = sub.add_parser("check", help="report every problem in a config file, with where it is")
+    c = sub.add_parser("check", help=_("report every problem in a config file, with where it is"))
     config_arg(c)
     c.add_argument("--connect", action="store_true",
-                   help="also connect to every city's drop (SFTP: log in, list, create missing drop folders where the "
-                   "account may, write a probe) and to a PostgreSQL ledger (changing nothing), and report")
-    c.add_argument("--json", action="store_true", help="print {file, ok, cities, problems, warnings, connections, ledger} as JSON")
+                   help=_("also connect to every city's drop (SFTP: log in, list, create missing drop folders where the "
+                   "account may, write a probe) and to a PostgreSQL ledger (changing nothing), and report"))
+    c.add_argument("--json", action="store_true", help=_("print {file, ok, cities, problems, warnings, connections, ledger} as JSON"))
     c.set_defaults(handler=_cmd_config_check)
 
-    p = subparsers.add_parser("demo", help="a month of claims and settlements between simulated cities")
-    p.add_argument("--dir", help="workspace folder (default: a new temporary folder, printed)")
-    p.add_argument("--keep", action="store_true", help="keep the workspace afterwards")
+    p = subparsers.add_parser("demo", help=_("a month of claims and settlements between simulated cities"))
+    p.add_argument("--dir", help=_("workspace folder (default: a new temporary folder, printed)"))
+    p.add_argument("--keep", action="store_true", help=_("keep the workspace afterwards"))
     p.set_defaults(handler=_cmd_demo)

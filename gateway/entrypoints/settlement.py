@@ -35,6 +35,7 @@ from gateway.domain.envelope import Header
 from gateway.domain.findings import Refused
 from gateway.domain.reconciliation import MONEY_FIGURES, Reconciliation, money
 from gateway.domain.settlement import Attachment
+from gateway.entrypoints.language import _, cell, current
 from gateway.entrypoints.operations import config_arg, load_from_args
 from gateway.service.settlement import (
     SettlementError,
@@ -73,8 +74,10 @@ def _read_file(path: Path, *, disputes: bool = False) -> tuple[Header | None, At
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror}") from None
     except Refused as refused:
-        problems = "; ".join(f"{f.code} (line {f.line}): {f.message}" for f in refused.findings[:5])
-        raise UsageError(f"{path}: not a readable settlement document: {problems}") from None
+        problems = "; ".join(_("{code} (line {line}): {message}").format(code=f.code, line=f.line, message=f.text(current()))
+                             for f in refused.findings[:5])
+        raise UsageError(_("{path}: not a readable settlement document: {problems}").format(
+            path=path, problems=problems)) from None
 
 
 @dataclass
@@ -98,7 +101,7 @@ def _applications(gateway: _Configured, records: list) -> dict:
     """第三十一条 applications read from the disputes' bodies in the spool (applicants by HMAC only)."""
     ledger = open_ledger(gateway.config)
     try:
-        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.person_key)
+        return dispute_applications(records, open_spool(gateway.config, ledger), gateway.scope.persons)
     finally:
         ledger.close()
 
@@ -128,20 +131,22 @@ def _periods(args: argparse.Namespace, today: date) -> list[str]:
     return [shift_period(current, -n) for n in (3, 2, 1)]
 
 
-def _print_deadlines(items: Sequence[Item]) -> None:
+def _print_deadlines(items: Sequence[Item], lang: str) -> None:
     for item in items:
         due = item.due.isoformat() if item.due else "?"
         extra = []
         if item.arrived:
-            extra.append(f"arrived {item.arrived.isoformat()}")
+            extra.append(_("arrived {day}").format(day=item.arrived.isoformat()))
         if item.working_days_left is not None:
-            extra.append(f"{item.working_days_left} working day(s) left")
-        if item.note:
-            extra.append(item.note)
-        print(f"{item.period}  {item.pair}  {item.what:<13} due {due:<10}  {item.status.value:<11} {'; '.join(extra)}")
+            extra.append(_("{days} working day(s) left").format(days=item.working_days_left))
+        if item.notes:
+            extra.append(item.note_text(lang))
+        print(f"{item.period}  {item.pair}  {item.what:<13} " + _("due {day}").format(day=f"{due:<10}")
+              + f"  {item.status.value:<11} {'; '.join(extra)}")
 
 
 def _cmd_deadlines(args: argparse.Namespace) -> int:
+    lang = current()  # the notes in the reader's language (--json: English, with their codes)
     today = _today(args)
     periods = _periods(args, today)
     records: list = []
@@ -179,15 +184,16 @@ def _cmd_deadlines(args: argparse.Namespace) -> int:
                   sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
-        _print_deadlines(items)
+        _print_deadlines(items, lang)
         if missing_year:
             m = missing_year
-            print(f"{m.year:<7}  {'calendar':<14}  {'holidays':<13} due {m.due.isoformat():<10}  {m.status.value:<11} "
-                  + "; ".join(filter(None, (f"{m.working_days_left} working day(s) left"
-                                            if m.working_days_left is not None else "", m.note))))
-    unknown = {i.note for i in items if i.status is Status.NO_CALENDAR}
+            left = _("{days} working day(s) left").format(days=m.working_days_left) if m.working_days_left is not None else ""
+            print(f"{m.year:<7}  {'calendar':<14}  {'holidays':<13} " + _("due {day}").format(day=f"{m.due.isoformat():<10}")
+                  + f"  {m.status.value:<11} " + "; ".join(filter(None, (left, m.said.text(lang)))))
+    unknown = {i.note_text(lang) for i in items if i.status is Status.NO_CALENDAR}
     for note in sorted(unknown):
-        print(f"ltcgw deadlines: {note} [holidays folder in use: {holidays}]", file=sys.stderr)
+        print(_("ltcgw deadlines: {note} [holidays folder in use: {folder}]").format(note=note, folder=holidays),
+              file=sys.stderr)
     return 2 if unknown else 0
 
 
@@ -206,7 +212,7 @@ def _expected_by_register(gateway: _Configured, pairs: Sequence[CityPair], perio
 def _file_arrival(header: Header | None, path: Path) -> Arrival:
     """A message file as an arrival: its header says what it is, the file's time when it came."""
     if header is None or not (header.type.is_attachment or header.type.is_money):
-        raise UsageError(f"{path}: deadlines need messages (with a header), not bare documents")
+        raise UsageError(_("{path}: deadlines need messages (with a header), not bare documents").format(path=path))
     moment = datetime.fromtimestamp(path.stat().st_mtime, CHINA_TIME)
     return Arrival(header.type, header.sender, header.receiver, header.period, moment, header.message_id,
                    header.revision)
@@ -227,31 +233,33 @@ def _documents_from_ledger(gateway: _Configured, period: str) -> list[tuple[Head
         ledger.close()
 
 
-def _print_reconciliation(report: Reconciliation) -> None:
-    verdict = "balanced" if report.balanced else f"{len(report.differences)} difference(s)"
-    print(f"{report.period}  {report.residence}->{report.insured}  claim {report.claim_serial or '-'}  "
-          f"settlement {report.settlement_serial or '-'}: {verdict}")
+def _print_reconciliation(report: Reconciliation, lang: str) -> None:
+    verdict = _("balanced") if report.balanced else _("{count} difference(s)").format(count=len(report.differences))
+    print(f"{report.period}  {report.residence}->{report.insured}  " + _(
+        "claim {claim}  settlement {settlement}: {verdict}").format(
+        claim=report.claim_serial or "-", settlement=report.settlement_serial or "-", verdict=verdict))
     if report.figures:
-        print(f"    {'':<14}{'A3':>16}{'A4':>16}{'A5 sum':>16}")
-        for f in report.figures:
-            print(f"    {f.label:<14}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
+        print(f"    {'':<14}{'A3':>16}{'A4':>16}" + cell(_("A5 sum"), 16, right=True))
+        for f in report.figures:  # the labels are the forms' Chinese: padded by their width
+            print(f"    {cell(f.label, 14)}{f.claim or '-':>16}{f.settlement or '-':>16}{f.facility_settlements or '-':>16}")
     if report.money is not None:  # 第二十六条, 第二十九条
-        sources = report.money.sources()
+        sources = report.money.sources(lang)
         for name, label in MONEY_FIGURES:
             value = money(getattr(report.money, name))
-            print(f"    {label:<14}{value or '-':>16}" + (f"  {sources[name]}" if name in sources else ""))
+            print(f"    {cell(label, 14)}{value or '-':>16}" + (f"  {sources[name]}" if name in sources else ""))
         refunded = [p for p in report.persons if p.refunded]
         for p in refunded:
-            print(f"    #{p.position} {p.statement_serial} {p.facility_code}: paid {money(p.paid)}, "
-                  f"refunded {money(p.refunded)}")
+            print(f"    #{p.position} {p.statement_serial} {p.facility_code}: " + _("paid {paid}, refunded {refunded}").format(
+                paid=money(p.paid), refunded=money(p.refunded)))
     if report.nil:
-        print("    零申报 (nil claim): no fees this month, no settlement owed")
+        print("    " + _("零申报 (nil claim): no fees this month, no settlement owed"))
     if report.late:
         months = ", ".join(f"{month} {amount}" for month, amount in report.late.items())
-        print(f"    of which 补报 (late fees of earlier months, counted in this cycle only): "
-              f"{report.late_statements} statement(s), 申请拨付 {months}")
+        print("    " + _("of which 补报 (late fees of earlier months, counted in this cycle only): "
+                        "{count} statement(s), 申请拨付 {months}").format(count=report.late_statements, months=months))
     for d in report.differences:
-        print(f"    ! {d.code}: {d.where}: expected {d.expected or '-'}, found {d.actual or '-'}: {d.message}")
+        print(f"    ! {d.code}: {d.where_text(lang)}: " + _("expected {expected}, found {actual}").format(
+            expected=d.expected or "-", actual=d.actual or "-") + f": {d.text(lang)}")
 
 
 CSV_COLUMNS = ("period", "residence", "insured", "claim_serial", "settlement_serial", "kind", "code", "where",
@@ -285,22 +293,24 @@ def write_csv(path: Path, reports: Sequence[Reconciliation]) -> None:
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
+    lang = current()
     parse_period(args.period)
     pair = None
     if args.pair:
-        residence, _, insured = args.pair.partition(",")
+        residence, _comma, insured = args.pair.partition(",")
         if not (residence and insured):
-            raise UsageError("--pair takes RESIDENCE,INSURED (two area codes)")
+            raise UsageError(_("--pair takes RESIDENCE,INSURED (two area codes)"))
         pair = CityPair(residence, insured)
     gateway = None if args.files else _gateway(args)
     documents = _documents_from_files(args.files) if args.files else _documents_from_ledger(gateway, args.period)
-    reports = reconcile_documents(documents, args.period, pair)
+    reports = reconcile_documents(documents, args.period, pair, gateway.scope.a5_pairs if gateway else None)
     pairs = gateway.scope.pairs if gateway is not None else None
     if pairs is not None and pair is None:
         skipped = sorted({f"{r.residence}->{r.insured}" for r in reports if CityPair(r.residence, r.insured) not in pairs})
         reports = [r for r in reports if CityPair(r.residence, r.insured) in pairs]
         if skipped:
-            print(f"ltcgw reconcile: not in [settlement] pairs, not reconciled: {', '.join(skipped)}", file=sys.stderr)
+            print(_("ltcgw reconcile: not in [settlement] pairs, not reconciled: {pairs}").format(pairs=", ".join(skipped)),
+                  file=sys.stderr)
     if args.csv:
         write_csv(Path(args.csv), reports)
     if args.json:
@@ -308,9 +318,9 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         print()
     else:
         for report in reports:
-            _print_reconciliation(report)
+            _print_reconciliation(report, lang)
         if not reports:
-            print(f"nothing to reconcile for {args.period}")
+            print(_("nothing to reconcile for {period}").format(period=args.period))
     return 0 if all(r.balanced for r in reports) else 1
 
 
@@ -320,14 +330,15 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from gateway.documents.render import FontMissing, render_pdf
 
     source = Path(args.file)
-    _, document = _read_file(source, disputes=True)
+    _header, document = _read_file(source, disputes=True)
     try:
         data = render_pdf(document, details=args.details)
     except FontMissing as exc:
         raise UsageError(str(exc)) from None
     target = Path(args.output) if args.output else source.with_suffix(".pdf")
     target.write_bytes(data)
-    print(f"{target}: {document.type.value} {document.serial} {document.period}, {len(data):,} bytes")
+    print(_("{file}: {type} {serial} {period}, {size:,} bytes").format(
+        file=target, type=document.type.value, serial=document.serial, period=document.period, size=len(data)))
     return 0
 
 
@@ -339,7 +350,7 @@ def _cmd_entitlements(args: argparse.Namespace) -> int:
 
     gateway = _gateway(args)
     if gateway.config.register_key_file is None:
-        raise UsageError("no register is kept: set [register] key_file (docs/operations.md)")
+        raise UsageError(_("no register is kept: set [register] key_file (docs/operations.md)"))
     period = args.period or f"{_today(args).year:04d}-{_today(args).month:02d}"
     parse_period(period)
     ledger = open_ledger(gateway.config)
@@ -357,12 +368,14 @@ def _cmd_entitlements(args: argparse.Namespace) -> int:
         json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return 0
-    print(f"{period}: {len(pairs)} pair(s) with somebody entitled (a claim is expected from each)")
+    print(_("{period}: {count} pair(s) with somebody entitled (a claim is expected from each)").format(
+        period=period, count=len(pairs)))
     for (residence, insured), count in persons.items():
-        print(f"  {residence}->{insured}  {count} person(s)")
+        print(f"  {residence}->{insured}  " + _("{count} person(s)").format(count=count))
     for c in claims:
-        print(f"  claim {c.residence}->{c.insured} {c.serial}{'  零申报 (nil)' if c.nil else ''}")
-    print("rows per key: " + (", ".join(f"{k} {n}" for k, n in keys.items()) or "none"))
+        print("  " + _("claim {route} {serial}").format(route=f"{c.residence}->{c.insured}", serial=c.serial)
+              + ("  " + _("零申报 (nil)") if c.nil else ""))
+    print(_("rows per key: {rows}").format(rows=", ".join(f"{k} {n}" for k, n in keys.items()) or _("none")))
     return 0
 
 
@@ -379,40 +392,42 @@ def _guarded(handler):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("deadlines", help="per city pair and month: what is due by when, arrived, late, missing")
+    p = subparsers.add_parser("deadlines", help=_("per city pair and month: what is due by when, arrived, late, missing"))
     config_arg(p)
-    p.add_argument("--period", action="append", help="service month YYYY-MM (repeatable; default: the open cycles)")
-    p.add_argument("--json", action="store_true", help="print {today, periods, items, calendar_missing} as JSON")
-    p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China)")
+    p.add_argument("--period", action="append", help=_("service month YYYY-MM (repeatable; default: the open cycles)"))
+    p.add_argument("--json", action="store_true", help=_("print {today, periods, items, calendar_missing} as JSON"))
+    p.add_argument("--today", help=_("as of this day (YYYY-MM-DD; default: today in China)"))
     p.add_argument("--warn-days", type=int, default=None,
-                   help=f"warn this many working days ahead (default: [settlement] warn_days, else {DEFAULT_WARN_WORKING_DAYS})")
-    p.add_argument("--holidays", help=f"folder of YYYY.toml holiday files (default: holidays/ beside the config; ${HOLIDAYS_ENV})")
-    p.add_argument("--cities", help="area codes, comma-separated: every pair among them (default: the pairs with somebody "
-                   "entitled that month, from the register; without [register], the configured cities or [settlement] pairs)")
+                   help=_("warn this many working days ahead (default: [settlement] warn_days, else {days})").format(
+                       days=DEFAULT_WARN_WORKING_DAYS))
+    p.add_argument("--holidays", help=_("folder of YYYY.toml holiday files (default: holidays/ beside the config; ${variable})").format(
+        variable=HOLIDAYS_ENV))
+    p.add_argument("--cities", help=_("area codes, comma-separated: every pair among them (default: the pairs with somebody "
+                   "entitled that month, from the register; without [register], the configured cities or [settlement] pairs)"))
     p.add_argument("--files", nargs="*", metavar="FILE",
-                   help="message files instead of the ledger (arrival = file time); none: the schedule alone")
+                   help=_("message files instead of the ledger (arrival = file time); none: the schedule alone"))
     p.set_defaults(handler=_guarded(_cmd_deadlines))
 
-    p = subparsers.add_parser("reconcile", help="claim (A3) vs settlement (A4) vs facility settlements (A5) of a month")
+    p = subparsers.add_parser("reconcile", help=_("claim (A3) vs settlement (A4) vs facility settlements (A5) of a month"))
     config_arg(p)
-    p.add_argument("--period", required=True, help="service month YYYY-MM")
-    p.add_argument("--pair", help="RESIDENCE,INSURED area codes (default: every pair with documents)")
-    p.add_argument("--csv", help="also write figures and differences to this CSV file")
-    p.add_argument("--json", action="store_true", help="print each pair's figures and differences as a JSON list")
-    p.add_argument("--files", nargs="+", metavar="FILE", help="documents or messages instead of the ledger")
+    p.add_argument("--period", required=True, help=_("service month YYYY-MM"))
+    p.add_argument("--pair", help=_("RESIDENCE,INSURED area codes (default: every pair with documents)"))
+    p.add_argument("--csv", help=_("also write figures and differences to this CSV file"))
+    p.add_argument("--json", action="store_true", help=_("print each pair's figures and differences as a JSON list"))
+    p.add_argument("--files", nargs="+", metavar="FILE", help=_("documents or messages instead of the ledger"))
     p.set_defaults(handler=_guarded(_cmd_reconcile))
 
-    p = subparsers.add_parser("entitlements", help="the register of entitlements: pairs with somebody entitled in a "
-                              "month, its claims, rows per key (no personal data)")
+    p = subparsers.add_parser("entitlements", help=_("the register of entitlements: pairs with somebody entitled in a "
+                              "month, its claims, rows per key (no personal data)"))
     config_arg(p)
-    p.add_argument("--period", help="service month YYYY-MM (default: this month)")
-    p.add_argument("--today", help="as of this day (YYYY-MM-DD; default: today in China): its month is the default")
-    p.add_argument("--json", action="store_true", help="print {period, pairs, claims, rows_per_key} as JSON")
+    p.add_argument("--period", help=_("service month YYYY-MM (default: this month)"))
+    p.add_argument("--today", help=_("as of this day (YYYY-MM-DD; default: today in China): its month is the default"))
+    p.add_argument("--json", action="store_true", help=_("print {period, pairs, claims, rows_per_key} as JSON"))
     p.set_defaults(handler=_guarded(_cmd_entitlements))
 
-    p = subparsers.add_parser("render", help="lay out an attachment (附件1–5), a dispute, an entitlement document, "
-                              "a payment or a refund as a printable form (PDF)")
-    p.add_argument("file", help="a document or a message")
-    p.add_argument("-o", "--output", help="PDF file to write (default: FILE with .pdf)")
-    p.add_argument("--details", action="store_true", help="A3: follow it with its A1 forms and a list of its A2")
+    p = subparsers.add_parser("render", help=_("lay out an attachment (附件1–5), a dispute, an entitlement document, "
+                              "a payment or a refund as a printable form (PDF)"))
+    p.add_argument("file", help=_("a document or a message"))
+    p.add_argument("-o", "--output", help=_("PDF file to write (default: FILE with .pdf)"))
+    p.add_argument("--details", action="store_true", help=_("A3: follow it with its A1 forms and a list of its A2"))
     p.set_defaults(handler=_guarded(_cmd_render))

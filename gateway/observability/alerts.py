@@ -38,6 +38,7 @@ ALERT_KINDS: dict[str, str] = {
     "city_worker_error": "an unexpected error in a city's worker (it goes on after a pause)",
     "engine_error": "an unexpected error in the engine (it goes on after a pause)",
     "console_login_refused": "the web console refused a login: wrong name or password, or the accounts file is unusable",
+    "console_login_locked": "the web console locked out an account or a client address after too many failed logins",
     "purge_failed": "the retention purge failed (it is tried again at its next hour); nothing was lost",
     "ledger_unreachable": "the ledger's database cannot be reached (leases not renewed): retried with back-off",
     "console_error": "an unexpected error behind a console page (the page shows no detail)",

@@ -19,6 +19,7 @@ from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
+from gateway.domain.notes import Note
 from gateway.domain.settlement import (
     Dispute,
     DisputeAnswer,
@@ -164,7 +165,7 @@ def _answer_duplicate(gw: Gateway, tx: LedgerTx, events: CommittedEvents, captur
     report.duplicates += 1
 
 
-REDROP_NOTE = "再次投递：发送方重新提交了已失败的报文 / delivered again: the sender dropped the failed message again"
+REDROP_NOTE = Note("ack.redropped", "delivered again: the sender dropped the failed message again")
 
 
 def _resend_on_redrop(gw: Gateway, tx: LedgerTx, events: CommittedEvents, message: MessageRecord, now: datetime) -> None:
@@ -251,7 +252,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
         else:
             # -- the register (issue 12): warnings in the ACK's note and the log; what passed is kept ----------
             if verdict.warned:  # signed again here: the note needs the decision's own reads of the register
-                ack = gw.replies.ack(header, capture.sha256, now, note=register.warning_note(verdict.warned))
+                ack = gw.replies.ack(header, capture.sha256, now, warned=verdict.warned)  # said in its language
                 tx.set_findings(message.key, [f.as_dict() for f in verdict.warned])
                 tx.record_event(now, "cross_check_warned", message.drop_city, {
                     "id": header.message_id, "codes": sorted({f.code for f in verdict.warned}),

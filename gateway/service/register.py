@@ -20,9 +20,6 @@ from gateway.domain.findings import Finding
 from gateway.service.context import Gateway
 from gateway.service.ports.ledger import Ledger, LedgerTx
 
-NOTE_LIMIT = 1000  # replies.xsd Note
-
-
 @dataclass
 class Verdict:
     refused: list[Finding] = field(default_factory=list)
@@ -75,18 +72,6 @@ def record(gw: Gateway, tx: LedgerTx, header: Header, summary: reg.Summary | Non
         tx.keep_claim(*reg.claim_rows(summary, header.revision))
     elif isinstance(summary, reg.ArrangementSummary):
         tx.keep_arrangement(reg.arrangement_row(summary, header.revision))
-
-
-def warning_note(warned: list[Finding]) -> str:
-    """The ACK's note for a document delivered with warnings: every code, and as many messages as fit."""
-    head = "交叉核对提示 / checks across documents warned (delivered): " + ", ".join(sorted({f.code for f in warned}))
-    note = head
-    for finding in warned:
-        more = f"; {finding.code}: {finding.message}"
-        if len(note) + len(more) > NOTE_LIMIT:
-            break
-        note += more
-    return note[:NOTE_LIMIT]
 
 
 def _hashes(summary: reg.Summary) -> list[str]:

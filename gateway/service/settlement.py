@@ -8,7 +8,7 @@ reconciliation.py). Nothing here prints: output carries statement positions and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,8 +30,9 @@ from gateway.domain.deadlines import (
 from gateway.domain.envelope import SENT_BY_RESIDENCE_CITY, Header, MessageType
 from gateway.domain.findings import Refused
 from gateway.domain.lifecycle import CALLED_OFF, PASSED_CHECKS
-from gateway.domain.person_ref import person_ref
+from gateway.domain.notes import Note, words
 from gateway.domain.reconciliation import Reconciliation, reconcile, reconcile_money
+from gateway.domain.register import Keyring
 from gateway.domain.settlement import (
     Attachment,
     CityClaim,
@@ -64,12 +65,15 @@ class SettlementScope:
     holidays: Path | None = None
     warn_days: int = DEFAULT_WARN_WORKING_DAYS
     pairs: list[CityPair] | None = None  # None: every ordered pair of the cities
-    person_key: bytes | None = None  # [settlement] person_key_file: a 第三十一条 applicant shown by HMAC of the ID
+    # The one key for persons (Config.person_keyring: [register] key_file): a 第三十一条 applicant is shown by the
+    # HMAC of the ID number under its current key, the register's own hash of that person
+    persons: Keyring | None = None
     # The register of entitlements is kept ([register] key_file): a month's claim is expected only from the pairs
     # with somebody entitled in it; `silent`: insured cities whose checks across documents are all off (they send
     # no notices, so every pair of theirs is expected).
     register: bool = False
     silent: frozenset[str] = frozenset()
+    a5_pairs: frozenset[tuple[str, str]] = frozenset()  # [settlement] a5_pairs: only they owe a facility settlement
 
     @property
     def expected_pairs(self) -> list[CityPair]:
@@ -123,11 +127,12 @@ class Application:
     """What the deadlines need of a 第三十一条 application (read from the DISPUTE's body): who, without the ID
     number (a person by the keyed hash of it), and the day of the application at the residence agency."""
 
-    applicant: str  # "person <first 16 hex of the HMAC>" or "facility <code>"
+    applicant: Note  # "person <first 16 hex of the HMAC>" or "facility <code>"
     applied_on: date
 
 
-def dispute_applications(records: Sequence[MessageRecord], spool: Spool, key: bytes | None) -> dict[str, Application]:
+def dispute_applications(records: Sequence[MessageRecord], spool: Spool,
+                         persons: Keyring | None) -> dict[str, Application]:
     """The applications of the disputes the gateway passed on, by the DISPUTE's message id. An unreadable or
     purged body is left out (the dispute is then tracked from its arrival, as before)."""
     found = {}
@@ -141,15 +146,17 @@ def dispute_applications(records: Sequence[MessageRecord], spool: Spool, key: by
         app = getattr(document, "application", None)
         if app is None:
             continue
-        if app.applicant == "person":
-            who = "person " + (person_ref(key, app.id_number or "")[:16] if key else "(no [settlement] person_key_file)")
+        if app.applicant == "person" and persons:
+            who = Note("dispute.person", "person {ref}", ref=persons.person(app.id_number or "").current[:16])
+        elif app.applicant == "person":
+            who = Note("dispute.person_unknown", "person (no [register] key_file)")
         else:
-            who = f"facility {app.facility_code}"
+            who = Note("dispute.facility", "facility {code}", code=app.facility_code)
         found[record.message_id] = Application(who, app.applied_on)
     return found
 
 
-def ledger_disputes(records: Sequence, applications: Mapping[str, Application] | None = None) -> list[tuple[Dispute, str]]:
+def ledger_disputes(records: Sequence, applications: Mapping[str, Application] | None = None) -> list[tuple[Dispute, Note]]:
     """Each DISPUTE the gateway passed on, with a note saying who raised it about what: raised when its first
     revision arrived, answered when the first DISPUTE_ANSWER to any of its revisions arrived (received_at).
     Its city pair is the disputed document's, read off that message's type and direction. A 第三十一条
@@ -185,16 +192,19 @@ def ledger_disputes(records: Sequence, applications: Mapping[str, Application] |
             dispute = Dispute(first.message_id, CityPair(residence, insured), first.period, first.received_at,
                               min(ends) if ends else None, application.applied_on,
                               min(answers) if answers else None)
-            review = (f"{first.receiver} reviewed {_china(min(answers))}" if answers
-                      else f"{first.receiver}'s review pending")
-            out.append((dispute, f"{application.applicant} applied {application.applied_on.isoformat()} at "
-                                 f"{first.sender} about {kind.value} {disputed.serial} (dispute {first.serial}); "
-                                 f"{review}; {first.sender} answers the applicant"))
+            review = (words("{city} reviewed {day}", city=first.receiver, day=_china(min(answers))) if answers
+                      else words("{city}'s review pending", city=first.receiver))
+            out.append((dispute, Note(
+                "dispute.application", "{applicant} applied {day} at {residence} about {kind} {serial} (dispute "
+                "{dispute}); {review}; {residence} answers the applicant", applicant=application.applicant,
+                day=application.applied_on.isoformat(), residence=first.sender, kind=kind.value,
+                serial=disputed.serial, dispute=first.serial, review=review)))
             continue
         dispute = Dispute(first.message_id, CityPair(residence, insured), first.period, first.received_at,
                           min(answers) if answers else None)
-        out.append((dispute, f"{first.sender} disputes {kind.value} {disputed.serial} (dispute {first.serial}); "
-                             f"{first.receiver} answers"))
+        out.append((dispute, Note("dispute.raised", "{sender} disputes {kind} {serial} (dispute {dispute}); "
+                                  "{receiver} answers", sender=first.sender, kind=kind.value, serial=disputed.serial,
+                                  dispute=first.serial, receiver=first.receiver)))
     return out
 
 
@@ -211,7 +221,7 @@ def dispute_items(records: Sequence, periods: Sequence[str], pairs: Sequence[Cit
     chosen = [(d, note) for d, note in ledger_disputes(records, applications)
               if d.pair in expected and (d.period in wanted or d.answered is None)]
     items = check_disputes([d for d, _ in chosen], today=today, calendar=calendar, warn_days=warn_days)
-    return [replace(item, note="; ".join(filter(None, (note, item.note)))) for item, (_, note) in zip(items, chosen)]
+    return [replace(item, notes=(note, *item.notes)) for item, (_, note) in zip(items, chosen)]
 
 
 def latest_revisions(records: Iterable) -> list:
@@ -239,14 +249,19 @@ def deadline_items(records: Sequence[MessageRecord], arrived: Sequence[Arrival],
 
 
 # 第二十六条: the residence city's receipt of a payment advice is its 到账确认 (ledger state of the advice).
-_CONFIRMATION = {"ACKNOWLEDGED": "到账确认: the residence city's receipt accepted the payment",
-                 "DECLINED": "the residence city's receipt declined it: the money has not arrived (未到账)"}
+_CONFIRMATION = {
+    "ACKNOWLEDGED": Note("payment.confirmed", "到账确认: the residence city's receipt accepted the payment"),
+    "DECLINED": Note("payment.declined", "the residence city's receipt declined it: the money has not arrived (未到账)"),
+}
 
 
 def with_confirmation(items: list[Item], records: Sequence) -> list[Item]:
     states = {r.message_id: r.state.value for r in records if r.type == MessageType.PAYMENT.value}
-    return [replace(i, note="; ".join(filter(None, (i.note, _CONFIRMATION.get(states.get(i.message_id, ""))))))
-            if i.what == MessageType.PAYMENT.value and i.message_id in states else i for i in items]
+    out = []
+    for item in items:
+        said = _CONFIRMATION.get(states.get(item.message_id or "", "")) if item.what == MessageType.PAYMENT.value else None
+        out.append(replace(item, notes=(*item.notes, said)) if said is not None else item)
+    return out
 
 
 def documents_from_ledger(ledger: Ledger, spool: Spool, period: str) -> list[tuple[Header | None, Attachment]]:
@@ -272,7 +287,9 @@ def documents_from_ledger(ledger: Ledger, spool: Spool, period: str) -> list[tup
 
 
 def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], period: str,
-                         pair: CityPair | None) -> list[Reconciliation]:
+                         pair: CityPair | None,
+                         a5_pairs: Collection[tuple[str, str]] | None = None) -> list[Reconciliation]:
+    """`a5_pairs`: the pairs whose A5 is carried (the configuration's); None (files alone): every pair."""
     claims = [d for _, d in documents if isinstance(d, CityClaim) and d.period == period]
     settlements = [d for _, d in documents if isinstance(d, CitySettlement) and d.period == period]
     residence_of_settlement = {(s.insured_city, s.serial): s.residence_city for s in settlements}
@@ -287,20 +304,10 @@ def reconcile_documents(documents: Sequence[tuple[Header | None, Attachment]], p
         if residence is None:
             raise SettlementError(f"A5 {document.serial}: no residence city (give its A4, or --pair)")
         facility_settlements.append((residence, document))
-    reports = reconcile(claims, settlements, facility_settlements)
+    reports = reconcile(claims, settlements, facility_settlements, a5_pairs)
     reports = reconcile_money(reports, claims, settlements,  # 第二十六条, 第二十九条: the money of the month
                               [d for _, d in documents if isinstance(d, PaymentAdvice)],
                               [d for _, d in documents if isinstance(d, RecoveryRefund)], period)
     if pair is not None:
         reports = [r for r in reports if (r.residence, r.insured) == (pair.residence, pair.insured)]
     return reports
-
-
-def read_person_key(path: Path | None) -> bytes | None:
-    """The HMAC key of `[settlement] person_key_file` (its bytes, trailing newline dropped); None without one."""
-    if path is None:
-        return None
-    try:
-        return path.read_bytes().rstrip(b"\r\n") or None
-    except OSError as exc:
-        raise SettlementError(f"{path}: {exc.strerror}") from None

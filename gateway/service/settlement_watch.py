@@ -99,7 +99,7 @@ class SettlementWatch:
         records = self.ledger.messages()
         current = f"{today.year:04d}-{today.month:02d}"
         periods = [shift_period(current, -n) for n in range(OPEN_CYCLES, 0, -1)]
-        applications = dispute_applications(records, self.spool, self.scope.person_key)  # 第三十一条
+        applications = dispute_applications(records, self.spool, self.scope.persons)  # 第三十一条
         arrived = arrivals(records)
         pairs = self.scope.expected_pairs
         # As `ltcgw deadlines`: with the register, only the pairs with somebody entitled owe a month's documents.

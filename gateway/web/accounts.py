@@ -55,6 +55,10 @@ class Account:
         return hashlib.sha256(self.password_hash.encode("ascii")).hexdigest()[:16]
 
 
+def is_name(name: str) -> bool:
+    return bool(_NAME.match(name))
+
+
 def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise AccountsError(f"{name!r}: a user name is 1-32 lower-case letters, digits, '.', '_' or '-', "

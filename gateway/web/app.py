@@ -11,6 +11,8 @@ operators any of them is a thousand times enough, so the choice is the lighter, 
 Every page needs a login (gateway/web/accounts.py: name, role, bcrypt hash in a file the administrator keeps
 with `ltcgw user`). A session is a signed cookie (HttpOnly, SameSite=Strict) that names the account and its
 password's fingerprint: removing the account or changing its password ends the session at the next request.
+The cookie's key is kept in `[console] session_key_file` (gateway/web/session_key.py): a session survives a
+restart and holds on every console instance sharing that file.
 Roles: viewer (pages), operator (resend, download of an original, the audit log), administrator (also the
 accounts). Each action is asked on a confirmation page with a reason, then done and written to the audit log
 in the ledger (gateway/service/audit.py), refused or not.
@@ -36,6 +38,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from gateway import i18n
 from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import RESENDABLE, RetryPolicy, State
+from gateway.domain.notes import Note
 from gateway.service import audit
 from gateway.service.context import utc_now
 from gateway.service.ports.events import EventLog
@@ -43,8 +46,10 @@ from gateway.service.ports.ledger import Ledger
 from gateway.service.ports.spool import Spool
 from gateway.service.retention import original_purged_at
 from gateway.web import queries
-from gateway.web.accounts import Account, AccountsError, AccountsFile, Role, verify
+from gateway.web.accounts import Account, AccountsError, AccountsFile, Role, is_name, verify
 from gateway.web.security import SECURITY_HEADERS, allowed_hosts, is_loopback
+from gateway.web.session_key import session_key
+from gateway.web.throttle import LoginGuard
 from gateway.web.settings import ConsoleSettings
 
 Resend = Callable[..., str]  # (message id, cause=...) -> the city it goes to again (Daemon.resend)
@@ -108,6 +113,7 @@ class ConsoleApp:
         self.deadlines = deadlines  # a month's deadlines and reconciliation (gateway/bootstrap.py)
         self.settings, self.resend, self.clock, self.page_size = settings, resend, clock, page_size
         self.accounts = AccountsFile(settings.users_file)
+        self.guard = LoginGuard(ledger, settings.login_limits)  # failed logins counted in the ledger
         self.mask = queries.masker()
         self.listening_on(settings.host, settings.port)
         self.envs = {lang: self._environment(lang) for lang in i18n.LANGUAGES}  # "zh-CN", "en"
@@ -143,7 +149,9 @@ class ConsoleApp:
     # --- the Flask application ----------------------------------------------------------------------
     def _flask(self) -> Flask:
         app = Flask("gateway.web", static_folder=None)
-        app.secret_key = secrets.token_bytes(32)  # per process: a restart logs everyone out, nothing to keep
+        # Kept in a file: a session outlives a restart and holds on every console sharing the file's key.
+        path = self.settings.session_key_file
+        app.secret_key = session_key(path) if path is not None else secrets.token_bytes(32)
         app.config.update(SESSION_COOKIE_NAME="ltcgw_console", SESSION_COOKIE_HTTPONLY=True,
                           SESSION_COOKIE_SAMESITE="Strict", PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
                           MAX_CONTENT_LENGTH=MAX_FORM_BYTES, MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES)
@@ -252,7 +260,18 @@ class ConsoleApp:
         target = _local(request.values.get("next", "/"))
         if request.method == "GET":
             return self.page(HTTPStatus.OK, "login.html", target=target, problem="", name="")
-        name, password = request.form.get("name", "").strip(), request.form.get("password", "")
+        name, password = request.form.get("name", "").strip()[:40], request.form.get("password", "")
+        # what is counted, logged and audited: a user name, or not (someone's ID number typed in is not kept)
+        who = name if is_name(name) else "(not a user name)"
+        address, now = request.remote_addr or "unknown", self.clock()
+        locked = self.guard.locked(who, address, now)
+        if locked is not None:  # refused before bcrypt runs: a lock-out costs the guesser, not the host
+            self.log.emit("console_login_throttled", subject=f"{who} from {address}", due=locked.isoformat())
+            response = self.page(HTTPStatus.TOO_MANY_REQUESTS, "login.html", target=target, name=name,
+                                 problem=_("too many failed logins: this account or this address may try again "
+                                           "after %(when)s", when=_when(locked)))
+            response.headers["Retry-After"] = str(max(1, int((locked - now).total_seconds()) + 1))
+            return response
         try:
             account = self.accounts.get(name)
             usable = True
@@ -263,6 +282,7 @@ class ConsoleApp:
             problem = _("the accounts file is unusable: the administrator must fix it (the log says why)")
         elif verify(account, password):
             assert account is not None
+            self.guard.succeeded(account.name)
             lang = session.get("lang")
             session.clear()
             session.update(user=account.name, fp=account.fingerprint, csrf=secrets.token_hex(16))
@@ -270,12 +290,26 @@ class ConsoleApp:
                 session["lang"] = lang
             session.permanent = True
             audit.record(self.ledger, self.clock(), user=account.name, role=account.role.value, action="login",
-                         subject="console", reason="", outcome="signed in")
+                         subject="console", reason="", outcome=audit.SIGNED_IN)
             return redirect(target, 303)
         else:
-            self.log.alert("console_login_refused", user=name[:40])
+            self._failed_login(who, account, address, now)
             problem = _("wrong name or password")
-        return self.page(HTTPStatus.UNAUTHORIZED, "login.html", target=target, problem=problem, name=name[:40])
+        return self.page(HTTPStatus.UNAUTHORIZED, "login.html", target=target, problem=problem, name=name)
+
+    def _failed_login(self, name: str, account: Account | None, address: str, now: datetime) -> None:
+        """Counted (gateway/web/throttle.py) and audited under the name tried, never the password; a lock-out
+        it causes is audited and alerted."""
+        self.log.alert("console_login_refused", user=name)
+        role = account.role.value if account else "-"
+        audit.record(self.ledger, now, user=name, role=role, action="login", subject="console",
+                     reason=f"from {address}", outcome=audit.LOGIN_REFUSED)
+        for row in self.guard.failed(name, address, now):
+            assert row.locked_until is not None
+            outcome = audit.locked_out(row.locked_until, row.lockouts)
+            audit.record(self.ledger, now, user=name, role=role, action="lockout", subject="console",
+                         reason=f"{row.scope}: too many failed logins (from {address})", outcome=outcome)
+            self.log.alert("console_login_locked", subject=row.scope, reason=outcome.text("en"), count=row.lockouts)
 
     def logout(self) -> Response:
         lang = session.get("lang")
@@ -330,7 +364,7 @@ class ConsoleApp:
         notice = {"resent": _("Resend done: the daemon writes it to the receiver's inbox now.")}.get(
             request.args.get("note", ""), "")
         return self.page(
-            HTTPStatus.OK, "message.html", view=view, findings=queries.finding_rows(view.record.findings, self.mask),
+            HTTPStatus.OK, "message.html", view=view, findings=queries.finding_rows(view.record.findings, self.mask, g.lang),
             resendable=resendable and self.can_resend, purged_on=original_purged_at(self.ledger, self.spool, sha256),
             notice=notice, section="messages")
 
@@ -417,21 +451,25 @@ class ConsoleApp:
         assert self.resend is not None and record.message_id
         message_id = record.message_id
         try:
-            city = audit.audited(self.ledger, self.clock, user=account.name, role=account.role.value, action="resend",
-                                 subject=subject, reason=reason,
-                                 do=lambda: "resent to " + self.resend(  # type: ignore[misc]
-                                     message_id, cause=f"operator: web console resend by {account.name}"))
+            city = ""
+
+            def resend() -> Note:
+                nonlocal city
+                city = self.resend(message_id, cause=f"operator: web console resend by {account.name}")  # type: ignore[misc]
+                return audit.resent(city)
+
+            audit.audited(self.ledger, self.clock, user=account.name, role=account.role.value, action="resend",
+                          subject=subject, reason=reason, do=resend)
         except UnknownMessage as exc:
             raise HttpError(HTTPStatus.CONFLICT, str(exc)) from None
-        self.log.emit("console_resend", id=record.message_id, receiver=city.removeprefix("resent to "),
-                      user=account.name)
+        self.log.emit("console_resend", id=record.message_id, receiver=city, user=account.name)
         key = request.args.get("key", "")
         target = f"/message/{record.sha256}?" + urlencode({"note": "resent", **({"key": key} if key.isdigit() else {})})
         return redirect(target, 303)
 
-    def _read_original(self, sha256: str, into: list[bytes]) -> str:
+    def _read_original(self, sha256: str, into: list[bytes]) -> Note:
         into.append(self.spool.read("inbox", sha256))
-        return f"{len(into[0])} bytes"
+        return audit.downloaded(len(into[0]))
 
     def static(self, name: str) -> Response:
         if not re.fullmatch(r"[a-z0-9_-]+\.(css|png|svg|ico)", name):
@@ -490,7 +528,7 @@ def _filter(query: dict[str, str], problems: list[str]) -> queries.MessageFilter
 
 
 # Texts used by name elsewhere (roles, audit actions, deadline statuses and milestones) that the catalog must hold.
-CATALOG_ONLY = (N_("viewer"), N_("operator"), N_("administrator"), N_("resend"), N_("download"), N_("login"),
+CATALOG_ONLY = (N_("viewer"), N_("operator"), N_("administrator"), N_("resend"), N_("download"), N_("login"), N_("lockout"),
                 N_("on_time"), N_("late"), N_("missing"), N_("due_soon"), N_("pending"), N_("unexpected"), N_("info"),
                 N_("no_calendar"), N_("facility_fees"), N_("dispute"))
 

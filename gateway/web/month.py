@@ -22,12 +22,12 @@ def month_settlement(ledger: Ledger, spool: Spool, scope: settlement.SettlementS
     pairs = scope.expected_pairs
     try:
         calendar = settlement.load_calendar(scope.holidays)
-        applications = settlement.dispute_applications(records, spool, scope.person_key)  # 第三十一条, by HMAC
+        applications = settlement.dispute_applications(records, spool, scope.persons)  # 第三十一条, by HMAC
         month.deadlines = settlement.deadline_items(records, settlement.arrivals(records), pairs, [period],
                                                     today=today, calendar=calendar, warn_days=scope.warn_days,
                                                     applications=applications)
         documents = settlement.documents_from_ledger(ledger, spool, period)
-        reports = settlement.reconcile_documents(documents, period, None)
+        reports = settlement.reconcile_documents(documents, period, None, scope.a5_pairs)
         month.reconciliations = [r for r in reports if settlement.CityPair(r.residence, r.insured) in set(pairs)]
     except settlement.SettlementError as exc:
         month.problem = str(exc)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from gateway import i18n
+from gateway.domain.findings import finding_text
 from gateway.service.ports.ledger import Ledger, MessageRecord, Outgoing, TransitionRecord
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, RECEIPT_CLOSES, RetryPolicy, State
 
@@ -236,12 +238,15 @@ def distinct(values: Iterable[str | None]) -> list[str]:
     return sorted({v for v in values if v})
 
 
-def finding_rows(findings: Sequence[dict[str, Any]], mask: Callable[[str], str]) -> list[dict[str, str]]:
-    """Findings as the page shows them: code, masked message, line/path when known."""
+def finding_rows(findings: Sequence[dict[str, Any]], mask: Callable[[str], str],
+                 lang: str = i18n.DEFAULT_LANGUAGE) -> list[dict[str, str]]:
+    """Findings as the page shows them: code, masked message in the reader's language (said again from the
+    recorded template and values), line/path when known."""
     rows = []
     for finding in findings:
         where = " ".join(str(finding[k]) for k in ("line", "path") if finding.get(k) is not None)
-        rows.append({"code": str(finding.get("code", "")), "message": mask(str(finding.get("message", ""))), "where": mask(where)})
+        rows.append({"code": str(finding.get("code", "")), "message": finding_text(finding, lang, mask),
+                     "where": mask(where)})
     return rows
 
 

@@ -59,6 +59,7 @@ def write_workspace(root: Path, cities: list[str], *, retry: list[str] | None = 
 
         write_private_key(keys / "gateway_ssh_ed25519", comment="ltc-gateway")
     _operations_files(root)
+    _console_session_key(keys / "console-session.key")
     if register:
         _register_keys(keys / "register.keys")
     lines = [*_head(), *_gateway(workers, rescan_seconds, algorithm == "sm2"), *_storage(ledger_url, spool_store),
@@ -205,6 +206,12 @@ def _operations(cities: list[str]) -> list[str]:
         _optional("port = 8470"),
         _optional('users_file = "console.users"', "the accounts, written by `ltcgw user` (chmod 600)"),
         _optional("read_only = false", "let operators resend from the console"),
+        _optional('session_key_file = "keys/console-session.key"', "signs the sessions (chmod 600; made if missing)"),
+        _optional("login_failures = 5", "failed logins of one account within login_window: locked out"),
+        _optional("address_failures = 20", "of one client address (behind ssh -L everyone is 127.0.0.1)"),
+        _optional('login_window = "15m"'),
+        _optional('lockout = "15m"', "doubled at each lock-out in a row"),
+        _optional('lockout_max = "24h"'),
         _optional('language = "en"', 'the pages in English (default "zh-CN"; each person may switch)'),
         "",
         "# What `ltcgw deadlines` and `ltcgw reconcile` assume (docs/settlement.md):",
@@ -244,6 +251,16 @@ def _register_keys(path: Path) -> None:
                   "# per line; the last is the current one. To rotate, append a new line; keep the old ones until\n"
                   "# `ltcgw entitlements` shows no row under them.\n"
                   f"k1 {secrets.token_hex(32)}\n")
+
+
+def _console_session_key(path: Path) -> None:
+    """The key signing the console's sessions (gateway/web/session_key.py), so a restart keeps them."""
+    from gateway.web.session_key import create_session_key
+
+    try:
+        create_session_key(path)
+    except FileExistsError:
+        pass
 
 
 def _operations_files(root: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -103,6 +105,40 @@ def test_spool_is_content_addressed_durable_and_bounded(tmp_path) -> None:
         spool.receive(lambda f: f.write(b"x" * 100), max_bytes=10)
     assert [p.name for p in spool.inbox.iterdir()] == [got]  # the oversize temporary is gone
     (spool.inbox / ".in-left.tmp").write_bytes(b"half")
+    os.utime(spool.inbox / ".in-left.tmp", (time.time() - 7200, time.time() - 7200))  # a crashed writer's, stale
     assert spool.clean_temporaries() == 1
     with pytest.raises(ValueError):
         spool.read("inbox", "../../etc/passwd")
+
+
+def test_a_starting_instance_cleans_only_what_a_dead_writer_left(tmp_path) -> None:
+    """Instances sharing a spool over a mount: one starting must not remove another's file in hand."""
+    import socket
+    import subprocess
+    import sys
+
+    spool = FolderSpool(tmp_path)
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        names = {
+            "dead": f".in-{host}~{int(dead.stdout)}~abc.tmp",  # this machine, its writer gone
+            "alive": f".in-{host}~{alive.pid}~abc.tmp",  # this machine, still writing
+            "other fresh": ".out-otherhost~12~abc.tmp",  # another machine's, written just now
+            "other stale": ".out-otherhost~13~abc.tmp",  # another machine's, an hour and more ago
+        }
+        for name in names.values():
+            folder = spool.outbox if name.startswith(".out") else spool.inbox
+            (folder / name).write_bytes(b"half")
+        old = time.time() - 7200
+        os.utime(spool.outbox / names["other stale"], (old, old))
+        assert spool.clean_temporaries() == 2
+        left = {p.name for p in (*spool.inbox.iterdir(), *spool.outbox.iterdir())}
+        assert left == {names["alive"], names["other fresh"]}
+    finally:
+        alive.kill()
+        alive.wait()
+    # what this process writes is named for it, so another instance's clean can tell it apart
+    got, _ = spool.receive(lambda f: f.write(b"x"))
+    assert spool.read("inbox", got) == b"x"

@@ -71,3 +71,23 @@ def test_an_ambiguous_or_too_short_start_is_refused_naming_the_candidates(traced
     assert "at least 8 characters" in capsys.readouterr().err
     assert main(["trace", "ffffffffffff", "-c", path]) == 1
     assert "no message ffffffffffff" in capsys.readouterr().err
+
+
+def test_a_recorded_finding_is_said_in_the_readers_language(traced, capsys, monkeypatch) -> None:
+    """Issue 14: the finding is said again from its template and values: Chinese by default, English on request;
+    the JSON keeps its code, English message, template and values."""
+    path, _ = traced
+    digest = sha256(JUNK).hexdigest()
+    capsys.readouterr()
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    assert main(["trace", digest, "-c", path]) == 0
+    chinese = capsys.readouterr().out
+    [line] = [x for x in chinese.splitlines() if x.startswith("    xml.")]
+    assert "文件不是格式正确的 XML" in line and "not well-formed" not in line
+    monkeypatch.setenv("LANGUAGE", "en")
+    assert main(["trace", digest, "-c", path]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("    xml.")]
+    assert "the file is not well-formed XML" in line
+    assert main(["trace", digest, "-c", path, "--json"]) == 0
+    [finding] = json.loads(capsys.readouterr().out)[0]["findings"]
+    assert finding["code"].startswith("xml.") and finding["template"] and finding["message"].startswith("the file")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.domain.person_ref import person_ref
 from gateway.domain.lifecycle import State
 from gateway.service.settlement import load_calendar
+from tests.support.persons import person_hash, register_key
 from tests.disputes.test_dispute_exchange import (
     HOLIDAYS, INSURED, PERIOD, RESIDENCE, Exchange, china_today, message_id,
 )
@@ -61,7 +61,7 @@ def test_a_persons_application_counts_from_its_day_and_ends_with_the_residence_a
     due = calendar.add_working_days(applied, 15)
     [line] = dispute_lines(ex, china_today())
     assert line["due"] == due.isoformat()  # from the application, not from the dispute's arrival
-    ref = person_ref(KEY, claim.statements[0].id_number)[:16]
+    ref = person_hash(register_key(ex.root), claim.statements[0].id_number)[:16]  # the register's key
     assert f"person {ref} applied {applied.isoformat()} at {RESIDENCE}" in line["note"]
     assert f"{INSURED}'s review pending" in line["note"]
     assert claim.statements[0].id_number not in json.dumps(line)
@@ -117,3 +117,63 @@ def test_a_dispute_without_application_is_tracked_as_before(exchange: Exchange) 
     calendar = load_calendar(HOLIDAYS)
     assert line["due"] == calendar.add_working_days(china_today(), 15).isoformat()
     assert f"{INSURED} disputes A3" in line["note"] and f"{RESIDENCE} answers" in line["note"]
+
+
+def test_one_key_for_persons_the_registers_and_what_the_old_key_showed_is_still_matched(exchange: Exchange) -> None:
+    """[register] key_file is the one HMAC key for persons: the applicant of a dispute is shown by the hash the
+    register keeps of that person (found among the claim's statements the register holds), not by the key of
+    the deprecated [settlement] person_key_file. What was shown under that key before (alerts, notes) is still
+    matched: its key stays in the persons' keyring as a retired key; `config check` warns of the setting."""
+    from adapters.sqlite_ledger import SqliteLedger
+    from gateway.config import LEGACY_PERSON_KEY, load_config
+
+    ex = exchange
+    delivered = ex.claim()
+    person = ex.verified(delivered).document.statements[0].id_number
+    document = ex.sample("DISPUTE", "--ref", str(delivered), "--applicant", "person")
+    ex.send("DISPUTE", RESIDENCE, INSURED, document, ref=delivered)
+    ex.run()
+    [line] = dispute_lines(ex, china_today())
+    kept = person_hash(register_key(ex.root), person)  # as the register hashed the claim's statements (key k1)
+    ledger = SqliteLedger(ex.root / "ledger.sqlite3")
+    try:
+        with ledger.unit_of_work() as tx:
+            billed = tx.billings_of([kept])
+    finally:
+        ledger.close()
+    assert billed and {b.key_id for b in billed} == {"k1"}  # the register's rows, under the register's key
+    assert f"person {kept[:16]} applied" in line["note"]  # the same person, the same reference
+    old = person_hash(KEY, person)  # what deadlines and alerts showed under the old setting
+    assert old[:16] not in line["note"]
+    keyring = load_config(ex.config).person_keyring()
+    assert keyring.current == "k1" and old in keyring.person(person) and kept == keyring.person(person).current
+    assert [k for k, _ in keyring.keys] == ["k1", LEGACY_PERSON_KEY]
+    checked = json.loads(ex.ltcgw("config", "check", "-c", str(ex.config), "--json"))
+    assert any(w.startswith("settlement.person_key_file: deprecated") for w in checked["warnings"])
+
+    # the setting removed: the same reference, no warning; the register's rows are found as before
+    ex.config.write_text(ex.config.read_text().replace('person_key_file = "person.key"\n', ""))
+    [again] = dispute_lines(ex, china_today())
+    assert again["note"] == line["note"]
+    checked = json.loads(ex.ltcgw("config", "check", "-c", str(ex.config), "--json"))
+    assert not [w for w in checked["warnings"] if "person_key_file" in w]
+
+
+def test_without_a_register_the_old_key_keeps_naming_applicants_as_before(exchange: Exchange) -> None:
+    """A gateway that keeps no register ([register] removed) and still has [settlement] person_key_file: the
+    applicant is shown by the same reference as before the keys were made one, and `config check` says how to
+    move to [register] key_file."""
+    ex = exchange
+    text = ex.config.read_text()
+    start = text.index("[register]")
+    end = text.index("\n\n", start)
+    ex.config.write_text(text[:start] + text[end:])
+    delivered = ex.claim()
+    person = ex.verified(delivered).document.statements[0].id_number
+    ex.send("DISPUTE", RESIDENCE, INSURED, ex.sample("DISPUTE", "--ref", str(delivered), "--applicant", "person"),
+            ref=delivered)
+    ex.run()
+    [line] = dispute_lines(ex, china_today())
+    assert f"person {person_hash(KEY, person)[:16]} applied" in line["note"]
+    checked = json.loads(ex.ltcgw("config", "check", "-c", str(ex.config), "--json"))
+    assert any("set it and this file's key is kept" in w for w in checked["warnings"])

@@ -44,8 +44,9 @@ def exchange(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Exchange:
     return Exchange(tmp_path / "gw", capsys)
 
 
-def test_dispute_delivered_receipted_and_answered_in_time(exchange: Exchange) -> None:
+def test_dispute_delivered_receipted_and_answered_in_time(exchange: Exchange, monkeypatch: pytest.MonkeyPatch) -> None:
     ex = exchange
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
     claim = ex.claim()
     dispute_doc = ex.sample("DISPUTE", "--ref", str(claim), "--sender", INSURED)
     ex.send("DISPUTE", INSURED, RESIDENCE, dispute_doc, ref=claim)
@@ -90,6 +91,16 @@ def test_dispute_delivered_receipted_and_answered_in_time(exchange: Exchange) ->
     assert answered["status"] == "on_time" and answered["arrived"] is not None
     assert answered["message_id"] == dispute.header.message_id
     assert f"{INSURED} disputes A3" in answered["note"]
+    assert [n["code"] for n in answered["notes"]] == ["dispute.raised"]
+    # said to a clerk: in Chinese by default, in English on request
+    text = ex.ltcgw("deadlines", "-c", str(ex.config), "--period", PERIOD, "--holidays", str(HOLIDAYS), "--today",
+                    today)
+    assert f"{INSURED} 对 A3 " in text and "提出争议（争议 " in text and f"由 {RESIDENCE} 答复" in text
+    assert "disputes A3" not in text
+    monkeypatch.setenv("LANGUAGE", "en")
+    text = ex.ltcgw("deadlines", "-c", str(ex.config), "--period", PERIOD, "--holidays", str(HOLIDAYS), "--today",
+                    today)
+    assert f"{INSURED} disputes A3" in text and "提出争议" not in text
 
 
 def test_dispute_about_an_unrouted_message_or_other_cities_is_refused(exchange: Exchange) -> None:

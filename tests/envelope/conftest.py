@@ -1,7 +1,7 @@
 """Real keys for the envelope tests (RSA for one city, ECDSA for another) and the trust store pinning them.
 
-Every test here runs once per RSA/ECDSA verifier (libxmlsec1 and signxml): the same attacks must meet the
-same findings whichever one a machine ends up with."""
+Every test here runs once per RSA/ECDSA verifier: ours (the one at run time), then libxmlsec1 and signxml as
+cross-checks: the same attacks must meet the same findings whichever one verifies."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pytest
 from tests.envelope.helpers import Party, make_party
 
 
-@pytest.fixture(autouse=True, params=["xmlsec", "signxml"])
+@pytest.fixture(autouse=True, params=["strict", "xmlsec", "signxml"])
 def verifier(request, monkeypatch) -> str:
     from gateway.documents import signature, xmldsig_xmlsec
 
     if request.param == "xmlsec":
-        # The project depends on the binding: where it is unusable the fast path is gone, which is a failure.
+        # The tests depend on the binding (a cross-check): where it is unusable that check is gone, a failure.
         assert xmldsig_xmlsec.available(), f"libxmlsec1 is not usable here: {xmldsig_xmlsec.UNAVAILABLE}"
     monkeypatch.setattr(signature, "rsa_ecdsa_verifier", lambda: request.param)
     return request.param

@@ -156,16 +156,47 @@ def test_the_audit_log_keeps_each_action_newest_first(open_ledger) -> None:
 
     ledger = open_ledger()
     assert ledger.audit() == []
-    audit.record(ledger, T0, user="otto", role="operator", action="login", subject="console", reason="", outcome="signed in")
+    audit.record(ledger, T0, user="otto", role="operator", action="login", subject="console", reason="",
+                 outcome=audit.SIGNED_IN)
     audit.record(ledger, T0 + timedelta(minutes=1), user="otto", role="operator", action="resend",
-                 subject="A3-370300-370200", reason="青岛\n lost it", outcome="resent to 370200")
+                 subject="A3-370300-370200", reason="青岛\n lost it", outcome=audit.resent("370200"))
     audit.record(ledger, T0 + timedelta(minutes=2), user="vera", role="viewer", action="login", subject="console",
-                 reason="", outcome="signed in")
+                 reason="", outcome=audit.SIGNED_IN)
     ledger.close()
     again = open_ledger()
     assert [a.action for a in again.audit()] == ["login", "resend", "login"]
     assert again.audit(1, user="otto") == [AuditRecord(T0 + timedelta(minutes=1), "otto", "operator", "resend",
-                                                       "A3-370300-370200", "青岛 lost it", "resent to 370200")]
+                                                       "A3-370300-370200", "青岛 lost it",
+                                                       audit.kept(audit.resent("370200")))]
+    assert again.audit(1, user="otto")[0].outcome_text("zh-CN") == "已重发至 370200"
+
+
+def test_failed_logins_are_counted_together_by_every_console_on_the_ledger(open_ledger) -> None:
+    """Two consoles on one ledger (migration 0007): three failures on one and two on the other lock the
+    account out for both; the count outlives a restart; concurrent failures are each counted once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gateway.web.throttle import LoginGuard, LoginLimits, account_scope, address_scope
+
+    limits = LoginLimits(failures=5, address_failures=1000)
+    first, second = LoginGuard(open_ledger(), limits), LoginGuard(open_ledger(), limits)
+    for n in range(3):
+        assert first.failed("otto", "10.0.0.1", T0 + timedelta(seconds=n)) == []
+    assert second.failed("otto", "10.0.0.2", T0 + timedelta(seconds=3)) == []
+    [locked] = second.failed("otto", "10.0.0.2", T0 + timedelta(seconds=4))
+    assert locked.scope == account_scope("otto") and locked.locked_until == T0 + timedelta(seconds=4, minutes=15)
+    restarted = LoginGuard(open_ledger(), limits)
+    assert restarted.locked("otto", "10.0.0.9", T0 + timedelta(minutes=5)) == locked.locked_until
+    assert first.locked("vera", "10.0.0.9", T0 + timedelta(minutes=5)) is None
+    with ThreadPoolExecutor(4) as pool:  # one account's failures from four places at once
+        list(pool.map(lambda n: (first if n % 2 else second).failed("vera", f"10.1.0.{n}", T0), range(4)))
+    [vera] = first.ledger.login_throttles([account_scope("vera")])
+    assert vera.failures == 4 and first.ledger.login_throttles([address_scope("10.1.0.1")])[0].failures == 1
+    second.succeeded("vera")
+    assert first.ledger.login_throttles([account_scope("vera")]) == []
+    with first.ledger.unit_of_work() as tx:  # a day later nothing is left to count
+        assert tx.forget_login_throttles(T0 + timedelta(days=2)) >= 5
+    assert first.ledger.login_throttles([account_scope("otto"), address_scope("10.0.0.1")]) == []
 
 
 def test_two_migrations_with_one_number_are_refused(tmp_path) -> None:

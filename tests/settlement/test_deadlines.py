@@ -44,7 +44,7 @@ def test_qingming_defers_february_and_december_claim_ends_the_year() -> None:
 def test_months_whose_dates_fall_in_2027_need_the_administrators_file(text_2027: str) -> None:
     unknown = schedule("2026-11", CALENDAR)
     assert (unknown.claim, unknown.settlement, unknown.payment) == (date(2026, 12, 31), None, None)
-    assert "config/holidays/2027.toml" in unknown.unknown
+    assert unknown.unknown.code == "calendar.unknown_year" and "config/holidays/2027.toml" in unknown.unknown.message
     extended = WorkingCalendar([parse_holiday_file(text_2027)])
     assert schedule("2026-11", extended).settlement == date(2027, 1, 5)
     assert schedule("2026-11", extended).claim == date(2026, 12, 31)
@@ -56,6 +56,9 @@ def test_months_whose_dates_fall_in_2027_need_the_administrators_file(text_2027:
         ("facility_fees", Status.INFO), ("A3", Status.ON_TIME), ("A4", Status.NO_CALENDAR),
         ("PAYMENT", Status.NO_CALENDAR)]
     assert all("config/holidays/2027.toml" in i.note for i in items[2:])
+    assert [n.code for i in items[2:] for n in i.notes] == ["calendar.unknown_year"] * 2
+    assert items[2].note_text("zh-CN").startswith("缺少 2027 年的工作日历：请添加 config/holidays/2027.toml，写入当年法定节假日")
+    assert items[2].note_text("en") == items[2].note.startswith("no working-day calendar for 2027") * items[2].note
     [missing_claim] = [i for i in check_deadlines([CityPair("370100", "370200")], ["2026-11"], [],
                                                   today=date(2027, 1, 2), calendar=CALENDAR) if i.what == "A3"]
     assert (missing_claim.status, missing_claim.due) == (Status.MISSING, date(2026, 12, 31))

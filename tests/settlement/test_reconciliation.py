@@ -105,6 +105,21 @@ def test_facility_settlements_missing_or_off() -> None:
     assert month.facility_settlements[0].serial in located.where
 
 
+def test_a_facility_settlement_is_missing_only_where_the_pair_carries_it() -> None:
+    """第二十五条: an A5 goes through the gateway only for the pairs of [settlement] a5_pairs; a pair without one
+    owes none, so its claim and settlement balance with no A5 at all, while a carrying pair still misses it."""
+    carried = build_month("370100", "370200", "2026-08", facilities=2)
+    home = build_month("370300", "370200", "2026-08", facilities=2)
+    months = (carried, home)
+    reports = {(r.residence, r.insured): r for r in reconcile(
+        [m.claim for m in months], [m.settlement for m in months], [], a5_pairs={("370100", "370200")})}
+    missing = [d for d in reports[("370100", "370200")].differences if d.code == "reconcile.facility_settlement_missing"]
+    assert len(missing) == 2
+    assert reports[("370300", "370200")].balanced, reports[("370300", "370200")].differences
+    every = reconcile([home.claim], [home.settlement], [])  # no configuration (files): every pair could carry one
+    assert "reconcile.facility_settlement_missing" in _codes(every[0])
+
+
 def test_unmatched_documents() -> None:
     claimed_only = build_month("370300", "370100", "2026-08")
     orphan = build_month("370600", "370100", "2026-08")

@@ -121,6 +121,30 @@ def test_reconcile_files_lists_differences_without_personal_data(tmp_path: Path,
             assert statement.id_number not in text and statement.name not in text
 
 
+def test_reconcile_says_its_differences_in_the_readers_language(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    claim = sample_document("A3", RESIDENCE, INSURED, "2026-08", persons=3, seed=4)
+    settlement = sample_document("A4", INSURED, RESIDENCE, "2026-08", persons=3, seed=4)
+    settlement.totals.claimed += Decimal("1.00")
+    (tmp_path / "a3.xml").write_bytes(to_bytes(claim))
+    (tmp_path / "a4.xml").write_bytes(to_bytes(settlement))
+    files = ("--files", str(tmp_path / "a3.xml"), str(tmp_path / "a4.xml"))
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
+    code, out, _ = run(capsys, "reconcile", "--period", "2026-08", *files)
+    assert code == 1
+    assert (f"! reconcile.claim_figure: 附件4 {settlement.serial} 与 附件3 {claim.serial}：申请拨付金额: "
+            in out) and "结算的申请拨付金额与申请不一致" in out
+    assert "实拨金额不等于 申请拨付 − 审核扣款 + 补拨" in out and "does not repeat" not in out
+    code, out, _ = run(capsys, "reconcile", "--period", "2026-08", "--json", *files)
+    [difference] = [d for r in json.loads(out) for d in r["differences"] if d["code"] == "reconcile.claim_figure"]
+    assert difference["message"] == "the settlement does not repeat the claim's 申请拨付金额"  # JSON: English + code
+    assert difference["params"] == {"label": "申请拨付金额"}
+    monkeypatch.setenv("LANGUAGE", "en")
+    code, out, _ = run(capsys, "reconcile", "--period", "2026-08", *files)
+    assert (f"! reconcile.claim_figure: A4 {settlement.serial} vs A3 {claim.serial}: 申请拨付金额: " in out
+            and "the settlement does not repeat the claim's 申请拨付金额" in out and "结算的" not in out)
+
+
 def test_render_a_signed_message_and_a_bare_document(gateway: Path, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     delivered = sorted((gateway / "drops" / INSURED / "inbox").glob("*A3*"))
@@ -146,11 +170,12 @@ def test_render_refuses_what_is_not_an_attachment(tmp_path: Path, capsys: pytest
 
 
 def test_unknown_year_needs_the_administrators_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                    holidays_dir: Path) -> None:
+                                                    holidays_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANGUAGE", "zh_CN")
     claim = write_sample(tmp_path, "A3", RESIDENCE, INSURED, "2026-11")
     code, _, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                        f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--files", str(claim))
-    assert code == 2 and "deadlines need messages" in err
+    assert code == 2 and "deadlines 需要报文" in err  # the CLI's own error, in Chinese too
     code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                          f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--json", "--files")
     assert code == 2 and "config/holidays/2027.toml" in err
@@ -159,9 +184,22 @@ def test_unknown_year_needs_the_administrators_file(tmp_path: Path, capsys: pyte
     assert {(i["what"], i["status"]) for i in report["items"]} == {
         ("facility_fees", "info"), ("A3", "pending"), ("A4", "no_calendar"), ("PAYMENT", "no_calendar")}
     assert report["calendar_missing"]["year"] == 2027 and report["calendar_missing"]["due"] == "2026-12-01"
+    # JSON is for machines: the English note as before, and each note's stable code and values
+    assert report["calendar_missing"]["code"] == "calendar.next_year_missing"
+    a4 = next(i for i in report["items"] if i["what"] == "A4")
+    assert a4["note"].startswith("no working-day calendar for 2027: add config/holidays/2027.toml")
+    assert [(n["code"], n["params"]["year"]) for n in a4["notes"]] == [("calendar.unknown_year", "2027")]
     code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                          f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--files")
-    assert "2027     calendar" in out and "add config/holidays/2027.toml" in out
+    # said to a person in their language: Chinese by default ...
+    assert "2027     calendar" in out and "请添加 config/holidays/2027.toml" in out and "add config/" not in out
+    assert "缺少 2027 年的工作日历：请添加 config/holidays/2027.toml" in err
+    assert "定点机构向居住地经办机构申报费用的截止日（第二十四条）" in out
+    monkeypatch.setenv("LANGUAGE", "en")  # ... English on request
+    code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
+                         f"{RESIDENCE},{INSURED}", "--holidays", str(tmp_path / "none"), "--files")
+    assert "add config/holidays/2027.toml" in out and "请添加" not in out + err
+    assert "facilities' fees cut-off at the residence city (第二十四条)" in out
     code, out, err = run(capsys, "deadlines", "--period", "2026-11", "--today", "2026-11-25", "--cities",
                          f"{RESIDENCE},{INSURED}", "--holidays", str(holidays_dir), "--json", "--files")
     assert code == 0, err

@@ -47,7 +47,7 @@ from gateway.documents.writer import to_bytes
 from gateway.domain.deadlines import CHINA_TIME, shift_period
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.lifecycle import State
-from gateway.domain.person_ref import person_ref
+from tests.support.persons import person_hash, register_key
 from gateway.entrypoints.cli import main
 from gateway.service.daemon import run_once
 
@@ -357,7 +357,8 @@ def test_the_withdrawn_claim_does_not_count_its_revision_does(year: Year) -> Non
 
 def test_disputes_from_a_person_and_a_facility_count_from_the_application(year: Year) -> None:
     person = year.line("2027-05", date(2027, 9, 1), "dispute", (B, A))
-    ref = person_ref(KEY, open_message(year.sent[("DISPUTE", B, A, "2027-05")][1]).document.application.id_number)
+    applicant = open_message(year.sent[("DISPUTE", B, A, "2027-05")][1]).document.application
+    ref = person_hash(register_key(year.root), applicant.id_number)  # the one key for persons: the register's
     assert person["due"] == "2027-07-22" and person["status"] == "on_time" and person["arrived"] == "2027-07-15"
     assert f"person {ref[:16]} applied 2027-07-01 at {B}" in person["note"]
     assert f"{A} reviewed 2027-07-08" in person["note"]

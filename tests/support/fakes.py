@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from gateway.service.ports.ledger import (
     EVERYTHING, AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, Scope, TransitionRecord,
 )
+from gateway.service.ports.ledger import LoginThrottle
 from adapters.spool import TooLarge
 from gateway.service.ports.transport import ConnectionReport, DropFile, Refusal, Scan, TransportError, is_temporary_name
 from gateway.domain.envelope import Header
@@ -72,12 +73,13 @@ class Tables:
     arrangements: list[ArrangementRow] = field(default_factory=list)
     claims: list[ClaimRecord] = field(default_factory=list)
     billings: list[BillingRow] = field(default_factory=list)
+    throttles: dict[str, LoginThrottle] = field(default_factory=dict)  # the console's failed logins, by scope
 
     def copy(self) -> Tables:
         return Tables(
             dict(self.captures), dict(self.capture_messages), dict(self.messages), list(self.transitions),
             dict(self.outgoing), list(self.events), dict(self.instances), list(self.audit), dict(self.next_key),
-            list(self.arrangements), list(self.claims), list(self.billings),
+            list(self.arrangements), list(self.claims), list(self.billings), dict(self.throttles),
         )
 
     def key(self, table: str) -> int:
@@ -222,6 +224,24 @@ class FakeTx:
 
     def record_audit(self, entry: AuditRecord) -> None:
         self._t.audit.append(entry)
+
+    # the console's failed logins ------------------------------------------------------------------------------
+    def login_throttle(self, scope: str) -> LoginThrottle:
+        return self._t.throttles.get(scope, LoginThrottle(scope))
+
+    def keep_login_throttle(self, row: LoginThrottle) -> None:
+        if row == LoginThrottle(row.scope):
+            self._t.throttles.pop(row.scope, None)
+        else:
+            self._t.throttles[row.scope] = row
+
+    def forget_login_throttles(self, before: datetime) -> int:
+        stale = [scope for scope, row in self._t.throttles.items()
+                 if (row.window_started is None or row.window_started < before)
+                 and (row.lockout_ended is None or row.lockout_ended < before)]
+        for scope in stale:
+            del self._t.throttles[scope]
+        return len(stale)
 
     # the register of entitlements (issue 12) --------------------------------------------------------------
     def keep_arrangement(self, row: ArrangementRow) -> bool:
@@ -378,6 +398,9 @@ class FakeLedger:
 
     def audit(self, limit: int = 200, user: str | None = None) -> list[AuditRecord]:
         return list(reversed([a for a in self._tables.audit if user is None or a.user == user]))[:limit]
+
+    def login_throttles(self, scopes: Sequence[str]) -> list[LoginThrottle]:
+        return [self._tables.throttles[s] for s in scopes if s in self._tables.throttles]
 
     def writable_problem(self) -> str | None:
         return self.unwritable

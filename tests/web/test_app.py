@@ -4,6 +4,7 @@ real traffic (tests/web/conftest.py)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from gateway.service.resend import resend_by_hand
 from gateway.web.accounts import AccountsError, read_accounts
 from gateway.web.app import ConsoleApp
 from gateway.web.queries import finding_rows, masker
+from dataclasses import replace as replace_settings
 
 from .conftest import JINAN, PASSWORD, QINGDAO, YANTAI, ZIBO
 
@@ -189,7 +191,10 @@ def test_resend_is_confirmed_with_a_reason_then_done_and_audited(setup) -> None:
     assert "Resend done" in client.page(headers["Location"])
     entry = gw.ledger.audit(1)[0]
     assert (entry.user, entry.role, entry.action, entry.subject) == ("otto", "operator", "resend", traffic.ids["failed"])
-    assert entry.reason == "青岛 lost the file, asked by phone" and entry.outcome == f"resent to {QINGDAO}"
+    assert entry.reason == "青岛 lost the file, asked by phone" and entry.outcome_text() == f"resent to {QINGDAO}"
+    # kept as a code and its values, not an English sentence: said in the reader's language when shown
+    assert entry.said.code == "audit.resent" and dict(entry.said.params) == {"city": QINGDAO}
+    assert "resent to" not in entry.outcome.replace('"template": "resent to {city}"', "")
     audit_page = client.page("/audit")
     assert "青岛 lost the file, asked by phone" in audit_page and traffic.ids["failed"] in audit_page
 
@@ -214,13 +219,14 @@ def test_download_is_confirmed_audited_and_returns_the_exact_bytes(setup) -> Non
     assert headers["Cache-Control"] == "no-store"
     entry = gw.ledger.audit(1)[0]
     assert (entry.action, entry.user, entry.reason) == ("download", "otto", "the city's auditor asks for it")
-    assert entry.outcome == f"{len(data)} bytes"
+    assert entry.outcome_text() == f"{len(data)} bytes" and entry.outcome_text("zh-CN") == f"{len(data)} 字节"
     (traffic.root / "spool" / "inbox" / record.sha256).unlink()  # lost behind the gateway's back
     status, _, data = client.post(f"/message/{record.sha256}/original", {"reason": "once more, please"})
     assert status == 410 and b"no longer in the spool" in data
     failed = gw.ledger.audit(1)[0]
     assert (failed.action, failed.reason) == ("download", "once more, please")
-    assert failed.outcome.startswith("failed: FileNotFoundError")
+    assert failed.said.code == "audit.failed" and failed.outcome_text().startswith("failed: FileNotFoundError")
+    assert failed.outcome_text("zh-CN").startswith("失败：FileNotFoundError：")
 
 
 def test_every_page_needs_a_login_and_a_wrong_password_is_refused(setup) -> None:
@@ -242,6 +248,75 @@ def test_every_page_needs_a_login_and_a_wrong_password_is_refused(setup) -> None
     assert "$2b$" not in cookie and read_accounts(traffic.root / "console.users")["vera"].password_hash[-12:] not in cookie
     status, _, data = stranger.get("/login?next=//evil.example/")
     assert status == 200 and b'value="//evil.example/"' not in data  # no open redirect
+
+
+class _Heard:
+    """The console's transfer log, kept to be read (alerts and events by kind, with their fields)."""
+
+    def __init__(self) -> None:
+        self.alerts: list[tuple[str, dict]] = []
+        self.events: list[tuple[str, dict]] = []
+
+    def alert(self, kind: str, **fields) -> None:
+        self.alerts.append((kind, fields))
+
+    def emit(self, event: str, **fields) -> None:
+        self.events.append((event, fields))
+
+
+def test_failed_logins_lock_out_the_account_with_429_without_bcrypt_and_are_audited(setup, monkeypatch) -> None:
+    """Five failures of one account within 15 minutes lock it out: the sixth attempt, even with the right
+    password, is answered 429 in the reader's language and checks no password; the lock-out grows; a success
+    starts the count again; failures and lock-outs are in the audit log under the name tried, never the
+    password, and a lock-out is alerted."""
+    from datetime import datetime, timedelta, timezone
+
+    import gateway.web.app as console_app
+    from gateway.web.throttle import LoginLimits
+
+    traffic, gw, client = setup
+    now = [datetime.now(timezone.utc)]
+    heard = _Heard()
+    settings = replace_settings(client.app.settings, login_limits=LoginLimits(failures=5, address_failures=100))
+    app = ConsoleApp(gw.ledger, gw.spool, heard, policy=client.app.policy, cities=client.app.cities,
+                     settings=settings, clock=lambda: now[0])
+    checked: list[str] = []
+    real_verify = console_app.verify
+    monkeypatch.setattr(console_app, "verify", lambda account, password: checked.append(password) or
+                        real_verify(account, password))
+    guesser = Client(app)
+    for n in range(5):
+        assert guesser.login("vera", f"guess number {n}") == 401
+    assert len(checked) == 5
+    status, headers, data = guesser.post("/login", {"name": "vera", "password": PASSWORD})
+    assert status == 429 and len(checked) == 5  # refused before bcrypt, the right password too
+    assert 0 < int(headers["Retry-After"]) <= 15 * 60 + 1
+    assert b"too many failed logins: this account or this address may try again after" in data
+    chinese = Client(app)
+    assert chinese.post("/language", {"lang": "zh-CN", "next": "/login"})[0] == 303
+    assert "登录失败次数过多" in chinese.post("/login", {"name": "vera", "password": PASSWORD})[2].decode()
+    assert guesser.login("otto") == 303  # another account from the same address is not locked out
+    entries = [a for a in gw.ledger.audit(50) if a.user == "vera"]
+    assert [a.action for a in entries].count("login") == 5 and [a.action for a in entries][0] == "lockout"
+    refused = [a for a in entries if a.action == "login"]
+    assert all(a.outcome_text() == "refused: wrong name or password" for a in refused)
+    assert all(a.outcome_text("zh-CN") == "已拒绝：用户名或密码错误" for a in refused)
+    assert "guess number" not in repr(gw.ledger.audit(50)) + repr(heard.alerts) + repr(heard.events)
+    assert 'data-action="lockout"' in client.page("/audit")
+    [(kind, fields)] = [(k, f) for k, f in heard.alerts if k == "console_login_locked"]
+    assert fields["subject"] == "account vera" and fields["count"] == 1
+    now[0] += timedelta(minutes=16)  # the lock-out is over; five more failures in a row: twice as long
+    for n in range(5):
+        assert guesser.login("vera", f"again {n}") == 401
+    assert guesser.login("vera") == 429
+    until = gw.ledger.login_throttles(["account vera"])[0].locked_until
+    assert until - now[0] == timedelta(minutes=30)
+    now[0] = until + timedelta(seconds=1)
+    assert guesser.login("vera", "one more wrong") == 401
+    assert guesser.login("vera") == 303  # a success: the account's count starts again
+    assert gw.ledger.login_throttles(["account vera"]) == []
+    assert Client(app).login("张三 370302195003041234", "x" * 10) == 401  # not a user name: not kept as typed
+    assert gw.ledger.audit(1)[0].user == "(not a user name)"
 
 
 def test_a_viewer_reads_but_may_not_act_and_only_an_administrator_sees_the_accounts(setup) -> None:
@@ -280,6 +355,37 @@ def test_a_session_ends_when_its_account_is_removed_or_its_password_changed(setu
     with pytest.raises(AccountsError, match="chmod 600"):
         read_accounts(path)
     assert client.login("vera") == 401  # an accounts file others can read lets nobody in
+
+
+def test_a_session_survives_a_console_restart_and_holds_on_a_second_console(setup, tmp_path) -> None:
+    """The cookie's key is kept in [console] session_key_file: a restarted console (a new ConsoleApp over the
+    same file) and a second one beside it accept the session; a new key (the file deleted) ends it."""
+    from dataclasses import replace
+
+    traffic, gw, client = setup
+    key_file = tmp_path / "keys" / "console-session.key"
+
+    def console() -> ConsoleApp:
+        settings = replace(client.app.settings, session_key_file=key_file)
+        return ConsoleApp(gw.ledger, gw.spool, gw.log, policy=client.app.policy, cities=client.app.cities,
+                          settings=settings)
+
+    def same_browser(browser: Client, app: ConsoleApp) -> Client:
+        moved = Client(app)
+        cookie = browser.http.get_cookie("ltcgw_console", domain="127.0.0.1")
+        moved.http.set_cookie("ltcgw_console", cookie.value, domain="127.0.0.1")
+        return moved
+
+    browser = Client(console())
+    assert key_file.stat().st_mode & 0o777 == 0o600  # made at the first start, owner only
+    assert browser.login("vera") == 303 and browser.get("/")[0] == 200
+    assert same_browser(browser, console()).get("/")[0] == 200  # restarted
+    assert same_browser(browser, console()).get("/")[0] == 200  # and one more beside it
+    key_file.unlink()
+    assert same_browser(browser, console()).get("/")[0] == 303  # a new key: everyone logs in again
+    key_file.chmod(0o644)
+    with pytest.raises(OSError, match="chmod 600"):
+        console()
 
 
 def test_a_read_only_console_offers_no_resend_and_refuses_one(setup) -> None:
@@ -333,6 +439,47 @@ def test_alerts_cities_and_settlement_pages(setup) -> None:
     assert "not a month" in client.page("/settlement?period=October")
 
 
+def test_audit_outcomes_findings_and_notes_in_the_sessions_language(setup) -> None:
+    """Issue 14: what the console says again from codes and values (an audit outcome, a recorded finding, a
+    deadline note) is in the session's language; an audit row recorded before outcomes were notes shows as it was."""
+    from datetime import datetime, timezone
+
+    from gateway.domain.findings import Finding, phrase
+    from gateway.service import audit
+    from gateway.service.ports.ledger import AuditRecord
+
+    traffic, gw, client = setup
+    at = datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc)
+    audit.record(gw.ledger, at, user="otto", role="operator", action="resend", subject=traffic.ids["failed"],
+                 reason="lost by the city", outcome=audit.resent(QINGDAO))
+    with gw.ledger.unit_of_work() as tx:
+        tx.record_audit(AuditRecord(at, "otto", "operator", "download", traffic.ids["failed"], "an older row",
+                                    "1234 bytes"))
+    record = gw.ledger.trace(traffic.ids["rejected"])[0][0]
+    finding = Finding("period.order", "{who}: EndDate {end} is before StartDate {start}", 7, "/PersonStatement",
+                      who=phrase("statement {n} (serial {serial})", n=2, serial="S-1"), end="2026-10-01",
+                      start="2026-10-05")
+    with gw.ledger.unit_of_work() as tx:
+        tx.set_findings(record.key, [finding.as_dict()])
+
+    english = client.page("/audit")  # this console's default is English
+    assert f"resent to {QINGDAO}" in english and "1234 bytes" in english and "signed in" in english
+    assert "statement 2 (serial S-1): EndDate 2026-10-01 is before StartDate 2026-10-05" in client.page(
+        f"/message/{record.sha256}")
+    assert "fees cut-off at the residence city" in client.page("/settlement?period=2026-10")
+
+    assert client.post("/language", {"lang": "zh-CN", "next": "/audit"})[0] == 303
+    chinese = client.page("/audit")
+    assert f"已重发至 {QINGDAO}" in chinese and "已登录" in chinese and "resent to" not in chinese
+    assert "1234 bytes" in chinese  # recorded before: shown as it was
+    message = client.page(f"/message/{record.sha256}")
+    assert "第 2 张结算单（流水号 S-1）：结束日期 EndDate 2026-10-01 早于开始日期 StartDate 2026-10-05" in message
+    assert "is before" not in message
+    settlement = client.page("/settlement?period=2026-10")
+    assert "定点机构向居住地经办机构申报费用的截止日（第二十四条）" in settlement and "fees cut-off" not in settlement
+    assert 'data-codes="deadline.facility_cutoff"' in settlement
+
+
 def test_unexpected_host_headers_are_refused_on_loopback(setup) -> None:
     _, _, client = setup
     assert client.get("/", Host="attacker.example:8470")[0] == 421  # DNS rebinding
@@ -361,20 +508,31 @@ def test_personal_data_in_findings_and_causes_is_masked(setup) -> None:
 def test_console_config_section(traffic) -> None:
     traffic.enable_console(8471, language="en-US")
     config = traffic.config()
-    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.users", False, "en")
+    assert config.console == ConsoleSettings(True, "127.0.0.1", 8471, traffic.root / "console.users", False, "en",
+                                             traffic.root / "keys" / "console-session.key")  # `ltcgw init` made it
     text = traffic.config_path.read_text()
-    traffic.config_path.write_text(text.replace("port = 8471", 'port = 70000\ncolour = 1\ntoken_file = "t"\nlanguage = "fr"')
+    traffic.config_path.write_text(text.replace("port = 8471", 'port = 8471\nlogin_failures = 3\nlockout = "1h"'))
+    from datetime import timedelta
+
+    from gateway.web.throttle import LoginLimits
+
+    assert traffic.config().console.login_limits == LoginLimits(failures=3, lockout=timedelta(hours=1))
+    traffic.config_path.write_text(text.replace("port = 8471", 'port = 70000\ncolour = 1\ntoken_file = "t"\nlanguage = "fr"'
+                                                '\naddress_failures = 0\nlockout = "2d"')
                                    .replace('language = "en-US"', ""))
     (traffic.root / "console.users").chmod(0o640)
+    (traffic.root / "keys" / "console-session.key").chmod(0o604)
     _, problems = check_config(traffic.config_path)
     where = sorted(p.where.split(":", 1)[1] for p in problems)
-    assert where == ["console.colour", "console.language", "console.port", "console.token_file", "console.users_file"]
+    assert where == ["console.address_failures", "console.colour", "console.language", "console.lockout",
+                     "console.port", "console.session_key_file", "console.token_file", "console.users_file"]
 
 
 def test_ltcgw_user_and_audit(traffic) -> None:
     ltcgw = [sys.executable, "-m", "gateway.entrypoints.cli"]
-    run = lambda *args, stdin="": subprocess.run([*ltcgw, *args, "-c", str(traffic.config_path)], input=stdin,  # noqa: E731
-                                                 capture_output=True, text=True, timeout=60)
+    run = lambda *args, stdin="", env_language="zh_CN": subprocess.run(  # noqa: E731
+        [*ltcgw, *args, "-c", str(traffic.config_path)], input=stdin, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "LANGUAGE": env_language})
     path = traffic.root / "console.users"
     path.unlink()
     done = run("user", "add", "li.na", "--role", "operator", "--password-stdin", stdin="a long password\n")
@@ -404,13 +562,17 @@ def test_ltcgw_user_and_audit(traffic) -> None:
 
     ledger = SqliteLedger(traffic.root / "ledger.sqlite3")
     audit.record(ledger, datetime(2026, 11, 2, 9, 30, tzinfo=timezone.utc), user="otto", role="operator",
-                 action="resend", subject=traffic.ids["failed"], reason="lost  by\nthe city", outcome="resent to 370200")
+                 action="resend", subject=traffic.ids["failed"], reason="lost  by\nthe city",
+                 outcome=audit.resent("370200"))
     ledger.close()
     entries = json.loads(run("audit", "--json").stdout)
     assert entries == [{"at": "2026-11-02T09:30:00+00:00", "user": "otto", "role": "operator", "action": "resend",
-                        "subject": traffic.ids["failed"], "reason": "lost by the city", "outcome": "resent to 370200"}]
-    text = run("audit").stdout
-    assert "otto" in text and "lost by the city -> resent to 370200" in text
+                        "subject": traffic.ids["failed"], "reason": "lost by the city", "outcome": "resent to 370200",
+                        "outcome_code": "audit.resent", "outcome_params": {"city": "370200"}}]
+    text = run("audit", env_language="zh_CN").stdout  # said in the reader's language: Chinese by default ...
+    assert "otto" in text and "lost by the city -> 已重发至 370200" in text
+    text = run("audit", env_language="en").stdout  # ... English on request
+    assert "lost by the city -> resent to 370200" in text
 
 
 def test_inside_the_daemon_an_unreachable_drop_shows_on_its_city(setup) -> None:

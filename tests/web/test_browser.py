@@ -253,6 +253,7 @@ def test_a_resend_is_confirmed_done_and_audited(site, browser, tmp_path) -> None
     browser.get(site.url + "/audit")
     row = browser.find_element(By.CSS_SELECTOR, "#audit tr[data-action='resend']")
     assert "otto" in row.text and "青岛 lost the file (phone call 10:20)" in row.text and QINGDAO in row.text
+    assert f"已重发至 {QINGDAO}" in row.text  # the outcome in the session's language (kept as code and values)
     _shot(browser, tmp_path, "audit")
 
 
@@ -270,6 +271,8 @@ def test_english_on_request_and_the_new_pages(site, browser, tmp_path) -> None:
     _shot(browser, tmp_path, "cities")
     browser.get(site.url + "/settlement?period=2026-10")
     assert browser.find_element(By.ID, "deadlines") and browser.find_element(By.ID, "reconciliation")
+    notes = browser.find_element(By.ID, "deadlines").text
+    assert "fees cut-off at the residence city" in notes and "定点机构" not in notes
     _shot(browser, tmp_path, "settlement")
     browser.get(site.url + "/accounts")
     assert "vera" in browser.find_element(By.ID, "accounts").text

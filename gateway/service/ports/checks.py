@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, Protocol
 
 from gateway.domain.envelope import Header
 from gateway.domain.findings import Finding
+from gateway.domain.notes import Note
 
 Clock = Callable[[], datetime]
 
@@ -48,7 +49,10 @@ class Checker(Protocol):
 class Replies(Protocol):
     """The gateway's signed answers and the canonical names of files in a city's inbox."""
 
-    def ack(self, answered: Header, sha256: str, now: datetime, note: str | None = None) -> bytes: ...
+    def ack(self, answered: Header, sha256: str, now: datetime, note: Note | None = None,
+            warned: Sequence[Finding] = ()) -> bytes:
+        """The signed ACK; its note (`note`, the findings `warned` of a delivery with warnings) said in the
+        language of the city it goes to."""
 
     def nack(self, drop_city: str, answered: Header | None, sha256: str, findings: Sequence[Finding], now: datetime) -> bytes: ...
 

@@ -10,7 +10,8 @@ for several sharing the work through leases (heartbeat, claim_captures) and deci
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 
 from gateway.domain.envelope import Header
 from gateway.domain.lifecycle import Event, State
+from gateway.domain.notes import Note
 from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
 
 
@@ -149,11 +151,51 @@ class AuditRecord:
     action: str
     subject: str
     reason: str
-    outcome: str
+    outcome: str  # a note as code and values (gateway/service/audit.py `kept`); a row from before: English text
 
-    def as_dict(self) -> dict[str, str]:
+    @property
+    def said(self) -> Note | None:
+        """The outcome as a note (None: a row recorded before outcomes were notes, its text kept as it was)."""
+        return outcome_note(self.outcome)
+
+    def outcome_text(self, lang: str | None = None, mask: Callable[[str], str] | None = None) -> str:
+        """How it ended, in `lang` (English without one); `mask` masks the values (an old row: all of it)."""
+        said = self.said
+        if said is None:
+            return mask(self.outcome) if mask else self.outcome
+        said = said.masked(mask) if mask else said
+        return said.text(lang) if lang else said.message
+
+    def as_dict(self, lang: str | None = None) -> dict[str, Any]:
+        said = self.said
         return {"at": self.at.isoformat(), "user": self.user, "role": self.role, "action": self.action,
-                "subject": self.subject, "reason": self.reason, "outcome": self.outcome}
+                "subject": self.subject, "reason": self.reason, "outcome": self.outcome_text(lang),
+                **({"outcome_code": said.code, "outcome_params": said.as_dict()["params"]} if said else {})}
+
+
+def outcome_note(stored: str) -> Note | None:
+    """An audit outcome as `audit.kept` stored it (JSON: code, template, values); None for a plain text."""
+    if not stored.startswith('{"code"'):
+        return None
+    try:
+        data = json.loads(stored)
+        return Note.from_dict(data) if isinstance(data, dict) else None
+    except (ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginThrottle:
+    """The console's failed logins of one `scope` ("account NAME" or "address IP"): how many since
+    `window_started`, locked out until `locked_until`, after `lockouts` lock-outs in a row (the last one ending
+    `lockout_ended`), so that each next one lasts longer (gateway/web/throttle.py decides)."""
+
+    scope: str
+    failures: int = 0
+    window_started: datetime | None = None
+    locked_until: datetime | None = None
+    lockouts: int = 0
+    lockout_ended: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +279,13 @@ class LedgerTx(Protocol):
     def record_event(self, at: datetime, kind: str, city: str | None, detail: dict[str, Any]) -> None: ...
     # the console's audit log (issue 14)
     def record_audit(self, entry: AuditRecord) -> None: ...
+    # the console's failed logins (issue 14): shared by every console on the ledger
+    def login_throttle(self, scope: str) -> LoginThrottle:
+        """The scope's count, held (row-locked on PostgreSQL) until the unit of work ends; empty if none."""
+    def keep_login_throttle(self, row: LoginThrottle) -> None:
+        """Write the scope's count (a count back to nothing is forgotten)."""
+    def forget_login_throttles(self, before: datetime) -> int:
+        """Forget the counts whose window and lock-out both ended before `before` (nothing left to count)."""
 
     # the register of entitlements (gateway/domain/register.py): persons are HMAC hashes, never ID numbers
     def keep_arrangement(self, row: ArrangementRow) -> bool:
@@ -275,6 +324,8 @@ class Ledger(Protocol):
         """The newest `limit` events (of `kind`), newest first."""
     def audit(self, limit: int = 200, user: str | None = None) -> list[AuditRecord]:
         """The newest `limit` audit entries (of `user`), newest first."""
+    def login_throttles(self, scopes: Sequence[str]) -> list[LoginThrottle]:
+        """The counts kept of these scopes (read only: whether a login may be tried at all)."""
     def writable_problem(self) -> str | None:
         """None when a write can be committed now; else why not (for /healthz). Writes nothing."""
     # the register of entitlements (issue 12): what deadlines expect, what retention purges, what status counts
