@@ -263,7 +263,8 @@ def figures(base: Path, messages: int, persons: int) -> list:
         planned = _plan(keys, messages, persons)
         rates = measure(base, keys, planned, diagnosis=diagnosis)
     what = (f"{messages} claims and settlements ({persons} persons) between random pairs of the 16 cities, dropped "
-            "at once; from start to all delivered and ACKed; one check worker per instance")
+            "at once when every instance runs; until all are delivered and ACKed; one check worker per instance; "
+            "PostgreSQL on the same cores")
     out = [Figure(SECTION, "SQLite, one instance", rates["sqlite"], "msg/s", note=what)]
     for fsync in ("off", "on"):
         one = rates[f"pg{fsync}-1"]
