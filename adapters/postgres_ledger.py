@@ -4,10 +4,23 @@ The SQL of the unit of work is the SQLite ledger's own (adapters/sqlite_ledger.p
 connection adapter (placeholders, RETURNING for new keys, rows read by name or position): one set of queries,
 so whatever the SQLite ledger learns, this one knows too. What differs is here:
 
-- Each unit of work takes one transaction-level advisory lock first (DECISIONS): decisions are serialised
-  across instances exactly as SQLite's BEGIN IMMEDIATE serialises threads, so "is this a duplicate?", "is this
-  receipt the first?", "is this resend due?" are asked and answered by one instance at a time. They are short;
-  what takes time (checks, transfers) happens outside them, in parallel.
+- Each unit of work takes transaction-level advisory locks first, derived here from the Scope the service
+  gives it (gateway/service/ports/ledger.py, gateway/service/scopes.py), so that "is this a duplicate?", "is
+  this receipt the first?", "is this resend due?", "is this person billed twice?" are asked and answered by
+  one instance at a time for one thing, while decisions about different insured cities run at once:
+    * a unit with a scope takes DECISIONS shared, then one exclusive lock per insured city, message id and
+      file (drop city, SHA-256) of its scope: `pg_advisory_xact_lock(key)`, the key the first 8 bytes of
+      BLAKE2b over the kind and the name (two names on one key only wait on each other, never race);
+    * a unit of everything (EVERYTHING: retention, a resend by hand, the settlement watch) takes DECISIONS
+      exclusively: it waits for every unit in progress and runs alone.
+  The rule that keeps this free of deadlocks: every unit takes DECISIONS first and then its other keys in
+  ascending order of their numbers, all in the one statement that begins it, and takes no advisory lock later
+  (a unit never widens its scope: the service reads what it needs to know its scope first, then begins). Locks
+  are taken in one global order, so no two units can each hold what the other waits for. Row locks: two units
+  that change one row (a message's state, a claim's statements) hold one scope key, so they never wait on each
+  other's rows; a transition also locks its message's row (FOR UPDATE) so a unit that broke the rule would
+  fail the lifecycle's guard instead of overwriting a state.
+  They are short; what takes time (checks, transfers) happens outside them, in parallel.
 - Leases take work without that lock: `claim_captures` leases unprocessed captures with FOR UPDATE SKIP
   LOCKED, `heartbeat` keeps the instance alive and holds a fair share of the cities' drops. Leases expire on
   the database's clock (now()), so a dead instance's work is taken over and the machines' clocks need not agree.
@@ -17,6 +30,7 @@ so whatever the SQLite ledger learns, this one knows too. What differs is here:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import socket
@@ -24,11 +38,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from gateway.service.ports.ledger import Capture, InstanceRecord
+from gateway.domain.lifecycle import Event
+from gateway.service.ports.ledger import EVERYTHING, Capture, InstanceRecord, MessageRecord, Scope
 from adapters.migrations import apply as apply_migrations
 from adapters.sqlite_ledger import SqliteLedger, SqliteTx, _capture
 
@@ -124,6 +140,29 @@ class PostgresTx(SqliteTx):
 
     _FOR_UPDATE = " FOR UPDATE"  # two consoles counting one account's failures: one waits for the other
 
+    def transition(self, key: int, event: Event, at: datetime, cause: str) -> MessageRecord:
+        # The scopes already serialise units that change one message; the row lock makes the guard read the
+        # state as committed last, should a unit ever change a message outside its scope.
+        self.db.execute("SELECT 1 FROM messages WHERE key=? FOR UPDATE", (key,))
+        return super().transition(key, event, at, cause)
+
+
+def scope_key(kind: str, name: str) -> int:
+    """The advisory lock key of one thing a scope names: a signed 64-bit number, the same in every instance."""
+    digest = hashlib.blake2b(f"{kind}\x00{name}".encode("utf-8"), digest_size=8, person=b"ltcgw-scope").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def scope_locks(scope: Scope) -> str:
+    """The statements that begin a unit of work of `scope`: DECISIONS, then the scope's keys in ascending order
+    (the order every unit takes its locks in: see the top of this module)."""
+    if scope.everything:
+        return f"SELECT pg_advisory_xact_lock({DECISIONS})"
+    keys = sorted({scope_key("city", c) for c in scope.cities} | {scope_key("id", m) for m in scope.messages}
+                  | {scope_key("file", f"{city}/{sha}") for city, sha in scope.files})
+    return "; ".join([f"SELECT pg_advisory_xact_lock_shared({DECISIONS})",
+                      *(f"SELECT pg_advisory_xact_lock({key})" for key in keys)])
+
 
 def probe(url: str) -> tuple[bool, str]:
     """`ltcgw config check --connect`: reach the database once, changing nothing (no migration), and say what
@@ -192,11 +231,11 @@ class PostgresLedger(SqliteLedger):
         self._local.db = None
 
     @contextmanager
-    def _transaction(self, lock: int | None) -> Iterator[Connection]:
+    def _transaction(self, locks: str | None) -> Iterator[Connection]:
         db = self._db()
         try:
-            # BEGIN and the lock in one round trip: a unit of work is a few short statements, so each counts.
-            db.raw.execute("BEGIN" if lock is None else f"BEGIN; SELECT pg_advisory_xact_lock({int(lock)})")
+            # BEGIN and the locks in one round trip: a unit of work is a few short statements, so each counts.
+            db.raw.execute("BEGIN" if locks is None else f"BEGIN; {locks}")
             try:
                 yield db
             except BaseException:
@@ -209,12 +248,12 @@ class PostgresLedger(SqliteLedger):
             raise
 
     def _migrate(self) -> None:
-        with self._transaction(MIGRATING) as db:  # instances starting together: one migrates, the others wait
+        with self._transaction(f"SELECT pg_advisory_xact_lock({MIGRATING})") as db:  # instances starting together: one migrates, the others wait
             apply_migrations(db, "postgres")
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[PostgresTx]:  # type: ignore[override]
-        with self._transaction(DECISIONS) as db:
+    def unit_of_work(self, scope: Scope = EVERYTHING) -> Iterator[PostgresTx]:  # type: ignore[override]
+        with self._transaction(scope_locks(scope)) as db:
             yield PostgresTx(db)  # type: ignore[arg-type]
 
     # leases -------------------------------------------------------------------------------------------

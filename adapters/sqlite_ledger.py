@@ -22,7 +22,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gateway.service.ports.ledger import AnotherInstance, AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
+from gateway.service.ports.ledger import (
+    EVERYTHING, AnotherInstance, AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, Scope,
+    TransitionRecord,
+)
 from gateway.service.ports.ledger import LoginThrottle
 from adapters.migrations import apply as apply_migrations, migrations
 from gateway.domain import lifecycle
@@ -406,7 +409,8 @@ class SqliteLedger:
         return int(self._db().execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[SqliteTx]:
+    def unit_of_work(self, scope: Scope = EVERYTHING) -> Iterator[SqliteTx]:
+        """BEGIN IMMEDIATE: one writer at a time, whatever `scope` (one instance; its threads take turns)."""
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -534,7 +538,7 @@ class SqliteLedger:
         return [_arrangement(r) for r in rows]
 
     def purge_register(self, ended_before: str, months_before: str) -> int:
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(EVERYTHING) as tx:  # forgets what decisions read: alone
             db = tx.db
             gone = db.execute("DELETE FROM register_arrangements WHERE filing=1 AND EXISTS (SELECT 1 FROM "
                               "register_arrangements n WHERE n.filing=0 AND n.insured=register_arrangements.insured "
@@ -568,7 +572,7 @@ class SqliteLedger:
             pass
 
         try:
-            with self.unit_of_work() as tx:  # a real write, rolled back: proves the lock and the permission
+            with self.unit_of_work(Scope()) as tx:  # a real write, rolled back: proves the lock and the permission
                 tx.record_event(datetime.now(timezone.utc), "health_probe", None, {})
                 raise _Probe
         except _Probe:

@@ -43,29 +43,9 @@ def sftp(size_mb: int, runs: int, cities: int) -> list[Figure]:
 
 
 def ledgers(base: Path, messages: int, persons: int) -> list[Figure]:
-    from bench import ledger_instances as li
-    from gateway.workspace.layout import write_workspace
-    from tests.support.postgres import PostgresServer
+    from bench import ledger_instances as li  # its rows and targets live there (issue 16 item 3)
 
-    server = PostgresServer()
-    try:
-        write_workspace(base / "keys-source", li.CITIES)
-        keys = base / "keys-source" / "keys"
-        with contextlib.redirect_stdout(io.StringIO()):
-            planned = li._plan(keys, messages, persons)
-            sqlite = li._run("SQLite", base / "sqlite", keys, planned, 1, 1, None)
-            pg1 = li._run("PostgreSQL", base / "pg1", keys, planned, 1, 1, server.new_database())
-            pg2 = li._run("PostgreSQL", base / "pg2", keys, planned, 1, 2, server.new_database())
-    finally:
-        server.close()
-    what = (f"{messages} claims of {persons} persons dropped at once into 4 cities; from start to all delivered and "
-            "ACKed; test cluster with fsync off")
-    return [
-        Figure(SECTION_6, "SQLite, one instance", sqlite, "msg/s", note=what),
-        Figure(SECTION_6, "PostgreSQL, one instance", pg1, "msg/s", "SQLite, one instance", sqlite, note=what),
-        Figure.scored(SECTION_6, "PostgreSQL, two instances", pg2, "msg/s", "one PostgreSQL instance", pg1, 1.6,
-                      issue=16, note=what),
-    ]
+    return li.figures(base, messages, persons)
 
 
 def signatures(sizes: list[int], repeat: int) -> list[Figure]:

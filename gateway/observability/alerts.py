@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gateway.observability.masking import mask_value
+from gateway.service.ports.ledger import Scope
 
 # kind -> what it means and what to do (docs/operations.md has the same table). The kind is the machine key; the
 # meaning is English and the msgid of the "alerts" catalog (gateway/locales/zh_CN/LC_MESSAGES/alerts.po): a new
@@ -198,7 +199,7 @@ class AlertSink:
     def _record(self, at: datetime, fields: dict[str, Any]) -> None:
         kind = str(fields.get("kind", "unknown"))
         if kind not in RECORDED_BY_SERVICE:
-            with self.ledger.unit_of_work() as tx:
+            with self.ledger.unit_of_work(Scope()) as tx:  # an event only: nothing anybody decides on
                 tx.record_event(at, "alert", fields.get("city"), fields)
         if self.webhook is not None:
             self.webhook.post({"gateway": self.gateway, "at": at.isoformat(timespec="seconds"), **fields,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from gateway.domain.notes import Note
-from gateway.service.ports.ledger import AuditRecord, Ledger
+from gateway.service.ports.ledger import AuditRecord, Ledger, Scope
 
 MAX_REASON = 500  # a reason is a sentence, not a document (and never holds personal data by design)
 MAX_ERROR = 250
@@ -49,7 +49,7 @@ def kept(outcome: Note) -> str:
 def record(ledger: Ledger, at: datetime, *, user: str, role: str, action: str, subject: str, reason: str,
            outcome: Note) -> AuditRecord:
     entry = AuditRecord(at, user, role, action, subject, " ".join(reason.split())[:MAX_REASON], kept(outcome))
-    with ledger.unit_of_work() as tx:
+    with ledger.unit_of_work(Scope()) as tx:  # an entry only: nothing anybody decides on
         tx.record_audit(entry)
     return entry
 

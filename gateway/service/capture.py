@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from gateway.service.ports.spool import TooLarge
 from gateway.service.ports.transport import Refusal, Transport, TransportError
 from gateway.service.context import Gateway
+from gateway.service.ports.ledger import Scope
+from gateway.service.scopes import of_file
 
 
 @dataclass
@@ -37,7 +39,7 @@ def capture_city(gw: Gateway, transport: Transport, still_held: Callable[[], boo
     scan = transport.scan()
     report = CaptureReport(waiting=scan.waiting, refused=scan.refused)
     for refusal in _new_refusals(gw, city, scan.refused):
-        with gw.unit_of_work() as (tx, events):
+        with gw.unit_of_work(Scope()) as (tx, events):  # an event only: nothing anybody decides on
             tx.record_event(gw.clock(), "refused", city, {"name": refusal.name, "reason": refusal.reason})
             events.alert("file_quarantined", city=city, name=refusal.name, reason=refusal.reason, cause="refused_file")
     for item in scan.ready:
@@ -51,11 +53,11 @@ def capture_city(gw: Gateway, transport: Transport, still_held: Callable[[], boo
         except (TransportError, FileNotFoundError) as exc:
             gw.log.emit("capture_skipped", city=city, name=item.name, error=str(exc))
             continue
-        with gw.unit_of_work() as (tx, _):
+        with gw.unit_of_work(of_file(city, sha)) as (tx, _):  # two instances taking one file: one capture
             known = tx.unremoved_capture(city, item.name, sha, item.mtime)
             key = known.key if known else tx.add_capture(city, item.name, sha, size, item.mtime, gw.clock())
         transport.remove(item)
-        with gw.unit_of_work() as (tx, events):
+        with gw.unit_of_work(Scope()) as (tx, events):
             tx.mark_capture_removed(key)
             events.emit("captured", city=city, name=item.name, size=size, sha256=sha)
         report.captured += 1

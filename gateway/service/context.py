@@ -13,7 +13,7 @@ from gateway.domain.lifecycle import RetryPolicy
 from gateway.domain.register import RegisterSettings
 from gateway.service.ports.checks import Checker, Clock, Replies
 from gateway.service.ports.events import EventLog
-from gateway.service.ports.ledger import Ledger, LedgerTx
+from gateway.service.ports.ledger import EVERYTHING, Ledger, LedgerTx, Scope
 from gateway.service.ports.spool import Spool
 from gateway.service.ports.transport import Transport
 from gateway.service.unit_of_work import CommittedEvents, unit_of_work
@@ -49,6 +49,7 @@ class Gateway:
     def cities(self) -> frozenset[str]:
         return frozenset(self.transports)
 
-    def unit_of_work(self) -> AbstractContextManager[tuple[LedgerTx, CommittedEvents]]:
-        """One ledger transaction and the events it publishes once committed."""
-        return unit_of_work(self.ledger, self.log)
+    def unit_of_work(self, scope: Scope = EVERYTHING) -> AbstractContextManager[tuple[LedgerTx, CommittedEvents]]:
+        """One ledger transaction deciding about `scope` (gateway/service/scopes.py) and the events it
+        publishes once committed."""
+        return unit_of_work(self.ledger, self.log, scope)

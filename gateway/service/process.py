@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from gateway.service.ports.ledger import Capture, LedgerTx, MessageRecord
+from gateway.service.ports.ledger import Capture, LedgerTx, MessageRecord, Scope
 from gateway.domain import routing
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
@@ -28,7 +28,7 @@ from gateway.domain.settlement import (
     RecoveryRefund,
     Withdrawal,
 )
-from gateway.service import register
+from gateway.service import register, scopes
 from gateway.service.context import Gateway
 from gateway.service.ports.checks import CheckOutcome, Checked, Checker
 from gateway.service.unit_of_work import CommittedEvents
@@ -73,7 +73,7 @@ POLL_SECONDS = 0.05  # while a pool slot is free, how often the ledger is asked 
 def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], None] | None = None) -> ProcessReport:
     """Process every capture not processed yet, in one flow whatever the number of workers: up to 2 x workers
     checks in flight, each decided as it ends (decisions of different files are independent: the ledger
-    serialises them, and a duplicate is asked again right before deciding), `on_owed` told at once which cities
+    serialises those of one insured city, and a duplicate is asked again in the decision's own unit of work), `on_owed` told at once which cities
     are owed files. With a pool a 110 MB claim checked for 15 s holds back nothing else; in process (one
     worker) a large file holds the single worker and everything behind it (workers >= 2 is the answer).
     Nothing is marked processed before its decision commits: a crash with checks in flight re-checks them."""
@@ -86,11 +86,14 @@ def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], 
     asked = float("-inf")
 
     def settle(capture: Capture, checked: Checked | None) -> bool:
-        """Whether `capture` is a duplicate (answered as one); if not, decided by `checked` when it is given."""
+        """Whether `capture` is a duplicate (answered as one); if not, decided by `checked` when it is given
+        (which asks again, in the decision's own unit of work: another instance may have decided the same
+        bytes while this one checked them)."""
         one = ProcessReport()
-        duplicate = _replay_duplicate(gw, capture, one)
-        if not duplicate and checked is not None:
-            _decide(gw, capture, checked.outcome, one, checked.ack)
+        if checked is None:
+            duplicate = _replay_duplicate(gw, capture, one)
+        else:
+            duplicate = _decide(gw, capture, checked.outcome, one, checked.ack)
         report.add(one)
         if one.cities_owed:
             tell(one.cities_owed)
@@ -123,32 +126,43 @@ def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], 
 
 
 def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> bool:
-    """The same bytes from the same drop again: answer again with the stored reply, deliver nothing; except a
-    message that FAILED (no receipt after every resend), whose re-drop is its sender's own resend request."""
-    with gw.unit_of_work() as (tx, events):
+    """Before checking: whether these bytes were decided already (then answered as a duplicate, unchecked).
+    Asked first on a snapshot (no scope: the common answer, "new", takes no lock); bytes seen before are
+    answered under the scope of their earlier message, read off it, and asked again there."""
+    with gw.unit_of_work(Scope()) as (tx, _):
         if not tx.capture_pending(capture.key):
             return True  # decided already, by an instance that held it before its lease ran out
         earlier = tx.message_by_sha(capture.sha256, capture.city)
         if earlier is None or earlier.state is State.RECEIVED:
             return False
-        now = gw.clock()
-        if earlier.state is State.FAILED:
-            _resend_on_redrop(gw, tx, events, earlier, now)
-            report.cities_owed.update({capture.city, earlier.receiver})  # type: ignore[arg-type]
-        else:
-            for out in tx.outgoing_of(earlier.key):
-                # A reply purged after its retention is not replayed (nothing to write; the ledger says purged).
-                if out.kind in ("ack", "nack") and out.city == capture.city and gw.spool.exists(out.area, out.sha256):
-                    tx.add_outgoing(out.city, out.name, out.area, out.sha256, out.kind, out.message_key, now)
-                    report.cities_owed.add(capture.city)
-                    break
-        tx.mark_capture_processed(capture.key, earlier.key)
-        tx.record_event(now, "duplicate", capture.city,
-                        {"id": earlier.message_id, "name": capture.name, "sha256": capture.sha256})
-        events.emit("duplicate", id=earlier.message_id, type=earlier.type, city=capture.city, name=capture.name,
-                    state=earlier.state.value)  # type None (unreadable): metrics label it as the first was
-    report.duplicates += 1
+    with gw.unit_of_work(scopes.of_message(earlier)) as (tx, events):
+        if not tx.capture_pending(capture.key):
+            return True
+        _answer_duplicate(gw, tx, events, capture, tx.message_by_sha(capture.sha256, capture.city), report)  # type: ignore[arg-type]
     return True
+
+
+def _answer_duplicate(gw: Gateway, tx: LedgerTx, events: CommittedEvents, capture: Capture, earlier: MessageRecord,
+                      report: ProcessReport) -> None:
+    """The same bytes from the same drop again: answer again with the stored reply, deliver nothing; except a
+    message that FAILED (no receipt after every resend), whose re-drop is its sender's own resend request."""
+    now = gw.clock()
+    if earlier.state is State.FAILED:
+        _resend_on_redrop(gw, tx, events, earlier, now)
+        report.cities_owed.update({capture.city, earlier.receiver})  # type: ignore[arg-type]
+    else:
+        for out in tx.outgoing_of(earlier.key):
+            # A reply purged after its retention is not replayed (nothing to write; the ledger says purged).
+            if out.kind in ("ack", "nack") and out.city == capture.city and gw.spool.exists(out.area, out.sha256):
+                tx.add_outgoing(out.city, out.name, out.area, out.sha256, out.kind, out.message_key, now)
+                report.cities_owed.add(capture.city)
+                break
+    tx.mark_capture_processed(capture.key, earlier.key)
+    tx.record_event(now, "duplicate", capture.city,
+                    {"id": earlier.message_id, "name": capture.name, "sha256": capture.sha256})
+    events.emit("duplicate", id=earlier.message_id, type=earlier.type, city=capture.city, name=capture.name,
+                state=earlier.state.value)  # type None (unreadable): metrics label it as the first was
+    report.duplicates += 1
 
 
 REDROP_NOTE = Note("ack.redropped", "delivered again: the sender dropped the failed message again")
@@ -180,19 +194,26 @@ def ack_owed(outcome: CheckOutcome) -> bool:
     return header is not None and outcome.header_trusted and outcome.valid and header.type.is_city_document
 
 
-def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport, ack: bytes | None = None) -> None:
+def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport, ack: bytes | None = None) -> bool:
+    """Decide a checked capture; True when it turned out a duplicate (answered as one) or decided already."""
     header = outcome.header
     now = gw.clock()
     # Signed before the unit of work (or in the pool worker, with the check): the ACK depends only on the
-    # header, the bytes and the time, and the decisions of every instance wait on one another (one lock), so
+    # header, the bytes and the time, and decisions about one insured city wait on one another (its lock), so
     # nothing slow belongs inside one.
     if ack is None and ack_owed(outcome):
         ack = gw.replies.ack(header, capture.sha256, now)  # type: ignore[arg-type]
     # The register's summary of a claim (hashes of 100,000 ID numbers take a second): made outside the lock too.
     summary = register.summary_of(gw, outcome) if header is not None and outcome.header_trusted else None
-    with gw.unit_of_work() as (tx, events):
+    with gw.unit_of_work(scopes.of_decision(capture, header)) as (tx, events):
         if not tx.capture_pending(capture.key):
-            return  # another instance decided it while this one checked (its lease had run out)
+            return True  # another instance decided it while this one checked (its lease had run out)
+        earlier = tx.message_by_sha(capture.sha256, capture.city)
+        if earlier is not None and earlier.state is not State.RECEIVED:
+            # The same bytes, decided by another instance while this one checked them (dropped twice): the
+            # same header, so the same scope covers the earlier message.
+            _answer_duplicate(gw, tx, events, capture, earlier, report)
+            return True
         message = tx.add_message(capture, header, now)
         findings: list[Finding] = list(outcome.findings)
         decision: routing.Decision | None = None
@@ -244,6 +265,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
             report.routed += 1
             report.cities_owed.update({capture.city, header.receiver})
         tx.mark_capture_processed(capture.key, message.key)
+    return False
 
 
 def _answered(tx: LedgerTx, header: Header) -> routing.Known | None:

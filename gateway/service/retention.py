@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from gateway.service.ports.ledger import Ledger
+from gateway.service.ports.ledger import Ledger, Scope
 from gateway.domain.retention import Purge, RetentionPolicy, capture_holder, decide, message_holder, write_holder
 from gateway.service.ports.events import EventLog
 from gateway.service.ports.spool import Spool
@@ -46,7 +46,7 @@ def due(ledger: Ledger, policy: RetentionPolicy, now: datetime) -> list[Purge]:
     still_open = {h.message_key for h in holders if h.done_at is None}
     holders += [write_holder(o.area, o.sha256, o.written_at, o.cancelled, o.created_at, policy, o.city,
                              message_open=o.message_key in still_open) for o in ledger.outgoing()]
-    with ledger.unit_of_work() as tx:
+    with ledger.unit_of_work(Scope()) as tx:  # a snapshot: what arrives later is newer than any cutoff
         pending = tx.pending_captures(limit=1_000_000_000)
     holders += [capture_holder(c.sha256) for c in pending]
     return decide(holders, now)
@@ -69,7 +69,7 @@ def purge(ledger: Ledger, spool: Spool, policy: RetentionPolicy, now: datetime, 
         if not spool.purge(item.area, item.sha256, min(item.cutoff or now, fresh)):
             report.kept += 1
             continue
-        with ledger.unit_of_work() as tx:
+        with ledger.unit_of_work(Scope()) as tx:  # an event only
             tx.record_event(now, PURGED, item.city, {
                 "area": item.area, "sha256": item.sha256, "reason": item.reason,
                 "ids": list(item.message_ids), "keys": list(item.message_keys)})

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from gateway.domain.calendar import WorkingCalendar
 from gateway.domain.deadlines import CHINA_TIME, Item, Status, calendar_missing, shift_period
 from gateway.service.ports.events import EventLog
-from gateway.service.ports.ledger import Ledger
+from gateway.service.ports.ledger import EVERYTHING, Ledger
 from gateway.service.ports.spool import Spool
 from gateway.service.register import expected_by_register
 from gateway.service.settlement import SettlementScope, arrivals, deadline_items, dispute_applications
@@ -110,7 +110,11 @@ class SettlementWatch:
         new = [r for r in decide(items, today, calendar, self.scope.warn_days) if r.ref not in self._alerted]
         if new:
             now = self.clock()
-            with self.ledger.unit_of_work() as tx:
+            # Asked again where it is recorded: the unit runs alone (EVERYTHING), so of two instances checking
+            # the same day, the second finds the first's records and alerts nothing twice.
+            with self.ledger.unit_of_work(EVERYTHING) as tx:
+                self._alerted = {str(detail.get("ref")) for _, _, _, detail in self.ledger.events(RECORDED)}
+                new = [r for r in new if r.ref not in self._alerted]
                 for raised in new:
                     tx.record_event(now, RECORDED, None, {"ref": raised.ref, "kind": raised.kind})
             for raised in new:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from gateway.service.ports.events import EventLog
-from gateway.service.ports.ledger import Ledger, LedgerTx
+from gateway.service.ports.ledger import EVERYTHING, Ledger, LedgerTx, Scope
 
 
 class CommittedEvents:
@@ -35,9 +35,10 @@ class CommittedEvents:
 
 
 @contextmanager
-def unit_of_work(ledger: Ledger, log: EventLog) -> Iterator[tuple[LedgerTx, CommittedEvents]]:
-    """`with unit_of_work(ledger, log) as (tx, events):` one transaction; its events published after commit."""
+def unit_of_work(ledger: Ledger, log: EventLog, scope: Scope = EVERYTHING) -> Iterator[tuple[LedgerTx, CommittedEvents]]:
+    """`with unit_of_work(ledger, log, scope) as (tx, events):` one transaction deciding about `scope`
+    (gateway/service/scopes.py); its events published after commit."""
     events = CommittedEvents()
-    with ledger.unit_of_work() as tx:
+    with ledger.unit_of_work(scope) as tx:
         yield tx, events
     events.publish(log)

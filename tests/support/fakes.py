@@ -27,7 +27,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO
 
-from gateway.service.ports.ledger import AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, TransitionRecord
+from gateway.service.ports.ledger import (
+    EVERYTHING, AuditRecord, Capture, CityCounts, InstanceRecord, MessageRecord, Outgoing, Scope, TransitionRecord,
+)
 from gateway.service.ports.ledger import LoginThrottle
 from adapters.spool import TooLarge
 from gateway.service.ports.transport import ConnectionReport, DropFile, Refusal, Scan, TransportError, is_temporary_name
@@ -36,6 +38,7 @@ from gateway.domain import lifecycle
 from gateway.domain.lifecycle import AWAITING_RECEIPT, FINAL_STATES, Event, State
 from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
 from gateway.service.ports.checks import CheckOutcome, Checked
+from gateway.service import scopes
 from gateway.service.process import ack_owed
 
 ATTACHMENT_TYPES = frozenset({"A1", "A2", "A3", "A4", "A5"})
@@ -87,10 +90,18 @@ class Tables:
 class FakeTx:
     """adapters/ledger.py LedgerTx on a private copy of the tables (committed whole by FakeLedger)."""
 
-    def __init__(self, tables: Tables, faults: dict[str, BaseException]) -> None:
+    def __init__(self, tables: Tables, faults: dict[str, BaseException], scope: Scope = EVERYTHING) -> None:
         self._t = tables
         self._faults = faults
         self._used: set[str] = set()  # the members this unit of work called (a commit fault may wait for one)
+        self._scope = scope
+
+    def _within(self, needed: Scope, what: str) -> None:
+        """A unit of work changes only what its scope holds: on PostgreSQL another instance may decide about
+        anything else at the same moment (gateway/service/scopes.py); the fast tier catches a use case that
+        forgets it."""
+        if not self._scope.covers(needed):
+            raise AssertionError(f"{what} outside the unit of work's scope: needs {needed}, holds {self._scope}")
 
     def __getattribute__(self, name: str) -> Any:
         # A fault injected for a member is raised when the service reaches for it (once), inside the unit of work.
@@ -103,6 +114,7 @@ class FakeTx:
 
     # captures -----------------------------------------------------------------------------------------
     def add_capture(self, city: str, name: str, sha256: str, size: int, mtime: float, at: datetime) -> int:
+        self._within(scopes.of_file(city, sha256), "a capture")
         key = self._t.key("captures")
         self._t.captures[key] = Capture(key, city, name, sha256, size, mtime, at, False, False)
         return key
@@ -128,6 +140,7 @@ class FakeTx:
 
     # messages -----------------------------------------------------------------------------------------
     def add_message(self, capture: Capture, header: Header | None, at: datetime) -> MessageRecord:
+        self._within(scopes.of_decision(capture, header), "deciding a message")
         key = self._t.key("messages")
         h = header
         self._t.messages[key] = MessageRecord(
@@ -166,6 +179,7 @@ class FakeTx:
 
     def transition(self, key: int, event: Event, at: datetime, cause: str) -> MessageRecord:
         current = self._t.messages[key]
+        self._within(Scope(scopes.pair_cities(current.type, current.sender, current.receiver)), "a transition")
         change = lifecycle.apply(current.state, event, at)  # the lifecycle's guard, as both real ledgers ask it
         self._update(key, state=change.target, updated_at=at, deliveries=current.deliveries + change.deliveries,
                      last_delivered_at=change.delivered_at or current.last_delivered_at)
@@ -231,6 +245,7 @@ class FakeTx:
 
     # the register of entitlements (issue 12) --------------------------------------------------------------
     def keep_arrangement(self, row: ArrangementRow) -> bool:
+        self._within(Scope(frozenset({row.insured})), "the register")
         same = lambda r: (r.filing, r.insured, r.residence, r.serial) == (row.filing, row.insured, row.residence, row.serial)  # noqa: E731
         if any(same(r) and r.revision > row.revision for r in self._t.arrangements):
             return False
@@ -238,6 +253,7 @@ class FakeTx:
         return True
 
     def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+        self._within(Scope(frozenset({claim.insured})), "the register")
         key = (claim.insured, claim.residence, claim.period, claim.serial)
         self._t.claims = [c for c in self._t.claims if (c.insured, c.residence, c.period, c.serial) != key] + [claim]
         self._t.billings = [b for b in self._t.billings if b.claim != key] + list(billings)
@@ -289,6 +305,7 @@ class FakeLedger:
         self._commit_faults: list[tuple[str | None, BaseException]] = []
         self.commits = 0
         self.rollbacks = 0
+        self.scopes: list[Scope] = []  # of every unit of work begun, in order (one writer at a time, whatever the scope)
         self.unwritable: str | None = None  # what writable_problem() answers (None: writable)
         self.closed = False
 
@@ -299,7 +316,7 @@ class FakeLedger:
         self._commit_faults.append((after, exc))
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[FakeTx]:
+    def unit_of_work(self, scope: Scope = EVERYTHING) -> Iterator[FakeTx]:
         if getattr(self._in_unit, "active", False):
             # SQLite refuses BEGIN inside a transaction; a use case that nests units of work is a defect.
             raise RuntimeError("a unit of work inside another on the same thread")
@@ -307,7 +324,8 @@ class FakeLedger:
             self._in_unit.active = True
             try:
                 work = self._tables.copy()
-                tx = FakeTx(work, self._faults)
+                self.scopes.append(scope)
+                tx = FakeTx(work, self._faults, scope)
                 try:
                     yield tx
                 except BaseException:
@@ -392,7 +410,7 @@ class FakeLedger:
         return [r for r in self._tables.arrangements if not r.filing]
 
     def purge_register(self, ended_before: str, months_before: str) -> int:
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(EVERYTHING) as tx:
             t = tx._t
             ended = {(r.insured, r.residence, r.serial) for r in t.arrangements
                      if not r.filing and r.until is not None and r.until.isoformat() < ended_before}
@@ -418,7 +436,7 @@ class FakeLedger:
     # several instances: the fake behaves as SQLite's ledger, one instance holding every city ----------------
     def heartbeat(self, instance: str, cities: Sequence[str], lease_seconds: float) -> frozenset[str]:
         now = self.clock()
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(Scope()) as tx:
             earlier = tx._t.instances.get(instance)
             tx._t.instances = {instance: InstanceRecord(  # one instance: the others are gone, as SQLite's lock says
                 instance, instance.split(":")[0], 0, earlier.started_at if earlier else now, now, True,
@@ -426,11 +444,11 @@ class FakeLedger:
         return frozenset(cities)
 
     def claim_captures(self, instance: str, limit: int, lease_seconds: float) -> list[Capture]:
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(Scope()) as tx:
             return tx.pending_captures(limit)
 
     def leave(self, instance: str) -> None:
-        with self.unit_of_work() as tx:
+        with self.unit_of_work(Scope()) as tx:
             tx._t.instances.pop(instance, None)
 
     def instances(self) -> list[InstanceRecord]:

@@ -3,9 +3,9 @@
 The ledger is the single source of truth: every file captured, every message and its state, every transition
 with its time and cause (the transfer log), and every file the gateway owes a city (deliveries and replies,
 with a mark once written). A unit of work is one transaction: what the service does inside one `with
-ledger.unit_of_work() as tx:` block is committed whole or not at all. SQLite implements it
-(adapters/sqlite_ledger.py) for one instance; PostgreSQL (adapters/postgres_ledger.py) for several sharing the
-work through leases (heartbeat, claim_captures).
+ledger.unit_of_work(scope) as tx:` block is committed whole or not at all; its Scope says what it decides
+about. SQLite implements it (adapters/sqlite_ledger.py) for one instance; PostgreSQL (adapters/postgres_ledger.py)
+for several sharing the work through leases (heartbeat, claim_captures) and deciding under per-scope locks.
 """
 
 from __future__ import annotations
@@ -198,6 +198,41 @@ class LoginThrottle:
     lockout_ended: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a unit of work decides about, given to `Ledger.unit_of_work` so that a ledger shared by several
+    instances (PostgreSQL) lets decisions about different things run at once and serialises only those that
+    could race; a ledger of one instance (SQLite) serialises every unit of work anyway and ignores it.
+
+    - `cities`: the insured cities (参保地) whose messages or register the unit reads to decide or changes: a
+      message is covered by its pair's insured city (both cities where its type has no direction), so every
+      decision about one pair, and every check across documents of one insured city (double billing across
+      claims and across residence cities), takes the same city.
+    - `messages`: message ids it looks up or takes (an id may be used by one file only, whatever the pair).
+    - `files`: (drop city, SHA-256) of the bytes it decides (the same file dropped twice is decided once).
+    - `everything`: the unit reads or changes what any decision may (retention, a resend by hand): it runs
+      alone. `Scope()` (nothing) is for units that only add rows nobody decides on (an event, an audit entry)
+      or read a snapshot to decide later, under a scope of their own.
+    """
+
+    cities: frozenset[str] = frozenset()
+    messages: frozenset[str] = frozenset()
+    files: frozenset[tuple[str, str]] = frozenset()
+    everything: bool = False
+
+    def __or__(self, other: "Scope") -> "Scope":
+        return Scope(self.cities | other.cities, self.messages | other.messages, self.files | other.files,
+                     self.everything or other.everything)
+
+    def covers(self, other: "Scope") -> bool:
+        """Whether holding this scope holds `other` too."""
+        return self.everything or (not other.everything and other.cities <= self.cities
+                                   and other.messages <= self.messages and other.files <= self.files)
+
+
+EVERYTHING = Scope(everything=True)  # the default: a unit of work that names no scope is serialised with all
+
+
 class AnotherInstance(RuntimeError):
     """A second gateway process on a ledger that allows one (SQLite): refused before it touches anything."""
 
@@ -267,8 +302,9 @@ class LedgerTx(Protocol):
 
 
 class Ledger(Protocol):
-    def unit_of_work(self) -> AbstractContextManager[LedgerTx]:
-        """A transaction: committed when the block ends normally, rolled back on an exception."""
+    def unit_of_work(self, scope: Scope = EVERYTHING) -> AbstractContextManager[LedgerTx]:
+        """A transaction: committed when the block ends normally, rolled back on an exception. Units of work
+        whose scopes share nothing may run at the same time (several instances on PostgreSQL)."""
 
     # read-only views for the operators' commands
     def messages(
