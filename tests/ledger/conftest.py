@@ -39,3 +39,20 @@ def open_ledger(backend: str, tmp_path, request) -> Iterator[Callable[[], Sqlite
 @pytest.fixture
 def ledger(open_ledger):
     return open_ledger()
+
+
+@pytest.fixture
+def pg(request):
+    """Opens ledgers (one per instance) on a fresh PostgreSQL database; closed at the end."""
+    from adapters.postgres_ledger import PostgresLedger
+
+    url = request.getfixturevalue("postgres_server").new_database()
+    opened: list[PostgresLedger] = []
+
+    def opener() -> PostgresLedger:
+        opened.append(PostgresLedger(url))
+        return opened[-1]
+
+    yield opener
+    for ledger in opened:
+        ledger.close()

@@ -6,27 +6,11 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 
-from adapters.postgres_ledger import PostgresLedger
 from adapters.sqlite_ledger import SqliteLedger
 
 CITIES = ["370100", "370300"]
 
-
-@pytest.fixture
-def pg(postgres_server):
-    """Opens ledgers (one per instance) on a fresh PostgreSQL database; closed at the end."""
-    url = postgres_server.new_database()
-    opened: list[PostgresLedger] = []
-
-    def opener() -> PostgresLedger:
-        opened.append(PostgresLedger(url))
-        return opened[-1]
-
-    yield opener
-    for ledger in opened:
-        ledger.close()
 
 
 def test_a_lost_instance_is_reported_once_whoever_asks(pg) -> None:

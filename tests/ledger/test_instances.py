@@ -11,7 +11,6 @@ import psycopg
 import pytest
 
 from gateway.service.ports.ledger import AnotherInstance
-from adapters.postgres_ledger import PostgresLedger
 from adapters.sqlite_ledger import SqliteLedger
 from tests.support.waiting import wait_for
 
@@ -19,19 +18,6 @@ from .test_ledger import T0, ZIBO, add_message
 
 CITIES = ["370100", "370300", "370600", "370700"]
 
-
-@pytest.fixture
-def pg(postgres_server):
-    url = postgres_server.new_database()
-    opened: list[PostgresLedger] = []
-
-    def opener() -> PostgresLedger:
-        opened.append(PostgresLedger(url))
-        return opened[-1]
-
-    yield opener
-    for ledger in opened:
-        ledger.close()
 
 
 SHORT = 3  # seconds of lease in the sharing tests: a surplus drop is free after min(SHORT / 3, 2) = 1 s

@@ -9,27 +9,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-import pytest
 
-from adapters.postgres_ledger import DECISIONS, PostgresLedger, scope_key, scope_locks
+from adapters.postgres_ledger import DECISIONS, scope_key, scope_locks
 from gateway.service.ports.ledger import EVERYTHING, Scope
 
 JINAN, ZIBO, YANTAI = "370100", "370300", "370600"
 HOLD = 0.5  # seconds the first unit keeps its locks
 
-
-@pytest.fixture
-def pg(postgres_server):
-    url = postgres_server.new_database()
-    opened: list[PostgresLedger] = []
-
-    def opener() -> PostgresLedger:
-        opened.append(PostgresLedger(url))
-        return opened[-1]
-
-    yield opener
-    for ledger in opened:
-        ledger.close()
 
 
 def _overlap(pg, first: Scope, second: Scope) -> bool:
