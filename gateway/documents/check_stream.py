@@ -94,15 +94,9 @@ def check_streamed(
         return None
     root, digest, records = passed
     result = CheckResult(valid=False, sha256=sha256_of(data).hexdigest(), size=len(data))
-    result.header, unsigned_findings = header_or_findings(root)
-    sender = peek_sender(root)
-    if sender is None:
-        result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
-        return result
     try:
-        certificate = _verify(root, digest, profile, trust, sender, now)
-    except Refused as refused:
-        result.findings.extend(refused.findings)
+        certificate = _signer(result, root, digest, profile, trust, now)
+    except _Answered:
         return result
     if certificate is None:
         return None
@@ -210,6 +204,25 @@ def _pass(data: bytes, profile: Profile, validate: bool = True) -> tuple[etree._
     return root, digest.digest(), records
 
 
+class _Answered(Exception):
+    """The result already holds the answer (a refused header or signature)."""
+
+
+def _signer(result: CheckResult, root, digest: bytes, profile: Profile, trust: TrustStore, now: datetime | None):
+    """The header read into `result`, and the pinned certificate that signed (None: the stream's guess of the
+    profile was wrong, the tree decides); _Answered once `result` holds a refusal."""
+    result.header, unsigned_findings = header_or_findings(root)
+    sender = peek_sender(root)
+    if sender is None:
+        result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
+        raise _Answered
+    try:
+        return _verify(root, digest, profile, trust, sender, now)
+    except Refused as refused:
+        result.findings.extend(refused.findings)
+        raise _Answered from None
+
+
 def _verify(root, digest: bytes, profile: Profile, trust: TrustStore, sender: str, now: datetime | None):
     """The pinned certificate that signed the message, as signature.verify_message finds it; Refused(sig.*)
     as it refuses; None when the stream's guess was wrong (the tree decides)."""
@@ -262,15 +275,9 @@ def refusal(
     if passed is None:
         return _not_streamable(result, phrase("one ds:Signature, a direct child of the root, is expected"))
     root, digest, _ = passed
-    result.header, unsigned_findings = header_or_findings(root)
-    sender = peek_sender(root)
-    if sender is None:
-        result.findings.extend(unsigned_findings or [Finding("envelope.missing", "the Header has no Sender")])
-        return result
     try:
-        certificate = _verify(root, digest, profile, trust, sender, now)
-    except Refused as refused:
-        result.findings.extend(refused.findings)
+        certificate = _signer(result, root, digest, profile, trust, now)
+    except _Answered:
         return result
     if certificate is None:
         return _not_streamable(result, phrase("its signature's canonicalization cannot be computed as it streams: "
