@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import signal
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -94,9 +95,16 @@ def test_sigkill_at_any_moment_loses_and_duplicates_nothing(tmp_path: Path, keys
 
 def _until_progress(ledger: SqliteLedger, before: int, cities: dict, seconds: float) -> None:
     """Until the ledger holds more messages than `before`; at once when nothing waits to be decided (no file in
-    any city's outbox), and at most `seconds`."""
+    any city's outbox, no capture undecided: a starting daemon takes the files in its first scan, well before
+    its pool decides one), and at most `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and len(ledger.messages()) <= before:
-        if not any(any(not p.name.endswith(".part") for p in city.outbox.iterdir()) for city in cities.values()):
+        if not any(any(not p.name.endswith(".part") for p in city.outbox.iterdir()) for city in cities.values()) \
+                and not _undecided_captures(ledger):
             return
         time.sleep(0.02)
+
+
+def _undecided_captures(ledger: SqliteLedger) -> int:
+    with sqlite3.connect(f"file:{ledger.path}?mode=ro", uri=True, timeout=10) as db:
+        return db.execute("SELECT COUNT(*) FROM captures WHERE processed=0").fetchone()[0]
