@@ -299,6 +299,7 @@ class SqliteTx:
             (*where[:4], row.revision, row.person, row.key_id, row.since.isoformat(), _day(row.until), int(row.ended),
              ",".join(row.service_types), row.care_facility, row.device_facility, row.as_of.isoformat(),
              row.entitlement_serial))
+        self._bump_register(row.insured)
         return True
 
     def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
@@ -316,6 +317,15 @@ class SqliteTx:
                 [(b.insured, b.residence, b.claim_period, b.claim_serial, b.statement_serial, b.person, b.key_id,
                   b.facility, b.service_type, b.month, b.start.isoformat(), b.end.isoformat(), b.days, int(b.late))
                  for b in billings])
+        self._bump_register(claim.insured)
+
+    def register_version(self, insured: str) -> int:
+        row = self.db.execute("SELECT version FROM register_versions WHERE insured=?", (insured,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _bump_register(self, insured: str) -> None:
+        self.db.execute("INSERT INTO register_versions(insured, version) VALUES (?, 1) ON CONFLICT(insured) "
+                        "DO UPDATE SET version = register_versions.version + 1", (insured,))
 
     def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
         return [_arrangement(r) for r in self._by_person("register_arrangements", persons)]
@@ -415,6 +425,21 @@ class SqliteLedger:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[SqliteTx]:
+        """A read-only transaction: one consistent view (WAL), taking no lock that a unit of work waits on."""
+        db = self._db()
+        db.execute("BEGIN")  # deferred: the snapshot begins with the first read, and writes nothing
+        try:
+            yield SqliteTx(db)
+        finally:
+            db.execute("COMMIT")
+
+    def register_known(self, insured: str, persons: Sequence[str],
+                       months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
+        with self._snapshot() as tx:
+            return tx.register_version(insured), tx.arrangements_of(persons), tx.billings_of(persons, months)
 
     # read-only views ----------------------------------------------------------------------------------
     def messages(self, *, state: str | None = None, city: str | None = None, period: str | None = None) -> list[MessageRecord]:
@@ -543,6 +568,7 @@ class SqliteLedger:
             gone += db.execute("DELETE FROM register_arrangements WHERE filing=0 AND until_day < ?", (ended_before,)).rowcount
             gone += db.execute("DELETE FROM register_billings WHERE claim_period < ?", (months_before,)).rowcount
             gone += db.execute("DELETE FROM register_claims WHERE period < ?", (months_before,)).rowcount
+            db.execute("UPDATE register_versions SET version = version + 1")  # claims prepared before: checked again
         return gone
 
     def register_claims(self, period: str) -> list[ClaimRecord]:

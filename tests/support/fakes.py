@@ -71,12 +71,14 @@ class Tables:
     claims: list[ClaimRecord] = field(default_factory=list)
     billings: list[BillingRow] = field(default_factory=list)
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)  # the console's failed logins, by scope
+    register_versions: dict[str, int] = field(default_factory=dict)  # by insured city
 
     def copy(self) -> Tables:
         return Tables(
             dict(self.captures), dict(self.capture_messages), dict(self.messages), list(self.transitions),
             dict(self.outgoing), list(self.events), dict(self.instances), list(self.audit), dict(self.next_key),
             list(self.arrangements), list(self.claims), list(self.billings), dict(self.throttles),
+            dict(self.register_versions),
         )
 
     def key(self, table: str) -> int:
@@ -235,12 +237,20 @@ class FakeTx:
         if any(same(r) and r.revision > row.revision for r in self._t.arrangements):
             return False
         self._t.arrangements = [r for r in self._t.arrangements if not same(r)] + [row]
+        self._bump_register(row.insured)
         return True
+
+    def register_version(self, insured: str) -> int:
+        return self._t.register_versions.get(insured, 0)
+
+    def _bump_register(self, insured: str) -> None:
+        self._t.register_versions[insured] = self._t.register_versions.get(insured, 0) + 1
 
     def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
         key = (claim.insured, claim.residence, claim.period, claim.serial)
         self._t.claims = [c for c in self._t.claims if (c.insured, c.residence, c.period, c.serial) != key] + [claim]
         self._t.billings = [b for b in self._t.billings if b.claim != key] + list(billings)
+        self._bump_register(claim.insured)
 
     def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
         return [r for r in self._t.arrangements if r.person in set(persons)]
@@ -401,10 +411,16 @@ class FakeLedger:
             claims = [c for c in t.claims if c.period >= months_before]
             gone = len(t.arrangements) - len(kept) + len(t.billings) - len(billings) + len(t.claims) - len(claims)
             t.arrangements, t.billings, t.claims = kept, billings, claims
+            t.register_versions = {insured: version + 1 for insured, version in t.register_versions.items()}
         return gone
 
     def register_claims(self, period: str) -> list[ClaimRecord]:
         return [c for c in self._tables.claims if c.period == period]
+
+    def register_known(self, insured: str, persons: Sequence[str],
+                       months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
+        view = FakeTx(self._tables, {})  # the committed tables, read only (a unit of work swaps in a new copy)
+        return view.register_version(insured), view.arrangements_of(persons), view.billings_of(persons, months)
 
     def register_keys(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -264,6 +264,9 @@ class LedgerTx(Protocol):
     def claim_billings(self, insured: str, residence: str, period: str, serial: str) -> list[BillingRow]: ...
     def rehash_person(self, old: str, new: str, key_id: str) -> int:
         """A key rotation: the rows of `old` now under `new` (hashed under the current key `key_id`)."""
+    def register_version(self, insured: str) -> int:
+        """The register's version for claims to `insured` (0 before any): every write that can change what such
+        a claim is checked against (a notice, a filing, a claim kept; a purge) makes it higher."""
 
 
 class Ledger(Protocol):
@@ -302,6 +305,10 @@ class Ledger(Protocol):
         """Rows per key id: a key may be retired once no row is under it."""
     def register_claims(self, period: str) -> list[ClaimRecord]:
         """The claims of `period` the register keeps (a nil one, 零申报, owes no settlement)."""
+    def register_known(self, insured: str, persons: Sequence[str],
+                       months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
+        """(register_version(insured), arrangements_of(persons), billings_of(persons, months)) read in one
+        consistent snapshot outside any unit of work, holding no lock a decision waits on."""
     def close(self) -> None: ...
 
     # several instances: leases that expire on the ledger's clock, so the work of a dead instance is taken over
