@@ -337,6 +337,8 @@ class SqliteTx:
         rows: list[Any] = []
         wanted = sorted(set(persons))
         within = sorted(set(months)) if months is not None else []
+        if months is not None and not within:
+            return []  # no month: nothing matches (PostgreSQL refuses an empty IN list)
         only = f" AND month IN ({','.join('?' * len(within))})" if months is not None else ""
         for i in range(0, len(wanted), 500):  # within every backend's limit of parameters per statement
             chunk = wanted[i:i + 500]
@@ -568,7 +570,8 @@ class SqliteLedger:
             gone += db.execute("DELETE FROM register_arrangements WHERE filing=0 AND until_day < ?", (ended_before,)).rowcount
             gone += db.execute("DELETE FROM register_billings WHERE claim_period < ?", (months_before,)).rowcount
             gone += db.execute("DELETE FROM register_claims WHERE period < ?", (months_before,)).rowcount
-            db.execute("UPDATE register_versions SET version = version + 1")  # claims prepared before: checked again
+            if gone:  # claims prepared before: checked again
+                db.execute("UPDATE register_versions SET version = version + 1")
         return gone
 
     def register_claims(self, period: str) -> list[ClaimRecord]:

@@ -411,7 +411,8 @@ class FakeLedger:
             claims = [c for c in t.claims if c.period >= months_before]
             gone = len(t.arrangements) - len(kept) + len(t.billings) - len(billings) + len(t.claims) - len(claims)
             t.arrangements, t.billings, t.claims = kept, billings, claims
-            t.register_versions = {insured: version + 1 for insured, version in t.register_versions.items()}
+            if gone:
+                t.register_versions = {insured: version + 1 for insured, version in t.register_versions.items()}
         return gone
 
     def register_claims(self, period: str) -> list[ClaimRecord]:
