@@ -96,6 +96,16 @@ def _billing(row: Any) -> BillingRow:
         date.fromisoformat(row["start_day"]), date.fromisoformat(row["end_day"]), row["days"], bool(row["late"]))
 
 
+_INSERT_BILLING = """INSERT INTO register_billings(insured, residence, claim_period, claim_serial, statement_serial,
+    person, key_id, facility, service_type, month, start_day, end_day, days, late) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+STAGE_ROWS = 2000  # statements staged per transaction: each holds the lock some tens of milliseconds
+
+
+def _billing_params(b: BillingRow) -> tuple[Any, ...]:
+    return (b.insured, b.residence, b.claim_period, b.claim_serial, b.statement_serial, b.person, b.key_id,
+            b.facility, b.service_type, b.month, b.start.isoformat(), b.end.isoformat(), b.days, int(b.late))
+
+
 def _outgoing(row: sqlite3.Row) -> Outgoing:
     return Outgoing(
         row["key"], row["city"], row["name"], row["area"], row["sha256"], row["kind"], row["message_key"],
@@ -302,21 +312,22 @@ class SqliteTx:
         self._bump_register(row.insured)
         return True
 
-    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow], staged: str | None = None) -> None:
         where = (claim.insured, claim.residence, claim.period, claim.serial)
         self.db.execute("DELETE FROM register_claims WHERE insured=? AND residence=? AND period=? AND serial=?", where)
         self.db.execute("DELETE FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
-                        "claim_serial=?", where)
+                        "claim_serial=? AND pending IS NULL", where)
         self.db.execute("INSERT INTO register_claims(insured, residence, period, serial, revision, claimed, nil) "
                         "VALUES (?,?,?,?,?,?,?)", (*where, claim.revision, str(claim.claimed), int(claim.nil)))
+        if staged is not None and billings:
+            if self.db.execute("UPDATE register_billings SET pending=NULL WHERE pending=?",
+                               (staged,)).rowcount == len(billings):
+                billings = []  # the staged rows are these statements, now kept
+            else:  # some were dropped meanwhile (a stale batch cleared): the staged ones go, these are written
+                self.db.execute("DELETE FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
+                                "claim_serial=?", where)
         if billings:
-            self.db.executemany(
-                """INSERT INTO register_billings(insured, residence, claim_period, claim_serial, statement_serial,
-                   person, key_id, facility, service_type, month, start_day, end_day, days, late)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                [(b.insured, b.residence, b.claim_period, b.claim_serial, b.statement_serial, b.person, b.key_id,
-                  b.facility, b.service_type, b.month, b.start.isoformat(), b.end.isoformat(), b.days, int(b.late))
-                 for b in billings])
+            self.db.executemany(_INSERT_BILLING, [_billing_params(b) for b in billings])
         self._bump_register(claim.insured)
 
     def register_version(self, insured: str) -> int:
@@ -340,9 +351,10 @@ class SqliteTx:
         if months is not None and not within:
             return []  # no month: nothing matches (PostgreSQL refuses an empty IN list)
         only = f" AND month IN ({','.join('?' * len(within))})" if months is not None else ""
+        kept = " AND pending IS NULL" if table == "register_billings" else ""  # staged rows: not kept yet
         for i in range(0, len(wanted), 500):  # within every backend's limit of parameters per statement
             chunk = wanted[i:i + 500]
-            rows += self.db.execute(f"SELECT * FROM {table} WHERE person IN ({','.join('?' * len(chunk))}){only} "
+            rows += self.db.execute(f"SELECT * FROM {table} WHERE person IN ({','.join('?' * len(chunk))}){only}{kept} "
                                     "ORDER BY key", [*chunk, *within]).fetchall()
         return sorted(rows, key=lambda r: r["key"])
 
@@ -354,7 +366,7 @@ class SqliteTx:
 
     def claim_billings(self, insured: str, residence: str, period: str, serial: str) -> list[BillingRow]:
         rows = self.db.execute("SELECT * FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
-                               "claim_serial=? ORDER BY key", (insured, residence, period, serial)).fetchall()
+                               "claim_serial=? AND pending IS NULL ORDER BY key", (insured, residence, period, serial)).fetchall()
         return [_billing(r) for r in rows]
 
     def rehash_person(self, old: str, new: str, key_id: str) -> int:
@@ -437,6 +449,39 @@ class SqliteLedger:
             yield SqliteTx(db)
         finally:
             db.execute("COMMIT")
+
+    @contextmanager
+    def _short_write(self) -> Iterator[Any]:
+        """A write outside any decision: not the decisions' lock on PostgreSQL; a short one on SQLite."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def stage_billings(self, billings: Sequence[BillingRow]) -> str:
+        now = datetime.now(timezone.utc)
+        batch = f"{now:%Y-%m-%dT%H:%M:%S}/{os.urandom(8).hex()}"
+        params = [(*_billing_params(b), batch) for b in billings]
+        stale = f"{now - timedelta(days=1):%Y-%m-%dT%H:%M:%S}"
+        with self._short_write() as db:  # what a crash left staged a day ago is nobody's any more
+            db.execute("DELETE FROM register_billings WHERE pending IS NOT NULL AND pending < ?", (stale,))
+        for i in range(0, len(params), STAGE_ROWS):
+            with self._short_write() as db:
+                db.executemany(_INSERT_BILLING.replace("late)", "late, pending)").replace("?)", "?,?)"),
+                               params[i:i + STAGE_ROWS])
+        return batch
+
+    def drop_staged(self, batch: str) -> None:
+        while True:
+            with self._short_write() as db:
+                gone = db.execute("DELETE FROM register_billings WHERE key IN (SELECT key FROM register_billings "
+                                  "WHERE pending=? LIMIT ?)", (batch, STAGE_ROWS)).rowcount
+            if not gone:
+                return
 
     def register_known(self, insured: str, persons: Sequence[str],
                        months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
@@ -582,7 +627,8 @@ class SqliteLedger:
     def register_keys(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for table in ("register_arrangements", "register_billings"):
-            for row in self._db().execute(f"SELECT key_id, COUNT(*) AS n FROM {table} GROUP BY key_id").fetchall():
+            kept = " WHERE pending IS NULL" if table == "register_billings" else ""
+            for row in self._db().execute(f"SELECT key_id, COUNT(*) AS n FROM {table}{kept} GROUP BY key_id").fetchall():
                 counts[row["key_id"]] = counts.get(row["key_id"], 0) + int(row["n"])
         return dict(sorted(counts.items()))
 

@@ -21,6 +21,7 @@ from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
 from gateway.domain.notes import Note
+from gateway.domain.register import Summary
 from gateway.domain.settlement import (
     Dispute,
     DisputeAnswer,
@@ -223,9 +224,22 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
     # Its checks across documents too, on a snapshot of the register: reused inside if the register of its insured
     # city is unchanged by then, made again there if not (gateway/service/register.py Prepared).
     prepared = register.prepare(gw, header, summary) if outcome.valid else None
+    kept = False
+    try:
+        kept = _decided(gw, capture, outcome, report, ack, summary, prepared, now)
+    finally:
+        if not kept:  # refused, decided by another instance, or failed: a large claim's staged rows go
+            register.unstage(gw, prepared)
+
+
+def _decided(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport, ack: bytes | None,
+             summary: Summary | None, prepared: register.Prepared | None, now: datetime) -> bool:
+    """The decision's unit of work; whether it kept a claim in the register."""
+    header = outcome.header
+    kept = False
     with gw.unit_of_work() as (tx, events):
         if not tx.capture_pending(capture.key):
-            return  # another instance decided it while this one checked (its lease had run out)
+            return False  # another instance decided it while this one checked (its lease had run out)
         message = tx.add_message(capture, header, now)
         findings: list[Finding] = list(outcome.findings)
         decision: routing.Decision | None = None
@@ -272,11 +286,13 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 events.emit("cross_check_warned", **_fields(message, header), codes=sorted({f.code for f in verdict.warned}),
                             findings=[f.as_dict() for f in verdict.warned])
             register.record(gw, tx, header, summary, prepared)
+            kept = True
             # ----------------------------------------------------------------------------------------------------
             _route(gw, tx, events, message, header, decision, now, ack)
             report.routed += 1
             report.cities_owed.update({capture.city, header.receiver})
         tx.mark_capture_processed(capture.key, message.key)
+    return kept
 
 
 def _answered(tx: LedgerTx, header: Header) -> routing.Known | None:

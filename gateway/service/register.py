@@ -46,6 +46,10 @@ class Prepared:
     version: int
     findings: list[Finding] | None  # None: the insured city turned every check off
     rows: tuple[reg.ClaimRecord, list[reg.BillingRow]]
+    staged: str | None = None  # a large claim's statements written already, as this batch (Ledger.stage_billings)
+
+
+STAGE_FROM = 5000  # statements from which a claim's rows are written before its decision (in short transactions)
 
 
 def prepare(gw: Gateway, header: Header | None, summary: reg.Summary | None) -> Prepared | None:
@@ -57,7 +61,15 @@ def prepare(gw: Gateway, header: Header | None, summary: reg.Summary | None) -> 
     version, arrangements, billings = gw.ledger.register_known(header.insured_city, hashes, months)
     findings = (reg.check_claim(summary, reg.Known(arrangements, billings))
                 if _checking(gw, header.insured_city) else None)
-    return Prepared(version, findings, reg.claim_rows(summary, header.revision))
+    rows = reg.claim_rows(summary, header.revision)
+    staged = gw.ledger.stage_billings(rows[1]) if len(rows[1]) >= STAGE_FROM else None
+    return Prepared(version, findings, rows, staged)
+
+
+def unstage(gw: Gateway, prepared: Prepared | None) -> None:
+    """A claim whose decision did not keep it (refused, decided elsewhere, failed): its staged rows go."""
+    if prepared is not None and prepared.staged is not None:
+        gw.ledger.drop_staged(prepared.staged)
 
 
 def _checking(gw: Gateway, insured: str) -> bool:
@@ -111,7 +123,10 @@ def record(gw: Gateway, tx: LedgerTx, header: Header, summary: reg.Summary | Non
         for old, new, key_id in reg.stale_hashes(persons, found):
             tx.rehash_person(old, new, key_id)
     if header.type is MessageType.A3 and isinstance(summary, reg.ClaimSummary):
-        tx.keep_claim(*(prepared.rows if prepared is not None else reg.claim_rows(summary, header.revision)))
+        if prepared is not None:
+            tx.keep_claim(*prepared.rows, staged=prepared.staged)
+        else:
+            tx.keep_claim(*reg.claim_rows(summary, header.revision))
     elif isinstance(summary, reg.ArrangementSummary):
         tx.keep_arrangement(reg.arrangement_row(summary, header.revision))
 

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from gateway.domain.register import BillingRow, ClaimRecord
-from tests.service.test_ledger_contract import register_rows, register_versions
+from tests.service.test_ledger_contract import register_rows, register_versions, staged_billings
 
 
 def test_the_register_keeps_looks_up_rehashes_and_purges(ledger) -> None:
@@ -52,3 +52,7 @@ def test_a_snapshot_of_the_register_waits_for_no_unit_of_work(ledger) -> None:
         other.join()
     version, _, billings = ledger.register_known("370100", ["h1"], ["2026-02"])
     assert version == 2 and sorted(b.claim_serial for b in billings) == ["A3-1", "A3-2"]
+
+
+def test_a_large_claims_statements_are_staged_unseen_until_kept(ledger) -> None:
+    staged_billings(ledger)

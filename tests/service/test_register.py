@@ -175,3 +175,24 @@ def test_a_claim_checked_before_its_unit_of_work_is_checked_again_when_its_city_
 
     sent, record = send(kept, stolen, sender=YANTAI)  # and through the whole decision
     assert record.state is State.REJECTED and "cross.double_billing" in {f["code"] for f in record.findings}
+
+
+def test_a_large_claims_statements_staged_before_its_decision_are_kept_or_dropped_with_it(kept, monkeypatch) -> None:
+    """A claim of many statements has them written before its decision (issue 16), unseen until its unit of work
+    keeps them; refused, they are dropped: the register then holds exactly what passed."""
+    from gateway.service import register
+
+    monkeypatch.setattr(register, "STAGE_FROM", 2)
+    staged = []
+    monkeypatch.setattr(kept.ledger, "stage_billings",
+                        lambda rows, real=kept.ledger.stage_billings: staged.append(real(rows)) or staged[-1])
+    document = claim(12)
+    entitle(kept, document)
+    sent, record = send(kept, document)
+    assert record.state is State.DELIVERED and len(staged) == 1
+    tables = kept.ledger.tables
+    assert tables.staged == {} and [b.statement_serial for b in tables.billings] == [s.serial for s in document.statements]
+    again, record = send(kept, replace(document, serial="A3-AGAIN-12"))  # double billing: refused (济南)
+    assert record.state is State.REJECTED and len(staged) == 2
+    tables = kept.ledger.tables
+    assert tables.staged == {} and [b.claim_serial for b in tables.billings] == [document.serial] * 2

@@ -72,13 +72,14 @@ class Tables:
     billings: list[BillingRow] = field(default_factory=list)
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)  # the console's failed logins, by scope
     register_versions: dict[str, int] = field(default_factory=dict)  # by insured city
+    staged: dict[str, list[BillingRow]] = field(default_factory=dict)  # batches written before their decision
 
     def copy(self) -> Tables:
         return Tables(
             dict(self.captures), dict(self.capture_messages), dict(self.messages), list(self.transitions),
             dict(self.outgoing), list(self.events), dict(self.instances), list(self.audit), dict(self.next_key),
             list(self.arrangements), list(self.claims), list(self.billings), dict(self.throttles),
-            dict(self.register_versions),
+            dict(self.register_versions), dict(self.staged),
         )
 
     def key(self, table: str) -> int:
@@ -246,8 +247,10 @@ class FakeTx:
     def _bump_register(self, insured: str) -> None:
         self._t.register_versions[insured] = self._t.register_versions.get(insured, 0) + 1
 
-    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow], staged: str | None = None) -> None:
         key = (claim.insured, claim.residence, claim.period, claim.serial)
+        if staged is not None:
+            self._t.staged.pop(staged, None)  # as SQL clears the mark: the same rows, kept
         self._t.claims = [c for c in self._t.claims if (c.insured, c.residence, c.period, c.serial) != key] + [claim]
         self._t.billings = [b for b in self._t.billings if b.claim != key] + list(billings)
         self._bump_register(claim.insured)
@@ -417,6 +420,16 @@ class FakeLedger:
 
     def register_claims(self, period: str) -> list[ClaimRecord]:
         return [c for c in self._tables.claims if c.period == period]
+
+    def stage_billings(self, billings: Sequence[BillingRow]) -> str:
+        with self.unit_of_work() as tx:
+            batch = f"batch-{len(tx._t.staged) + 1}-{id(billings)}"
+            tx._t.staged[batch] = list(billings)
+        return batch
+
+    def drop_staged(self, batch: str) -> None:
+        with self.unit_of_work() as tx:
+            tx._t.staged.pop(batch, None)
 
     def register_known(self, insured: str, persons: Sequence[str],
                        months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
