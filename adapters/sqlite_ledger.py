@@ -400,6 +400,7 @@ class SqliteLedger:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writer = threading.RLock()  # this process's write transactions, one at a time, in turn
         self._instance_lock: int | None = None
         self._migrate()
 
@@ -432,14 +433,8 @@ class SqliteLedger:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqliteTx]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write() as db:
             yield SqliteTx(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     @contextmanager
     def _snapshot(self) -> Iterator[SqliteTx]:
@@ -452,16 +447,24 @@ class SqliteLedger:
             db.execute("COMMIT")
 
     @contextmanager
-    def _short_write(self) -> Iterator[Any]:
-        """A write outside any decision: not the decisions' lock on PostgreSQL; a short one on SQLite."""
+    def _write(self) -> Iterator[Any]:
+        """One write transaction. This process's threads queue for it on a lock of ours, each handed it the
+        moment it is free: waiting in SQLite's busy handler instead, they poll up to 100 ms apart, and while a
+        large claim is written a small decision could lose every turn for seconds. (Re-entrant: a unit of work
+        inside another on one thread is refused by SQLite, as before, not deadlocked.)"""
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._writer:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _short_write(self) -> Any:
+        """A write outside any decision: not the decisions' lock on PostgreSQL; a short one on SQLite."""
+        return self._write()
 
     def stage_billings(self, billings: Sequence[BillingRow]) -> str:
         now = datetime.now(timezone.utc)
