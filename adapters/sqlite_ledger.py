@@ -99,7 +99,7 @@ def _billing(row: Any) -> BillingRow:
 _INSERT_BILLING = """INSERT INTO register_billings(insured, residence, claim_period, claim_serial, statement_serial,
     person, key_id, facility, service_type, month, start_day, end_day, days, late) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
 STAGE_ROWS = 5000  # statements staged per transaction: each holds the lock about a tenth of a second
-STAGE_PAUSE = 0.1  # between two: a large claim's staging never starves the small decisions waiting on the lock
+STAGE_PAUSE = 0.02  # between two: a large claim's staging never starves the small decisions waiting on the lock
 
 
 def _billing_params(b: BillingRow) -> tuple[Any, ...]:
