@@ -256,6 +256,17 @@ class PostgresLedger(SqliteLedger):
         with self._transaction(scope_locks(scope)) as db:
             yield PostgresTx(db)  # type: ignore[arg-type]
 
+    @contextmanager
+    def _short_write(self) -> Iterator[Connection]:  # type: ignore[override]
+        with self._transaction(None) as db:  # not the decisions' lock: staged rows are nobody's yet
+            yield db
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[PostgresTx]:  # type: ignore[override]
+        with self._transaction(None) as db:
+            db.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")  # one view of every read
+            yield PostgresTx(db)  # type: ignore[arg-type]
+
     # leases -------------------------------------------------------------------------------------------
     def heartbeat(self, instance: str, cities: Sequence[str], lease_seconds: float) -> frozenset[str]:
         """Renew the instance and its city leases; take free or expired ones up to a fair share; give back

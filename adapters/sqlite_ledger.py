@@ -99,6 +99,17 @@ def _billing(row: Any) -> BillingRow:
         date.fromisoformat(row["start_day"]), date.fromisoformat(row["end_day"]), row["days"], bool(row["late"]))
 
 
+_INSERT_BILLING = """INSERT INTO register_billings(insured, residence, claim_period, claim_serial, statement_serial,
+    person, key_id, facility, service_type, month, start_day, end_day, days, late) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"""
+STAGE_ROWS = 5000  # statements staged per transaction: each holds the lock about a tenth of a second
+STAGE_PAUSE = 0.02  # between two: a large claim's staging never starves the small decisions waiting on the lock
+
+
+def _billing_params(b: BillingRow) -> tuple[Any, ...]:
+    return (b.insured, b.residence, b.claim_period, b.claim_serial, b.statement_serial, b.person, b.key_id,
+            b.facility, b.service_type, b.month, b.start.isoformat(), b.end.isoformat(), b.days, int(b.late))
+
+
 def _outgoing(row: sqlite3.Row) -> Outgoing:
     return Outgoing(
         row["key"], row["city"], row["name"], row["area"], row["sha256"], row["kind"], row["message_key"],
@@ -302,23 +313,34 @@ class SqliteTx:
             (*where[:4], row.revision, row.person, row.key_id, row.since.isoformat(), _day(row.until), int(row.ended),
              ",".join(row.service_types), row.care_facility, row.device_facility, row.as_of.isoformat(),
              row.entitlement_serial))
+        self._bump_register(row.insured)
         return True
 
-    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow], staged: str | None = None) -> None:
         where = (claim.insured, claim.residence, claim.period, claim.serial)
         self.db.execute("DELETE FROM register_claims WHERE insured=? AND residence=? AND period=? AND serial=?", where)
         self.db.execute("DELETE FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
-                        "claim_serial=?", where)
+                        "claim_serial=? AND pending IS NULL", where)
         self.db.execute("INSERT INTO register_claims(insured, residence, period, serial, revision, claimed, nil) "
                         "VALUES (?,?,?,?,?,?,?)", (*where, claim.revision, str(claim.claimed), int(claim.nil)))
+        if staged is not None and billings:
+            if self.db.execute("UPDATE register_billings SET pending=NULL WHERE pending=?",
+                               (staged,)).rowcount == len(billings):
+                billings = []  # the staged rows are these statements, now kept
+            else:  # some were dropped meanwhile (a stale batch cleared): the staged ones go, these are written
+                self.db.execute("DELETE FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
+                                "claim_serial=?", where)
         if billings:
-            self.db.executemany(
-                """INSERT INTO register_billings(insured, residence, claim_period, claim_serial, statement_serial,
-                   person, key_id, facility, service_type, month, start_day, end_day, days, late)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                [(b.insured, b.residence, b.claim_period, b.claim_serial, b.statement_serial, b.person, b.key_id,
-                  b.facility, b.service_type, b.month, b.start.isoformat(), b.end.isoformat(), b.days, int(b.late))
-                 for b in billings])
+            self.db.executemany(_INSERT_BILLING, [_billing_params(b) for b in billings])
+        self._bump_register(claim.insured)
+
+    def register_version(self, insured: str) -> int:
+        row = self.db.execute("SELECT version FROM register_versions WHERE insured=?", (insured,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _bump_register(self, insured: str) -> None:
+        self.db.execute("INSERT INTO register_versions(insured, version) VALUES (?, 1) ON CONFLICT(insured) "
+                        "DO UPDATE SET version = register_versions.version + 1", (insured,))
 
     def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
         return [_arrangement(r) for r in self._by_person("register_arrangements", persons)]
@@ -330,10 +352,13 @@ class SqliteTx:
         rows: list[Any] = []
         wanted = sorted(set(persons))
         within = sorted(set(months)) if months is not None else []
+        if months is not None and not within:
+            return []  # no month: nothing matches (PostgreSQL refuses an empty IN list)
         only = f" AND month IN ({','.join('?' * len(within))})" if months is not None else ""
+        kept = " AND pending IS NULL" if table == "register_billings" else ""  # staged rows: not kept yet
         for i in range(0, len(wanted), 500):  # within every backend's limit of parameters per statement
             chunk = wanted[i:i + 500]
-            rows += self.db.execute(f"SELECT * FROM {table} WHERE person IN ({','.join('?' * len(chunk))}){only} "
+            rows += self.db.execute(f"SELECT * FROM {table} WHERE person IN ({','.join('?' * len(chunk))}){only}{kept} "
                                     "ORDER BY key", [*chunk, *within]).fetchall()
         return sorted(rows, key=lambda r: r["key"])
 
@@ -345,7 +370,7 @@ class SqliteTx:
 
     def claim_billings(self, insured: str, residence: str, period: str, serial: str) -> list[BillingRow]:
         rows = self.db.execute("SELECT * FROM register_billings WHERE insured=? AND residence=? AND claim_period=? AND "
-                               "claim_serial=? ORDER BY key", (insured, residence, period, serial)).fetchall()
+                               "claim_serial=? AND pending IS NULL ORDER BY key", (insured, residence, period, serial)).fetchall()
         return [_billing(r) for r in rows]
 
     def rehash_person(self, old: str, new: str, key_id: str) -> int:
@@ -378,6 +403,7 @@ class SqliteLedger:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writer = threading.RLock()  # this process's write transactions, one at a time, in turn
         self._instance_lock: int | None = None
         self._migrate()
 
@@ -411,14 +437,65 @@ class SqliteLedger:
     @contextmanager
     def unit_of_work(self, scope: Scope = EVERYTHING) -> Iterator[SqliteTx]:
         """BEGIN IMMEDIATE: one writer at a time, whatever `scope` (one instance; its threads take turns)."""
+        with self._write() as db:
+            yield SqliteTx(db)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[SqliteTx]:
+        """A read-only transaction: one consistent view (WAL), taking no lock that a unit of work waits on."""
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN")  # deferred: the snapshot begins with the first read, and writes nothing
         try:
             yield SqliteTx(db)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        finally:
+            db.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One write transaction. This process's threads queue for it on a lock of ours, each handed it the
+        moment it is free: waiting in SQLite's busy handler instead, they poll up to 100 ms apart, and while a
+        large claim is written a small decision could lose every turn for seconds. (Re-entrant: a unit of work
+        inside another on one thread is refused by SQLite, as before, not deadlocked.)"""
+        db = self._db()
+        with self._writer:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _short_write(self) -> Any:
+        """A write outside any decision: not the decisions' lock on PostgreSQL; a short one on SQLite."""
+        return self._write()
+
+    def stage_billings(self, billings: Sequence[BillingRow]) -> str:
+        now = datetime.now(timezone.utc)
+        batch = f"{now:%Y-%m-%dT%H:%M:%S}/{os.urandom(8).hex()}"
+        params = [(*_billing_params(b), batch) for b in billings]
+        stale = f"{now - timedelta(days=1):%Y-%m-%dT%H:%M:%S}"
+        with self._short_write() as db:  # what a crash left staged a day ago is nobody's any more
+            db.execute("DELETE FROM register_billings WHERE pending IS NOT NULL AND pending < ?", (stale,))
+        for i in range(0, len(params), STAGE_ROWS):
+            time.sleep(STAGE_PAUSE)  # SQLite's waiters poll (up to 100 ms apart): each gets its turn between batches
+            with self._short_write() as db:
+                db.executemany(_INSERT_BILLING.replace("late)", "late, pending)").replace("?)", "?,?)"),
+                               params[i:i + STAGE_ROWS])
+        return batch
+
+    def drop_staged(self, batch: str) -> None:
+        while True:
+            with self._short_write() as db:
+                gone = db.execute("DELETE FROM register_billings WHERE key IN (SELECT key FROM register_billings "
+                                  "WHERE pending=? LIMIT ?)", (batch, STAGE_ROWS)).rowcount
+            if not gone:
+                return
+
+    def register_known(self, insured: str, persons: Sequence[str],
+                       months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
+        with self._snapshot() as tx:
+            return tx.register_version(insured), tx.arrangements_of(persons), tx.billings_of(persons, months)
 
     # read-only views ----------------------------------------------------------------------------------
     def messages(self, *, state: str | None = None, city: str | None = None, period: str | None = None) -> list[MessageRecord]:
@@ -547,6 +624,8 @@ class SqliteLedger:
             gone += db.execute("DELETE FROM register_arrangements WHERE filing=0 AND until_day < ?", (ended_before,)).rowcount
             gone += db.execute("DELETE FROM register_billings WHERE claim_period < ?", (months_before,)).rowcount
             gone += db.execute("DELETE FROM register_claims WHERE period < ?", (months_before,)).rowcount
+            if gone:  # claims prepared before: checked again
+                db.execute("UPDATE register_versions SET version = version + 1")
         return gone
 
     def register_claims(self, period: str) -> list[ClaimRecord]:
@@ -557,7 +636,8 @@ class SqliteLedger:
     def register_keys(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for table in ("register_arrangements", "register_billings"):
-            for row in self._db().execute(f"SELECT key_id, COUNT(*) AS n FROM {table} GROUP BY key_id").fetchall():
+            kept = " WHERE pending IS NULL" if table == "register_billings" else ""
+            for row in self._db().execute(f"SELECT key_id, COUNT(*) AS n FROM {table}{kept} GROUP BY key_id").fetchall():
                 counts[row["key_id"]] = counts.get(row["key_id"], 0) + int(row["n"])
         return dict(sorted(counts.items()))
 

@@ -18,6 +18,7 @@ drops a claim's model). No I/O here: the ledger stores the rows, the service dec
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import hmac
 import re
@@ -102,6 +103,15 @@ class Person:
 
     def __contains__(self, hashed: object) -> bool:
         return hashed in self.hashes
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _by_fields(self)
+
+
+def _by_fields(record: Any) -> tuple[Any, tuple[Any, ...]]:
+    """Pickled as a call of its class on its fields: a pool worker's summary of a claim of 100,000 persons is
+    unpickled in the daemon while small files wait, in half the time of the dataclass's default state."""
+    return type(record), tuple(getattr(record, name) for name in record.__slots__)
 
 
 # --- modes --------------------------------------------------------------------------------------------------
@@ -192,6 +202,9 @@ class Billed:
     @property
     def role(self) -> str:
         return role_of(self.service_type)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _by_fields(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +396,7 @@ class Known:
     billings: Sequence[BillingRow] = ()
 
 
+@functools.lru_cache(maxsize=256)
 def _month_length(period: str) -> int:
     year, month = (int(x) for x in period.split("-"))
     return calendar.monthrange(year, month)[1]
@@ -445,6 +459,14 @@ class _Findings(list):
         if self.counts[code] <= PER_CODE:
             self.append(Finding(code, template, **params))
 
+    def skip(self, code: str) -> bool:
+        """Whether a finding of `code` is past PER_CODE: then counted only, its words never built (a claim of
+        100,000 unentitled persons would otherwise phrase 100,000 findings to keep 500)."""
+        if self.counts[code] < PER_CODE:
+            return False
+        self.counts[code] += 1
+        return True
+
 
 def check_claim(claim: ClaimSummary, known: Known) -> list[Finding]:
     """Every finding of the checks across documents for a claim, given what the register knows of its persons."""
@@ -494,6 +516,9 @@ def _entitled(out: _Findings, b: Billed, notices: Sequence[ArrangementRow],
         filed = {code for code in facilities.values() if code}
         if filed and b.facility not in filed:
             wrong_facility += days
+    uncovered = [] if uncovered and out.skip("cross.entitled") else uncovered
+    wrong_type = [] if wrong_type and out.skip("cross.care_type") else wrong_type
+    wrong_facility = [] if wrong_facility and out.skip("cross.facility") else wrong_facility
     who = _statement(b.position, b.serial) if uncovered or wrong_type or wrong_facility else None
     if uncovered:
         out.add("cross.entitled", "{who}: no entitlement notified to this residence city (待遇享受通知, "

@@ -8,9 +8,10 @@ deterministic names (the same name again after a restart: still one file).
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from gateway.domain.envelope import Header, MessageType
 from gateway.domain.findings import Finding
 from gateway.domain.lifecycle import DELIVERY_OWED, PASSED_ON, RECEIPT_CLOSES, Event, State
 from gateway.domain.notes import Note
+from gateway.domain.register import Summary
 from gateway.domain.settlement import (
     Dispute,
     DisputeAnswer,
@@ -68,6 +70,17 @@ def reply_name(tx: LedgerTx, city: str, kind: str, header: Header | None, sha256
 
 LARGE_BYTES = 8 * 1024 * 1024  # a larger file never takes the last pool worker: small ones always have one
 POLL_SECONDS = 0.05  # while a pool slot is free, how often the ledger is asked for newly captured files
+_large_decider: ThreadPoolExecutor | None = None
+_large_decider_made = threading.Lock()
+
+
+def _decider() -> ThreadPoolExecutor:
+    """The one thread that decides large files (kept for the process: its ledger connection is made once)."""
+    global _large_decider
+    with _large_decider_made:
+        if _large_decider is None:
+            _large_decider = ThreadPoolExecutor(1, thread_name_prefix="ltcgw-decide-large")
+        return _large_decider
 
 
 def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], None] | None = None) -> ProcessReport:
@@ -75,17 +88,20 @@ def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], 
     checks in flight, each decided as it ends (decisions of different files are independent: the ledger
     serialises those of one insured city, and a duplicate is asked again in the decision's own unit of work), `on_owed` told at once which cities
     are owed files. With a pool a 110 MB claim checked for 15 s holds back nothing else; in process (one
-    worker) a large file holds the single worker and everything behind it (workers >= 2 is the answer).
+    worker) a large file holds the single worker and everything behind it (workers >= 2 is the answer). A
+    large file's decision (a claim of 100,000 persons is checked across documents for seconds, before its
+    unit of work) is made on a thread of its own, so small files are decided meanwhile.
     Nothing is marked processed before its decision commits: a crash with checks in flight re-checks them."""
     checker: Checker = gw.checker
     tell = on_owed or (lambda cities: None)
     report = ProcessReport()
     slots = 2 * checker.workers
     flight: dict[Future[Checked], Capture] = {}
+    deciding: dict[Future[tuple[ProcessReport, bool]], Capture] = {}  # large files, decided on their own thread
     waiting: list[Capture] = []  # claimed, not yet submitted (a large one may wait here for a free worker)
     asked = float("-inf")
 
-    def settle(capture: Capture, checked: Checked | None) -> bool:
+    def decided(capture: Capture, checked: Checked | None) -> tuple[ProcessReport, bool]:
         """Whether `capture` is a duplicate (answered as one); if not, decided by `checked` when it is given
         (which asks again, in the decision's own unit of work: another instance may have decided the same
         bytes while this one checked them)."""
@@ -94,16 +110,24 @@ def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], 
             duplicate = _replay_duplicate(gw, capture, one)
         else:
             duplicate = _decide(gw, capture, checked.outcome, one, checked.ack)
+        return one, duplicate
+
+    def told(one: ProcessReport) -> None:
         report.add(one)
         if one.cities_owed:
             tell(one.cities_owed)
+
+    def settle(capture: Capture, checked: Checked | None) -> bool:
+        """Whether `capture` is a duplicate (answered as one); if not, decided by `checked` when it is given."""
+        one, duplicate = decided(capture, checked)
+        told(one)
         return duplicate
 
     while True:
         if len(flight) < slots and (not waiting or time.monotonic() - asked >= POLL_SECONDS):
-            keys = {capture.key for capture in flight.values()}
+            keys = {capture.key for capture in [*flight.values(), *deciding.values()]}
             # Leased to this instance (others skip them); a lease that runs out lets another instance take over.
-            claimed = gw.ledger.claim_captures(gw.instance, len(flight) + batch, gw.lease_seconds)
+            claimed = gw.ledger.claim_captures(gw.instance, len(keys) + batch, gw.lease_seconds)
             waiting = [capture for capture in claimed if capture.key not in keys]
             asked = time.monotonic()
         large = sum(capture.size > LARGE_BYTES for capture in flight.values())
@@ -117,12 +141,20 @@ def process_pending(gw: Gateway, batch: int = 32, on_owed: Callable[[set[str]], 
                 continue
             large += capture.size > LARGE_BYTES
             flight[checker.submit(gw.spool.read("inbox", capture.sha256), gw.clock())] = capture
-        if not flight:
+        if not flight and not deciding:
             return report
-        done, _ = wait(flight, timeout=POLL_SECONDS if len(flight) < slots else None, return_when=FIRST_COMPLETED)
+        done, _ = wait([*flight, *deciding], timeout=POLL_SECONDS if len(flight) < slots else None,
+                       return_when=FIRST_COMPLETED)
         for future in done:
-            capture = flight.pop(future)
-            settle(capture, future.result())
+            if future in deciding:
+                deciding.pop(future)
+                told(future.result()[0])  # type: ignore[arg-type]
+                continue
+            capture = flight.pop(future)  # type: ignore[arg-type]
+            if checker.workers > 1 and capture.size > LARGE_BYTES:
+                deciding[_decider().submit(decided, capture, future.result())] = capture  # type: ignore[arg-type]
+            else:
+                settle(capture, future.result())  # type: ignore[arg-type]
 
 
 def _replay_duplicate(gw: Gateway, capture: Capture, report: ProcessReport) -> bool:
@@ -205,15 +237,33 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
         ack = gw.replies.ack(header, capture.sha256, now)  # type: ignore[arg-type]
     # The register's summary of a claim (hashes of 100,000 ID numbers take a second): made outside the lock too.
     summary = register.summary_of(gw, outcome) if header is not None and outcome.header_trusted else None
+    # Its checks across documents too, on a snapshot of the register: reused inside if the register of its insured
+    # city is unchanged by then, made again there if not (gateway/service/register.py Prepared).
+    prepared = register.prepare(gw, header, summary) if outcome.valid else None
+    duplicate = kept = False
+    try:
+        duplicate, kept = _decided(gw, capture, outcome, report, ack, summary, prepared, now)
+    finally:
+        if not kept:  # refused, a duplicate, decided by another instance, or failed: a large claim's staged rows go
+            register.unstage(gw, prepared)
+    return duplicate
+
+
+def _decided(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: ProcessReport, ack: bytes | None,
+             summary: Summary | None, prepared: register.Prepared | None, now: datetime) -> tuple[bool, bool]:
+    """The decision's unit of work: whether it turned out a duplicate (answered as one) or decided already, and
+    whether it kept a claim in the register."""
+    header = outcome.header
+    kept = False
     with gw.unit_of_work(scopes.of_decision(capture, header)) as (tx, events):
         if not tx.capture_pending(capture.key):
-            return True  # another instance decided it while this one checked (its lease had run out)
+            return True, False  # another instance decided it while this one checked (its lease had run out)
         earlier = tx.message_by_sha(capture.sha256, capture.city)
         if earlier is not None and earlier.state is not State.RECEIVED:
             # The same bytes, decided by another instance while this one checked them (dropped twice): the
             # same header, so the same scope covers the earlier message.
             _answer_duplicate(gw, tx, events, capture, earlier, report)
-            return True
+            return True, False
         message = tx.add_message(capture, header, now)
         findings: list[Finding] = list(outcome.findings)
         decision: routing.Decision | None = None
@@ -238,7 +288,7 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                 decision = routing.decide_reply(capture.city, header, gw.cities, answered)
             findings += decision.findings
         # -- the register (issue 12): checks across documents, refused or warned as the insured city chose ------
-        verdict = register.cross_check(gw, tx, header, summary)
+        verdict = register.cross_check(gw, tx, header, summary, prepared)
         findings += verdict.refused
         # ------------------------------------------------------------------------------------------------------
         if not outcome.valid or decision is None or not decision.route or verdict.refused:
@@ -259,13 +309,14 @@ def _decide(gw: Gateway, capture: Capture, outcome: CheckOutcome, report: Proces
                     "findings": [f.as_dict() for f in verdict.warned]})
                 events.emit("cross_check_warned", **_fields(message, header), codes=sorted({f.code for f in verdict.warned}),
                             findings=[f.as_dict() for f in verdict.warned])
-            register.record(gw, tx, header, summary)
+            register.record(gw, tx, header, summary, prepared)
+            kept = True
             # ----------------------------------------------------------------------------------------------------
             _route(gw, tx, events, message, header, decision, now, ack)
             report.routed += 1
             report.cities_owed.update({capture.city, header.receiver})
         tx.mark_capture_processed(capture.key, message.key)
-    return False
+    return False, kept
 
 
 def _answered(tx: LedgerTx, header: Header) -> routing.Known | None:

@@ -56,3 +56,48 @@ def test_small_claims_are_decided_while_a_large_check_is_held(pooled, monkeypatc
     exchange.flush()
     assert jinan.deliveries() == sorted(file_name(s.header) for s in small + large)
     assert_exactly_once(small + large, exchange.drops, exchange.ledger)
+
+
+def test_small_claims_are_decided_while_a_large_claim_is_checked_across_documents(pooled, monkeypatch) -> None:
+    """A large claim's decision (its checks across documents take seconds for 100,000 persons, issue 16) is made
+    on a thread of its own: small claims whose checks end meanwhile are decided before it, not after."""
+    import threading
+
+    from gateway.domain import register as reg
+    from gateway.service import register
+
+    exchange, pool = pooled
+    exchange.gw.register = reg.RegisterSettings(reg.parse_keys("k1 " + "ab" * 32))
+    zibo = exchange.cities[ZIBO]
+    large = zibo.pack(MessageType.A3, JINAN, seed=90, persons=40, message_id="LARGE-1")
+    zibo.drop.put("LARGE-1.xml", large.data)
+    exchange.capture()  # claimed first
+    small = [zibo.pack(MessageType.A3, JINAN, seed=91 + i, message_id=f"SMALL-{i}") for i in range(3)]
+    for sent in small:
+        zibo.drop.put(f"{sent.header.message_id}.xml", sent.data)
+        pool.hold(sent.header.message_id)  # their checks end only once the large claim's decision began
+    exchange.capture()
+    monkeypatch.setattr(gateway.service.process, "LARGE_BYTES", max(len(s.data) for s in small))
+    smalls_decided, waited = threading.Event(), []
+
+    def prepare(gw, header, summary, real=register.prepare):
+        if header is not None and header.message_id == "LARGE-1":
+            pool.release()
+            waited.append(smalls_decided.wait(5))  # False: the small claims waited behind this decision
+        return real(gw, header, summary)
+
+    monkeypatch.setattr(register, "prepare", prepare)
+    decided: list[set[str]] = []
+
+    def on_owed(cities: set[str]) -> None:
+        decided.append(cities)
+        if len(decided) == len(small):
+            smalls_decided.set()
+
+    report = process_pending(exchange.gw, on_owed=on_owed)
+    assert report.routed == 4 and pool.timed_out == [] and waited == [True]
+    order = [m.message_id for m in exchange.ledger.messages()]
+    assert sorted(order[:3]) == [s.header.message_id for s in small] and order[3] == "LARGE-1"  # small ones: any order
+    assert len(exchange.ledger.tables.claims) == 4  # each kept in the register
+    exchange.flush()
+    assert_exactly_once(small + [large], exchange.drops, exchange.ledger)

@@ -238,9 +238,70 @@ def register_rows(ledger) -> list[Any]:
     return [kept, found, rehashed, after, views, purged, ledger.register_notices(), ledger.register_keys()]
 
 
+def register_versions(ledger) -> list[Any]:
+    """The register's version per insured city (issue 16): higher after each write that can change what a claim
+    to that city is checked against; read with the rows in one snapshot, outside any unit of work."""
+    from datetime import date
+    from decimal import Decimal
+
+    from gateway.domain.register import ArrangementRow, BillingRow, ClaimRecord
+
+    billing = BillingRow(JINAN, ZIBO, "2026-02", "A3-1", "S-1", "h1", "k1", "L1", "01", "2026-02", date(2026, 2, 1),
+                         date(2026, 2, 28), 28, False)
+    notice = ArrangementRow(ZIBO, JINAN, "EN-1", 1, "h1", "k1", date(2026, 1, 1), None, False, ("01",), "L1", None,
+                            date(2026, 1, 1), "EN-1")
+    before = ledger.register_known(JINAN, ["h1"], ["2026-02"])
+    with ledger.unit_of_work() as tx:
+        tx.keep_claim(ClaimRecord(JINAN, ZIBO, "2026-02", "A3-1", 1, Decimal("1.00")), [billing])
+        inside = (tx.register_version(JINAN), tx.register_version(ZIBO))
+    after = ledger.register_known(JINAN, ["h1"], ["2026-02", "2026-03"])
+    with ledger.unit_of_work() as tx:
+        tx.keep_arrangement(notice)  # to 淄博 as insured city: 济南's claims are checked against the same
+    versions = (ledger.register_known(ZIBO, ["h1"], [])[0], ledger.register_known(JINAN, [], [])[0])
+    ledger.purge_register("2000-01-01", "2000-01")  # nothing so old: nothing to check again
+    kept = (ledger.register_known(ZIBO, [], [])[0], ledger.register_known(JINAN, [], [])[0])
+    ledger.purge_register("2000-01-01", "2026-03")  # February's claim forgotten: every city's claims checked again
+    purged = (ledger.register_known(ZIBO, [], [])[0], ledger.register_known(JINAN, ["h1"], ["2026-02"]))
+    assert before == (0, [], []) and inside == (1, 0) and after == (1, [], [billing])
+    assert versions == (1, 1) and kept == (1, 1) and purged == (2, (2, [notice], []))
+    return [before, inside, after, versions, kept, purged]
+
+
+def staged_billings(ledger) -> list[Any]:
+    """A large claim's statements written before its decision (issue 16): seen by no read until a unit of work
+    keeps the batch; a batch not kept is dropped; a batch gone by the time of the decision is written again."""
+    from datetime import date
+    from decimal import Decimal
+
+    from gateway.domain.register import BillingRow, ClaimRecord
+
+    rows = [BillingRow(JINAN, ZIBO, "2026-02", "A3-1", f"S-{n}", f"h{n}", "k1", "L1", "01", "2026-02",
+                       date(2026, 2, 1), date(2026, 2, 28), 28, False) for n in (1, 2, 3)]
+    claim = ClaimRecord(JINAN, ZIBO, "2026-02", "A3-1", 1, Decimal("1.00"))
+    where = (JINAN, ZIBO, "2026-02", "A3-1")
+    with ledger.unit_of_work() as tx:
+        tx.keep_claim(claim, rows[:1])  # revision 1: one statement
+    batch = ledger.stage_billings(rows)
+    hidden = (ledger.register_known(JINAN, ["h2"], ["2026-02"])[2], ledger.register_keys())
+    with ledger.unit_of_work() as tx:
+        hidden += (tx.billings_of(["h1", "h2"]), [b.statement_serial for b in tx.claim_billings(*where)])
+        tx.keep_claim(replace(claim, revision=2), rows, staged=batch)  # revision 2 replaces the first
+        kept = [b.statement_serial for b in tx.claim_billings(*where)]
+    ledger.drop_staged(ledger.stage_billings([replace(rows[0], claim_serial="A3-2")]))  # refused: never seen
+    lost = ledger.stage_billings(rows[1:])
+    ledger.drop_staged(lost)  # gone before its decision (a day-old batch cleared): written again from the rows
+    with ledger.unit_of_work() as tx:
+        tx.keep_claim(replace(claim, serial="A3-3"), [replace(r, claim_serial="A3-3") for r in rows[1:]], staged=lost)
+        again = [b.statement_serial for b in tx.claim_billings(JINAN, ZIBO, "2026-02", "A3-3")]
+    after = (len(ledger.register_known(JINAN, ["h1", "h2", "h3"], ["2026-02"])[2]), ledger.register_keys())
+    assert hidden == ([], {"k1": 1}, [rows[0]], ["S-1"]) and kept == ["S-1", "S-2", "S-3"]
+    assert again == ["S-2", "S-3"] and after == (5, {"k1": 5})
+    return [hidden, kept, again, after]
+
+
 SCENARIOS: list[Callable[[Any], list[Any]]] = [
     captures, messages_and_transitions, documents_and_revisions, outgoing_files, events_in_order,
-    rollback_is_whole, views_and_counts, one_instance, register_rows,
+    rollback_is_whole, views_and_counts, one_instance, register_rows, register_versions, staged_billings,
 ]
 
 

@@ -140,3 +140,59 @@ def test_a_rotated_key_hashes_the_persons_again_as_they_come(kept) -> None:
     assert {r.key_id for r in kept.ledger.tables.arrangements} == {"k2"}  # and hashed again under the new one
     assert {b.key_id for b in kept.ledger.tables.billings} == {"k2"}
     assert kept.ledger.register_keys() == {"k2": 3}
+
+
+def test_a_claim_checked_before_its_unit_of_work_is_checked_again_when_its_city_register_moved(kept, monkeypatch) -> None:
+    """A large claim is checked on a snapshot of the register before its decision's unit of work (issue 16); a
+    claim to the same insured city kept meanwhile (a race) makes it checked again inside, against the committed
+    register: the double billing across residence cities is still refused. Unchanged, nothing is checked twice."""
+    from types import SimpleNamespace
+
+    from gateway.service import register
+
+    document = claim(10, persons=1)
+    entitle(kept, document)
+    yantai = claim(11, persons=1, residence=YANTAI)
+    person = document.statements[0]
+    stolen = replace(yantai, statements=[replace(yantai.statements[0], id_number=person.id_number, sex=person.sex,
+                                                 start_date=person.start_date, end_date=person.end_date)])
+    gw, summary = kept.gw, reg.summarize(stolen, KEYS)
+    header = SimpleNamespace(insured_city=JINAN, type=MessageType.A3, revision=1)
+    checked = []
+    monkeypatch.setattr(reg, "check_claim", lambda *a, real=reg.check_claim: checked.append(1) or real(*a))
+
+    prepared = register.prepare(gw, header, summary)  # nothing billed yet: clean on the snapshot
+    assert prepared is not None and not {f.code for f in prepared.findings} - {"cross.entitled", "cross.facility",
+                                                                                 "cross.care_type"}
+    with gw.ledger.unit_of_work() as tx:  # unchanged register: the prepared findings stand
+        assert register.cross_check(gw, tx, header, summary, prepared).refused == [] and len(checked) == 1
+
+    send(kept, document)  # 淄博's claim of the same person and days is decided and kept meanwhile
+    with gw.ledger.unit_of_work() as tx:
+        verdict = register.cross_check(gw, tx, header, summary, prepared)
+    assert len(checked) == 3  # 淄博's own decision, then this claim again
+    assert {f.code for f in verdict.refused} == {"cross.double_billing"}
+
+    sent, record = send(kept, stolen, sender=YANTAI)  # and through the whole decision
+    assert record.state is State.REJECTED and "cross.double_billing" in {f["code"] for f in record.findings}
+
+
+def test_a_large_claims_statements_staged_before_its_decision_are_kept_or_dropped_with_it(kept, monkeypatch) -> None:
+    """A claim of many statements has them written before its decision (issue 16), unseen until its unit of work
+    keeps them; refused, they are dropped: the register then holds exactly what passed."""
+    from gateway.service import register
+
+    monkeypatch.setattr(register, "STAGE_FROM", 2)
+    staged = []
+    monkeypatch.setattr(kept.ledger, "stage_billings",
+                        lambda rows, real=kept.ledger.stage_billings: staged.append(real(rows)) or staged[-1])
+    document = claim(12)
+    entitle(kept, document)
+    sent, record = send(kept, document)
+    assert record.state is State.DELIVERED and len(staged) == 1
+    tables = kept.ledger.tables
+    assert tables.staged == {} and [b.statement_serial for b in tables.billings] == [s.serial for s in document.statements]
+    again, record = send(kept, replace(document, serial="A3-AGAIN-12"))  # double billing: refused (济南)
+    assert record.state is State.REJECTED and len(staged) == 2
+    tables = kept.ledger.tables
+    assert tables.staged == {} and [b.claim_serial for b in tables.billings] == [document.serial] * 2

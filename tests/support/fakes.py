@@ -74,12 +74,15 @@ class Tables:
     claims: list[ClaimRecord] = field(default_factory=list)
     billings: list[BillingRow] = field(default_factory=list)
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)  # the console's failed logins, by scope
+    register_versions: dict[str, int] = field(default_factory=dict)  # by insured city
+    staged: dict[str, list[BillingRow]] = field(default_factory=dict)  # batches written before their decision
 
     def copy(self) -> Tables:
         return Tables(
             dict(self.captures), dict(self.capture_messages), dict(self.messages), list(self.transitions),
             dict(self.outgoing), list(self.events), dict(self.instances), list(self.audit), dict(self.next_key),
             list(self.arrangements), list(self.claims), list(self.billings), dict(self.throttles),
+            dict(self.register_versions), dict(self.staged),
         )
 
     def key(self, table: str) -> int:
@@ -250,13 +253,23 @@ class FakeTx:
         if any(same(r) and r.revision > row.revision for r in self._t.arrangements):
             return False
         self._t.arrangements = [r for r in self._t.arrangements if not same(r)] + [row]
+        self._bump_register(row.insured)
         return True
 
-    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
+    def register_version(self, insured: str) -> int:
+        return self._t.register_versions.get(insured, 0)
+
+    def _bump_register(self, insured: str) -> None:
+        self._t.register_versions[insured] = self._t.register_versions.get(insured, 0) + 1
+
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow], staged: str | None = None) -> None:
         self._within(Scope(frozenset({claim.insured})), "the register")
         key = (claim.insured, claim.residence, claim.period, claim.serial)
+        if staged is not None:
+            self._t.staged.pop(staged, None)  # as SQL clears the mark: the same rows, kept
         self._t.claims = [c for c in self._t.claims if (c.insured, c.residence, c.period, c.serial) != key] + [claim]
         self._t.billings = [b for b in self._t.billings if b.claim != key] + list(billings)
+        self._bump_register(claim.insured)
 
     def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]:
         return [r for r in self._t.arrangements if r.person in set(persons)]
@@ -419,10 +432,27 @@ class FakeLedger:
             claims = [c for c in t.claims if c.period >= months_before]
             gone = len(t.arrangements) - len(kept) + len(t.billings) - len(billings) + len(t.claims) - len(claims)
             t.arrangements, t.billings, t.claims = kept, billings, claims
+            if gone:
+                t.register_versions = {insured: version + 1 for insured, version in t.register_versions.items()}
         return gone
 
     def register_claims(self, period: str) -> list[ClaimRecord]:
         return [c for c in self._tables.claims if c.period == period]
+
+    def stage_billings(self, billings: Sequence[BillingRow]) -> str:
+        with self.unit_of_work() as tx:
+            batch = f"batch-{len(tx._t.staged) + 1}-{id(billings)}"
+            tx._t.staged[batch] = list(billings)
+        return batch
+
+    def drop_staged(self, batch: str) -> None:
+        with self.unit_of_work() as tx:
+            tx._t.staged.pop(batch, None)
+
+    def register_known(self, insured: str, persons: Sequence[str],
+                       months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
+        view = FakeTx(self._tables, {})  # the committed tables, read only (a unit of work swaps in a new copy)
+        return view.register_version(insured), view.arrangements_of(persons), view.billings_of(persons, months)
 
     def register_keys(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -290,8 +290,9 @@ class LedgerTx(Protocol):
     # the register of entitlements (gateway/domain/register.py): persons are HMAC hashes, never ID numbers
     def keep_arrangement(self, row: ArrangementRow) -> bool:
         """Keep a notice's (or a filing's) revision unless a higher one of the same serial is kept already."""
-    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow]) -> None:
-        """Keep a claim passed on and its statements, replacing what an earlier revision of it left."""
+    def keep_claim(self, claim: ClaimRecord, billings: Sequence[BillingRow], staged: str | None = None) -> None:
+        """Keep a claim passed on and its statements, replacing what an earlier revision of it left; `staged`:
+        the batch `Ledger.stage_billings` wrote these statements as (kept by clearing its mark)."""
     def arrangements_of(self, persons: Sequence[str]) -> list[ArrangementRow]: ...
     def billings_of(self, persons: Sequence[str], months: Sequence[str] | None = None) -> list[BillingRow]:
         """The statements of these persons (of these service months only, when given)."""
@@ -299,6 +300,9 @@ class LedgerTx(Protocol):
     def claim_billings(self, insured: str, residence: str, period: str, serial: str) -> list[BillingRow]: ...
     def rehash_person(self, old: str, new: str, key_id: str) -> int:
         """A key rotation: the rows of `old` now under `new` (hashed under the current key `key_id`)."""
+    def register_version(self, insured: str) -> int:
+        """The register's version for claims to `insured` (0 before any): every write that can change what such
+        a claim is checked against (a notice, a filing, a claim kept; a purge) makes it higher."""
 
 
 class Ledger(Protocol):
@@ -338,6 +342,15 @@ class Ledger(Protocol):
         """Rows per key id: a key may be retired once no row is under it."""
     def register_claims(self, period: str) -> list[ClaimRecord]:
         """The claims of `period` the register keeps (a nil one, 零申报, owes no settlement)."""
+    def stage_billings(self, billings: Sequence[BillingRow]) -> str:
+        """Write a large claim's statements before its decision, in short transactions, marked as a batch (its
+        name returned) that no read sees until a unit of work keeps it (`LedgerTx.keep_claim(..., staged=)`)."""
+    def drop_staged(self, batch: str) -> None:
+        """Forget a batch its decision did not keep (a refused claim; a crash's are dropped after a day)."""
+    def register_known(self, insured: str, persons: Sequence[str],
+                       months: Sequence[str]) -> tuple[int, list[ArrangementRow], list[BillingRow]]:
+        """(register_version(insured), arrangements_of(persons), billings_of(persons, months)) read in one
+        consistent snapshot outside any unit of work, holding no lock a decision waits on."""
     def close(self) -> None: ...
 
     # several instances: leases that expire on the ledger's clock, so the work of a dead instance is taken over
