@@ -18,19 +18,15 @@ from gateway.config import load_config
 from gateway.entrypoints.cli import main
 from gateway.service.daemon import Engine
 from tests.admin.test_init import _uncommented
-from tests.support.sshd import SshdServer
+from tests.support.sshd import SshdServer, serving
 
 JINAN, ZIBO = "370100", "370300"
 
 
 @pytest.fixture
 def server() -> Iterator[SshdServer]:
-    sshd = SshdServer()
-    for city in (JINAN, ZIBO):
-        sshd.add_account(city)
-    sshd.start()
-    yield sshd
-    sshd.cleanup()
+    with serving(JINAN, ZIBO) as sshd:
+        yield sshd
 
 
 def _ready(server: SshdServer, root: Path) -> None:

@@ -13,17 +13,13 @@ from gateway.bootstrap import build_gateway
 from gateway.config import load_config
 from gateway.service.daemon import Engine
 from tests.observability.obs_support import JINAN, ZIBO, cli
-from tests.support.sshd import SshdServer, keygen
+from tests.support.sshd import SshdServer, keygen, serving
 
 
 @pytest.fixture
 def server() -> Iterator[SshdServer]:
-    sshd = SshdServer()
-    for city in (JINAN, ZIBO):
-        sshd.add_account(city)
-    sshd.start()
-    yield sshd
-    sshd.cleanup()
+    with serving(JINAN, ZIBO) as sshd:
+        yield sshd
 
 
 def test_an_sftp_workspace_is_written_connected_and_checked(tmp_path: Path, server: SshdServer) -> None:

@@ -20,6 +20,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,3 +267,16 @@ class SshdServer:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+@contextmanager
+def serving(*cities: str) -> Iterator[SshdServer]:
+    """A started server with one account per city, cleaned up afterwards (a fixture's body)."""
+    sshd = SshdServer()
+    for city in cities:
+        sshd.add_account(city)
+    sshd.start()
+    try:
+        yield sshd
+    finally:
+        sshd.cleanup()
