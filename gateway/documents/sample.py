@@ -13,7 +13,7 @@ import calendar
 import random
 import zlib
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from gateway.domain import settlement as m
@@ -22,6 +22,7 @@ from gateway.domain.areas import area_name
 from gateway.domain.codes import DEFAULT_SERVICE_TYPES
 from gateway.domain.envelope import Header, MessageType
 from gateway.domain.idnumber import make_id_number
+from gateway.domain.deadlines import CHINA_TIME
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
 _GIVEN = "秀英桂兰玉凤珍淑芳华明志强建国德文海军红梅云霞春生福荣美丽宝山金花长林永庆玉兰振华秀珍淑英翠凤立新国华"
@@ -410,7 +411,7 @@ def sample_dispute_result(dispute: m.Dispute, *, outcome: str = m.PARTIALLY_ACCE
         outcome=outcome,
         corrected_amount=corrected,
         explanation="经居住地、参保地经办机构协同审查核实，已向申请人反馈结果",
-        answered_on=answered_on or date.today(),
+        answered_on=answered_on or _china_today(),
         answered_by=_random_name(rng),
         unit=area_name(dispute.residence_city) + "医疗保障事业中心",
     )
@@ -442,9 +443,9 @@ def sample_dispute(disputed: m.Attachment, about: Header, sender: str, *, seed: 
         statement_serials=statements,
         raised_by=_random_name(rng),
         unit=area_name(sender) + "医疗保障事业中心",
-        raised_at=raised_at or date.today(),
+        raised_at=raised_at or _china_today(),
         application=None if applicant is None else sample_application(
-            disputed, applicant, applied_on or raised_at or date.today()),
+            disputed, applicant, applied_on or raised_at or _china_today()),
     )
 
 
@@ -475,7 +476,7 @@ def sample_dispute_answer(dispute: m.Dispute, sender: str, *, outcome: str = m.P
         explanation=explanation,
         answered_by=_random_name(rng),
         unit=area_name(sender) + "医疗保障事业中心",
-        answered_at=answered_at or date.today(),
+        answered_at=answered_at or _china_today(),
     )
 
 
@@ -494,7 +495,7 @@ def sample_withdrawal(withdrawn: m.Attachment, about: Header, *, seed: int = 0,
         reason="误发：单据重复生成，予以撤销",
         withdrawn_by=_random_name(rng),
         unit=area_name(about.sender) + "医疗保障事业中心",
-        withdrawn_at=withdrawn_at or date.today(),
+        withdrawn_at=withdrawn_at or _china_today(),
     )
 
 
@@ -510,7 +511,7 @@ def _agency(city: str) -> str:
 def sample_payment(settlement: m.CitySettlement, *, seed: int = 0, value_date: date | None = None) -> m.PaymentAdvice:
     """A sample PAYMENT: the insured city pays the residence city the 实拨金额 of `settlement` in full."""
     rng = random.Random(zlib.crc32(f"P{settlement.serial}{seed}".encode()))
-    day = value_date or date.today()
+    day = value_date or _china_today()
     paid = settlement.totals.paid
     return m.PaymentAdvice(
         serial=_serial("P", settlement.insured_city, settlement.residence_city, settlement.period.replace("-", ""),
@@ -541,7 +542,7 @@ def sample_refund(claim: m.CityClaim, settlement: m.CitySettlement, *, seed: int
         m.RecoveredFee(s.name, s.id_type, s.id_number, s.period, _yuan(int(s.fund_paid * 100) // 2), s.serial)
         for s in ones[:max(1, persons)]
     ]
-    day = value_date or date.today()
+    day = value_date or _china_today()
     return m.RecoveryRefund(
         serial=_serial("R", claim.residence_city, claim.insured_city, claim.period.replace("-", ""), seed),
         period=claim.period,
@@ -607,3 +608,9 @@ def sample_settlement_of(residence: str, insured: str, period: str, statements: 
 def sample_nil_claim(residence: str, insured: str, period: str, *, seed: int = 0) -> m.CityClaim:
     """零申报: `residence` has no fees for `insured` in `period`."""
     return sample_claim_of(residence, insured, period, [], seed=seed)
+
+
+def _china_today() -> date:
+    """Today where the documents are made: a date in a document is a day in China (UTC+8), whatever the
+    machine's own time zone."""
+    return datetime.now(CHINA_TIME).date()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from gateway.domain.envelope import MessageType
 from gateway.domain.lifecycle import State
 from tests.disputes.test_dispute_exchange import HOLIDAYS, INSURED, RESIDENCE, Exchange, china_today, message_id
 
-PERIOD = f"{china_today():%Y-%m}"  # the current month: its settlement and payment are still ahead
+# The month before this one (in China): its care has ended (care yet to come is refused: date.future), and its
+# settlement (by the 5th) and payment (15 working days after the 对账确认截止日) are ahead or just due.
+PERIOD = f"{china_today().replace(day=1) - timedelta(days=1):%Y-%m}"
 
 
 @pytest.fixture
